@@ -1,0 +1,103 @@
+"""The terminal channel: the whole screening in a shell, typed or piped line by line.
+
+Options are numbered; typing the number or the option's words both work. A few
+words are commands at any question: back, restart, lang zh, privacy, delete,
+help, quit. With answers piped on standard input, a screening can be scripted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from ..dialog.rules import normalise
+from ..i18n import _
+from ..replies import Action, Command, Prompt, Reply, Text
+from ..screening import Screener
+
+COMMANDS = {
+    "back": "back",
+    "restart": "restart",
+    "help": "help",
+    "privacy": "privacy",
+    "delete": "delete",
+    "返回": "back",
+    "重新开始": "restart",
+    "帮助": "help",
+    "隐私": "privacy",
+    "删除": "delete",
+}
+QUIT = {"quit", "exit", "q", "退出"}
+#: Prompts whose numbered buttons a typed number picks directly.
+BUTTON_PROMPTS = {"consent", "choice", "summary", "language", "confirm_delete", "finished"}
+
+
+def read_action(line: str, prompt: Prompt | None) -> Action | None:
+    """A typed line as an action; None means quit."""
+    typed = normalise(line)
+    if typed in QUIT:
+        return None
+    word, _, rest = typed.partition(" ")
+    if word in ("lang", "language", "语言"):
+        return Command("language", rest.strip())
+    if typed in COMMANDS:
+        return Command(COMMANDS[typed])
+    if prompt is not None and prompt.kind in BUTTON_PROMPTS:
+        if typed.isdigit() and 1 <= int(typed) <= len(prompt.options):
+            return prompt.options[int(typed) - 1].action
+        for button in (*prompt.options, *prompt.navigation):
+            if typed == normalise(button.label):
+                return button.action
+    return Text(line)
+
+
+def render(reply: Reply, out: TextIO) -> None:
+    for notice in reply.notices:
+        out.write(f"\n{notice}\n")
+    prompt = reply.prompt
+    if prompt is None or prompt.kind == "ended":
+        return
+    out.write(f"\n{prompt.text}\n")
+    for number, button in enumerate(prompt.options, start=1):
+        mark = "[x] " if prompt.kind == "multi" and _option_id(button.action) in prompt.selected else ""
+        out.write(f"  {number}. {mark}{button.label}\n")
+    if prompt.hint:
+        out.write(f"{prompt.hint}\n")
+    out.flush()
+
+
+def _option_id(action: Action) -> str:
+    return getattr(action, "option", "")
+
+
+def run_terminal(
+    screener: Screener, session: str = "local", stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
+    """Chat until the person quits or input ends; everything is saved after each answer."""
+    language = os.environ.get("LANG", "").split(".")[0] or None
+    conv = screener.open("terminal", session, language_hint=language)
+    t = screener.translator(conv.language)
+    piped = not stdin.isatty()
+    out.write(t(_("Type quit to stop. Your answers are saved after each one.")) + "\n")
+    reply = screener.handle(conv, Command("start"))
+    render(reply, out)
+    while not reply.ended:
+        out.write("> ")
+        out.flush()
+        line = stdin.readline()
+        if not line:
+            out.write("\n")
+            break
+        if piped:
+            out.write(line if line.endswith("\n") else line + "\n")
+        action = read_action(line.rstrip("\n"), reply.prompt)
+        if action is None:
+            break
+        reply = screener.handle(conv, action)
+        render(reply, out)
+        if reply.ended:
+            return 0
+        t = screener.translator(conv.language)
+    out.write(t(_("Goodbye. Run the chat again to continue where you stopped.")) + "\n")
+    return 0

@@ -1,0 +1,85 @@
+"""`screening-bot`: one entry point that wires settings, dialog, storage and a channel."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .config import ConfigError, Settings, load_settings
+from .dialog.load import DialogError, load_dialog
+from .screening import Screener
+from .store import ConversationStore, open_database
+
+log = logging.getLogger("bot")
+
+
+def build_screener(settings: Settings) -> Screener:
+    """Load and check the dialog, open the database: the same for every channel."""
+    dialog = load_dialog(settings.dialog_path)
+    db = open_database(settings.db_path)
+    return Screener(
+        dialog,
+        ConversationStore(db, dialog),
+        settings.locales_dir,
+        site_overrides=settings.site_overrides(),
+        default_language=settings.language,
+    )
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from .channels.terminal import run_terminal
+
+    return run_terminal(build_screener(settings), session=args.session)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_token:
+        print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
+        return cmd_chat(settings, args)
+    print("The Telegram channel is not part of this version yet; use `screening-bot chat`.", file=sys.stderr)
+    return 2
+
+
+def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
+    dialog = load_dialog(settings.dialog_path)
+    print(f"{settings.dialog_path}: dialog {dialog.id} version {dialog.version}: {len(dialog.questions)} questions, OK")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
+    )
+    p.add_argument("--config", help="TOML config file (default: $SCREENING_CONFIG)")
+    p.add_argument("--db", help="SQLite database file (default: data/screening.db or $SCREENING_DB)")
+    p.add_argument("--dialog", help="dialog file (default: dialogs/nct06349343.toml or $SCREENING_DIALOG)")
+    sub = p.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
+    chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
+    chat.set_defaults(func=cmd_chat)
+    run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
+    run.add_argument("--session", default="local", help=argparse.SUPPRESS)
+    run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
+    check.set_defaults(func=cmd_check_dialog)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser().parse_args([*(argv or sys.argv[1:]), "run"])
+    try:
+        settings = load_settings(args.config).with_overrides(db_path=args.db, dialog_path=args.dialog)
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.getLogger("transitions").setLevel(logging.WARNING)
+        return args.func(settings, args)
+    except (ConfigError, DialogError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The screening state machine, built once from the dialog and shared by every conversation.
+
+pytransitions holds the states and transitions as data: consent, one state per
+question in dialog order, the summary, and the outcomes. One machine serves every
+conversation: a conversation meets the machine only while one input is handled
+(`Engine.fire`), so the cost per input does not grow with the number of people
+mid-screening.
+
+Skips are not extra edges: entering a question that does not apply (its `ask_if`
+fails) passes straight on in the same direction, which keeps the drawn flow a
+readable chain for an ethics committee.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from transitions import EventData, Machine, MachineError
+
+from . import rules
+from .model import (
+    CONSENT,
+    DECLINED,
+    LIKELY_CANDIDATE,
+    NEEDS_REVIEW,
+    NOT_ELIGIBLE,
+    NOT_YET,
+    OUTCOMES,
+    SUMMARY,
+    Dialog,
+    Question,
+)
+
+
+@dataclass(eq=False)
+class Conversation:
+    """One person's screening: where they are and what they said. Plain data, easy to store."""
+
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    channel: str = ""
+    user_key: str = ""
+    source: str = ""
+    state: str = CONSENT
+    language: str = "en"
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    editing: bool = False
+    last_question: str = ""
+    draft: list[str] = field(default_factory=list)
+    consent_version: str = ""
+    consented_at: str = ""
+    outcome: str = ""
+    #: Answers given since the last save, oldest first: the store appends them to the history.
+    new_answers: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def respondent(self) -> str | None:
+        entry = self.answers.get("respondent")
+        return entry["value"] if entry else None
+
+
+class NotNow(Exception):
+    """The input cannot apply in the conversation's current state (e.g. 'back' at the first question)."""
+
+
+class Engine:
+    """Runs conversations through one dialog. Pure: the clock is passed in, nothing is stored here."""
+
+    def __init__(self, dialog: Dialog, today: Callable[[], date] = date.today) -> None:
+        self.dialog = dialog
+        self.today = today
+        self.first_question = dialog.questions[0].id
+        self.machine = Machine(
+            model=None,
+            states=self._states(),
+            transitions=self._transitions(),
+            initial=CONSENT,
+            send_event=True,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+
+    # ------------------------------------------------------------------ the machine as data
+
+    def _states(self) -> list[dict[str, Any]]:
+        states: list[dict[str, Any]] = [{"name": CONSENT}]
+        states += [{"name": q.id, "on_enter": [self._pass_if_not_needed]} for q in self.dialog.questions]
+        states.append({"name": SUMMARY, "on_enter": [self._tidy_for_summary]})
+        states += [{"name": name, "final": True} for name in (*OUTCOMES, DECLINED)]
+        return states
+
+    def _transitions(self) -> list[dict[str, Any]]:
+        ids = [q.id for q in self.dialog.questions]
+        t: list[dict[str, Any]] = [
+            {"trigger": "agree", "source": CONSENT, "dest": self.first_question},
+            {"trigger": "decline", "source": CONSENT, "dest": DECLINED},
+        ]
+        for here, after in zip(ids, [*ids[1:], SUMMARY], strict=True):
+            t.append({"trigger": "next", "source": here, "dest": NOT_ELIGIBLE, "conditions": [self._rules_out]})
+            t.append({"trigger": "next", "source": here, "dest": after})
+        for here, before in zip(ids[1:], ids[:-1], strict=True):
+            t.append({"trigger": "back", "source": here, "dest": before})
+        t.append({"trigger": "back", "source": SUMMARY, "dest": ids[-1]})
+        for qid in ids:
+            t.append({"trigger": "back", "source": NOT_ELIGIBLE, "dest": qid, "conditions": [_last_question_is(qid)]})
+            t.append(
+                {
+                    "trigger": "edit",
+                    "source": SUMMARY,
+                    "dest": qid,
+                    "conditions": [_edit_target_is(qid)],
+                    "before": [_start_editing],
+                }
+            )
+        for outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_YET):
+            t.append({"trigger": "back", "source": outcome, "dest": SUMMARY})
+        for outcome, test in (
+            (NOT_ELIGIBLE, self._is(NOT_ELIGIBLE)),
+            (NOT_YET, self._is(NOT_YET)),
+            (NEEDS_REVIEW, self._is(NEEDS_REVIEW)),
+        ):
+            t.append({"trigger": "confirm", "source": SUMMARY, "dest": outcome, "conditions": [test]})
+        t.append({"trigger": "confirm", "source": SUMMARY, "dest": LIKELY_CANDIDATE})
+        t.append(
+            {
+                "trigger": "restart",
+                "source": [s for s in self._state_names() if s != CONSENT],
+                "dest": self.first_question,
+                "before": [_forget_answers],
+            }
+        )
+        return t
+
+    def _state_names(self) -> list[str]:
+        return [CONSENT, *(q.id for q in self.dialog.questions), SUMMARY, *OUTCOMES, DECLINED]
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _rules_out(self, event: EventData) -> bool:
+        conv: Conversation = event.model
+        question = self.dialog.question(event.transition.source)
+        found = rules.findings_for(self.dialog, question, conv.answers, self.today())
+        if any(f.status == "not_met" for f in found):
+            conv.last_question = question.id
+            return True
+        return False
+
+    def _is(self, outcome: str) -> Callable[[EventData], bool]:
+        def test(event: EventData) -> bool:
+            return self.outcome_now(event.model) == outcome
+
+        return test
+
+    def _pass_if_not_needed(self, event: EventData) -> None:
+        """Skip a question that does not apply, or (when editing) one already answered."""
+        conv: Conversation = event.model
+        question = self.dialog.question(conv.state)
+        direction = event.event.name
+        needed = rules.should_ask(question, conv.answers, self.today())
+        if direction in ("next", "agree", "restart") and needed and not (conv.editing and question.id in conv.answers):
+            return
+        if direction == "back" and needed:
+            return
+        if direction in ("edit",):
+            return
+        if not needed:
+            conv.answers.pop(question.id, None)
+        step = "back" if direction == "back" else "next"
+        if step == "back" and conv.state == self.first_question:
+            return
+        event.machine.events[step].trigger(conv)
+
+    def _tidy_for_summary(self, event: EventData) -> None:
+        """Leaving edit mode: drop answers to questions the new branching no longer asks."""
+        conv: Conversation = event.model
+        conv.editing = False
+        asked = {q.id for q in rules.asked_questions(self.dialog, conv.answers, self.today())}
+        for qid in list(conv.answers):
+            if qid not in asked:
+                del conv.answers[qid]
+
+    # ------------------------------------------------------------------ the engine's API
+
+    def fire(self, conv: Conversation, trigger: str, **kwargs: Any) -> None:
+        """Run one trigger on the shared machine; raise NotNow when it means nothing in this state.
+
+        The conversation is passed to the machine's event for this one call and never
+        added to `machine.models`: nothing is bound to it and nothing accumulates, so
+        the cost of an input is the same with ten or a hundred thousand conversations.
+        """
+        try:
+            ok = self.machine.events[trigger].trigger(conv, **kwargs)
+        except (MachineError, KeyError) as exc:
+            raise NotNow(trigger) from exc
+        if not ok:
+            raise NotNow(trigger)
+        if conv.state in OUTCOMES:
+            conv.outcome = conv.state
+
+    def agree(self, conv: Conversation, version: str, at: str) -> None:
+        conv.consent_version, conv.consented_at = version, at
+        self.fire(conv, "agree")
+
+    def decline(self, conv: Conversation) -> None:
+        self.fire(conv, "decline")
+
+    def current_question(self, conv: Conversation) -> Question | None:
+        return self.dialog.question(conv.state) if self.dialog.has_question(conv.state) else None
+
+    def answer(self, conv: Conversation, value: Any) -> None:
+        """Record an already-parsed answer to the current question and move on."""
+        question = self.current_question(conv)
+        if question is None:
+            raise NotNow("answer")
+        conv.answers[question.id] = {"value": value, "on": self.today().isoformat()}
+        conv.new_answers.append((question.id, value))
+        conv.draft = []
+        self.fire(conv, "next")
+
+    def back(self, conv: Conversation) -> None:
+        conv.draft = []
+        conv.outcome = ""
+        self.fire(conv, "back")
+
+    def restart(self, conv: Conversation) -> None:
+        conv.outcome = ""
+        self.fire(conv, "restart")
+
+    def edit(self, conv: Conversation, question_id: str) -> None:
+        if question_id not in conv.answers:
+            raise NotNow("edit")
+        self.fire(conv, "edit", question=question_id)
+
+    def confirm(self, conv: Conversation) -> None:
+        self.fire(conv, "confirm")
+
+    def findings(self, conv: Conversation) -> list[rules.Finding]:
+        return rules.assess(self.dialog, conv.answers, self.today())
+
+    def outcome_now(self, conv: Conversation) -> str:
+        return rules.outcome_of(self.findings(conv))
+
+    def summary(self, conv: Conversation) -> list[tuple[Question, Any]]:
+        """The answers that count, in dialog order, for the summary shown before the outcome."""
+        return [
+            (q, conv.answers[q.id]["value"])
+            for q in rules.asked_questions(self.dialog, conv.answers, self.today())
+            if q.id in conv.answers
+        ]
+
+    def progress(self, conv: Conversation) -> tuple[int, int]:
+        """(this question's number, how many questions apply so far), for 'Question 3 of 24'."""
+        asked = [q.id for q in rules.asked_questions(self.dialog, conv.answers, self.today())]
+        if conv.state in asked:
+            return asked.index(conv.state) + 1, len(asked)
+        return len(asked), len(asked)
+
+
+def _last_question_is(question_id: str) -> Callable[[EventData], bool]:
+    def test(event: EventData) -> bool:
+        return event.model.last_question == question_id
+
+    return test
+
+
+def _edit_target_is(question_id: str) -> Callable[[EventData], bool]:
+    def test(event: EventData) -> bool:
+        return event.kwargs.get("question") == question_id
+
+    return test
+
+
+def _start_editing(event: EventData) -> None:
+    event.model.editing = True
+
+
+def _forget_answers(event: EventData) -> None:
+    conv: Conversation = event.model
+    conv.answers.clear()
+    conv.editing = False
+    conv.draft = []
+    conv.last_question = ""

@@ -1,0 +1,415 @@
+"""Read a dialog file and refuse it, loudly and precisely, if it is not sound.
+
+A mistake in the screening script is a mistake in front of patients, so every
+reference is checked before the bot starts: each error names the file, the
+question (or section) and what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .model import (
+    OUTCOMES,
+    Accept,
+    Condition,
+    Consent,
+    Criterion,
+    Dialog,
+    Option,
+    OutcomeText,
+    Question,
+    Since,
+    Site,
+)
+
+KINDS = ("choice", "multi", "number", "year")
+LAY = ("yes", "partly", "no")
+RESPONDENTS = {"self", "caregiver"}
+
+
+class DialogError(ValueError):
+    """The dialog file cannot be used; the message says where and why."""
+
+
+class _Checker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> DialogError:
+        return DialogError(f"{self.path}: {where}: {problem}")
+
+    def table(self, data: Any, where: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(where, "expected a table of keys and values")
+        return data
+
+    def keys(self, data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> None:
+        missing = sorted(required - data.keys())
+        if missing:
+            raise self.fail(where, f"missing required key(s): {', '.join(missing)}")
+        unknown = sorted(data.keys() - required - optional)
+        if unknown:
+            allowed = ", ".join(sorted(required | optional))
+            raise self.fail(where, f"unknown key(s) {', '.join(unknown)}; allowed keys are: {allowed}")
+
+    def text(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            raise self.fail(where, f"'{key}' must be a non-empty text")
+        return value.strip()
+
+    def integer(self, data: dict[str, Any], key: str, where: str) -> int | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, f"'{key}' must be a whole number")
+        return value
+
+    def flag(self, data: dict[str, Any], key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(where, f"'{key}' must be true or false")
+        return value
+
+    def names(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(where, f"'{key}' must be a list of texts")
+        return tuple(value)
+
+
+def load_dialog(path: str | Path) -> Dialog:
+    """Load and validate one dialog file; raise DialogError naming the problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DialogError(f"{path}: cannot read the dialog file ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DialogError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_dialog(data, source=str(path), content_hash=hashlib.sha256(raw).hexdigest())
+
+
+def parse_dialog(data: dict[str, Any], source: str = "<dialog>", content_hash: str = "") -> Dialog:
+    """Build a Dialog from already-parsed TOML data, validating every reference."""
+    c = _Checker(source)
+    c.keys(data, "top level", {"dialog", "consent", "criteria", "questions", "outcomes"}, {"site", "safety"})
+
+    head = c.table(data["dialog"], "[dialog]")
+    c.keys(head, "[dialog]", {"id", "version", "trial", "title"}, {"recruiting", "respondent_question"})
+
+    consent_data = c.table(data["consent"], "[consent]")
+    c.keys(consent_data, "[consent]", {"version", "text", "agree", "decline", "declined"}, set())
+    consent = Consent(**{k: c.text(consent_data, k, "[consent]") for k in consent_data})
+
+    site_data = c.table(data.get("site", {}), "[site]")
+    site_fields = set(Site.__dataclass_fields__)
+    c.keys(site_data, "[site]", set(), site_fields)
+    site = Site(**{k: c.text(site_data, k, "[site]", default="") for k in site_data})
+
+    safety = c.table(data.get("safety", {}), "[safety]")
+    c.keys(safety, "[safety]", set(), {"text"})
+
+    criteria = _criteria(c, c.table(data["criteria"], "[criteria]"))
+    questions = _questions(c, data["questions"], criteria)
+    outcomes = _outcomes(c, c.table(data["outcomes"], "[outcomes]"))
+
+    dialog = Dialog(
+        id=c.text(head, "id", "[dialog]"),
+        version=c.text(head, "version", "[dialog]"),
+        trial=c.text(head, "trial", "[dialog]"),
+        title=c.text(head, "title", "[dialog]"),
+        recruiting=c.flag(head, "recruiting", "[dialog]") if "recruiting" in head else True,
+        consent=consent,
+        site=site,
+        safety_text=c.text(safety, "text", "[safety]", default=""),
+        criteria=criteria,
+        questions=questions,
+        outcomes=outcomes,
+        respondent_question=c.text(head, "respondent_question", "[dialog]", default=""),
+        source_path=source,
+        content_hash=content_hash,
+        _index={q.id: i for i, q in enumerate(questions)},
+    )
+    _check_whole(c, dialog)
+    return dialog
+
+
+def _criteria(c: _Checker, data: dict[str, Any]) -> dict[str, Criterion]:
+    criteria = {}
+    for cid, body in data.items():
+        where = f"criterion {cid}"
+        body = c.table(body, where)
+        c.keys(body, where, {"lay", "label"}, {"reason"})
+        if body["lay"] not in LAY:
+            raise c.fail(where, f"lay must be one of {', '.join(LAY)}, not {body['lay']!r}")
+        criteria[cid] = Criterion(
+            id=cid, lay=body["lay"], label=c.text(body, "label", where), reason=c.text(body, "reason", where, "")
+        )
+    if not criteria:
+        raise c.fail("[criteria]", "no criteria are listed")
+    return criteria
+
+
+def _criterion_ref(c: _Checker, criteria: dict[str, Criterion], cid: str, where: str) -> Criterion:
+    if cid not in criteria:
+        raise c.fail(where, f"criterion {cid!r} is not listed in [criteria]")
+    return criteria[cid]
+
+
+def _questions(c: _Checker, data: Any, criteria: dict[str, Criterion]) -> tuple[Question, ...]:
+    if not isinstance(data, list) or not data:
+        raise c.fail("[[questions]]", "there must be at least one question")
+    questions: list[Question] = []
+    seen: dict[str, Question] = {}
+    for number, body in enumerate(data, start=1):
+        body = c.table(body, f"question #{number}")
+        qid = body.get("id")
+        if not isinstance(qid, str) or not qid.isidentifier():
+            raise c.fail(f"question #{number}", "'id' must be a short name of letters, digits and _")
+        where = f"question {qid!r}"
+        if qid in seen:
+            raise c.fail(where, "this id is used by another question")
+        c.keys(
+            body,
+            where,
+            {"id", "kind", "text", "label"},
+            {
+                "text_caregiver",
+                "criteria",
+                "options",
+                "ask_if",
+                "not_sure",
+                "min",
+                "max",
+                "birth_year",
+                "accept",
+                "since",
+            },
+        )
+        kind = body["kind"]
+        if kind not in KINDS:
+            raise c.fail(where, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        for cid in c.names(body, "criteria", where):
+            _criterion_ref(c, criteria, cid, where)
+        options = _options(c, body.get("options", []), where, criteria)
+        if kind in ("choice", "multi") and not options:
+            raise c.fail(where, f"a {kind} question needs options")
+        if kind in ("number", "year") and options:
+            raise c.fail(where, f"a {kind} question is typed and takes no options")
+        accept = since = None
+        if "accept" in body:
+            a = c.table(body["accept"], f"{where}, accept")
+            c.keys(a, f"{where}, accept", {"min", "max", "criterion"}, set())
+            accept = Accept(a["min"], a["max"], a["criterion"])
+            _knock_out_criterion(c, criteria, accept.criterion, f"{where}, accept")
+            if kind != "number":
+                raise c.fail(where, "'accept' only applies to number questions")
+        if "since" in body:
+            s = c.table(body["since"], f"{where}, since")
+            c.keys(s, f"{where}, since", {"weeks", "criterion"}, {"month_question"})
+            since = Since(s["weeks"], s["criterion"], s.get("month_question", ""))
+            _knock_out_criterion(c, criteria, since.criterion, f"{where}, since")
+            if kind != "year":
+                raise c.fail(where, "'since' only applies to year questions")
+        question = Question(
+            id=qid,
+            kind=kind,
+            text=c.text(body, "text", where),
+            label=c.text(body, "label", where),
+            text_caregiver=c.text(body, "text_caregiver", where, ""),
+            criteria=c.names(body, "criteria", where),
+            options=options,
+            ask_if=_conditions(c, body.get("ask_if", []), where, seen),
+            not_sure=c.flag(body, "not_sure", where),
+            min=c.integer(body, "min", where),
+            max=c.integer(body, "max", where),
+            birth_year=c.flag(body, "birth_year", where),
+            accept=accept,
+            since=since,
+        )
+        questions.append(question)
+        seen[qid] = question
+    return tuple(questions)
+
+
+def _knock_out_criterion(c: _Checker, criteria: dict[str, Criterion], cid: str, where: str) -> None:
+    criterion = _criterion_ref(c, criteria, cid, where)
+    if criterion.lay == "no":
+        raise c.fail(
+            where, f'criterion {cid} cannot be answered by patients (lay = "no"), so it must never rule anyone out'
+        )
+    if not criterion.reason:
+        raise c.fail(where, f"criterion {cid} rules people out here but has no 'reason' to tell them why")
+
+
+def _options(c: _Checker, data: Any, where: str, criteria: dict[str, Criterion]) -> tuple[Option, ...]:
+    if not isinstance(data, list):
+        raise c.fail(where, "'options' must be a list")
+    options: list[Option] = []
+    for body in data:
+        body = c.table(body, f"{where}, an option")
+        oid = body.get("id")
+        if not isinstance(oid, str) or not oid or len(oid) > 24 or not oid.replace("_", "").isalnum():
+            raise c.fail(where, f"option id {oid!r} must be up to 24 letters, digits or _")
+        owhere = f"{where}, option {oid!r}"
+        if any(o.id == oid for o in options):
+            raise c.fail(owhere, "two options have this id")
+        c.keys(
+            body,
+            owhere,
+            {"id", "label"},
+            {"label_caregiver", "rules_out", "review", "wait_days", "criterion", "exclusive", "safety"},
+        )
+        option = Option(
+            id=oid,
+            label=c.text(body, "label", owhere),
+            label_caregiver=c.text(body, "label_caregiver", owhere, ""),
+            rules_out=c.text(body, "rules_out", owhere, ""),
+            review=c.flag(body, "review", owhere),
+            wait_days=c.integer(body, "wait_days", owhere) or 0,
+            criterion=c.text(body, "criterion", owhere, ""),
+            exclusive=c.flag(body, "exclusive", owhere),
+            safety=c.flag(body, "safety", owhere),
+        )
+        if option.rules_out:
+            _knock_out_criterion(c, criteria, option.rules_out, owhere)
+        if option.wait_days < 0:
+            raise c.fail(owhere, "'wait_days' cannot be negative")
+        if option.wait_days:
+            if not option.criterion:
+                raise c.fail(owhere, "an option with 'wait_days' must name its 'criterion'")
+            _knock_out_criterion(c, criteria, option.criterion, owhere)
+        elif option.criterion:
+            _criterion_ref(c, criteria, option.criterion, owhere)
+        if sum([bool(option.rules_out), option.review, bool(option.wait_days)]) > 1:
+            raise c.fail(owhere, "use only one of rules_out, review and wait_days")
+        options.append(option)
+    return tuple(options)
+
+
+def _conditions(c: _Checker, data: Any, where: str, earlier: dict[str, Question]) -> tuple[Condition, ...]:
+    if not isinstance(data, list):
+        raise c.fail(where, "'ask_if' must be a list of conditions")
+    conditions = []
+    for body in data:
+        body = c.table(body, f"{where}, ask_if")
+        c.keys(
+            body, f"{where}, ask_if", {"question"}, {"any_of", "none_of", "years_ago_at_most", "at_least", "at_most"}
+        )
+        target = body["question"]
+        if target not in earlier:
+            raise c.fail(where, f"ask_if points to {target!r}, which is not a question asked before this one")
+        source = earlier[target]
+        condition = Condition(
+            question=target,
+            any_of=c.names(body, "any_of", where),
+            none_of=c.names(body, "none_of", where),
+            years_ago_at_most=c.integer(body, "years_ago_at_most", where),
+            at_least=body.get("at_least"),
+            at_most=body.get("at_most"),
+        )
+        for oid in condition.any_of + condition.none_of:
+            if source.option(oid) is None:
+                raise c.fail(where, f"ask_if names option {oid!r}, which question {target!r} does not have")
+        if condition.years_ago_at_most is not None and source.kind != "year":
+            raise c.fail(where, f"years_ago_at_most needs a year question, but {target!r} is a {source.kind} question")
+        if (condition.any_of or condition.none_of) and source.kind not in ("choice", "multi"):
+            raise c.fail(where, f"any_of / none_of need a choice question, but {target!r} is a {source.kind} question")
+        if (
+            not (condition.any_of or condition.none_of)
+            and condition.years_ago_at_most is None
+            and (condition.at_least is None and condition.at_most is None)
+        ):
+            raise c.fail(
+                where,
+                "an ask_if condition must test something (any_of, none_of, years_ago_at_most, at_least or at_most)",
+            )
+        conditions.append(condition)
+    _check_reachable(c, where, conditions)
+    return tuple(conditions)
+
+
+def _check_reachable(c: _Checker, where: str, conditions: list[Condition]) -> None:
+    """Refuse a question whose conditions can never all hold: it would never be asked."""
+    allowed: dict[str, set[str]] = {}
+    for condition in conditions:
+        if condition.any_of:
+            picked = set(condition.any_of) - set(condition.none_of)
+            allowed[condition.question] = allowed.get(condition.question, picked) & picked
+            if not allowed[condition.question]:
+                raise c.fail(
+                    where, f"unreachable: its ask_if conditions on {condition.question!r} can never all be true"
+                )
+
+
+def _outcomes(c: _Checker, data: dict[str, Any]) -> dict[str, OutcomeText]:
+    outcomes = {}
+    for name in OUTCOMES:
+        if name not in data:
+            raise c.fail("[outcomes]", f"missing outcome {name!r} (needed: {', '.join(OUTCOMES)})")
+    for name, body in data.items():
+        where = f"outcome {name!r}"
+        if name not in OUTCOMES:
+            raise c.fail(where, f"unknown outcome; the outcomes are {', '.join(OUTCOMES)}")
+        body = c.table(body, where)
+        c.keys(body, where, {"title", "text"}, {"text_caregiver"})
+        outcomes[name] = OutcomeText(
+            title=c.text(body, "title", where),
+            text=c.text(body, "text", where),
+            text_caregiver=c.text(body, "text_caregiver", where, ""),
+        )
+    for text in (outcomes["not_yet"].text, outcomes["not_yet"].text_caregiver):
+        if text and "{date}" not in text:
+            raise c.fail("outcome 'not_yet'", "the text must say when, with the placeholder {date}")
+    return outcomes
+
+
+def _check_whole(c: _Checker, dialog: Dialog) -> None:
+    covered = {cid for q in dialog.questions for cid in q.criteria}
+    for criterion in dialog.criteria.values():
+        if criterion.lay != "no" and criterion.id not in covered:
+            raise c.fail(
+                f"criterion {criterion.id}",
+                f'patients can answer it (lay = "{criterion.lay}") but no question covers it; '
+                "add it to a question's criteria",
+            )
+    for q in dialog.questions:
+        if q.since and q.since.month_question:
+            where = f"question {q.id!r}, since"
+            if not dialog.has_question(q.since.month_question):
+                raise c.fail(where, f"month_question {q.since.month_question!r} is not a question")
+            month = dialog.question(q.since.month_question)
+            if month.kind != "choice" or not all(
+                o.id == "not_sure" or o.id in {str(m) for m in range(1, 13)} for o in month.options
+            ):
+                raise c.fail(
+                    where, f'month_question {month.id!r} must be a choice with options "1" to "12" (and not_sure)'
+                )
+            if dialog.position(month.id) < dialog.position(q.id):
+                raise c.fail(where, f"month_question {month.id!r} must come after {q.id!r}")
+        for option in q.options:
+            if option.criterion and option.criterion not in q.criteria:
+                raise c.fail(
+                    f"question {q.id!r}, option {option.id!r}",
+                    f"criterion {option.criterion} is not in the question's criteria",
+                )
+            if option.rules_out and option.rules_out not in q.criteria:
+                raise c.fail(
+                    f"question {q.id!r}, option {option.id!r}",
+                    f"rules_out {option.rules_out} is not in the question's criteria",
+                )
+    if dialog.respondent_question:
+        where = "[dialog] respondent_question"
+        if not dialog.has_question(dialog.respondent_question):
+            raise c.fail(where, f"{dialog.respondent_question!r} is not a question")
+        q = dialog.question(dialog.respondent_question)
+        if q.kind != "choice" or {o.id for o in q.options} != RESPONDENTS or q.ask_if:
+            raise c.fail(where, f"question {q.id!r} must be an always-asked choice with options 'self' and 'caregiver'")

@@ -1,0 +1,170 @@
+"""The screening script as plain, immutable Python objects.
+
+These mirror `dialogs/*.toml` one to one, so that what a study coordinator reads in
+the file is what the engine runs. Nothing here knows about channels or storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["choice", "multi", "number", "year"]
+Lay = Literal["yes", "partly", "no"]
+
+#: Outcome states, in the trial's words. `declined` ends a conversation whose
+#: person did not agree to the consent notice.
+LIKELY_CANDIDATE = "likely_candidate"
+NEEDS_REVIEW = "needs_review"
+NOT_ELIGIBLE = "not_eligible"
+NOT_YET = "not_yet"
+OUTCOMES = (LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET)
+DECLINED = "declined"
+CONSENT = "consent"
+SUMMARY = "summary"
+
+#: The answer a person gives when a typed question (number, year) offers "not sure".
+NOT_SURE = "not_sure"
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    id: str
+    lay: Lay
+    label: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    id: str
+    label: str
+    label_caregiver: str = ""
+    rules_out: str = ""
+    review: bool = False
+    wait_days: int = 0
+    criterion: str = ""
+    exclusive: bool = False
+    safety: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One `ask_if` test on an earlier answer; see `rules.condition_holds`."""
+
+    question: str
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    years_ago_at_most: int | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Range a number must fall in to meet `criterion`; outside it rules out."""
+
+    min: int
+    max: int
+    criterion: str
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """A year (and optional month) that must lie at least `weeks` before today."""
+
+    weeks: int
+    criterion: str
+    month_question: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    kind: Kind
+    text: str
+    label: str
+    text_caregiver: str = ""
+    criteria: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    ask_if: tuple[Condition, ...] = ()
+    not_sure: bool = False
+    min: int | None = None
+    max: int | None = None
+    birth_year: bool = False
+    accept: Accept | None = None
+    since: Since | None = None
+
+    def option(self, option_id: str) -> Option | None:
+        for option in self.options:
+            if option.id == option_id:
+                return option
+        return None
+
+    def prompt(self, respondent: str | None) -> str:
+        if respondent == "caregiver" and self.text_caregiver:
+            return self.text_caregiver
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeText:
+    title: str
+    text: str
+    text_caregiver: str = ""
+
+    def body(self, respondent: str | None) -> str:
+        if respondent == "caregiver" and self.text_caregiver:
+            return self.text_caregiver
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    version: str
+    text: str
+    agree: str
+    decline: str
+    declined: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Who runs the study and how to reach them; empty fields are left out."""
+
+    hospital: str = ""
+    department: str = ""
+    city: str = ""
+    address: str = ""
+    investigator: str = ""
+    phone: str = ""
+    email: str = ""
+    hours: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    id: str
+    version: str
+    trial: str
+    title: str
+    recruiting: bool
+    consent: Consent
+    site: Site
+    safety_text: str
+    criteria: dict[str, Criterion]
+    questions: tuple[Question, ...]
+    outcomes: dict[str, OutcomeText]
+    respondent_question: str = ""
+    source_path: str = ""
+    content_hash: str = ""
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def question(self, question_id: str) -> Question:
+        return self.questions[self._index[question_id]]
+
+    def position(self, question_id: str) -> int:
+        return self._index[question_id]
+
+    def has_question(self, question_id: str) -> bool:
+        return question_id in self._index

@@ -1,0 +1,113 @@
+"""Languages: Babel catalogs, choosing a language, and formatting dates for it.
+
+English is the source language: every message id is the English text, so English
+needs no catalog. Catalogs are read straight from the `.po` files (compiled in
+memory with Babel), so a fresh install needs no extra compile step and a
+translator's edit shows up on the next start.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+SOURCE_LANGUAGE = "en"
+DOMAIN = "messages"
+
+
+def _(message: str) -> str:
+    """Mark a message in code for extraction; the Translator translates it at the edge."""
+    return message
+
+
+def available_languages(locales_dir: Path) -> list[str]:
+    """English plus every language with a catalog under `locales/`."""
+    found = sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return [SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE)]
+
+
+def negotiate(requested: str | None, available: list[str]) -> str:
+    """Pick the best shipped language for what a client reports ('zh-hans', 'zh-TW', 'en-US' ...).
+
+    Chinese is matched by script: Traditional for Hant, Taiwan, Hong Kong and Macau;
+    Simplified otherwise. Anything unknown falls back to English.
+    """
+    if not requested:
+        return SOURCE_LANGUAGE
+    code = requested.strip().replace("-", "_")
+    if code in available:
+        return code
+    try:
+        locale = Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        return SOURCE_LANGUAGE
+    if locale.language == "zh":
+        traditional = locale.script == "Hant" or (locale.script is None and locale.territory in ("TW", "HK", "MO"))
+        for choice in ("zh_Hant", "zh_Hans") if traditional else ("zh_Hans", "zh_Hant"):
+            if choice in available:
+                return choice
+        return SOURCE_LANGUAGE
+    return locale.language if locale.language in available else SOURCE_LANGUAGE
+
+
+@lru_cache(maxsize=16)
+def _load(locales_dir: str, language: str) -> gettext.NullTranslations:
+    po = Path(locales_dir) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == SOURCE_LANGUAGE or not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Everything a channel needs to speak one language."""
+
+    language: str
+    locales_dir: Path
+
+    @property
+    def _catalog(self) -> gettext.NullTranslations:
+        return _load(str(self.locales_dir), self.language)
+
+    def __call__(self, message: str, **params: object) -> str:
+        """Translate a message id and fill its {placeholders}."""
+        text = self._catalog.gettext(message) if message else ""
+        return text.format(**params) if params else text
+
+    @property
+    def babel_locale(self) -> Locale:
+        return Locale.parse(self.language)
+
+    def date(self, day: date) -> str:
+        return format_date(day, format="long", locale=self.babel_locale)
+
+    def number(self, value: int) -> str:
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.babel_locale)
+
+
+def language_name(language: str) -> str:
+    """A language's name in that language, for the language menu ('English', '简体中文')."""
+    names = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+    if language in names:
+        return names[language]
+    try:
+        return Locale.parse(language).get_display_name(language) or language
+    except (ValueError, UnknownLocaleError):
+        return language

@@ -1,0 +1,447 @@
+"""Where an input becomes an answer and a reply: the one place every channel calls.
+
+`Screener.handle` loads the person's conversation, applies one action through the
+engine, saves the result in one transaction, and says what to show next. Bad
+input never changes what is stored: it only earns a kind re-ask.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from .dialog import rules
+from .dialog.engine import Conversation, Engine, NotNow
+from .dialog.model import (
+    CONSENT,
+    DECLINED,
+    LIKELY_CANDIDATE,
+    NEEDS_REVIEW,
+    NOT_ELIGIBLE,
+    NOT_SURE,
+    NOT_YET,
+    OUTCOMES,
+    SUMMARY,
+    Dialog,
+    Question,
+    Site,
+)
+from .i18n import Translator, _, available_languages, language_name, negotiate
+from .replies import Action, Button, Choose, ChooseMany, Command, Prompt, Reply, Text
+from .store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+#: Typed words that work in every language, besides the translated labels.
+ALWAYS_WORDS = {NOT_SURE: ["not sure", "unsure", "don't know", "dont know"]}
+
+
+class Screener:
+    """Runs screenings for every channel against one dialog and one database."""
+
+    def __init__(
+        self,
+        dialog: Dialog,
+        store: ConversationStore,
+        locales_dir: Path,
+        site_overrides: dict[str, str] | None = None,
+        default_language: str = "",
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.dialog = dialog
+        self.store = store
+        self.engine = Engine(dialog, today=today)
+        self.locales_dir = locales_dir
+        self.languages = available_languages(locales_dir)
+        self.default_language = default_language
+        self.site = replace(dialog.site, **(site_overrides or {}))
+        self.today = today
+
+    # ------------------------------------------------------------------ conversations
+
+    def translator(self, language: str) -> Translator:
+        return Translator(language, self.locales_dir)
+
+    def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
+        """The person's conversation, or a new one in the language their client reports."""
+        conv = self.store.load(channel, user_key)
+        if conv is None:
+            conv = Conversation(
+                channel=channel,
+                user_key=user_key,
+                language=negotiate(language_hint or self.default_language, self.languages),
+                source=source[:64],
+            )
+        return conv
+
+    def handle(self, conv: Conversation, action: Action) -> Reply:
+        """Apply one action to a conversation and say what to show next."""
+        t = self.translator(conv.language)
+        if isinstance(action, Command):
+            return self._command(conv, action, t)
+        if conv.state == CONSENT:
+            return self._consent(conv, action, t)
+        question = self.engine.current_question(conv)
+        if question is not None:
+            return self._answer(conv, question, action, t)
+        if conv.state == SUMMARY:
+            return Reply(
+                [t(_("Please use the buttons below: confirm your answers, or pick one to change."))], self.prompt(conv)
+            )
+        if conv.state in OUTCOMES:
+            return Reply(
+                [t(_("Your screening is finished. Type restart to answer again, or delete to delete your answers."))],
+                self.prompt(conv),
+            )
+        return Reply([], self.prompt(conv))
+
+    def current(self, conv: Conversation) -> Reply:
+        """Show again what the person is being asked (e.g. after a restart of the process)."""
+        return Reply([], self.prompt(conv))
+
+    # ------------------------------------------------------------------ steps
+
+    def _consent(self, conv: Conversation, action: Action, t: Translator) -> Reply:
+        words = {
+            "agree": [self.dialog.consent.agree, t(self.dialog.consent.agree), "yes", "1"],
+            "decline": [self.dialog.consent.decline, t(self.dialog.consent.decline), "no", "2"],
+        }
+        choice = ""
+        if isinstance(action, Choose) and action.question == CONSENT:
+            choice = action.option
+        elif isinstance(action, Text):
+            typed = rules.normalise(action.text)
+            choice = next((k for k, v in words.items() if typed in {rules.normalise(w) for w in v}), "")
+        if choice == "agree":
+            self.engine.agree(conv, self.dialog.consent.version, _now())
+            self.store.save(conv)
+            return Reply([t(_("Thank you. Let's begin."))], self.prompt(conv))
+        if choice == "decline":
+            self.engine.decline(conv)
+            self.store.delete(conv.id)
+            return Reply([t(self.dialog.consent.declined)], Prompt("ended", ""))
+        return Reply(
+            [
+                t(
+                    _('Please choose "{agree}" or "{decline}".'),
+                    agree=t(self.dialog.consent.agree),
+                    decline=t(self.dialog.consent.decline),
+                )
+            ],
+            self.prompt(conv),
+        )
+
+    def _answer(self, conv: Conversation, question: Question, action: Action, t: Translator) -> Reply:
+        if isinstance(action, Choose | ChooseMany) and action.question != question.id:
+            return Reply(
+                [t(_("That button belongs to an earlier question. Here is the current one."))], self.prompt(conv)
+            )
+        if isinstance(action, Choose):
+            if action.option == NOT_SURE and question.kind in ("number", "year") and question.not_sure:
+                value: Any = NOT_SURE
+            elif question.option(action.option) is None:
+                return Reply([t(_("Please choose one answer from the list, or type its number."))], self.prompt(conv))
+            elif question.kind == "multi":
+                return self._toggle(conv, question, action.option, t)
+            else:
+                value = action.option
+        elif isinstance(action, ChooseMany):
+            value = rules.check_multi(question, list(action.options))
+        else:
+            value = rules.parse_answer(question, action.text, self.today(), self._words(question, t))
+        if isinstance(value, rules.Invalid):
+            return Reply([self._invalid(value, t)], self.prompt(conv))
+        notices = []
+        if question.kind in ("choice", "multi"):
+            picked = value if isinstance(value, list) else [value]
+            if any(question.option(o).safety for o in picked):  # type: ignore[union-attr]
+                notices.append(t(self.dialog.safety_text))
+        return self._advance(conv, notices, t, lambda: self.engine.answer(conv, value))
+
+    def _toggle(self, conv: Conversation, question: Question, option_id: str, t: Translator) -> Reply:
+        """One tap on a multiple-choice button: add or remove it from the draft answer."""
+        option = question.option(option_id)
+        assert option is not None
+        draft = [o for o in conv.draft if o != option_id] if option_id in conv.draft else [*conv.draft, option_id]
+        if option.exclusive and option_id in draft:
+            draft = [option_id]
+        elif option_id in draft:
+            draft = [o for o in draft if not question.option(o).exclusive]  # type: ignore[union-attr]
+        conv.draft = draft
+        self.store.save(conv)
+        return Reply([], self.prompt(conv))
+
+    def _advance(self, conv: Conversation, notices: list[str], t: Translator, step: Callable[[], None]) -> Reply:
+        before = conv.state
+        try:
+            step()
+        except NotNow:
+            return Reply([t(_("That is not possible here."))], self.prompt(conv))
+        findings = None
+        ready = ""
+        if conv.state in OUTCOMES and before not in OUTCOMES:
+            findings = self.engine.findings(conv)
+            day = rules.ready_from(findings)
+            ready = day.isoformat() if day else ""
+        self.store.save(conv, findings=findings, ready_from=ready)
+        if findings is not None:
+            notices.extend(self._outcome_texts(conv, findings, t))
+        return Reply(notices, self.prompt(conv))
+
+    def _command(self, conv: Conversation, command: Command, t: Translator) -> Reply:
+        name = command.name
+        if name == "start":
+            if command.arg and not conv.source:
+                conv.source = command.arg[:64]
+            if conv.state == CONSENT:
+                return Reply([t(_("Hello! This is the screening chat for a lupus study."))], self.prompt(conv))
+            return Reply([t(_("Welcome back. Let's continue where you left off."))], self.prompt(conv))
+        if name == "help":
+            return Reply([self.help_text(t)], self.prompt(conv))
+        if name == "privacy":
+            return Reply([t(self.dialog.consent.text)], self.prompt(conv))
+        if name == "language":
+            return self._language(conv, command.arg, t)
+        if name == "delete":
+            return Reply([], self._confirm_delete_prompt(t))
+        if name == "delete_confirm":
+            self.store.delete(conv.id)
+            return Reply(
+                [t(_("Your answers are deleted. Nothing about you is kept. Type /start to begin again."))],
+                Prompt("ended", ""),
+            )
+        if name == "delete_cancel":
+            return Reply([t(_("Nothing was deleted."))], self.prompt(conv))
+        if name in ("agree", "decline") and conv.state == CONSENT:
+            return self._consent(conv, Choose(CONSENT, name), t)
+        if conv.state in (CONSENT, DECLINED):
+            return Reply([t(_("Please answer the question about consent first."))], self.prompt(conv))
+        if name == "back":
+            return self._advance(conv, [], t, lambda: self.engine.back(conv))
+        if name == "restart":
+            return self._advance(
+                conv, [t(_("Starting again. Your earlier answers are cleared."))], t, lambda: self.engine.restart(conv)
+            )
+        if name == "confirm":
+            return self._advance(conv, [], t, lambda: self.engine.confirm(conv))
+        if name == "edit":
+            return self._advance(conv, [], t, lambda: self.engine.edit(conv, command.arg))
+        if name == "done":
+            question = self.engine.current_question(conv)
+            if question is None or question.kind != "multi":
+                return Reply([t(_("That is not possible here."))], self.prompt(conv))
+            if not conv.draft:
+                return Reply([t(_("Please choose at least one answer first."))], self.prompt(conv))
+            return self._answer(conv, question, ChooseMany(question.id, tuple(conv.draft)), t)
+        return Reply([t(_("Sorry, I don't know that command. Type help to see what you can do."))], self.prompt(conv))
+
+    def _language(self, conv: Conversation, wanted: str, t: Translator) -> Reply:
+        if not wanted:
+            buttons = [Button(language_name(lang), Command("language", lang)) for lang in self.languages]
+            return Reply([], Prompt("language", t(_("Choose your language.")), options=buttons))
+        chosen = negotiate(wanted, self.languages)
+        if chosen != wanted.replace("-", "_") and rules.normalise(wanted) not in {
+            "zh",
+            "chinese",
+            "中文",
+            "en",
+            "english",
+        }:
+            names = ", ".join(self.languages)
+            return Reply(
+                [t(_("Sorry, that language is not available. Available: {names}."), names=names)], self.prompt(conv)
+            )
+        conv.language = chosen
+        self.store.save(conv)
+        t = self.translator(chosen)
+        return Reply([t(_("Language changed to English."))], self.prompt(conv))
+
+    # ------------------------------------------------------------------ presentation
+
+    def _words(self, question: Question, t: Translator) -> dict[str, list[str]]:
+        words: dict[str, list[str]] = {o.id: [o.label, t(o.label)] for o in question.options}
+        for option in question.options:
+            if option.label_caregiver:
+                words[option.id] += [option.label_caregiver, t(option.label_caregiver)]
+        words[NOT_SURE] = words.get(NOT_SURE, []) + ALWAYS_WORDS[NOT_SURE] + [t(_("Not sure"))]
+        return words
+
+    def _invalid(self, invalid: rules.Invalid, t: Translator) -> str:
+        params = {k: (t(v) if isinstance(v, str) else v) for k, v in invalid.params.items()}
+        return t(invalid.message, **params) if params else t(invalid.message)
+
+    def prompt(self, conv: Conversation) -> Prompt:
+        """The prompt for the conversation's current state."""
+        t = self.translator(conv.language)
+        if conv.state == CONSENT:
+            c = self.dialog.consent
+            return Prompt(
+                "consent",
+                t(c.text),
+                question=CONSENT,
+                options=[
+                    Button(t(c.agree), Choose(CONSENT, "agree")),
+                    Button(t(c.decline), Choose(CONSENT, "decline")),
+                ],
+            )
+        question = self.engine.current_question(conv)
+        if question is not None:
+            return self._question_prompt(conv, question, t)
+        if conv.state == SUMMARY:
+            return self._summary_prompt(conv, t)
+        if conv.state in OUTCOMES:
+            return Prompt(
+                "finished",
+                t(_("What would you like to do now?")),
+                options=[
+                    Button(t(_("Back")), Command("back")),
+                    Button(t(_("Start again")), Command("restart")),
+                    Button(t(_("Delete my answers")), Command("delete")),
+                ],
+            )
+        return Prompt("ended", "")
+
+    def _question_prompt(self, conv: Conversation, question: Question, t: Translator) -> Prompt:
+        number, total = self.engine.progress(conv)
+        caregiver = conv.respondent == "caregiver"
+        text = (
+            t(_("Question {number} of {total}"), number=number, total=total)
+            + "\n"
+            + t(question.prompt(conv.respondent))
+        )
+        options = [
+            Button(t(o.label_caregiver if caregiver and o.label_caregiver else o.label), Choose(question.id, o.id))
+            for o in question.options
+        ]
+        navigation = []
+        hint = ""
+        if question.kind in ("number", "year") and question.not_sure:
+            navigation.append(Button(t(_("Not sure")), Choose(question.id, NOT_SURE)))
+        if question.kind == "multi":
+            navigation.append(Button(t(_("Done")), Command("done")))
+            hint = t(_("Tap all that apply, then tap Done. Or type the numbers, like 1, 3."))
+        if question.id != self.engine.first_question:
+            navigation.append(Button(t(_("Back")), Command("back")))
+        return Prompt(
+            question.kind,
+            text,
+            question=question.id,
+            options=options,
+            navigation=navigation,
+            selected=list(conv.draft),
+            hint=hint,
+        )
+
+    def _summary_prompt(self, conv: Conversation, t: Translator) -> Prompt:
+        lines = [t(_("Please check your answers:"))]
+        edits = []
+        for question, value in self.engine.summary(conv):
+            shown = self.answer_text(question, value, conv, t)
+            lines.append(f"• {t(question.label)}: {shown}")
+            edits.append(Button(t(_("Change: {label}"), label=t(question.label)), Command("edit", question.id)))
+        return Prompt(
+            "summary",
+            "\n".join(lines),
+            options=[Button(t(_("These are right: show the result")), Command("confirm")), *edits],
+            navigation=[Button(t(_("Back")), Command("back"))],
+        )
+
+    def answer_text(self, question: Question, value: Any, conv: Conversation, t: Translator) -> str:
+        """An answer as the person would say it, in their language."""
+        if value == NOT_SURE and question.kind in ("number", "year"):
+            return t(_("Not sure"))
+        if question.kind in ("choice", "multi"):
+            caregiver = conv.respondent == "caregiver"
+            labels = []
+            for option_id in value if isinstance(value, list) else [value]:
+                option = question.option(option_id)
+                if option:
+                    labels.append(t(option.label_caregiver if caregiver and option.label_caregiver else option.label))
+            return t(_(", ")).join(labels) if labels else str(value)
+        return str(value)
+
+    def _outcome_texts(self, conv: Conversation, findings: list[rules.Finding], t: Translator) -> list[str]:
+        outcome = self.dialog.outcomes[conv.outcome]
+        ready = rules.ready_from(findings)
+        body = t(outcome.body(conv.respondent))
+        if ready:
+            body = body.replace("{date}", t.date(ready))
+        texts = [f"{t(outcome.title)}\n{body}"]
+        if conv.outcome == NOT_ELIGIBLE:
+            reasons = _unique(self.dialog.criteria[f.criterion].reason for f in findings if f.status == "not_met")
+            texts.append(t(_("The reason:")) + "\n" + "\n".join(f"• {t(r)}" for r in reasons))
+        elif conv.outcome == NOT_YET:
+            waits = [f for f in findings if f.status == "wait"]
+            lines = [
+                f"• {t(self.dialog.criteria[f.criterion].label)}: {t(_('from about {date}'), date=t.date(f.until))}"
+                for f in waits
+                if f.until
+            ]
+            texts.append(t(_("The time rules:")) + "\n" + "\n".join(_unique(lines)))
+        if conv.outcome in (NEEDS_REVIEW, NOT_YET):
+            unclear = _unique(self.dialog.question(f.question).label for f in findings if f.status == "unclear")
+            if unclear:
+                texts.append(
+                    t(_("The study team will check these answers:"))
+                    + "\n"
+                    + "\n".join(f"• {t(label)}" for label in unclear)
+                )
+        if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
+            texts.append(self.site_text(t))
+        return texts
+
+    def site_text(self, t: Translator) -> str:
+        """Who runs the study and how to reach them; unset details are simply left out."""
+        s: Site = self.site
+        lines = [
+            t(_("This study is run by the study team at {hospital}, {city}."), hospital=t(s.hospital), city=t(s.city))
+        ]
+        if s.investigator:
+            lines.append(t(_("Lead doctor: {name}"), name=t(s.investigator)))
+        if s.department:
+            lines.append(t(_("Department: {department}"), department=t(s.department)))
+        if s.address:
+            lines.append(t(_("Address: {address}"), address=t(s.address)))
+        if s.phone:
+            lines.append(t(_("Phone: {phone}"), phone=s.phone))
+        if s.email:
+            lines.append(t(_("E-mail: {email}"), email=s.email))
+        if s.hours:
+            lines.append(t(_("Hours: {hours}"), hours=t(s.hours)))
+        if s.phone or s.email:
+            lines.append(t(_("You can contact them to talk about the next step.")))
+        else:
+            lines.append(t(_("The study team will get in touch with you about the next step.")))
+        return "\n".join(lines)
+
+    def help_text(self, t: Translator) -> str:
+        return "\n".join(
+            [
+                t(_("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")),
+                t(_("You can use these commands:")),
+                t(_("back: go to the previous question")),
+                t(_("restart: start again from the first question")),
+                t(_("language: choose English or Chinese")),
+                t(_("privacy: read how we use your answers")),
+                t(_("delete: delete your answers")),
+            ]
+        )
+
+    def _confirm_delete_prompt(self, t: Translator) -> Prompt:
+        return Prompt(
+            "confirm_delete",
+            t(_("Delete all your answers? This cannot be undone.")),
+            options=[Button(t(_("Yes")), Command("delete_confirm")), Button(t(_("No")), Command("delete_cancel"))],
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,144 @@
+"""Conversations, their answer history and outcomes, in SQLite.
+
+A conversation is one row holding its current state and answers (so loading it is
+one read), plus an append-only history of every answer and every outcome, so a
+changed answer never erases what was said before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from ..dialog.engine import Conversation
+from ..dialog.model import Dialog
+from ..dialog.rules import Finding
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One atomic write: all of it reaches the disk, or none of it."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+class ConversationStore:
+    """Load and save conversations for one dialog."""
+
+    def __init__(self, db: sqlite_utils.Database, dialog: Dialog) -> None:
+        self.db = db
+        self.dialog = dialog
+
+    def load(self, channel: str, user_key: str) -> Conversation | None:
+        rows = list(
+            self.db.query("SELECT * FROM conversations WHERE channel = ? AND user_key = ?", [channel, user_key])
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Conversation(
+            id=r["id"],
+            channel=r["channel"],
+            user_key=r["user_key"],
+            source=r["source"],
+            state=r["state"],
+            language=r["language"],
+            answers=json.loads(r["answers"]),
+            editing=bool(r["editing"]),
+            last_question=r["last_question"],
+            draft=json.loads(r["draft"]),
+            consent_version=r["consent_version"],
+            consented_at=r["consented_at"],
+            outcome=r["outcome"],
+        )
+
+    def save(self, conv: Conversation, findings: list[Finding] | None = None, ready_from: str = "") -> None:
+        """Write the conversation, its new answers and (when given) its outcome in one transaction."""
+        stamp = now_iso()
+        row = {
+            "id": conv.id,
+            "channel": conv.channel,
+            "user_key": conv.user_key,
+            "status": "finished" if conv.outcome else "active",
+            "state": conv.state,
+            "language": conv.language,
+            "respondent": conv.respondent,
+            "answers": json.dumps(conv.answers, ensure_ascii=False),
+            "editing": int(conv.editing),
+            "last_question": conv.last_question,
+            "draft": json.dumps(conv.draft),
+            "outcome": conv.outcome,
+            "dialog_id": self.dialog.id,
+            "dialog_version": self.dialog.version,
+            "dialog_hash": self.dialog.content_hash,
+            "consent_version": conv.consent_version,
+            "consented_at": conv.consented_at,
+            "source": conv.source,
+            "updated_at": stamp,
+        }
+        with transaction(self.db):
+            self.db.execute(
+                f"""INSERT INTO conversations ({", ".join(row)}, created_at)
+                    VALUES ({", ".join("?" for _ in row)}, ?)
+                    ON CONFLICT(id) DO UPDATE SET {", ".join(f"{k} = excluded.{k}" for k in row if k != "id")}""",
+                [*row.values(), stamp],
+            )
+            for question_id, value in conv.new_answers:
+                self.db.execute(
+                    "INSERT INTO answers (conversation_id, question_id, value, answered_at) VALUES (?, ?, ?, ?)",
+                    [conv.id, question_id, json.dumps(value, ensure_ascii=False), stamp],
+                )
+            if findings is not None and conv.outcome:
+                self.db.execute(
+                    "INSERT INTO outcomes (conversation_id, outcome, reasons, ready_from, dialog_version, decided_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        conv.id,
+                        conv.outcome,
+                        json.dumps([_finding_row(f) for f in findings]),
+                        ready_from,
+                        self.dialog.version,
+                        stamp,
+                    ],
+                )
+        conv.new_answers.clear()
+
+    def delete(self, conversation_id: str) -> bool:
+        """Erase a conversation with its answers and outcomes (foreign keys cascade)."""
+        with transaction(self.db):
+            cursor = self.db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
+        return cursor.rowcount > 0
+
+    def answer_history(self, conversation_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT question_id, value, answered_at FROM answers WHERE conversation_id = ? ORDER BY id",
+                [conversation_id],
+            )
+        )
+
+    def outcomes(self, conversation_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM outcomes WHERE conversation_id = ? ORDER BY id", [conversation_id]))
+
+
+def _finding_row(f: Finding) -> dict[str, Any]:
+    return {
+        "criterion": f.criterion,
+        "question": f.question,
+        "status": f.status,
+        "until": f.until.isoformat() if f.until else "",
+    }
