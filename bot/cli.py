@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .channels.web.cli import add_web_commands
 from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
 from .screening import Screener
@@ -64,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    add_web_commands(sub)
     return p
 
 

@@ -44,6 +44,14 @@ class Settings:
     site_email: str = field(default="", metadata={"env": "SITE_EMAIL"})
     site_hours: str = field(default="", metadata={"env": "SITE_HOURS"})
     log_level: str = field(default="INFO", metadata={"env": "SCREENING_LOG_LEVEL"})
+    # The web chat (bot/channels/web) and its poster QR codes.
+    public_url: str = field(default="", metadata={"env": "WEB_PUBLIC_URL"})
+    web_host: str = field(default="127.0.0.1", metadata={"env": "WEB_HOST"})
+    web_port: str = field(default="8080", metadata={"env": "WEB_PORT"})
+    web_secure_cookies: str = field(default="auto", metadata={"env": "WEB_SECURE_COOKIES"})
+    web_secret: str = field(default="", repr=False, metadata={"env": "WEB_SECRET", "secret": True})
+    web_rate_limit: str = field(default="30", metadata={"env": "WEB_RATE_LIMIT"})
+    telegram_bot_username: str = field(default="", metadata={"env": "TELEGRAM_BOT_USERNAME"})
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""

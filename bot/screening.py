@@ -99,6 +99,12 @@ class Screener:
             )
         return Reply([], self.prompt(conv))
 
+    def outcome_texts(self, conv: Conversation) -> list[str]:
+        """The result and its reasons again, for a channel that redraws a finished screening (web reload)."""
+        if conv.state not in OUTCOMES:
+            return []
+        return self._outcome_texts(conv, self.engine.findings(conv), self.translator(conv.language))
+
     def current(self, conv: Conversation) -> Reply:
         """Show again what the person is being asked (e.g. after a restart of the process)."""
         return Reply([], self.prompt(conv))

@@ -1,0 +1,421 @@
+"""The web chat as a Starlette app: a page that shows the current step, and one form post per tap.
+
+Every step is a plain HTML form posted to `/` and answered with a redirect back
+to `/` (POST-redirect-GET), so reloading never re-sends an answer and the page
+works with JavaScript off. State lives in SQLite through the Screener: the only
+thing kept in memory is the last reply's notices (`Turn`), so a process restart
+loses at most a "thank you" line, never an answer or an outcome.
+
+Each form carries a step token, a hash of where the conversation stands. A form
+from an older page (a double tap, a second tab, the browser's back button) no
+longer matches and is answered with the current page instead of being applied.
+Handlers run on the event loop thread on purpose: the Screener and its SQLite
+connection are used by one request at a time, so that check cannot race.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ...config import ConfigError, Settings
+from ...dialog.engine import Conversation
+from ...dialog.model import CONSENT
+from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
+from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
+from ...screening import Screener
+from .forms import action_from, fields, first, parse_form
+from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
+
+HERE = Path(__file__).resolve().parent
+CHANNEL = "web"
+SESSION_COOKIE = "screening_session"
+SOURCE_COOKIE = "screening_source"
+COOKIE_MAX_AGE = 30 * 24 * 3600
+MAX_BODY = 64 * 1024
+TURN_SECONDS = 3600
+SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: How a typed answer is asked for, by prompt kind: (input type, inputmode, autocomplete).
+TYPED_INPUTS = {
+    "number": ("text", "numeric", "off"),
+    "year": ("text", "numeric", "off"),
+    "phone": ("tel", "tel", "tel"),
+    "email": ("email", "email", "email"),
+}
+#: Prompt kinds that take no typed answer even though they have no option buttons.
+NO_TYPING = {"ended"}
+#: Commands that change no answer: a form from an older page may still do them.
+HARMLESS_AGAIN = {"language", "help", "privacy"}
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """The web settings, parsed and checked once at start-up."""
+
+    secret: bytes
+    secure_cookies: bool
+    rate_limit: int
+    public_url: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebOptions:
+        secure = settings.web_secure_cookies.strip().lower()
+        if secure == "auto":
+            secure_cookies = settings.public_url.startswith("https://")
+        elif secure in ("1", "true", "yes", "on"):
+            secure_cookies = True
+        elif secure in ("0", "false", "no", "off"):
+            secure_cookies = False
+        else:
+            raise ConfigError(f"WEB_SECURE_COOKIES must be auto, true or false, not {settings.web_secure_cookies!r}")
+        try:
+            rate_limit = int(settings.web_rate_limit)
+        except ValueError:
+            raise ConfigError(
+                f"WEB_RATE_LIMIT must be a whole number of posts per minute, not {settings.web_rate_limit!r}"
+            ) from None
+        return cls(
+            secret=load_secret(settings.web_secret, Path(settings.db_path).parent),
+            secure_cookies=secure_cookies,
+            rate_limit=rate_limit,
+            public_url=settings.public_url.rstrip("/"),
+        )
+
+
+@dataclass
+class Turn:
+    """What the last post showed (what was said, the notices, the prompt), to draw after the redirect."""
+
+    step: str
+    said: str
+    notices: list[str]
+    prompt: Prompt | None
+    at: float
+
+
+def step_token(conv: Conversation) -> str:
+    """Where a conversation stands, as a short hash: it changes with every accepted input."""
+    where = [conv.state, conv.answers, conv.draft, conv.language, conv.editing, conv.outcome]
+    return hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def accept_language(header: str, available: list[str]) -> str:
+    """The best shipped language for an Accept-Language header ('zh-CN,zh;q=0.9,en;q=0.8'), or ''."""
+    ranked = []
+    for position, part in enumerate(header.split(",")[:20]):
+        code, _sep, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        ranked.append((-weight, position, code.strip()))
+    for _w, _p, code in sorted(ranked):
+        if code and code != "*":
+            chosen = negotiate(code, available)
+            if chosen != SOURCE_LANGUAGE or code.lower().startswith(SOURCE_LANGUAGE):
+                return chosen
+    return ""
+
+
+class WebChat:
+    """The routes of the web chat, around one Screener."""
+
+    def __init__(self, screener: Screener, options: WebOptions) -> None:
+        self.screener = screener
+        self.options = options
+        self.sessions = Sessions(options.secret)
+        self.limiter = RateLimiter(options.rate_limit)
+        self.turns: OrderedDict[str, Turn] = OrderedDict()
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
+        self.static = {
+            name: f"/static/{name}?v={hashlib.sha256((HERE / 'static' / name).read_bytes()).hexdigest()[:10]}"
+            for name in ("chat.css", "chat.js")
+        }
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.page, methods=["GET"]),
+            Route("/", self.post, methods=["POST"]),
+            Route("/healthz", self.health, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+
+    # ------------------------------------------------------------------ requests
+
+    async def health(self, request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def page(self, request: Request) -> Response:
+        """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
+        session_id, new = self._session(request)
+        source = request.query_params.get("src", "")
+        if source:
+            response: Response = RedirectResponse("/", status_code=303)
+            if SOURCE.match(source):
+                response.set_cookie(
+                    SOURCE_COOKIE, source, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                    secure=self.options.secure_cookies,
+                )  # fmt: skip
+            return self._with_session(response, session_id, new)
+        return self._render(request, session_id, new)
+
+    async def post(self, request: Request) -> Response:
+        """One tap or one typed answer: check it, hand it to the Screener, redirect to the page."""
+        session_id, new = self._session(request)
+        t = self._translator(request, session_id, new)
+        address = request.client.host if request.client else "unknown"
+        if not self.limiter.allow(address):
+            notice = t(_("You are going a little fast. Please wait a minute, then try again. Your answers are saved."))
+            return self._render(request, session_id, new, 429, [notice], headers={"Retry-After": "60"})
+        body = await _read_body(request)
+        if body is None:
+            notice = t(_("That was too long. Please send a shorter answer."))
+            return self._render(request, session_id, new, 413, [notice])
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        form = parse_form(body) if content_type == "application/x-www-form-urlencoded" else None
+        if form is None:
+            notice = t(_("Sorry, that did not work. Please use the buttons on this page."))
+            return self._render(request, session_id, new, 415 if content_type else 400, [notice])
+        if new:
+            notice = t(
+                _("Your session had ended, or cookies are switched off. This chat needs cookies to keep your answers.")
+            )
+            return self._render(request, session_id, new, 403, [notice])
+        if not self.sessions.csrf_ok(session_id, first(form, "csrf")):
+            notice = t(_("This page was out of date, so nothing was changed. Please try again."))
+            return self._render(request, session_id, new, 403, [notice])
+
+        user_key = self.sessions.user_key(session_id)
+        conv = self._open(request, user_key)
+        shown = self._shown(conv, user_key)
+        action = action_from(form)
+        if action is None:
+            self._remember(request, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
+        elif first(form, "step") != step_token(conv) and not (
+            isinstance(action, Command) and action.name in HARMLESS_AGAIN
+        ):
+            notice = t(_("That was already sent. Here is where you are now."))
+            self._remember(request, user_key, "", [notice], shown.prompt)
+        else:
+            if isinstance(action, ChooseMany) and not action.options and not conv.draft:
+                action = Command("done")  # nothing ticked: the Screener's kind "choose at least one"
+            said = said_text(action, shown.prompt)
+            reply = self.screener.handle(conv, action)
+            self._remember(request, user_key, said, reply.notices, reply.prompt)
+        return RedirectResponse("/#now", status_code=303)
+
+    # ------------------------------------------------------------------ sessions and turns
+
+    def _session(self, request: Request) -> tuple[str, bool]:
+        session_id = request.cookies.get(SESSION_COOKIE, "")
+        if self.sessions.well_formed(session_id):
+            return session_id, False
+        return self.sessions.new_id(), True
+
+    def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
+        if new:
+            response.set_cookie(
+                SESSION_COOKIE, session_id, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                secure=self.options.secure_cookies,
+            )  # fmt: skip
+        return response
+
+    def _hint(self, request: Request) -> str:
+        return accept_language(request.headers.get("accept-language", ""), self.screener.languages)
+
+    def _open(self, request: Request, user_key: str) -> Conversation:
+        source = request.cookies.get(SOURCE_COOKIE, "")
+        return self.screener.open(
+            CHANNEL, user_key, language_hint=self._hint(request), source=source if SOURCE.match(source) else ""
+        )
+
+    def _translator(self, request: Request, session_id: str, new: bool) -> Translator:
+        if new:
+            return self.screener.translator(negotiate(self._hint(request), self.screener.languages))
+        return self.screener.translator(self._open(request, self.sessions.user_key(session_id)).language)
+
+    def _remember(self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None) -> None:
+        """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
+        now = _clock()
+        conv = self._open(request, user_key)  # reloaded: a delete or a decline leaves a fresh conversation
+        self.turns.pop(user_key, None)
+        self.turns[user_key] = Turn(step_token(conv), said, list(notices), prompt, now)
+        while self.turns and (len(self.turns) > 10_000 or next(iter(self.turns.values())).at < now - TURN_SECONDS):
+            self.turns.popitem(last=False)
+
+    def _shown(self, conv: Conversation, user_key: str) -> Turn:
+        """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
+        step = step_token(conv)
+        turn = self.turns.get(user_key)
+        if turn and turn.step == step and turn.at >= _clock() - TURN_SECONDS:
+            return turn
+        t = self.screener.translator(conv.language)
+        if conv.state == CONSENT:
+            greeting = t(_("Hello! This is the screening chat for a lupus study."))
+        else:
+            greeting = t(_("Welcome back. Let's continue where you left off."))
+        return Turn(step, "", [greeting], self.screener.current(conv).prompt, _clock())
+
+    # ------------------------------------------------------------------ drawing
+
+    def _render(
+        self,
+        request: Request,
+        session_id: str,
+        new: bool,
+        status: int = 200,
+        extra: Sequence[str] = (),
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        user_key = self.sessions.user_key(session_id)
+        conv = self._open(request, user_key)
+        shown = self._shown(conv, user_key)
+        t = self.screener.translator(conv.language)
+        notices = list(shown.notices)
+        notices += [text for text in self.screener.outcome_texts(conv) if text not in notices]
+        html = self.templates.get_template("chat.html").render(
+            **self._frame(conv.language, t),
+            csrf=self.sessions.csrf_token(session_id),
+            step=step_token(conv),
+            language=conv.language,
+            said=shown.said,
+            notices=notices,
+            extra=list(extra),
+            prompt=shown.prompt,
+            typed=typed_input(shown.prompt),
+            hint=_hint_text(shown.prompt, t),
+        )
+        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
+        return self._with_session(response, session_id, new)
+
+    def _frame(self, language: str, t: Translator) -> dict[str, Any]:
+        """What every page has: lang, title, the study's name, the language switch, the fixed buttons."""
+        return {
+            "lang_attr": language.replace("_", "-"),
+            "title": t(self.screener.dialog.title),
+            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.screener.languages],
+            "static": self.static,
+            "start_over": Button(t(_("Start over")), Command("restart")),
+            "restart_from_scratch": Button(t(_("Start again")), Command("start")),
+            "footer": [
+                Button(t(_("Privacy")), Command("privacy")),
+                Button(t(_("Help")), Command("help")),
+                Button(t(_("Delete my answers")), Command("delete")),
+            ],
+            "labels": {
+                "send": t(_("Send")),
+                "you": t(_("You")),
+                "language": t(_("Language")),
+                "answer": t(_("Your answer")),
+                "back_to_chat": t(_("Go to the screening")),
+            },
+        }
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        language = negotiate(self._hint(request), self.screener.languages)
+        t = self.screener.translator(language)
+        html = self.templates.get_template("error.html").render(
+            **self._frame(language, t), message=t(_("Sorry, there is no page here."))
+        )
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def typed_input(prompt: Prompt | None) -> tuple[str, str, str] | None:
+    """How to ask for a typed answer, or None when the prompt is answered with buttons only."""
+    if prompt is None or prompt.kind in NO_TYPING:
+        return None
+    if prompt.kind in TYPED_INPUTS:
+        return TYPED_INPUTS[prompt.kind]
+    if not prompt.options:
+        return ("text", "text", "off")
+    return None
+
+
+def done_button(prompt: Prompt) -> Button | None:
+    """The navigation button that finishes a multiple choice: on the web it submits the ticked boxes."""
+    return next((b for b in prompt.navigation if b.action == Command("done")), None)
+
+
+def button_class(button: Button, index: int, prompt: Prompt) -> str:
+    """Style only: the first button of a summary or an outcome stands out; "Change" buttons are small."""
+    if isinstance(button.action, Command) and button.action.name == "edit":
+        return "option edit"
+    if index == 0 and prompt.kind in ("summary", "consent"):
+        return "option primary"
+    return "option"
+
+
+def said_text(action: Action, prompt: Prompt | None) -> str:
+    """What the person did, as they would say it, for their own speech bubble."""
+    if isinstance(action, Text):
+        return action.text.strip()[:200]
+    buttons = [*prompt.options, *prompt.navigation] if prompt else []
+    if isinstance(action, ChooseMany):
+        labels = {b.action.option: b.label for b in buttons if isinstance(b.action, Choose)}
+        return ", ".join(labels[o] for o in action.options if o in labels)
+    return next((b.label for b in buttons if b.action == action), "")
+
+
+def _hint_text(prompt: Prompt | None, t: Translator) -> str:
+    """The prompt's hint; for a multiple choice the web's own, since it has boxes to tick, not numbers to type."""
+    if prompt is None:
+        return ""
+    if prompt.kind == "multi":
+        done = done_button(prompt)
+        return t(_("Tick all that apply, then tap {done}."), done=done.label if done else t(_("Send")))
+    return prompt.hint
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The request body, or None when it is over the size limit (refused before reading all of it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def create_app(screener: Screener, settings: Settings, routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers."""
+    chat = WebChat(screener, WebOptions.from_settings(settings))
+    app = Starlette(
+        routes=[*routes, *chat.routes()],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={404: chat.not_found, 405: chat.not_found},
+    )
+    app.state.web_chat = chat
+    return app

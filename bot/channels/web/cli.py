@@ -1,0 +1,55 @@
+"""`screening-bot web` and `screening-bot qr`: registered on the main parser by `add_web_commands`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ...config import Settings
+
+
+def add_web_commands(sub: argparse._SubParsersAction) -> None:
+    web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
+    web.add_argument("--host", help="address to listen on (default: 127.0.0.1 or $WEB_HOST)")
+    web.add_argument("--port", type=int, help="port (default: 8080 or $WEB_PORT)")
+    web.add_argument("--public-url", help="the address people open, e.g. https://screening.example.org")
+    web.set_defaults(func=cmd_web)
+    qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
+    qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
+    qr.add_argument("--public-url", help="the web chat's public address (default: $WEB_PUBLIC_URL)")
+    qr.add_argument("--out", default="qr", help="folder for the files (default: ./qr)")
+    qr.set_defaults(func=cmd_qr)
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ...cli import build_screener
+    from .app import create_app
+
+    settings = settings.with_overrides(
+        web_host=args.host, web_port=None if args.port is None else str(args.port), public_url=args.public_url
+    )
+    app = create_app(build_screener(settings), settings)
+    print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
+    # uvicorn's access log prints client addresses and query strings: ours (bot.web.access) does not.
+    uvicorn.run(
+        app, host=settings.web_host, port=int(settings.web_port), access_log=False, server_header=False, log_config=None
+    )
+    return 0
+
+
+def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    from .qr import check_source, telegram_link, web_link, write_qr
+
+    source = check_source(args.source)
+    out = Path(args.out)
+    written = write_qr(web_link(args.public_url or settings.public_url, source), out / f"{source}-web")
+    if settings.telegram_bot_username:
+        written += write_qr(telegram_link(settings.telegram_bot_username, source), out / f"{source}-telegram")
+    else:
+        print("TELEGRAM_BOT_USERNAME is not set: no Telegram QR code written.", file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
