@@ -50,7 +50,7 @@ class Settings:
     web_port: str = field(default="8080", metadata={"env": "WEB_PORT"})
     web_secure_cookies: str = field(default="auto", metadata={"env": "WEB_SECURE_COOKIES"})
     web_secret: str = field(default="", repr=False, metadata={"env": "WEB_SECRET", "secret": True})
-    web_rate_limit: str = field(default="30", metadata={"env": "WEB_RATE_LIMIT"})
+    web_rate_limit: str = field(default="60", metadata={"env": "WEB_RATE_LIMIT"})
     telegram_bot_username: str = field(default="", metadata={"env": "TELEGRAM_BOT_USERNAME"})
 
     def site_overrides(self) -> dict[str, str]:

@@ -200,7 +200,8 @@ class WebChat:
         form = parse_form(body) if content_type == "application/x-www-form-urlencoded" else None
         if form is None:
             notice = t(_("Sorry, that did not work. Please use the buttons on this page."))
-            return self._render(request, session_id, new, 415 if content_type else 400, [notice])
+            status = 400 if content_type == "application/x-www-form-urlencoded" else 415
+            return self._render(request, session_id, new, status, [notice])
         if new:
             notice = t(
                 _("Your session had ended, or cookies are switched off. This chat needs cookies to keep your answers.")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
 
 from ...config import Settings
 
@@ -23,8 +27,6 @@ def add_web_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ...cli import build_screener
     from .app import create_app
 
@@ -33,11 +35,28 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     )
     app = create_app(build_screener(settings), settings)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    # uvicorn's access log prints client addresses and query strings: ours (bot.web.access) does not.
-    uvicorn.run(
-        app, host=settings.web_host, port=int(settings.web_port), access_log=False, server_header=False, log_config=None
-    )
+    uvicorn.Server(server_config(app, settings.web_host, int(settings.web_port))).run()
     return 0
+
+
+def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """How the web chat is served (the browser test serves it the same way).
+
+    uvicorn's access log prints client addresses and query strings, so it is off:
+    the app logs each request itself without them (bot.web.access). Behind a
+    reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address so the rate
+    limit sees each visitor's address rather than the proxy's.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    )
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
