@@ -28,12 +28,13 @@ from .conftest import LOCALES, TODAY, harmless_answer
 ZH = "zh_Hans"
 
 
-def zh_locales(tmp_dir: Path, dialog: Dialog) -> Path:
+def zh_locales(tmp_dir: Path, dialog: Dialog, mark_title: bool = True) -> Path:
     """The shipped catalogs when they include Chinese; else a stand-in catalog, so the tests run before it lands.
 
-    The stand-in translates only the page title (marked, not real Chinese), which is
-    enough to show that the page's language reaches the title. Tests compare texts
-    through `Translator(ZH, locales)`, so they hold with the stand-in and the real one.
+    The stand-in translates only the page title (marked, not real Chinese; or nothing
+    when `mark_title` is false, for screenshots), which is enough to show that the
+    page's language reaches the title. Tests compare texts through
+    `Translator(ZH, locales)`, so they hold with the stand-in and the real one.
     """
     if (LOCALES / ZH / "LC_MESSAGES" / "messages.po").exists():
         return LOCALES
@@ -41,7 +42,7 @@ def zh_locales(tmp_dir: Path, dialog: Dialog) -> Path:
     po.parent.mkdir(parents=True, exist_ok=True)
     po.write_text(
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: zh_Hans\\n"\n\n'
-        f'msgid "{dialog.title}"\nmsgstr "[{ZH} stand-in] {dialog.title}"\n',
+        + (f'msgid "{dialog.title}"\nmsgstr "[{ZH} stand-in] {dialog.title}"\n' if mark_title else ""),
         encoding="utf-8",
     )
     return po.parent.parent.parent

@@ -299,8 +299,12 @@ class WebChat:
         t = self.screener.translator(conv.language)
         notices = list(shown.notices)
         notices += [text for text in self.screener.outcome_texts(conv) if text not in notices]
+        frame = self._frame(conv.language, t)
+        if shown.prompt:  # no second "Delete my answers" under a prompt that has one
+            offered = {b.action for b in (*shown.prompt.options, *shown.prompt.navigation)}
+            frame["footer"] = [b for b in frame["footer"] if b.action not in offered]
         html = self.templates.get_template("chat.html").render(
-            **self._frame(conv.language, t),
+            **frame,
             csrf=self.sessions.csrf_token(session_id),
             step=step_token(conv),
             language=conv.language,

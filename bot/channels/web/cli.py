@@ -22,7 +22,7 @@ def add_web_commands(sub: argparse._SubParsersAction) -> None:
     qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
     qr.add_argument("--public-url", help="the web chat's public address (default: $WEB_PUBLIC_URL)")
-    qr.add_argument("--out", default="qr", help="folder for the files (default: ./qr)")
+    qr.add_argument("--out", default="data/qr", help="folder for the files (default: data/qr)")
     qr.set_defaults(func=cmd_qr)
 
 

@@ -27,10 +27,11 @@
     document.documentElement.setAttribute("lang", doc.documentElement.getAttribute("lang") || "");
     document.body.innerHTML = doc.body.innerHTML;
     var now = document.getElementById("now");
-    if (now && now.scrollIntoView) { now.scrollIntoView(); }
-    var prompt = document.getElementById("prompt");
-    if (prompt && prompt.scrollIntoView && prompt.getBoundingClientRect().top > window.innerHeight * 0.6) {
-      prompt.scrollIntoView();
+    var header = document.querySelector ? document.querySelector(".top") : null;
+    if (now && window.scrollTo) {
+      /* the start of this turn (what was said, then the reply) just under the sticky header */
+      var offset = header ? header.offsetHeight + 8 : 0;
+      window.scrollTo(0, Math.max(0, now.getBoundingClientRect().top + window.pageYOffset - offset));
     }
     var answer = document.getElementById("answer");
     if (answer && answer.focus) { answer.focus(); }
