@@ -132,5 +132,9 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            path = scope["path"] if scope["path"].startswith("/static/") or scope["path"] == "/" else "(other)"
+            path = (
+                scope["path"]
+                if scope["path"].startswith("/static/") or scope["path"] in ("/", "/healthz")
+                else "(other)"
+            )
             log.info("%s %s %s %.0fms", scope["method"], path, status, (time.perf_counter() - started) * 1000)
