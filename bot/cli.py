@@ -11,6 +11,7 @@ from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
 from .screening import Screener
 from .store import ConversationStore, open_database
+from .store.dialog_versions import DialogVersions
 
 log = logging.getLogger("bot")
 
@@ -19,6 +20,7 @@ def build_screener(settings: Settings) -> Screener:
     """Load and check the dialog, open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
     db = open_database(settings.db_path)
+    DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
     return Screener(
         dialog,
         ConversationStore(db, dialog),
@@ -48,6 +50,12 @@ def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
+    from .ethics.export import export_script
+
+    return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
@@ -64,6 +72,11 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    export = sub.add_parser("export-script", help="write the ethics-committee pack (HTML and Markdown) of the dialog")
+    export.add_argument("--out", default=".", help="folder to write into (default: the current folder)")
+    export.add_argument("--diff", metavar="OLD_VERSION", help="also list what changed since this stored version")
+    export.add_argument("--no-flow", action="store_true", help="leave out the flow picture (no Graphviz needed)")
+    export.set_defaults(func=cmd_export_script)
     return p
 
 

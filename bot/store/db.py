@@ -68,8 +68,23 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outcomes_by_conversation ON outcomes(conversation_id)")
 
 
+def _v2_dialog_versions(db: sqlite_utils.Database) -> None:
+    """Every dialog text the bot has run, so an edit without a new version is caught (see store/dialog_versions.py)."""
+    db.execute(
+        """
+        CREATE TABLE dialog_versions (
+            dialog_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            text TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (dialog_id, version)
+        )"""
+    )
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_dialog_versions]
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
