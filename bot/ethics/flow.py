@@ -52,6 +52,10 @@ NOTE = (
 )
 
 
+#: The one node that is not a state: the note on what is not drawn.
+NOTE_NODE = "not drawn"
+
+
 class FlowError(RuntimeError):
     """The picture cannot be drawn (Graphviz is missing or failed); the message says what to install."""
 
@@ -146,11 +150,13 @@ def flow_dot(engine: Engine) -> str:
         if edge.dest == NOT_ELIGIBLE and edge.event == "next":
             attrs.append('color="#b03030", fontcolor="#b03030"')
         lines.append(f"  {_quote(edge.source)} -> {_quote(edge.dest)} [{', '.join(attrs)}];")
-    lines.append(f'  note [shape=plain, fontsize=9, label="{NOTE}"];')
+    lines.append(f'  {_quote(NOTE_NODE)} [shape=plain, fontsize=9, label="{NOTE}"];')
     knock_outs = [q.id for q in dialog.questions if can_rule_out(q)]
     if knock_outs:  # beside the middle knock-out question, so the red edges stay short
         lines.append(f"  {{rank=same; {_quote(knock_outs[len(knock_outs) // 2])}; {_quote(NOT_ELIGIBLE)}}}")
-    lines.append(f"  {{rank=sink; {_quote(LIKELY_CANDIDATE)}; {_quote(NEEDS_REVIEW)}; {_quote(NOT_YET)}; note}}")
+    lines.append(
+        f"  {{rank=sink; {_quote(LIKELY_CANDIDATE)}; {_quote(NEEDS_REVIEW)}; {_quote(NOT_YET)}; {_quote(NOTE_NODE)}}}"
+    )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
