@@ -9,7 +9,7 @@ embedded) that prints to PDF from a browser.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,6 @@ class Pack:
     retention: Retention
     site_texts: list[Cell]
     other_messages: list[Wording]
-    translated: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def dialog_file(self) -> str:
