@@ -223,9 +223,8 @@ class Screener:
         if name == "back":
             return self._advance(conv, [], t, lambda: self.engine.back(conv))
         if name == "restart":
-            return self._advance(
-                conv, [t(_("Starting again. Your earlier answers are cleared."))], t, lambda: self.engine.restart(conv)
-            )
+            cleared = t(_("Let's start again. Your earlier answers are cleared."))
+            return self._advance(conv, [cleared], t, lambda: self.engine.restart(conv))
         if name == "confirm":
             return self._advance(conv, [], t, lambda: self.engine.confirm(conv))
         if name == "edit":
@@ -253,7 +252,7 @@ class Screener:
         }:
             names = ", ".join(self.languages)
             return Reply(
-                [t(_("Sorry, that language is not available. Available: {names}."), names=names)], self.prompt(conv)
+                [t(_("Sorry, we do not have that language. You can choose: {names}."), names=names)], self.prompt(conv)
             )
         conv.language = chosen
         self.store.save(conv)
