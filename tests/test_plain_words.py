@@ -100,3 +100,39 @@ def test_english_is_at_most_grade_8_and_about_6_on_average(scores: dict[str, flo
 def test_the_measure_catches_hard_words() -> None:
     assert grade("The investigational pharmacotherapeutic intervention necessitates comprehensive evaluation.") > 8
     assert grade("Please do not change your medicines because of this chat.") <= 8
+
+
+#: Longest Chinese sentence, counted in characters, with a run of Latin letters or digits
+#: (CAR-T, 2027, Telegram) counting as one. 30 is two lines on a phone screen in Telegram
+#: or the web chat (about 15 characters a line), and well above the 15-20 characters that
+#: Chinese plain-language and health-education writing advises on average, so that a
+#: sentence can still carry one full rule (the hospital's official name alone is 16).
+#: The average is held to 15, the short end of that advice.
+MAX_CHINESE_SENTENCE = 30
+MEAN_CHINESE_SENTENCE = 15.0
+CHINESE_CATALOGS = ["zh_Hans", "zh_Hant"]
+
+
+def chinese_sentences(language: str) -> list[str]:
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        texts = [m.string for m in read_po(handle) if m.id and isinstance(m.string, str)]
+    return [s for text in texts for s in re.split(r"[。！？；\n]", text) if s.strip()]
+
+
+def chinese_length(sentence: str) -> int:
+    sentence = re.sub(r"\{\w+\}", "X", sentence)
+    return len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z0-9][A-Za-z0-9'/-]*", sentence))
+
+
+@pytest.mark.parametrize("language", CHINESE_CATALOGS)
+def test_chinese_sentences_are_short(language: str) -> None:
+    sentences = chinese_sentences(language)
+    too_long = [s for s in sentences if chinese_length(s) > MAX_CHINESE_SENTENCE]
+    assert not too_long, "split these sentences:\n" + "\n".join(too_long)
+    mean = sum(map(chinese_length, sentences)) / len(sentences)
+    assert mean <= MEAN_CHINESE_SENTENCE, f"mean sentence length {mean:.1f}"
+
+
+def test_the_chinese_measure_counts_characters_and_latin_words() -> None:
+    assert chinese_length("如果您用Telegram聊天，消息会经过{name}的服务器") == 17
+    assert chinese_length("这" * 31) > MAX_CHINESE_SENTENCE
