@@ -30,14 +30,14 @@ from .dialog.model import (
     Question,
     Site,
 )
-from .i18n import Translator, _, available_languages, language_name, negotiate
+from .i18n import Translator, _, available_languages, language_name, match_language, negotiate
 from .replies import Action, Button, Choose, ChooseMany, Command, Prompt, Reply, Text
 from .store import ConversationStore
 
 log = logging.getLogger(__name__)
 
 #: Typed words that work in every language, besides the translated labels.
-ALWAYS_WORDS = {NOT_SURE: ["not sure", "unsure", "don't know", "dont know"]}
+ALWAYS_WORDS = {NOT_SURE: ["not sure", "unsure", "don't know", "dont know", "不知道", "不清楚", "不確定"]}
 
 
 class Screener:
@@ -223,9 +223,8 @@ class Screener:
         if name == "back":
             return self._advance(conv, [], t, lambda: self.engine.back(conv))
         if name == "restart":
-            return self._advance(
-                conv, [t(_("Starting again. Your earlier answers are cleared."))], t, lambda: self.engine.restart(conv)
-            )
+            cleared = t(_("Let's start again. Your earlier answers are cleared."))
+            return self._advance(conv, [cleared], t, lambda: self.engine.restart(conv))
         if name == "confirm":
             return self._advance(conv, [], t, lambda: self.engine.confirm(conv))
         if name == "edit":
@@ -243,17 +242,11 @@ class Screener:
         if not wanted:
             buttons = [Button(language_name(lang), Command("language", lang)) for lang in self.languages]
             return Reply([], Prompt("language", t(_("Choose your language.")), options=buttons))
-        chosen = negotiate(wanted, self.languages)
-        if chosen != wanted.replace("-", "_") and rules.normalise(wanted) not in {
-            "zh",
-            "chinese",
-            "中文",
-            "en",
-            "english",
-        }:
-            names = ", ".join(self.languages)
+        chosen = match_language(wanted, self.languages)
+        if chosen is None:
+            names = ", ".join(language_name(lang) for lang in self.languages)
             return Reply(
-                [t(_("Sorry, that language is not available. Available: {names}."), names=names)], self.prompt(conv)
+                [t(_("Sorry, we do not have that language. You can choose: {names}."), names=names)], self.prompt(conv)
             )
         conv.language = chosen
         self.store.save(conv)
@@ -341,7 +334,7 @@ class Screener:
         edits = []
         for question, value in self.engine.summary(conv):
             shown = self.answer_text(question, value, conv, t)
-            lines.append(f"• {t(question.label)}: {shown}")
+            lines.append("• " + t(_("{label}: {answer}"), label=t(question.label), answer=shown))
             edits.append(Button(t(_("Change: {label}"), label=t(question.label)), Command("edit", question.id)))
         return Prompt(
             "summary",
@@ -377,7 +370,12 @@ class Screener:
         elif conv.outcome == NOT_YET:
             waits = [f for f in findings if f.status == "wait"]
             lines = [
-                f"• {t(self.dialog.criteria[f.criterion].label)}: {t(_('from about {date}'), date=t.date(f.until))}"
+                "• "
+                + t(
+                    _("{label}: {answer}"),
+                    label=t(self.dialog.criteria[f.criterion].label),
+                    answer=t(_("from about {date}"), date=t.date(f.until)),
+                )
                 for f in waits
                 if f.until
             ]
