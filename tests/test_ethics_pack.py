@@ -210,10 +210,10 @@ def test_a_changed_text_without_a_new_version_is_refused_at_start(tmp_path: Path
     assert f"its version is still {dialog.version}" in message
     assert "[dialog]" in message and "approved" in message and "--diff" in message
 
-    edited_copy(tmp_path, age, age.replace("How old", "What age"), version="1.0.1")
+    edited_copy(tmp_path, age, age.replace("How old", "What age"), version="99.0.1")
     assert run_bot(path, db).returncode == 0
     versions = DialogVersions(open_database(db)).all(dialog.id)
-    assert [v.version for v in versions] == [dialog.version, "1.0.1"]
+    assert [v.version for v in versions] == [dialog.version, "99.0.1"]
     assert "What age" in versions[1].text and "What age" not in versions[0].text
 
 
@@ -234,7 +234,7 @@ def test_the_diff_lists_exactly_the_changed_texts(tmp_path: Path, dialog: Dialog
     DialogVersions(open_database(db)).check_and_record(dialog)
     travel = dialog.question("travel")
     label = travel.option("not_sure").label
-    path = edited_copy(tmp_path, travel.text, "Could you come to Wuhan many times?", version="1.1.0")
+    path = edited_copy(tmp_path, travel.text, "Could you come to Wuhan many times?", version="99.1.0")
     text = path.read_text(encoding="utf-8")
     old_option, new_option = (
         f'label = "{label}", review = true }},\n]\n\n# ---',
@@ -247,7 +247,7 @@ def test_the_diff_lists_exactly_the_changed_texts(tmp_path: Path, dialog: Dialog
     section = markdown.split(f"## Changes since version {dialog.version}")[1].split("\n## ")[0]
     listed = [line.split(". ", 1)[1] for line in section.strip().splitlines()]
     assert listed == [
-        f'Changed the dialog, version: "{dialog.version}" -> "1.1.0"',
+        f'Changed the dialog, version: "{dialog.version}" -> "99.1.0"',
         f'Changed question "travel", text: "{travel.text}" -> "Could you come to Wuhan many times?"',
         f'Changed question "travel", option "not_sure", label: "{label}" -> "I am not sure"',
     ]
