@@ -11,6 +11,8 @@ from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
 from .screening import Screener
 from .store import ConversationStore, open_database
+from .store.leads import LeadStore
+from .store.vault import VaultError, open_vault
 
 log = logging.getLogger("bot")
 
@@ -19,12 +21,14 @@ def build_screener(settings: Settings) -> Screener:
     """Load and check the dialog, open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
     db = open_database(settings.db_path)
+    vault = open_vault(db, settings.screening_key, settings.key_path())
     return Screener(
         dialog,
         ConversationStore(db, dialog),
         settings.locales_dir,
         site_overrides=settings.site_overrides(),
         default_language=settings.language,
+        leads=LeadStore(db, vault),
     )
 
 
@@ -64,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    from .staff import register as register_staff_commands
+
+    register_staff_commands(sub)
     return p
 
 
@@ -76,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("transitions").setLevel(logging.WARNING)
         return args.func(settings, args)
-    except (ConfigError, DialogError) as exc:
+    except (ConfigError, DialogError, VaultError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
