@@ -106,7 +106,8 @@ class LeadStore:
         """Save a confirmed phone number with the screening; returns (lead id, 'created' | 'repeat' | 'updated').
 
         The lead of this conversation, else the lead with the same phone number, is
-        updated; it is a repeat when it came from an earlier contact consent.
+        updated; it is a repeat when it came from another conversation or an earlier contact consent
+        (the consent time, to the microsecond, tells one contact capture from the next).
         """
         stamp = self._now()
         phone_hash = self.vault.phone_hash(phone_e164)
@@ -144,7 +145,7 @@ class LeadStore:
                 self._history(lead_id, stamp, "screening", "created", "new", f"outcome {screening.outcome}")
                 return lead_id, "created"
             lead_id = found[0]["id"]
-            repeat = found[0]["contact_consented_at"] != consented_at
+            repeat = found[0]["conversation_id"] != conversation_id or found[0]["contact_consented_at"] != consented_at
             self.db.execute(
                 f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)}"
                 f"{', repeat_count = repeat_count + 1' if repeat else ''} WHERE id = ?",
