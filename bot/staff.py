@@ -95,7 +95,7 @@ def _minute(stamp: str) -> str:
 def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     found = desk.leads.find(args.status, args.since, args.until)
-    audit.record(desk.db, desk.staff, "list", detail=_filters(args) + f" rows={len(found)}")
+    audit.record(desk.db, desk.staff, "list", detail=_filters(args, f"rows={len(found)}"))
     if not found:
         print("No leads match.")
         return 0
@@ -267,7 +267,7 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
     rows = export_rows(found, desk.dialog)
     headers = [*EXPORT_COLUMNS, *desk.dialog.criteria]
     data = write_export(args.format, headers, rows)
-    audit.record(desk.db, desk.staff, "export", detail=f"format={args.format} {_filters(args)} rows={len(rows)}")
+    audit.record(desk.db, desk.staff, "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"))
     if args.output:
         path = Path(args.output)
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds contact details
@@ -320,8 +320,10 @@ def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace) -> str:
-    return " ".join(f"{k}={getattr(args, k)}" for k in ("status", "since", "until") if getattr(args, k, None))
+def _filters(args: argparse.Namespace, *more: str) -> str:
+    """The filters a staff member used, for the audit log."""
+    used = [f"{k}={getattr(args, k)}" for k in ("status", "since", "until") if getattr(args, k, None)]
+    return " ".join([*more[:-1], *used, *more[-1:]])
 
 
 # ---------------------------------------------------------------------- stats, audit, purge, keys

@@ -229,3 +229,14 @@ def test_commands_still_work_during_contact_capture(dialog: Dialog, db_path: Pat
     assert chat.command("contact", "13912345678").notices  # a stray shared contact mid-screening: a kind no
     assert chat.question == dialog.questions[0].id
     assert Command("contact", "x").name == "contact"
+
+
+def test_the_terminal_channel_gets_contact_capture_too(tmp_path: Path) -> None:
+    from .test_terminal import CANDIDATE, chat
+
+    result = chat(tmp_path / "s.db", [*CANDIDATE, "1", "1", "abc", "139 1234 5678", "skip", "1", "2"])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("Would you like the study team to contact you") < out.index("Please type only the digits")
+    assert "What happens next" in out
+    assert (tmp_path / "s.key").exists()

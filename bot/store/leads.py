@@ -248,7 +248,11 @@ class LeadStore:
         if until:
             where.append("substr(created_at, 1, 10) <= ?")
             params.append(until)
-        sql = "SELECT * FROM leads" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY created_at DESC"
+        sql = (
+            "SELECT * FROM leads"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY created_at DESC, rowid DESC"
+        )
         return [self._lead(r) for r in self.db.query(sql, params)]
 
     def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "") -> Lead:
