@@ -9,9 +9,8 @@ import pytest
 from bot.contact import CONTACT_CONSENT_VERSION, parse_phone
 from bot.dialog.model import Dialog
 from bot.dialog.rules import Invalid
-from bot.replies import Command
 
-from .conftest import Chat, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import give_contact, make_lead_screener, reach_outcome, start_screening
 
 NOT_SURE_OF_DIAGNOSIS = {"diagnosis_year": "not sure"}
 
@@ -225,10 +224,10 @@ def test_commands_still_work_during_contact_capture(dialog: Dialog, db_path: Pat
     assert chat.question == "contact_phone"
     chat.command("restart")
     assert chat.question == dialog.questions[0].id
-    assert isinstance(Chat(screener).reply.prompt.text, str)
-    assert chat.command("contact", "13912345678").notices  # a stray shared contact mid-screening: a kind no
+    chat.command("contact", "13912345678")  # a stray shared contact mid-screening is not an answer
+    assert "I don't know that command" in chat.said
     assert chat.question == dialog.questions[0].id
-    assert Command("contact", "x").name == "contact"
+    assert screener.leads.find() == []
 
 
 def test_the_terminal_channel_gets_contact_capture_too(tmp_path: Path) -> None:
