@@ -12,6 +12,8 @@ from .dialog.load import DialogError, load_dialog
 from .screening import Screener
 from .store import ConversationStore, open_database
 from .store.dialog_versions import DialogVersions
+from .store.leads import LeadStore
+from .store.vault import VaultError, open_vault
 
 log = logging.getLogger("bot")
 
@@ -21,12 +23,14 @@ def build_screener(settings: Settings) -> Screener:
     dialog = load_dialog(settings.dialog_path)
     db = open_database(settings.db_path)
     DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+    vault = open_vault(db, settings.screening_key, settings.key_path())
     return Screener(
         dialog,
         ConversationStore(db, dialog),
         settings.locales_dir,
         site_overrides=settings.site_overrides(),
         default_language=settings.language,
+        leads=LeadStore(db, vault),
     )
 
 
@@ -77,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--diff", metavar="OLD_VERSION", help="also list what changed since this stored version")
     export.add_argument("--no-flow", action="store_true", help="leave out the flow picture (no Graphviz needed)")
     export.set_defaults(func=cmd_export_script)
+    from .staff import register as register_staff_commands
+
+    register_staff_commands(sub)
     return p
 
 
@@ -89,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("transitions").setLevel(logging.WARNING)
         return args.func(settings, args)
-    except (ConfigError, DialogError) as exc:
+    except (ConfigError, DialogError, VaultError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
