@@ -12,6 +12,9 @@ from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
 from .screening import Screener
 from .store import ConversationStore, open_database
+from .store.dialog_versions import DialogVersions
+from .store.leads import LeadStore
+from .store.vault import VaultError, open_vault
 
 log = logging.getLogger("bot")
 
@@ -20,12 +23,15 @@ def build_screener(settings: Settings) -> Screener:
     """Load and check the dialog, open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
     db = open_database(settings.db_path)
+    DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+    vault = open_vault(db, settings.screening_key, settings.key_path())
     return Screener(
         dialog,
         ConversationStore(db, dialog),
         settings.locales_dir,
         site_overrides=settings.site_overrides(),
         default_language=settings.language,
+        leads=LeadStore(db, vault),
     )
 
 
@@ -49,6 +55,12 @@ def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
+    from .ethics.export import export_script
+
+    return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
@@ -65,6 +77,14 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    export = sub.add_parser("export-script", help="write the ethics-committee pack (HTML and Markdown) of the dialog")
+    export.add_argument("--out", default=".", help="folder to write into (default: the current folder)")
+    export.add_argument("--diff", metavar="OLD_VERSION", help="also list what changed since this stored version")
+    export.add_argument("--no-flow", action="store_true", help="leave out the flow picture (no Graphviz needed)")
+    export.set_defaults(func=cmd_export_script)
+    from .staff import register as register_staff_commands
+
+    register_staff_commands(sub)
     add_web_commands(sub)
     return p
 
@@ -78,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("transitions").setLevel(logging.WARNING)
         return args.func(settings, args)
-    except (ConfigError, DialogError) as exc:
+    except (ConfigError, DialogError, VaultError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -43,6 +43,12 @@ class Settings:
     site_phone: str = field(default="", metadata={"env": "SITE_PHONE"})
     site_email: str = field(default="", metadata={"env": "SITE_EMAIL"})
     site_hours: str = field(default="", metadata={"env": "SITE_HOURS"})
+    site_response_days: str = field(default="", metadata={"env": "SITE_RESPONSE_DAYS"})
+    screening_key: str = field(default="", repr=False, metadata={"env": "SCREENING_KEY", "secret": True})
+    key_file: str = field(default="", metadata={"env": "SCREENING_KEY_FILE"})
+    retain_unfinished_days: str = field(default="30", metadata={"env": "RETAIN_UNFINISHED_DAYS"})
+    retain_not_eligible_days: str = field(default="30", metadata={"env": "RETAIN_NOT_ELIGIBLE_DAYS"})
+    retain_closed_lead_days: str = field(default="180", metadata={"env": "RETAIN_CLOSED_LEAD_DAYS"})
     log_level: str = field(default="INFO", metadata={"env": "SCREENING_LOG_LEVEL"})
     # The web chat (bot/channels/web) and its poster QR codes.
     public_url: str = field(default="", metadata={"env": "WEB_PUBLIC_URL"})
@@ -60,6 +66,20 @@ class Settings:
             for f in fields(self)
             if f.name.startswith("site_") and getattr(self, f.name)
         }
+
+    def key_path(self) -> Path:
+        """The encryption key file: SCREENING_KEY_FILE, else beside the database (data/screening.key)."""
+        return Path(self.key_file) if self.key_file else self.db_path.with_suffix(".key")
+
+    def retention_days(self) -> dict[str, int]:
+        """The retention periods in days, checked: whole numbers of at least 1."""
+        days = {}
+        for name in ("unfinished", "not_eligible", "closed_lead"):
+            raw = getattr(self, f"retain_{name}_days")
+            if not str(raw).strip().isdigit() or int(raw) < 1:
+                raise ConfigError(f"RETAIN_{name.upper()}_DAYS must be a whole number of days (1 or more), not {raw!r}")
+            days[f"{name}_days"] = int(raw)
+        return days
 
     def with_overrides(self, **values: Any) -> Settings:
         """Command-line flags win over everything; None means 'not given'."""
@@ -90,6 +110,8 @@ def load_settings(config_file: str | Path | None = None, environ: dict[str, str]
         if env and environ.get(env):
             values[f.name] = environ[env]
     for f in fields(Settings):
+        if f.name in values and isinstance(values[f.name], int) and not isinstance(values[f.name], bool):
+            values[f.name] = str(values[f.name])  # e.g. retain_unfinished_days = 30 in the TOML file
         if f.name in values and f.name.endswith(("_path", "_dir")):
             values[f.name] = Path(values[f.name])
         elif f.name in values and not isinstance(values[f.name], str):

@@ -36,28 +36,45 @@ def available_languages(locales_dir: Path) -> list[str]:
     return [SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE)]
 
 
-def negotiate(requested: str | None, available: list[str]) -> str:
-    """Pick the best shipped language for what a client reports ('zh-hans', 'zh-TW', 'en-US' ...).
+#: Words people type for a language (`lang 中文`), besides codes like zh, zh-tw, en.
+LANGUAGE_WORDS = {
+    "english": "en", "英文": "en", "英语": "en", "英語": "en",
+    "chinese": "zh_Hans", "中文": "zh_Hans", "简体": "zh_Hans", "简体中文": "zh_Hans", "汉语": "zh_Hans",
+    "繁体": "zh_Hant", "繁體": "zh_Hant", "繁體中文": "zh_Hant", "繁体中文": "zh_Hant",
+}  # fmt: skip
+
+
+def match_language(requested: str | None, available: list[str]) -> str | None:
+    """The shipped language that best fits a client's code or a typed name; None if none fits.
 
     Chinese is matched by script: Traditional for Hant, Taiwan, Hong Kong and Macau;
-    Simplified otherwise. Anything unknown falls back to English.
+    Simplified otherwise (zh, zh-hans, zh-cn, zh-sg).
     """
-    if not requested:
-        return SOURCE_LANGUAGE
-    code = requested.strip().replace("-", "_")
-    if code in available:
-        return code
+    if not requested or not requested.strip():
+        return None
+    word = requested.strip().casefold()
+    if word in LANGUAGE_WORDS:
+        return LANGUAGE_WORDS[word] if LANGUAGE_WORDS[word] in available else None
+    code = word.replace("-", "_")
+    exact = {lang.casefold(): lang for lang in available}
+    if code in exact:
+        return exact[code]
     try:
         locale = Locale.parse(code)
     except (ValueError, UnknownLocaleError):
-        return SOURCE_LANGUAGE
+        return None
     if locale.language == "zh":
         traditional = locale.script == "Hant" or (locale.script is None and locale.territory in ("TW", "HK", "MO"))
         for choice in ("zh_Hant", "zh_Hans") if traditional else ("zh_Hans", "zh_Hant"):
             if choice in available:
                 return choice
-        return SOURCE_LANGUAGE
-    return locale.language if locale.language in available else SOURCE_LANGUAGE
+        return None
+    return locale.language if locale.language in available else None
+
+
+def negotiate(requested: str | None, available: list[str]) -> str:
+    """The language for what a client reports ('zh-hans', 'zh-TW', 'en-US' ...); English when nothing fits."""
+    return match_language(requested, available) or SOURCE_LANGUAGE
 
 
 @lru_cache(maxsize=16)

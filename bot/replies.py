@@ -35,7 +35,11 @@ class ChooseMany:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A command or a navigation button: start, help, back, restart, privacy, language, delete ..."""
+    """A command or a navigation button: start, help, back, restart, privacy, language, delete ...
+
+    `Command("contact", "+8613912345678")` is a shared phone number (e.g. Telegram's
+    share-contact button); `Command("skip")` skips the optional name.
+    """
 
     name: str
     arg: str = ""
@@ -49,6 +53,8 @@ PromptKind = Literal[
     "multi",
     "number",
     "year",
+    "phone",
+    "text",
     "summary",
     "outcome",
     "finished",

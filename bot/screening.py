@@ -8,7 +8,7 @@ input never changes what is stored: it only earns a kind re-ask.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,14 +30,17 @@ from .dialog.model import (
     Question,
     Site,
 )
-from .i18n import Translator, _, available_languages, language_name, negotiate
+from .i18n import Translator, _, available_languages, language_name, match_language, negotiate
+from .logs import log_event
 from .replies import Action, Button, Choose, ChooseMany, Command, Prompt, Reply, Text
-from .store import ConversationStore
+from .store import ConversationStore, audit
+from .store.leads import LeadStore
+from .store.retention import erase_conversation
 
 log = logging.getLogger(__name__)
 
 #: Typed words that work in every language, besides the translated labels.
-ALWAYS_WORDS = {NOT_SURE: ["not sure", "unsure", "don't know", "dont know"]}
+ALWAYS_WORDS = {NOT_SURE: ["not sure", "unsure", "don't know", "dont know", "不知道", "不清楚", "不確定"]}
 
 
 class Screener:
@@ -51,7 +54,11 @@ class Screener:
         site_overrides: dict[str, str] | None = None,
         default_language: str = "",
         today: Callable[[], date] = date.today,
+        leads: LeadStore | None = None,
+        on_lead: Sequence[Callable[[str, str], None]] = (),
     ) -> None:
+        """With `leads`, likely candidates and needs-review outcomes are asked for contact details
+        (bot/contact.py) and each `on_lead(lead_id, event)` callback hears of every lead change."""
         self.dialog = dialog
         self.store = store
         self.engine = Engine(dialog, today=today)
@@ -60,6 +67,19 @@ class Screener:
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
         self.today = today
+        self.leads = leads
+        self.on_lead: list[Callable[[str, str], None]] = list(on_lead)
+        self.contact = None
+        if leads is not None:
+            from .contact import ContactCapture
+
+            self.contact = ContactCapture(self, leads)
+
+    def pseudonym(self, channel: str, raw_id: str | int) -> str:
+        """The user key a channel should store instead of its raw user id (e.g. a Telegram chat id)."""
+        if self.leads is None:
+            raise RuntimeError("pseudonym() needs the encryption vault: build the Screener with leads=LeadStore(...)")
+        return self.leads.vault.pseudonym(channel, raw_id)
 
     # ------------------------------------------------------------------ conversations
 
@@ -88,6 +108,8 @@ class Screener:
         question = self.engine.current_question(conv)
         if question is not None:
             return self._answer(conv, question, action, t)
+        if self.contact and self.contact.active(conv):
+            return self.contact.handle(conv, action, t)
         if conv.state == SUMMARY:
             return Reply(
                 [t(_("Please use the buttons below: confirm your answers, or pick one to change."))], self.prompt(conv)
@@ -125,10 +147,13 @@ class Screener:
         if choice == "agree":
             self.engine.agree(conv, self.dialog.consent.version, _now())
             self.store.save(conv)
+            audit.count(self.store.db, "consented")
+            log_event(log, "consented", conv=conv.id)
             return Reply([t(_("Thank you. Let's begin."))], self.prompt(conv))
         if choice == "decline":
             self.engine.decline(conv)
             self.store.delete(conv.id)
+            audit.count(self.store.db, "declined_consent")
             return Reply([t(self.dialog.consent.declined)], Prompt("ended", ""))
         return Reply(
             [
@@ -193,6 +218,11 @@ class Screener:
             findings = self.engine.findings(conv)
             day = rules.ready_from(findings)
             ready = day.isoformat() if day else ""
+            if self.contact:
+                self.contact.outcome_reached(conv, findings)
+            audit.count(self.store.db, "finished")
+            audit.count(self.store.db, f"outcome:{conv.outcome}")
+            log_event(log, "outcome", conv=conv.id, outcome=conv.outcome)
         self.store.save(conv, findings=findings, ready_from=ready)
         if findings is not None:
             notices.extend(self._outcome_texts(conv, findings, t))
@@ -200,10 +230,13 @@ class Screener:
 
     def _command(self, conv: Conversation, command: Command, t: Translator) -> Reply:
         name = command.name
+        if self.contact and (reply := self.contact.command(conv, command, t)) is not None:
+            return reply
         if name == "start":
             if command.arg and not conv.source:
                 conv.source = command.arg[:64]
             if conv.state == CONSENT:
+                audit.count(self.store.db, "started")
                 return Reply([t(_("Hello! This is the screening chat for a lupus study."))], self.prompt(conv))
             return Reply([t(_("Welcome back. Let's continue where you left off."))], self.prompt(conv))
         if name == "help":
@@ -215,7 +248,12 @@ class Screener:
         if name == "delete":
             return Reply([], self._confirm_delete_prompt(t))
         if name == "delete_confirm":
-            self.store.delete(conv.id)
+            leads = [self.leads.lead_of(conv.id)] if self.leads else []
+            erase_conversation(self.store.db, conv.id, "person")
+            log_event(log, "erased", conv=conv.id)
+            if self.contact:
+                for lead_id in filter(None, leads):
+                    self.contact.notify(lead_id, "erased")
             return Reply(
                 [t(_("Your answers are deleted. Nothing about you is kept. Type /start to begin again."))],
                 Prompt("ended", ""),
@@ -229,9 +267,8 @@ class Screener:
         if name == "back":
             return self._advance(conv, [], t, lambda: self.engine.back(conv))
         if name == "restart":
-            return self._advance(
-                conv, [t(_("Starting again. Your earlier answers are cleared."))], t, lambda: self.engine.restart(conv)
-            )
+            cleared = t(_("Let's start again. Your earlier answers are cleared."))
+            return self._advance(conv, [cleared], t, lambda: self.engine.restart(conv))
         if name == "confirm":
             return self._advance(conv, [], t, lambda: self.engine.confirm(conv))
         if name == "edit":
@@ -249,17 +286,11 @@ class Screener:
         if not wanted:
             buttons = [Button(language_name(lang), Command("language", lang)) for lang in self.languages]
             return Reply([], Prompt("language", t(_("Choose your language.")), options=buttons))
-        chosen = negotiate(wanted, self.languages)
-        if chosen != wanted.replace("-", "_") and rules.normalise(wanted) not in {
-            "zh",
-            "chinese",
-            "中文",
-            "en",
-            "english",
-        }:
-            names = ", ".join(self.languages)
+        chosen = match_language(wanted, self.languages)
+        if chosen is None:
+            names = ", ".join(language_name(lang) for lang in self.languages)
             return Reply(
-                [t(_("Sorry, that language is not available. Available: {names}."), names=names)], self.prompt(conv)
+                [t(_("Sorry, we do not have that language. You can choose: {names}."), names=names)], self.prompt(conv)
             )
         conv.language = chosen
         self.store.save(conv)
@@ -299,6 +330,8 @@ class Screener:
             return self._question_prompt(conv, question, t)
         if conv.state == SUMMARY:
             return self._summary_prompt(conv, t)
+        if self.contact and self.contact.active(conv):
+            return self.contact.prompt(conv, t)
         if conv.state in OUTCOMES:
             return Prompt(
                 "finished",
@@ -347,7 +380,7 @@ class Screener:
         edits = []
         for question, value in self.engine.summary(conv):
             shown = self.answer_text(question, value, conv, t)
-            lines.append(f"• {t(question.label)}: {shown}")
+            lines.append("• " + t(_("{label}: {answer}"), label=t(question.label), answer=shown))
             edits.append(Button(t(_("Change: {label}"), label=t(question.label)), Command("edit", question.id)))
         return Prompt(
             "summary",
@@ -383,7 +416,12 @@ class Screener:
         elif conv.outcome == NOT_YET:
             waits = [f for f in findings if f.status == "wait"]
             lines = [
-                f"• {t(self.dialog.criteria[f.criterion].label)}: {t(_('from about {date}'), date=t.date(f.until))}"
+                "• "
+                + t(
+                    _("{label}: {answer}"),
+                    label=t(self.dialog.criteria[f.criterion].label),
+                    answer=t(_("from about {date}"), date=t.date(f.until)),
+                )
                 for f in waits
                 if f.until
             ]
@@ -397,11 +435,13 @@ class Screener:
                     + "\n".join(f"• {t(label)}" for label in unclear)
                 )
         if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
-            texts.append(self.site_text(t))
+            texts.append(self.site_text(t, closing=self.contact is None))
         return texts
 
-    def site_text(self, t: Translator) -> str:
-        """Who runs the study and how to reach them; unset details are simply left out."""
+    def site_text(self, t: Translator, closing: bool = True) -> str:
+        """Who runs the study and how to reach them; unset details are simply left out.
+
+        `closing=False` leaves out the last line (what to do next), for when contact capture says it."""
         s: Site = self.site
         lines = [
             t(_("This study is run by the study team at {hospital}, {city}."), hospital=t(s.hospital), city=t(s.city))
@@ -418,9 +458,9 @@ class Screener:
             lines.append(t(_("E-mail: {email}"), email=s.email))
         if s.hours:
             lines.append(t(_("Hours: {hours}"), hours=t(s.hours)))
-        if s.phone or s.email:
+        if closing and (s.phone or s.email):
             lines.append(t(_("You can contact them to talk about the next step.")))
-        else:
+        elif closing:
             lines.append(t(_("The study team will get in touch with you about the next step.")))
         return "\n".join(lines)
 

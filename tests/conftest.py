@@ -125,3 +125,41 @@ def start_screening(screener: Screener, user: str = "person-1", language: str | 
     chat = Chat(screener, user, language)
     chat.send("1")  # I agree
     return chat
+
+
+# ---------------------------------------------------------------- leads (contact capture, encryption)
+
+
+def make_lead_screener(dialog: Dialog, db_path: Path, today: date = TODAY, on_lead: Any = (), **site: str) -> Screener:
+    """A screener with contact capture, encrypted leads and a key file beside the database, as `build_screener`."""
+    from bot.store.leads import LeadStore
+    from bot.store.vault import open_vault
+
+    db = open_database(db_path)
+    vault = open_vault(db, "", db_path.with_suffix(".key"))
+    return Screener(
+        dialog,
+        ConversationStore(db, dialog),
+        LOCALES,
+        site_overrides=site,
+        today=lambda: today,
+        leads=LeadStore(db, vault),
+        on_lead=on_lead,
+    )
+
+
+def reach_outcome(chat: Chat, dialog: Dialog, overrides: dict[str, str] | None = None) -> None:
+    """Answer (harmlessly, or with `overrides`) to the end and confirm the summary."""
+    answer_until(chat, dialog, overrides=overrides)
+    if chat.reply.prompt and chat.reply.prompt.kind == "summary":
+        chat.press("These are right: show the result")
+
+
+def give_contact(chat: Chat, phone: str, name: str | None) -> None:
+    """From the contact question: agree, give a phone and a name (or skip), afternoon, Chinese."""
+    chat.press("Yes, please contact me")
+    chat.send(phone)
+    assert chat.question == "contact_name", chat.said
+    chat.press("Skip") if name is None else chat.send(name)
+    chat.press("Afternoon")
+    chat.press("Chinese (Mandarin)")

@@ -96,4 +96,4 @@ def test_a_command_mid_question_keeps_the_question(screener: Screener, dialog: D
     for name in ("help", "privacy"):
         chat.command(name)
         chat.assert_asked("How old are you?")
-    assert "Only the study team can see them" in chat.said
+    assert "Only the study team can see your answers" in chat.said

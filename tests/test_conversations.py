@@ -118,7 +118,7 @@ def test_age_rule_by_age_or_birth_year(screener: Screener, dialog: Dialog, typed
     finish(chat, dialog, overrides={"age": typed})
     assert chat.state() == outcome
     if outcome == "not_eligible":
-        assert "This study is for people aged 18 to 70." in chat.said
+        assert "The study is for people aged 18 to 70." in chat.said
 
 
 @pytest.mark.parametrize(("question_id", "option_id"), REVIEWS)
@@ -231,7 +231,7 @@ def test_restart_clears_answers_but_keeps_history(screener: Screener, dialog: Di
     chat = start_screening(screener)
     answer_until(chat, dialog, stop_at="active")
     chat.command("restart")
-    assert "Starting again" in chat.said
+    assert "Let's start again" in chat.said
     chat.assert_asked("Who is answering")
     conv = screener.store.load("test", "person-1")
     assert conv.answers == {}

@@ -283,7 +283,7 @@ def test_start_over_clears_the_answers(app, screener, dialog, locales):
     user, t = start(app, dialog, "en", locales)
     user.choose("self")
     user.press(t(_("Start over")))
-    assert t(_("Starting again. Your earlier answers are cleared.")) in user.page.text
+    assert t(_("Let's start again. Your earlier answers are cleared.")) in user.page.text
     assert user.page.question == "respondent" and stored(screener, user).answers == {}
 
 
@@ -474,3 +474,39 @@ def test_no_page_references_another_host(app, dialog, locales):
     for name in ("chat.css", "chat.js"):
         text = client.get(f"/static/{name}").text
         assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", text) and "http://" not in text and "https://" not in text
+
+
+# ---------------------------------------------------------------- contact capture and leads
+
+
+@pytest.mark.parametrize("language", ["en", ZH])
+def test_contact_details_through_the_web_make_a_lead_with_channel_and_source(
+    dialog, db_path, locales, language, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    app, screener = make_app(dialog, db_path, locales, leads=True)
+    t = Translator(language, locales)
+    client = TestClient(app, headers={"Accept-Language": language.replace("_", "-")})
+    client.get("/?src=poster-wuhan")
+    user = WebUser(app, client=client)
+    user.press(t(dialog.consent.agree))
+    answer_until(user, dialog)
+    user.press(t(CONFIRM))
+    user.press(t(_("Yes, please contact me")))
+    phone_box = next(f for f in user.page.forms if f["class"] == "typed")
+    assert 'type="tel"' in user.page.html and 'autocomplete="tel"' in user.page.html
+    user.post(form_data(phone_box, text="027 8372 6000"))  # a Wuhan landline: the team needs a mobile
+    assert user.page.question == "contact_phone" and user.page.status == 200
+    user.type("139 1234 5678")
+    assert user.page.question == "contact_name"
+    assert "5678" not in user.page.text, "the phone number is not echoed back or kept for the page"
+    user.post(form_data(phone_box, text="139 0000 0000"))  # the phone form again: already sent
+    assert t(_("That was already sent. Here is where you are now.")) in user.page.text
+    user.press(t(_("Skip")))
+    user.press(t(_("Afternoon")))
+    user.press(t(_("Chinese (Mandarin)")))
+    leads = screener.leads.find()
+    assert len(leads) == 1
+    assert (leads[0].channel, leads[0].source) == ("web", "poster-wuhan")
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("bot", "uvicorn")))
+    assert "5678" not in ours and "139" not in ours

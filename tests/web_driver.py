@@ -22,6 +22,8 @@ from bot.dialog.model import Dialog, Question
 from bot.i18n import Translator
 from bot.screening import Screener
 from bot.store import ConversationStore, open_database
+from bot.store.leads import LeadStore
+from bot.store.vault import open_vault
 
 from .conftest import LOCALES, TODAY, harmless_answer
 
@@ -52,9 +54,16 @@ def web_settings(db_path: Path, **values: str) -> Settings:
     return dataclasses.replace(Settings(), db_path=db_path, **values)
 
 
-def make_app(dialog: Dialog, db_path: Path, locales: Path = LOCALES, **values: str) -> tuple[Starlette, Screener]:
-    """The real app over a real SQLite file, with the test day frozen like every other test."""
-    screener = Screener(dialog, ConversationStore(open_database(db_path), dialog), locales, today=lambda: TODAY)
+def make_app(
+    dialog: Dialog, db_path: Path, locales: Path = LOCALES, leads: bool = False, **values: str
+) -> tuple[Starlette, Screener]:
+    """The real app over a real SQLite file, with the test day frozen like every other test.
+
+    With `leads`, contact capture and encrypted leads are on, as `build_screener` sets them up.
+    """
+    db = open_database(db_path)
+    lead_store = LeadStore(db, open_vault(db, "", db_path.with_suffix(".key"))) if leads else None
+    screener = Screener(dialog, ConversationStore(db, dialog), locales, today=lambda: TODAY, leads=lead_store)
     values.setdefault("web_rate_limit", "0")  # one test client posts faster than any person; one test checks it
     return create_app(screener, web_settings(db_path, **values)), screener
 

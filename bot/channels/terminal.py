@@ -27,6 +27,10 @@ COMMANDS = {
     "帮助": "help",
     "隐私": "privacy",
     "删除": "delete",
+    "重新開始": "restart",
+    "幫助": "help",
+    "隱私": "privacy",
+    "刪除": "delete",
 }
 QUIT = {"quit", "exit", "q", "退出"}
 #: Prompts whose numbered buttons a typed number picks directly.
@@ -39,7 +43,7 @@ def read_action(line: str, prompt: Prompt | None) -> Action | None:
     if typed in QUIT:
         return None
     word, _, rest = typed.partition(" ")
-    if word in ("lang", "language", "语言"):
+    if word in ("lang", "language", "语言", "語言"):
         return Command("language", rest.strip())
     if typed in COMMANDS:
         return Command(COMMANDS[typed])

@@ -53,6 +53,10 @@ class Conversation:
     consent_version: str = ""
     consented_at: str = ""
     outcome: str = ""
+    #: Where the person is in giving contact details after the outcome (see bot/contact.py), "" before.
+    contact_step: str = ""
+    contact_consent_version: str = ""
+    contact_consented_at: str = ""
     #: Answers given since the last save, oldest first: the store appends them to the history.
     new_answers: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -224,10 +228,12 @@ class Engine:
         conv.draft = []
         conv.outcome = ""
         self.fire(conv, "back")
+        conv.contact_step = ""
 
     def restart(self, conv: Conversation) -> None:
         conv.outcome = ""
         self.fire(conv, "restart")
+        conv.contact_step = ""
 
     def edit(self, conv: Conversation, question_id: str) -> None:
         if question_id not in conv.answers:

@@ -140,6 +140,8 @@ class Site:
     phone: str = ""
     email: str = ""
     hours: str = ""
+    #: How many working days the team usually needs to call back (SITE_RESPONSE_DAYS); "" promises nothing.
+    response_days: str = ""
 
 
 @dataclass(frozen=True, slots=True)

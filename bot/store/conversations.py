@@ -64,6 +64,9 @@ class ConversationStore:
             consent_version=r["consent_version"],
             consented_at=r["consented_at"],
             outcome=r["outcome"],
+            contact_step=r["contact_step"],
+            contact_consent_version=r["contact_consent_version"],
+            contact_consented_at=r["contact_consented_at"],
         )
 
     def save(self, conv: Conversation, findings: list[Finding] | None = None, ready_from: str = "") -> None:
@@ -88,6 +91,9 @@ class ConversationStore:
             "consent_version": conv.consent_version,
             "consented_at": conv.consented_at,
             "source": conv.source,
+            "contact_step": conv.contact_step,
+            "contact_consent_version": conv.contact_consent_version,
+            "contact_consented_at": conv.contact_consented_at,
             "updated_at": stamp,
         }
         with transaction(self.db):

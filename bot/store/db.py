@@ -68,8 +68,115 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outcomes_by_conversation ON outcomes(conversation_id)")
 
 
+def _v2_dialog_versions(db: sqlite_utils.Database) -> None:
+    """Every dialog text the bot has run, so an edit without a new version is caught (see store/dialog_versions.py)."""
+    db.execute(
+        """
+        CREATE TABLE dialog_versions (
+            dialog_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            text TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (dialog_id, version)
+        )"""
+    )
+
+
+def _v3_leads_and_privacy(db: sqlite_utils.Database) -> None:
+    """Contact capture, leads, the audit log, anonymous counters and the encryption check.
+
+    Contact details are stored only as Fernet tokens (`*_enc`); `phone_hash` is a keyed
+    HMAC of the E.164 number so duplicates are found without decrypting every row.
+    Leads hang off their conversation (ON DELETE CASCADE), so erasing a person erases
+    everything that links to them in one DELETE. The audit log refuses edits.
+    """
+    for column in ("contact_step", "contact_consent_version", "contact_consented_at"):
+        db.execute(f"ALTER TABLE conversations ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE leads (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            outcome TEXT NOT NULL,
+            respondent TEXT,
+            language TEXT NOT NULL,
+            call_language TEXT NOT NULL DEFAULT '',
+            call_time TEXT NOT NULL DEFAULT '',
+            phone_enc TEXT NOT NULL,
+            phone_hash TEXT NOT NULL,
+            name_enc TEXT NOT NULL DEFAULT '',
+            username_enc TEXT NOT NULL DEFAULT '',
+            reasons TEXT NOT NULL DEFAULT '[]',
+            review_answers TEXT NOT NULL DEFAULT '[]',
+            criteria TEXT NOT NULL DEFAULT '{}',
+            dialog_version TEXT NOT NULL,
+            contact_consent_version TEXT NOT NULL,
+            contact_consented_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            close_reason TEXT NOT NULL DEFAULT '',
+            repeat_count INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status_changed_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX leads_by_conversation ON leads(conversation_id)")
+    db.execute("CREATE INDEX leads_by_phone ON leads(phone_hash)")
+    db.execute("CREATE INDEX leads_by_status ON leads(status, created_at)")
+    db.execute(
+        """
+        CREATE TABLE lead_history (
+            id INTEGER PRIMARY KEY,
+            lead_id TEXT NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            change TEXT NOT NULL,
+            status TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX lead_history_by_lead ON lead_history(lead_id)")
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            lead_id TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
+        )
+    db.execute(
+        """
+        CREATE TABLE counters (
+            month TEXT NOT NULL,
+            name TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (month, name)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE vault (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            hash_key_enc TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            rotated_at TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_dialog_versions, _v3_leads_and_privacy]
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:
@@ -84,6 +191,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
     db.execute("PRAGMA busy_timeout=5000")
     migrate(db)
     return db

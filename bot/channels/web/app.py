@@ -15,6 +15,7 @@ connection are used by one request at a time, so that check cannot race.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -110,8 +111,12 @@ class Turn:
 
 
 def step_token(conv: Conversation) -> str:
-    """Where a conversation stands, as a short hash: it changes with every accepted input."""
-    where = [conv.state, conv.answers, conv.draft, conv.language, conv.editing, conv.outcome]
+    """Where a conversation stands, as a short hash: it changes with every accepted input.
+
+    Every stored field counts (state, answers, language, contact step ...), so a step
+    that another channel or a later feature adds is covered without a change here.
+    """
+    where = {k: v for k, v in dataclasses.asdict(conv).items() if k not in ("id", "new_answers")}
     return hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
@@ -377,9 +382,13 @@ def button_class(button: Button, index: int, prompt: Prompt) -> str:
 
 
 def said_text(action: Action, prompt: Prompt | None) -> str:
-    """What the person did, as they would say it, for their own speech bubble."""
+    """What the person did, as they would say it, for their own speech bubble.
+
+    Typed text is echoed only for numbers and years: a phone number or a name is
+    not kept (even in memory) longer than it takes to hand it to the Screener.
+    """
     if isinstance(action, Text):
-        return action.text.strip()[:200]
+        return action.text.strip()[:200] if prompt and prompt.kind in ("number", "year") else ""
     buttons = [*prompt.options, *prompt.navigation] if prompt else []
     if isinstance(action, ChooseMany):
         labels = {b.action.option: b.label for b in buttons if isinstance(b.action, Choose)}

@@ -1,0 +1,65 @@
+"""`screening-bot export-script`: the pack for the dialog the bot would run, with an optional amendment diff."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+from ..config import Settings
+from ..dialog.load import DialogError, load_dialog, parse_dialog
+from ..dialog.model import Dialog
+from ..retention import retention_from
+from ..screening import Screener
+from ..store import ConversationStore, open_database
+from ..store.dialog_versions import DialogVersionError, DialogVersions
+from .diff import Change, dialog_changes
+from .flow import FlowError, flow_svg
+from .pack import write_pack
+
+
+def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
+    """The dialog as it was at version `old`, from the database's record (or from a file path)."""
+    if Path(old).is_file():
+        return load_dialog(old)
+    if not Path(settings.db_path).exists():
+        raise DialogError(f"{settings.db_path}: no database, so no stored version {old} of dialog {dialog.id}")
+    versions = DialogVersions(open_database(settings.db_path))
+    stored = versions.get(dialog.id, old)
+    if stored is None:
+        known = ", ".join(v.version for v in versions.all(dialog.id)) or "none"
+        raise DialogError(
+            f"{settings.db_path}: dialog {dialog.id} version {old} was never run with this database "
+            f"(versions stored: {known}); pass a version from that list, or the path of the old dialog file"
+        )
+    return parse_dialog(tomllib.loads(stored.text), source=f"{dialog.id} version {old}", content_hash=stored.hash)
+
+
+def export_script(settings: Settings, out: str = ".", diff: str | None = None, draw_flow: bool = True) -> int:
+    """Write the pack; never records the version (a draft amendment may still change before approval)."""
+    dialog = load_dialog(settings.dialog_path)
+    if Path(settings.db_path).exists():
+        try:
+            DialogVersions(open_database(settings.db_path)).check(dialog)
+        except DialogVersionError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
+    changes: list[Change] | None = None
+    if diff:
+        changes = dialog_changes(old_dialog(settings, dialog, diff), dialog)
+    # A throwaway in-memory store: the pack only needs the Screener's texts and its machine.
+    screener = Screener(
+        dialog,
+        ConversationStore(open_database(":memory:"), dialog),
+        settings.locales_dir,
+        site_overrides=settings.site_overrides(),
+    )
+    svg = None
+    if draw_flow:
+        try:
+            svg = flow_svg(screener.engine)
+        except FlowError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    for path in write_pack(Path(out), screener, retention_from(settings), svg, changes, diff or ""):
+        print(path)
+    return 0

@@ -1,0 +1,183 @@
+"""The screening flow as a picture, drawn from the very `transitions` machine the bot runs.
+
+The DOT text is written from `Engine.machine` (its states and each event's
+transitions), not from a second description of the flow, so the picture cannot show
+a path the bot does not have. Graphviz's `dot` turns it into SVG.
+
+Some of the machine's edges would bury the picture and are summarised in a note
+instead of drawn: `back` (to the question before), `edit` (from the summary to any
+answer), `restart` (from anywhere), and the `next` -> likely not eligible edge of a
+question none of whose answers can rule anyone out (its condition never holds).
+A skipped question is drawn as the machine runs it: the state is entered, its
+`ask_if` fails, and it passes straight on (a dashed edge with the rule in words).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+
+from ..dialog.engine import Engine
+from ..dialog.model import CONSENT, DECLINED, LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, SUMMARY, Question
+from .words import ask_if_in_words
+
+#: Events drawn as edges; the others are described in the note.
+DRAWN_EVENTS = ("agree", "decline", "next", "confirm")
+SUMMARISED_EVENTS = ("back", "edit", "restart")
+
+OUTCOME_STYLE = {
+    LIKELY_CANDIDATE: "#cdeccd",
+    NEEDS_REVIEW: "#ffe3a3",
+    NOT_YET: "#cfe0f7",
+    NOT_ELIGIBLE: "#f6c7c7",
+    DECLINED: "#e2e2e2",
+}
+
+#: The order the summary's `confirm` tries the outcomes (the machine's order), in words.
+CONFIRM_RULE = {
+    NOT_ELIGIBLE: "1. an answer rules out",
+    NOT_YET: "2. else, only time stands in the way",
+    NEEDS_REVIEW: "3. else, an answer needs review",
+    LIKELY_CANDIDATE: "4. otherwise",
+}
+
+NOTE = (
+    "Not drawn, to keep the picture readable:\\l"
+    "- back: every question goes back to the one before (skipped ones are passed over);\\l"
+    "  an outcome goes back to the summary, likely not eligible to the question that ruled out.\\l"
+    "- edit: from the summary to any answered question, then on to the summary.\\l"
+    "- restart: from anywhere after consent to the first question, answers cleared.\\l"
+)
+
+
+#: The one node that is not a state: the note on what is not drawn.
+NOTE_NODE = "not drawn"
+
+
+class FlowError(RuntimeError):
+    """The picture cannot be drawn (Graphviz is missing or failed); the message says what to install."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    dest: str
+    event: str
+    label: str = ""
+    style: str = "solid"
+
+
+def can_rule_out(question: Question) -> bool:
+    return question.accept is not None or any(o.rules_out for o in question.options)
+
+
+def drawn_edges(engine: Engine) -> list[Edge]:
+    """The machine's transitions as the picture shows them, each one a real transition of the machine."""
+    dialog = engine.dialog
+    edges: list[Edge] = []
+    for name in DRAWN_EVENTS:
+        event = engine.machine.events[name]
+        for source, transitions in event.transitions.items():
+            for transition in transitions:
+                dest = transition.dest
+                if name == "next" and dest == NOT_ELIGIBLE:
+                    question = dialog.question(source)
+                    if not can_rule_out(question):
+                        continue
+                    ids = sorted(
+                        {o.rules_out for o in question.options if o.rules_out}
+                        | ({question.accept.criterion} if question.accept else set())
+                    )
+                    edges.append(Edge(source, dest, name, "rules out: " + ", ".join(ids), "bold"))
+                elif name == "next":
+                    edges.append(Edge(source, dest, name))
+                    question = dialog.question(source)
+                    if question.ask_if:
+                        edges.append(
+                            Edge(source, dest, name, "skipped: " + ask_if_in_words(dialog, question), "dashed")
+                        )
+                elif name == "confirm":
+                    edges.append(Edge(source, dest, name, CONFIRM_RULE.get(dest, "")))
+                else:
+                    edges.append(Edge(source, dest, name, name))
+    return edges
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    return "\n".join(textwrap.wrap(text, width)) if text else ""
+
+
+def flow_dot(engine: Engine) -> str:
+    """The machine as Graphviz DOT: questions as boxes, outcomes filled and bold, skips dashed."""
+    dialog = engine.dialog
+    lines = [
+        f"digraph {_quote(dialog.id)} {{",
+        '  graph [rankdir=TB, fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=11, nodesep=0.3, ranksep=0.3,'
+        f" labelloc=t, label={_quote(f'{dialog.title} (dialog {dialog.id} version {dialog.version})')}];",
+        '  node [fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=10, shape=box, style=rounded];',
+        '  edge [fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=8, color="#555555"];',
+    ]
+    for name in engine.machine.states:
+        if name == CONSENT:
+            attrs = f"label={_quote('consent' + chr(10) + 'consent notice ' + dialog.consent.version)}, shape=note"
+        elif dialog.has_question(name):
+            q = dialog.question(name)
+            label = f"{q.id}\n{_wrap(q.label, 30)}"
+            attrs = f"label={_quote(label)}" + (', style="rounded,dashed"' if q.ask_if else "")
+        elif name == SUMMARY:
+            attrs = f'label={_quote("summary" + chr(10) + "answers shown; confirm or edit")}, shape=box, style=""'
+        else:
+            title = dialog.outcomes[name].title if name in dialog.outcomes else "did not agree: nothing kept"
+            attrs = (
+                f'label={_quote(name + chr(10) + _wrap(title, 30))}, shape=box, style="filled,bold", '
+                f"penwidth=2, fillcolor={_quote(OUTCOME_STYLE.get(name, '#eeeeee'))}, peripheries=2"
+            )
+        lines.append(f"  {_quote(name)} [{attrs}];")
+    for edge in drawn_edges(engine):
+        attrs = [f"style={edge.style}"]
+        if edge.label:
+            attrs.append(f"label={_quote(_wrap(edge.label))}")
+        if edge.style == "dashed":
+            attrs.append('color="#1f5fa8", fontcolor="#1f5fa8"')
+        if edge.dest == NOT_ELIGIBLE:
+            attrs.append("constraint=false")
+        if edge.dest == NOT_ELIGIBLE and edge.event == "next":
+            attrs.append('color="#b03030", fontcolor="#b03030"')
+        lines.append(f"  {_quote(edge.source)} -> {_quote(edge.dest)} [{', '.join(attrs)}];")
+    lines.append(f'  {_quote(NOTE_NODE)} [shape=plain, fontsize=9, label="{NOTE}"];')
+    knock_outs = [q.id for q in dialog.questions if can_rule_out(q)]
+    if knock_outs:  # beside the middle knock-out question, so the red edges stay short
+        lines.append(f"  {{rank=same; {_quote(knock_outs[len(knock_outs) // 2])}; {_quote(NOT_ELIGIBLE)}}}")
+    lines.append(
+        f"  {{rank=sink; {_quote(LIKELY_CANDIDATE)}; {_quote(NEEDS_REVIEW)}; {_quote(NOT_YET)}; {_quote(NOTE_NODE)}}}"
+    )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_available() -> bool:
+    return shutil.which("dot") is not None
+
+
+def render_svg(dot_text: str) -> str:
+    """Run Graphviz `dot -Tsvg`; raise FlowError saying what to install when it is missing."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise FlowError(
+            "Graphviz's `dot` program is not installed, so the flow picture cannot be drawn. "
+            "Install it (Debian/Ubuntu: apt-get install graphviz), or pass --no-flow to leave the picture out."
+        )
+    result = subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise FlowError(f"Graphviz `dot` failed: {result.stderr.strip()[:500]}")
+    return result.stdout
+
+
+def flow_svg(engine: Engine) -> str:
+    return render_svg(flow_dot(engine))

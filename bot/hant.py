@@ -1,0 +1,98 @@
+"""Generate the Traditional Chinese catalog from the Simplified one (translator's workflow).
+
+    .venv/bin/python -m bot.hant            # write locales/zh_Hant/LC_MESSAGES/messages.po
+    .venv/bin/python -m bot.hant --check    # exit 1 if the shipped catalog is not what this makes
+
+OpenCC converts phrase by phrase (`s2twp`: Taiwan standard with Taiwan phrases), then
+the hand-reviewed fixes in `locales/zh_Hant/overrides.toml` are applied, so a reviewer's
+fix is never lost when the catalog is generated again: put the fix in that file, not in
+the .po. The converter is needed only here, never at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from copy import copy
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+
+CONFIG = "s2twp"
+SOURCE = "zh_Hans"
+TARGET = "zh_Hant"
+
+
+def load_overrides(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(term replacements applied to every converted text, whole translations by msgid)."""
+    if not path.exists():
+        return {}, {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return dict(data.get("terms", {})), dict(data.get("messages", {}))
+
+
+def convert(simplified: Catalog, terms: dict[str, str], messages: dict[str, str]) -> Catalog:
+    import opencc  # only the translator's workflow needs it
+
+    converter = opencc.OpenCC(CONFIG)
+    hant = Catalog(
+        locale=TARGET,
+        project=simplified.project,
+        version=simplified.version,
+        copyright_holder=simplified.copyright_holder,
+        creation_date=simplified.creation_date,
+        revision_date=simplified.revision_date,
+        last_translator=simplified.last_translator,
+        language_team=TARGET,
+        fuzzy=False,
+    )
+    for message in simplified:
+        if not message.id:
+            continue
+        text = converter.convert(message.string) if isinstance(message.string, str) else message.string
+        for wrong, right in terms.items():
+            text = text.replace(wrong, right)
+        text = messages.get(message.id, text)
+        converted = copy(message)
+        converted.string = text
+        hant[message.id] = converted
+    return hant
+
+
+def render(locales_dir: Path) -> bytes:
+    """The zh_Hant catalog as this command writes it."""
+    with (locales_dir / SOURCE / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        simplified = read_po(handle, locale=SOURCE)
+    terms, messages = load_overrides(locales_dir / TARGET / "overrides.toml")
+    unknown = set(messages) - {m.id for m in simplified}
+    if unknown:
+        raise SystemExit(f"{locales_dir / TARGET / 'overrides.toml'}: no such message ids: {sorted(unknown)}")
+    import io
+
+    buffer = io.BytesIO()
+    write_po(buffer, convert(simplified, terms, messages), width=76, sort_output=True)
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--locales", default="locales", type=Path)
+    parser.add_argument("--check", action="store_true", help="only check that the shipped catalog is up to date")
+    args = parser.parse_args(argv)
+    target = args.locales / TARGET / "LC_MESSAGES" / "messages.po"
+    made = render(args.locales)
+    if args.check:
+        if not target.exists() or target.read_bytes() != made:
+            print(f"{target} is out of date: run python -m bot.hant", file=sys.stderr)
+            return 1
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(made)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,479 @@
+"""Staff commands: `screening-bot leads|stats|audit|purge|rotate-key`.
+
+For study coordinators at a terminal. Every read, export, status change and
+erasure of a lead is appended to the audit log under the staff member's name
+(`--staff NAME`, else $USER). Tables are padded by display width, so Chinese
+names line up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .config import Settings
+from .dialog.load import load_dialog
+from .dialog.model import OUTCOMES, Dialog
+from .store import audit, open_database
+from .store.leads import CLOSE_REASONS, STATUSES, Lead, LeadError, LeadStore
+from .store.retention import RetentionPeriods, erase_lead, purge
+from .store.vault import open_vault, read_keys, rotate_key
+
+OUTCOME_NAMES = {
+    "likely_candidate": "likely candidate",
+    "needs_review": "needs review",
+    "not_eligible": "likely not eligible",
+    "not_yet": "not yet",
+}
+
+
+@dataclass
+class Desk:
+    """What a staff command works with: the database, the leads, the dialog (for labels) and who is asking."""
+
+    db: sqlite_utils.Database
+    leads: LeadStore
+    dialog: Dialog
+    staff: str
+
+
+def staff_name(args: argparse.Namespace) -> str:
+    return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
+
+
+def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
+    db = open_database(settings.db_path)
+    vault = open_vault(db, settings.screening_key, settings.key_path())
+    return Desk(db, LeadStore(db, vault), load_dialog(settings.dialog_path), staff_name(args))
+
+
+# ---------------------------------------------------------------------- tables
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(value: Any, limit: int = 40) -> str:
+    text = " ".join(str("" if value is None else value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], limit: int = 48) -> str:
+    """A plain text table that stays aligned with Chinese text; long cells are cut at `limit`."""
+    cells = [[_cell(h, limit) for h in headers], *[[_cell(v, limit) for v in row] for row in rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
+
+
+def _minute(stamp: str) -> str:
+    return stamp[:16].replace("T", " ")
+
+
+# ---------------------------------------------------------------------- leads
+
+
+def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
+    desk = open_desk(settings, args)
+    found = desk.leads.find(args.status, args.since, args.until)
+    audit.record(desk.db, desk.staff, "list", detail=_filters(args, f"rows={len(found)}"))
+    if not found:
+        print("No leads match.")
+        return 0
+    rows = [
+        [
+            lead.id,
+            _minute(lead.created_at),
+            lead.status + (f" ({lead.close_reason})" if lead.close_reason else ""),
+            OUTCOME_NAMES.get(lead.outcome, lead.outcome),
+            lead.name or "-",
+            lead.phone,
+            lead.call_time or "-",
+            lead.call_language or "-",
+            lead.source or "-",
+            lead.repeat_count or "",
+        ]
+        for lead in found
+    ]
+    headers = ["ID", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS"]
+    print(table(headers, rows))
+    print(f"\n{len(found)} lead(s).")
+    return 0
+
+
+def cmd_leads_show(settings: Settings, args: argparse.Namespace) -> int:
+    desk = open_desk(settings, args)
+    lead = desk.leads.get(args.id)
+    if lead is None:
+        print(f"error: no lead {args.id!r}; `screening-bot leads list` shows the ids", file=sys.stderr)
+        return 1
+    audit.record(desk.db, desk.staff, "read", lead.id)
+    print(show_lead(lead, desk.dialog))
+    return 0
+
+
+def show_lead(lead: Lead, dialog: Dialog) -> str:
+    """The whole lead for staff, in English (the dialog file's labels)."""
+    facts = [
+        ("Lead", lead.id),
+        ("Status", lead.status + (f" ({lead.close_reason})" if lead.close_reason else "")),
+        ("Outcome", OUTCOME_NAMES.get(lead.outcome, lead.outcome)),
+        ("Answered by", "a carer" if lead.respondent == "caregiver" else "the patient"),
+        ("Name", lead.name or "(not given)"),
+        ("Phone", lead.phone),
+        ("Telegram user", lead.username or "-"),
+        ("Best time to call", lead.call_time or "-"),
+        ("Call in", lead.call_language or "-"),
+        ("Chat language", lead.language),
+        ("Channel / source", f"{lead.channel} / {lead.source or '-'}"),
+        ("Screened again", f"{lead.repeat_count} time(s)" if lead.repeat_count else "no"),
+        ("Dialog version", lead.dialog_version),
+        ("Contact consent", f"version {lead.contact_consent_version} at {_minute(lead.contact_consented_at)} UTC"),
+        ("Created", _minute(lead.created_at) + " UTC"),
+    ]
+    out = [table(["", ""], facts, limit=100).split("\n", 2)[2]]
+    if lead.review_answers:
+        out.append("\nAnswers the study team should check:")
+        for item in lead.review_answers:
+            out.append(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}")
+    criteria = [
+        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result.replace("_", " ")]
+        for cid, result in lead.criteria.items()
+    ]
+    if criteria:
+        out.append("\nCriteria:")
+        out.append(table(["ID", "CRITERION", "RESULT"], criteria))
+    out.append("\nHistory:")
+    out.append(
+        table(
+            ["WHEN (UTC)", "WHO", "CHANGE", "STATUS", "NOTE"],
+            [[_minute(h["at"]), h["who"], h["change"], h["status"], h["note"]] for h in lead.history],
+        )
+    )
+    return "\n".join(out)
+
+
+def _question_label(dialog: Dialog, question_id: str) -> str:
+    return dialog.question(question_id).label if dialog.has_question(question_id) else question_id
+
+
+def _answer_label(dialog: Dialog, item: dict[str, Any]) -> str:
+    value = item.get("answer")
+    if value == "not_sure":
+        return "not sure"
+    if dialog.has_question(item["question"]):
+        question = dialog.question(item["question"])
+        picked = value if isinstance(value, list) else [value]
+        labels = [question.option(str(v)).label if question.option(str(v)) else str(v) for v in picked]
+        return ", ".join(labels)
+    return str(value)
+
+
+def cmd_leads_set_status(settings: Settings, args: argparse.Namespace) -> int:
+    desk = open_desk(settings, args)
+    try:
+        lead = desk.leads.set_status(args.id, args.status, desk.staff, note=args.note, reason=args.reason)
+    except LeadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    audit.record(desk.db, desk.staff, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
+    print(f"Lead {lead.id}: {lead.status}" + (f" ({lead.close_reason})" if lead.close_reason else ""))
+    return 0
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "created_at",
+    "status",
+    "close_reason",
+    "status_changed_at",
+    "outcome",
+    "respondent",
+    "name",
+    "phone",
+    "telegram_user",
+    "call_time",
+    "call_language",
+    "chat_language",
+    "channel",
+    "source",
+    "repeat_count",
+    "dialog_version",
+    "contact_consent_version",
+    "contact_consented_at",
+    "to_check",
+)
+
+
+def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
+    """One flat row per lead, one column per criterion, for spreadsheets."""
+    rows = []
+    for lead in leads:
+        row: dict[str, Any] = {
+            "id": lead.id,
+            "created_at": lead.created_at,
+            "status": lead.status,
+            "close_reason": lead.close_reason,
+            "status_changed_at": lead.status_changed_at,
+            "outcome": lead.outcome,
+            "respondent": lead.respondent or "",
+            "name": lead.name,
+            "phone": lead.phone,
+            "telegram_user": lead.username,
+            "call_time": lead.call_time,
+            "call_language": lead.call_language,
+            "chat_language": lead.language,
+            "channel": lead.channel,
+            "source": lead.source,
+            "repeat_count": lead.repeat_count,
+            "dialog_version": lead.dialog_version,
+            "contact_consent_version": lead.contact_consent_version,
+            "contact_consented_at": lead.contact_consented_at,
+            "to_check": "; ".join(
+                f"{_question_label(dialog, i['question'])}: {_answer_label(dialog, i)}" for i in lead.review_answers
+            ),
+        }
+        for cid in dialog.criteria:
+            row[cid] = lead.criteria.get(cid, "")
+        rows.append(row)
+    return rows
+
+
+def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
+    desk = open_desk(settings, args)
+    if args.format == "xlsx" and not args.output:
+        print("error: XLSX needs --output FILE.xlsx", file=sys.stderr)
+        return 2
+    found = desk.leads.find(args.status, args.since, args.until)
+    rows = export_rows(found, desk.dialog)
+    headers = [*EXPORT_COLUMNS, *desk.dialog.criteria]
+    data = write_export(args.format, headers, rows)
+    audit.record(desk.db, desk.staff, "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"))
+    if args.output:
+        path = Path(args.output)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds contact details
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        print(f"{len(rows)} lead(s) written to {path}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def write_export(fmt: str, headers: list[str], rows: list[dict[str, Any]]) -> bytes:
+    """CSV as UTF-8 with a BOM (so Excel shows Chinese), XLSX, or JSON."""
+    if fmt == "json":
+        return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode()
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "leads"
+        sheet.append(headers)
+        for row in rows:
+            sheet.append([row[h] for h in headers])
+        sheet.freeze_panes = "A2"
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=headers)
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode("utf-8-sig")
+
+
+def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
+    desk = open_desk(settings, args)
+    if desk.leads.get(args.id) is None:
+        print(f"error: no lead {args.id!r}", file=sys.stderr)
+        return 1
+    if not args.yes:
+        print(f"Erase lead {args.id} and the whole screening behind it? This cannot be undone. Type yes: ", end="")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() != "yes":
+            print("Nothing was erased.")
+            return 1
+    erase_lead(desk.db, args.id, desk.staff)
+    print(f"Lead {args.id} erased (logged in the audit log, without its data).")
+    return 0
+
+
+def _filters(args: argparse.Namespace, *more: str) -> str:
+    """The filters a staff member used, for the audit log."""
+    used = [f"{k}={getattr(args, k)}" for k in ("status", "since", "until") if getattr(args, k, None)]
+    return " ".join([*more[:-1], *used, *more[-1:]])
+
+
+# ---------------------------------------------------------------------- stats, audit, purge, keys
+
+
+def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """(the funnel, where people stop per question, leads by status) from counters and live rows."""
+    n = audit.totals(db)
+    steps = [
+        ["started (consent notice shown)", n.get("started", 0)],
+        ["consented", n.get("consented", 0)],
+        ["did not consent", n.get("declined_consent", 0)],
+        ["finished (reached an outcome)", n.get("finished", 0)],
+        *[[f"- {OUTCOME_NAMES[o]}", n.get(f"outcome:{o}", 0)] for o in OUTCOMES],
+        ["agreed to be contacted", n.get("contact_agreed", 0)],
+        ["did not want contact", n.get("contact_declined", 0)],
+        ["leads created", n.get("lead_created", 0)],
+        ["screened again (repeat)", n.get("lead_repeat", 0)],
+        ["erased at the person's request", n.get("erased_by_person", 0)],
+        ["erased by staff", n.get("erased_by_staff", 0)],
+        ["removed by retention", sum(v for k, v in n.items() if k.startswith("purged:"))],
+    ]
+    live = {
+        r["state"]: r["c"]
+        for r in db.query("SELECT state, COUNT(*) AS c FROM conversations WHERE outcome = '' GROUP BY state")
+    }
+    stops = [
+        [q.id, q.label, live.get(q.id, 0), n.get(f"stopped:{q.id}", 0)]
+        for q in dialog.questions
+        if live.get(q.id) or n.get(f"stopped:{q.id}")
+    ]
+    if live.get("summary") or n.get("stopped:summary"):
+        stops.append(["summary", "checking the answers", live.get("summary", 0), n.get("stopped:summary", 0)])
+    by_status = {r["status"]: r["c"] for r in db.query("SELECT status, COUNT(*) AS c FROM leads GROUP BY status")}
+    statuses = [[s, by_status.get(s, 0)] for s in STATUSES]
+    return steps, stops, statuses
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings.db_path)
+    steps, stops, statuses = funnel(db, load_dialog(settings.dialog_path))
+    print("Screening funnel (anonymous counts, all time)\n")
+    print(table(["STEP", "PEOPLE"], steps))
+    print("\nWhere unfinished screenings stop\n")
+    if stops:
+        print(table(["QUESTION", "LABEL", "IN PROGRESS NOW", "STOPPED (REMOVED)"], stops))
+    else:
+        print("No unfinished screenings.")
+    print("\nLeads by status\n")
+    print(table(["STATUS", "LEADS"], statuses))
+    return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings.db_path)
+    rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in audit.entries(db, args.limit)]
+    print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
+    return 0
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    periods = RetentionPeriods(**settings.retention_days())
+    db = open_database(settings.db_path)
+    open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
+    counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))
+    verb = "would be removed" if args.dry_run else "removed"
+    print(
+        table(
+            ["WHAT", "KEPT FOR", verb.upper()],
+            [
+                ["unfinished screenings", f"{periods.unfinished_days} days", counts.unfinished],
+                [
+                    "finished, no lead (not eligible, not yet, no contact)",
+                    f"{periods.not_eligible_days} days",
+                    counts.finished_without_lead,
+                ],
+                ["closed or enrolled leads", f"{periods.closed_lead_days} days", counts.closed_leads],
+            ],
+        )
+    )
+    return 0
+
+
+def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings.db_path)
+    vault = open_vault(db, settings.screening_key, settings.key_path())
+    keys = read_keys(settings.screening_key, settings.key_path())
+    key_file = keys.key_file if keys else settings.key_path()
+    new_key = rotate_key(db, vault, key_file)
+    audit.record(db, staff_name(args), "rotate-key", detail="every lead re-encrypted")
+    count = next(db.query("SELECT COUNT(*) AS c FROM leads"))["c"]
+    print(f"{count} lead(s) re-encrypted with a new key.", file=sys.stderr)
+    if key_file is None:
+        print("The key comes from SCREENING_KEY: set it to this new key now (the old one no longer works):")
+        print(new_key.decode())
+    else:
+        print(f"The new key is in {key_file}. Back it up now (see README, 'Encryption key').", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------- wiring
+
+
+def _date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-25") from exc
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the staff subcommands to `screening-bot`."""
+    staff = argparse.ArgumentParser(add_help=False)
+    staff.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument(
+        "--status", choices=[*STATUSES, "open"], help="only leads with this status ('open': not closed or enrolled)"
+    )
+    filters.add_argument("--since", type=_date, help="created on or after this date (YYYY-MM-DD)")
+    filters.add_argument("--until", type=_date, help="created on or before this date (YYYY-MM-DD)")
+
+    leads = sub.add_parser("leads", help="staff: list, show, update and export leads")
+    leads_sub = leads.add_subparsers(dest="leads_command", required=True)
+    p = leads_sub.add_parser("list", parents=[staff, filters], help="leads, newest first")
+    p.set_defaults(func=cmd_leads_list)
+    p = leads_sub.add_parser("show", parents=[staff], help="one whole lead, with its history")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_leads_show)
+    p = leads_sub.add_parser("set-status", parents=[staff], help="change a lead's status")
+    p.add_argument("id")
+    p.add_argument("status", choices=STATUSES)
+    p.add_argument("--reason", default="", choices=["", *CLOSE_REASONS], help="why it is closed (needed for 'closed')")
+    p.add_argument("--note", default="", help="a short note kept in the lead's history")
+    p.set_defaults(func=cmd_leads_set_status)
+    p = leads_sub.add_parser("export", parents=[staff, filters], help="leads as CSV (Excel-ready), XLSX or JSON")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
+    p.add_argument("--output", "-o", help="file to write (default: standard output; needed for xlsx)")
+    p.set_defaults(func=cmd_leads_export)
+    p = leads_sub.add_parser("erase", parents=[staff], help="erase a lead and the person's whole screening")
+    p.add_argument("id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_leads_erase)
+
+    p = sub.add_parser("stats", help="staff: the screening funnel and where people stop")
+    p.set_defaults(func=cmd_stats)
+    p = sub.add_parser("audit", help="staff: the audit log, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("purge", parents=[staff], help="remove data past its retention period")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
+    p.set_defaults(func=cmd_purge)
+    p = sub.add_parser("rotate-key", parents=[staff], help="re-encrypt every lead with a new key")
+    p.set_defaults(func=cmd_rotate_key)

@@ -1,0 +1,51 @@
+"""The audit log and the anonymous counters: what staff did, and how many people did what.
+
+The audit log is append-only (SQLite triggers refuse UPDATE and DELETE). Entries
+name the staff member, the action and a lead id, never contact details or answers,
+so an erasure can be logged without keeping what was erased.
+
+Counters are per month and carry no ids: they are what is left of a screening after
+erasure or purge, so the funnel in `screening-bot stats` survives both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+
+def _stamp(at: datetime | None) -> datetime:
+    return (at or datetime.now(UTC)).astimezone(UTC)
+
+
+def record(
+    db: sqlite_utils.Database, who: str, action: str, lead_id: str = "", detail: str = "", at: datetime | None = None
+) -> None:
+    """Append one entry; `detail` must never hold contact details or answers."""
+    db.execute(
+        "INSERT INTO audit_log (at, who, action, lead_id, detail) VALUES (?, ?, ?, ?, ?)",
+        [_stamp(at).isoformat(timespec="seconds"), who[:64] or "unknown", action, lead_id, detail[:500]],
+    )
+
+
+def entries(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest entries first."""
+    return list(db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit]))
+
+
+def count(db: sqlite_utils.Database, name: str, n: int = 1, at: datetime | None = None) -> None:
+    """Add `n` to an anonymous monthly counter (e.g. 'started', 'outcome:needs_review', 'stopped:age')."""
+    if n <= 0:
+        return
+    db.execute(
+        "INSERT INTO counters (month, name, count) VALUES (?, ?, ?)"
+        " ON CONFLICT(month, name) DO UPDATE SET count = count + excluded.count",
+        [_stamp(at).strftime("%Y-%m"), name, n],
+    )
+
+
+def totals(db: sqlite_utils.Database) -> dict[str, int]:
+    """Every counter summed over all months."""
+    return {r["name"]: r["total"] for r in db.query("SELECT name, SUM(count) AS total FROM counters GROUP BY name")}

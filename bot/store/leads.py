@@ -1,0 +1,327 @@
+"""Leads: people who may fit the study and agreed that the study team contacts them.
+
+A lead belongs to its conversation (erasing the conversation erases the lead and
+its history). Contact details are stored only encrypted; the phone number also as
+a keyed hash, so the same person screening again (same channel user, or same
+number on another channel) updates their lead and it is marked as a repeat.
+Every change keeps who, when and a note in `lead_history`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from .conversations import transaction
+from .vault import Vault
+
+#: Statuses, in the order a lead usually moves; `closed` needs one of CLOSE_REASONS.
+STATUSES = ("new", "attempt_1", "attempt_2", "attempt_3", "contacted", "visit_booked", "enrolled", "closed")
+CLOSE_REASONS = ("not_eligible_at_visit", "declined", "unreachable", "duplicate")
+#: Leads in these statuses are done with; retention counts from their last status change.
+FINISHED_STATUSES = ("enrolled", "closed")
+
+
+class LeadError(ValueError):
+    """A staff request that cannot apply (unknown lead, unknown status, closing without a reason)."""
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What a finished screening says about the person, as plain data for the lead (no contact details)."""
+
+    outcome: str
+    respondent: str | None
+    language: str
+    dialog_version: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    review_answers: list[dict[str, Any]] = field(default_factory=list)
+    criteria: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Lead:
+    """A lead with its contact details decrypted, for staff."""
+
+    id: str
+    conversation_id: str
+    channel: str
+    source: str
+    outcome: str
+    respondent: str | None
+    language: str
+    call_language: str
+    call_time: str
+    phone: str
+    name: str
+    username: str
+    reasons: list[dict[str, Any]]
+    review_answers: list[dict[str, Any]]
+    criteria: dict[str, str]
+    dialog_version: str
+    contact_consent_version: str
+    contact_consented_at: str
+    status: str
+    close_reason: str
+    repeat_count: int
+    created_at: str
+    updated_at: str
+    status_changed_at: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LeadStore:
+    """Create, update and read leads; the only code that encrypts or decrypts contact details."""
+
+    def __init__(self, db: sqlite_utils.Database, vault: Vault, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.db = db
+        self.vault = vault
+        self.clock = clock
+
+    def _now(self) -> str:
+        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
+
+    # ------------------------------------------------------------------ from the screening
+
+    def record_contact(
+        self,
+        conversation_id: str,
+        channel: str,
+        source: str,
+        screening: Screening,
+        phone_e164: str,
+        consent_version: str,
+        consented_at: str,
+    ) -> tuple[str, str]:
+        """Save a confirmed phone number with the screening; returns (lead id, 'created' | 'repeat' | 'updated').
+
+        The lead of this conversation, else the lead with the same phone number, is
+        updated; it is a repeat when it came from another conversation or an earlier contact consent
+        (the consent time, to the microsecond, tells one contact capture from the next).
+        """
+        stamp = self._now()
+        phone_hash = self.vault.phone_hash(phone_e164)
+        found = list(
+            self.db.query(
+                "SELECT id, contact_consented_at, conversation_id FROM leads"
+                " WHERE conversation_id = ? OR phone_hash = ? ORDER BY conversation_id = ? DESC, created_at LIMIT 1",
+                [conversation_id, phone_hash, conversation_id],
+            )
+        )
+        values = {
+            "conversation_id": conversation_id,
+            "channel": channel,
+            "source": source,
+            "outcome": screening.outcome,
+            "respondent": screening.respondent,
+            "language": screening.language,
+            "phone_enc": self.vault.encrypt(phone_e164),
+            "phone_hash": phone_hash,
+            "reasons": json.dumps(screening.reasons),
+            "review_answers": json.dumps(screening.review_answers, ensure_ascii=False),
+            "criteria": json.dumps(screening.criteria),
+            "dialog_version": screening.dialog_version,
+            "contact_consent_version": consent_version,
+            "contact_consented_at": consented_at,
+            "updated_at": stamp,
+        }
+        with transaction(self.db):
+            if not found:
+                lead_id = self._new_id()
+                row = {"id": lead_id, **values, "status": "new", "created_at": stamp, "status_changed_at": stamp}
+                self.db.execute(
+                    f"INSERT INTO leads ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+                )
+                self._history(lead_id, stamp, "screening", "created", "new", f"outcome {screening.outcome}")
+                return lead_id, "created"
+            lead_id = found[0]["id"]
+            repeat = found[0]["conversation_id"] != conversation_id or found[0]["contact_consented_at"] != consented_at
+            self.db.execute(
+                f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)}"
+                f"{', repeat_count = repeat_count + 1' if repeat else ''} WHERE id = ?",
+                [*values.values(), lead_id],
+            )
+            status = self._status(lead_id)
+            if repeat:
+                how = "same person" if found[0]["conversation_id"] == conversation_id else "same phone number"
+                self._history(lead_id, stamp, "screening", "repeat", status, f"screened again ({how}, {channel})")
+            else:
+                self._history(lead_id, stamp, "screening", "phone", status, "phone number changed")
+        return lead_id, "repeat" if repeat else "updated"
+
+    def add_details(
+        self,
+        lead_id: str,
+        *,
+        name: str | None = None,
+        call_time: str | None = None,
+        call_language: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        """The optional details asked after the phone number; names are encrypted like phones."""
+        values: dict[str, str] = {}
+        if name is not None:
+            values["name_enc"] = self.vault.encrypt(name)
+        if username is not None:
+            values["username_enc"] = self.vault.encrypt(username)
+        if call_time is not None:
+            values["call_time"] = call_time
+        if call_language is not None:
+            values["call_language"] = call_language
+        if not values:
+            return
+        values["updated_at"] = self._now()
+        with transaction(self.db):
+            self.db.execute(
+                f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", [*values.values(), lead_id]
+            )
+
+    def lead_of(self, conversation_id: str) -> str | None:
+        row = list(self.db.query("SELECT id FROM leads WHERE conversation_id = ? LIMIT 1", [conversation_id]))
+        return row[0]["id"] if row else None
+
+    def rescreened(self, conversation_id: str, screening: Screening) -> str | None:
+        """A person with a lead finished the screening again: keep the lead current and mark the repeat."""
+        lead_id = self.lead_of(conversation_id)
+        if lead_id is None:
+            return None
+        stamp = self._now()
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE leads SET outcome = ?, respondent = ?, language = ?, reasons = ?, review_answers = ?,"
+                " criteria = ?, dialog_version = ?, repeat_count = repeat_count + 1, updated_at = ? WHERE id = ?",
+                [
+                    screening.outcome,
+                    screening.respondent,
+                    screening.language,
+                    json.dumps(screening.reasons),
+                    json.dumps(screening.review_answers, ensure_ascii=False),
+                    json.dumps(screening.criteria),
+                    screening.dialog_version,
+                    stamp,
+                    lead_id,
+                ],
+            )
+            self._history(
+                lead_id, stamp, "screening", "repeat", self._status(lead_id), f"screened again: {screening.outcome}"
+            )
+        return lead_id
+
+    # ------------------------------------------------------------------ for staff
+
+    def get(self, lead_id: str) -> Lead | None:
+        rows = list(self.db.query("SELECT * FROM leads WHERE id = ?", [lead_id.strip().lower()]))
+        if not rows:
+            return None
+        lead = self._lead(rows[0])
+        lead.history = list(
+            self.db.query(
+                "SELECT at, who, change, status, note FROM lead_history WHERE lead_id = ? ORDER BY id", [lead.id]
+            )
+        )
+        return lead
+
+    def find(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[Lead]:
+        """Leads, newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
+        where, params = [], []
+        if status:
+            if status == "open":
+                where.append(f"status NOT IN ({', '.join('?' for _ in FINISHED_STATUSES)})")
+                params += list(FINISHED_STATUSES)
+            else:
+                check_status(status)
+                where.append("status = ?")
+                params.append(status)
+        if since:
+            where.append("substr(created_at, 1, 10) >= ?")
+            params.append(since)
+        if until:
+            where.append("substr(created_at, 1, 10) <= ?")
+            params.append(until)
+        sql = (
+            "SELECT * FROM leads"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY created_at DESC, rowid DESC"
+        )
+        return [self._lead(r) for r in self.db.query(sql, params)]
+
+    def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "") -> Lead:
+        """Change a lead's status, keeping who, when and a note; closing needs a reason."""
+        check_status(status)
+        if status == "closed" and reason not in CLOSE_REASONS:
+            raise LeadError(f"closing a lead needs a reason: one of {', '.join(CLOSE_REASONS)}")
+        if status != "closed" and reason:
+            raise LeadError("a reason is only for closing a lead")
+        lead = self.get(lead_id)
+        if lead is None:
+            raise LeadError(f"no lead {lead_id!r}")
+        stamp = self._now()
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE leads SET status = ?, close_reason = ?, status_changed_at = ?, updated_at = ? WHERE id = ?",
+                [status, reason, stamp, stamp, lead.id],
+            )
+            self._history(lead.id, stamp, who, "status", status, " — ".join(x for x in (reason, note) if x))
+        updated = self.get(lead.id)
+        assert updated is not None
+        return updated
+
+    # ------------------------------------------------------------------ helpers
+
+    def _new_id(self) -> str:
+        while True:
+            lead_id = secrets.token_hex(4)
+            if not list(self.db.query("SELECT 1 FROM leads WHERE id = ?", [lead_id])):
+                return lead_id
+
+    def _status(self, lead_id: str) -> str:
+        return next(self.db.query("SELECT status FROM leads WHERE id = ?", [lead_id]))["status"]
+
+    def _history(self, lead_id: str, at: str, who: str, change: str, status: str, note: str) -> None:
+        self.db.execute(
+            "INSERT INTO lead_history (lead_id, at, who, change, status, note) VALUES (?, ?, ?, ?, ?, ?)",
+            [lead_id, at, who[:64], change, status, note[:500]],
+        )
+
+    def _lead(self, r: dict[str, Any]) -> Lead:
+        return Lead(
+            id=r["id"],
+            conversation_id=r["conversation_id"],
+            channel=r["channel"],
+            source=r["source"],
+            outcome=r["outcome"],
+            respondent=r["respondent"],
+            language=r["language"],
+            call_language=r["call_language"],
+            call_time=r["call_time"],
+            phone=self.vault.decrypt(r["phone_enc"]),
+            name=self.vault.decrypt(r["name_enc"]),
+            username=self.vault.decrypt(r["username_enc"]),
+            reasons=json.loads(r["reasons"]),
+            review_answers=json.loads(r["review_answers"]),
+            criteria=json.loads(r["criteria"]),
+            dialog_version=r["dialog_version"],
+            contact_consent_version=r["contact_consent_version"],
+            contact_consented_at=r["contact_consented_at"],
+            status=r["status"],
+            close_reason=r["close_reason"],
+            repeat_count=r["repeat_count"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+            status_changed_at=r["status_changed_at"],
+        )
+
+
+def check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise LeadError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")

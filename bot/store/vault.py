@@ -1,0 +1,178 @@
+"""Encryption at rest for contact details, and keyed hashes for look-ups without decrypting.
+
+One secret to keep: a Fernet key, from `SCREENING_KEY` or a key file (created with
+mode 0600 beside the database on first run). Several keys may be given, newest
+first (MultiFernet): the newest encrypts, all decrypt, which is how rotation works.
+
+The key that makes phone hashes and pseudonyms (`hash key`) is random, stored in
+the database *encrypted with the Fernet key*. It never changes on rotation, so
+duplicate look-ups and channel pseudonyms stay stable; and it doubles as the check
+that the key is right: a wrong or missing key fails at start with a clear message
+instead of producing garbage later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class VaultError(RuntimeError):
+    """The encryption key is missing, malformed or does not open this database; the message says what to do."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def pseudonym(channel: str, raw_id: str | int, hash_key: bytes) -> str:
+    """A stable, keyed stand-in for a channel's user id (e.g. a Telegram chat id): the raw id is never stored."""
+    digest = hmac.new(hash_key, f"user\0{channel}\0{raw_id}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Fernet keys in use (newest first) and where they came from, for messages."""
+
+    keys: tuple[bytes, ...]
+    origin: str
+    key_file: Path | None = None
+
+
+def parse_keys(text: str, origin: str) -> tuple[bytes, ...]:
+    """Keys separated by commas or new lines; each must be a Fernet key (32 url-safe base64 bytes)."""
+    keys = tuple(k.strip().encode() for k in text.replace(",", "\n").splitlines() if k.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise VaultError(
+                f"{origin}: key {number} is not a Fernet key (44 characters of url-safe base64). "
+                "Restore it from your backup; see README, 'Encryption key'."
+            ) from exc
+    return keys
+
+
+def read_keys(env_key: str, key_file: Path) -> Keys | None:
+    """The keys from the environment if set, else from the key file if it exists, else None."""
+    if env_key.strip():
+        return Keys(parse_keys(env_key, "SCREENING_KEY"), "SCREENING_KEY")
+    if key_file.exists():
+        keys = parse_keys(key_file.read_text(encoding="ascii", errors="replace"), str(key_file))
+        if not keys:
+            raise VaultError(f"{key_file}: the key file is empty. Restore it from your backup.")
+        return Keys(keys, str(key_file), key_file)
+    return None
+
+
+def write_key_file(path: Path, keys: tuple[bytes, ...]) -> None:
+    """Write keys (newest first) readable by the owner only, replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".new")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write("\n".join(k.decode() for k in keys) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class Vault:
+    """Encrypts and decrypts contact details; makes keyed hashes for phone numbers and user ids."""
+
+    def __init__(self, keys: tuple[bytes, ...], hash_key: bytes) -> None:
+        self.keys = keys
+        self.fernet = MultiFernet([Fernet(k) for k in keys])
+        self.hash_key = hash_key
+
+    def encrypt(self, text: str) -> str:
+        return self.fernet.encrypt(text.encode()).decode() if text else ""
+
+    def decrypt(self, token: str) -> str:
+        return self.fernet.decrypt(token.encode()).decode() if token else ""
+
+    def phone_hash(self, e164: str) -> str:
+        """The same number always gives the same hash, so a repeat is found by an index look-up."""
+        return hmac.new(self.hash_key, f"phone\0{e164}".encode(), hashlib.sha256).hexdigest()
+
+    def pseudonym(self, channel: str, raw_id: str | int) -> str:
+        return pseudonym(channel, raw_id, self.hash_key)
+
+
+def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault:
+    """The vault for this database: creates a key (file, mode 0600) on first run; refuses a missing or wrong key."""
+    keys = read_keys(env_key, key_file)
+    rows = list(db.query("SELECT hash_key_enc FROM vault WHERE id = 1"))
+    if rows:
+        if keys is None:
+            raise VaultError(
+                f"This database holds encrypted contact details, but no key was found: neither SCREENING_KEY "
+                f"nor the key file {key_file} is there. Restore the key from your backup (see README, "
+                "'Encryption key'); without it the contact details cannot be read."
+            )
+        try:
+            hash_key = MultiFernet([Fernet(k) for k in keys.keys]).decrypt(rows[0]["hash_key_enc"].encode())
+        except InvalidToken as exc:
+            raise VaultError(
+                f"The key from {keys.origin} does not open this database (wrong key, or a key from another "
+                "installation). Use the key that was backed up with this database; see README, 'Encryption key'."
+            ) from exc
+        return Vault(keys.keys, hash_key)
+    if keys is None:
+        keys = Keys((Fernet.generate_key(),), str(key_file), key_file)
+        write_key_file(key_file, keys.keys)
+    hash_key = secrets.token_bytes(32)
+    vault = Vault(keys.keys, hash_key)
+    db.execute(
+        "INSERT INTO vault (id, hash_key_enc, created_at) VALUES (1, ?, ?)",
+        [vault.fernet.encrypt(hash_key).decode(), _now()],
+    )
+    return vault
+
+
+def rotate_key(db: sqlite_utils.Database, vault: Vault, key_file: Path | None) -> bytes:
+    """Re-encrypt every stored secret with a new key; return the new key.
+
+    Order matters so that a crash at any point loses nothing: the key file first
+    gets new+old keys, then the database is re-encrypted in one transaction, then
+    the file keeps only the new key. With SCREENING_KEY the operator must put the
+    returned key in the environment (the old one no longer opens the database).
+    """
+    new_key = Fernet.generate_key()
+    both = (new_key, *vault.keys)
+    if key_file is not None:
+        write_key_file(key_file, both)
+    rotator = MultiFernet([Fernet(k) for k in both])
+
+    def again(token: str) -> str:
+        return rotator.rotate(token.encode()).decode() if token else ""
+
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for row in list(db.query("SELECT id, phone_enc, name_enc, username_enc FROM leads")):
+            db.execute(
+                "UPDATE leads SET phone_enc = ?, name_enc = ?, username_enc = ? WHERE id = ?",
+                [again(row["phone_enc"]), again(row["name_enc"]), again(row["username_enc"]), row["id"]],
+            )
+        db.execute(
+            "UPDATE vault SET hash_key_enc = ?, rotated_at = ? WHERE id = 1",
+            [rotator.encrypt(vault.hash_key).decode(), _now()],
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if key_file is not None:
+        write_key_file(key_file, (new_key,))
+    return new_key
