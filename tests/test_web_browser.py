@@ -51,7 +51,7 @@ def served(dialog: Dialog, tmp_path: Path) -> Iterator[tuple[str, object, Path]]
     """The app on a real uvicorn server, listening on 127.0.0.1 before the browser starts."""
     _need_chromium()
     locales = zh_locales(tmp_path, dialog, mark_title=False)
-    app, screener = make_app(dialog, tmp_path / "screening.db", locales)
+    app, screener = make_app(dialog, tmp_path / "screening.db", locales, leads=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -179,7 +179,6 @@ def test_a_whole_screening_in_chinese_on_a_phone(served, dialog: Dialog, javascr
         assert t(dialog.outcomes["likely_candidate"].title) in body
         assert no_sideways_scrolling(driver, WIDTH)
         if javascript:
-            assert driver.execute_script("return window.sameDocument === true"), "JavaScript swapped pages in place"
             DOCS.mkdir(exist_ok=True)
             assert shot is not None
             (DOCS / "web-question.png").write_bytes(shot)
@@ -189,9 +188,21 @@ def test_a_whole_screening_in_chinese_on_a_phone(served, dialog: Dialog, javascr
                 {"width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": True},
             )
             assert no_sideways_scrolling(driver, 320), "readable at 320 px wide"
+        # contact capture, as after every "likely candidate": a phone keypad, Skip for the name, two taps
+        tap(driver, button_labelled(driver, t("Yes, please contact me")))
+        phone = driver.find_element(By.ID, "answer")
+        assert phone.get_attribute("type") == "tel"
+        phone.send_keys("139 1234 5678")
+        tap(driver, driver.find_element(By.CSS_SELECTOR, "form.typed button"))
+        for label in ("Skip", "Afternoon", "Chinese (Mandarin)"):
+            tap(driver, button_labelled(driver, t(label)))
+        if javascript:
+            assert driver.execute_script("return window.sameDocument === true"), "JavaScript swapped pages in place"
         else:
             assert driver.execute_script("return window.sameDocument") is None
         rows = list(screener.store.db.query("SELECT channel, source, outcome, language FROM conversations"))
         assert rows == [{"channel": "web", "source": "poster-wuhan", "outcome": "likely_candidate", "language": ZH}]
+        leads = screener.leads.find()
+        assert [(lead.channel, lead.source) for lead in leads] == [("web", "poster-wuhan")]
     finally:
         driver.quit()
