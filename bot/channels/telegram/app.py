@@ -59,6 +59,8 @@ class TelegramOptions:
     read_timeout: float = 10.0
     poll_timeout: int = 10
     send_attempts: int = 5
+    #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
+    messages_per_second: float = 30.0
     send_backoff: float = 0.5
 
     @classmethod
@@ -97,7 +99,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(True)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
         .write_timeout(options.read_timeout)

@@ -87,6 +87,8 @@ class TelegramChannel:
         self._locks: dict[int, asyncio.Lock] = {}
         #: chat id -> (message id, prompt tag, text) of the message whose buttons are live.
         self._live_prompt: dict[int, tuple[int, str, str]] = {}
+        #: chat id -> deep-link source, held in memory only until the person consents (then it is saved).
+        self._pending_source: dict[int, str] = {}
 
     def register(self, app: Application) -> None:
         app.add_handler(TypeHandler(Update, self.drop_replayed_update), group=-2)
@@ -197,6 +199,7 @@ class TelegramChannel:
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
+            source = source or self._pending_source.pop(chat.id, "")
             conv = self.screener.open(
                 CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None, source=source
             )
@@ -209,6 +212,8 @@ class TelegramChannel:
             except ChatBlocked:
                 self._blocked(chat.id)
                 return
+            if source and conv.state == CONSENT:
+                self._pending_source[chat.id] = source
             self._plan_reminder(chat.id, conv)
 
     async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
