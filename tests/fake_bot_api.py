@@ -10,6 +10,7 @@ delivered, the bot just never hears back).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -136,10 +137,8 @@ class FakeBotApi:
 
         if not ready() and timeout > 0:
             async with self._changed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait_for(ready), timeout)
-                except TimeoutError:
-                    pass
         served = self._replays + self._queue[: int(params.get("limit") or 100)]
         self._replays = []
         return served

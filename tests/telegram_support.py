@@ -54,11 +54,11 @@ def options_for(api: FakeBotApi, **changes: Any) -> TelegramOptions:
 async def running_bot(
     api: FakeBotApi,
     screener: Screener,
-    clock: Callable[[], datetime] = Clock(),
+    clock: Callable[[], datetime] | None = None,
     webhook: Webhook | None = None,
     **changes: Any,
 ) -> AsyncIterator[Application]:
-    app = build_application(screener, options_for(api, **changes), clock=clock)
+    app = build_application(screener, options_for(api, **changes), clock=clock or Clock())
     await start(app, webhook)
     try:
         yield app
@@ -133,6 +133,11 @@ class Person:
         decoded = decode(self.prompt().buttons[0]["callback_data"])
         assert decoded is not None
         return decoded[0]
+
+    def asked(self, step: str) -> bool:
+        """Whether the live buttons belong to `step` (False while the bot is between two prompts)."""
+        live = [m for m in self._bot_messages() if m.buttons]
+        return len(live) == 1 and (decode(live[0].buttons[0]["callback_data"]) or ("",))[0] == step
 
     def tap_update(self, message: ChatMessage, label: str) -> dict[str, Any]:
         data = next((b["callback_data"] for b in message.buttons if b["text"] == label), None)

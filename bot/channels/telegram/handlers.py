@@ -199,6 +199,7 @@ class TelegramChannel:
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
+            now = self.clock()
             source = source or self._pending_source.pop(chat.id, "")
             conv = self.screener.open(
                 CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None, source=source
@@ -214,7 +215,7 @@ class TelegramChannel:
                 return
             if source and conv.state == CONSENT:
                 self._pending_source[chat.id] = source
-            self._plan_reminder(chat.id, conv)
+            self._plan_reminder(chat.id, conv, now)
 
     async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
         live = self._live_prompt.get(chat_id)
@@ -300,13 +301,14 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ reminders
 
-    def _plan_reminder(self, chat_id: int, conv: Conversation) -> None:
+    def _plan_reminder(self, chat_id: int, conv: Conversation, now: datetime) -> None:
+        """The quiet time counts from the person's last message."""
         if self.reminder_after is None:
             return
         if conv.state in (*OUTCOMES, DECLINED, CONSENT):
             self.store.cancel_reminder(conv.id)
         else:
-            self.store.schedule_reminder(conv.id, chat_id, self.clock() + self.reminder_after)
+            self.store.schedule_reminder(conv.id, chat_id, now + self.reminder_after)
 
     async def remind(self, due: DueReminder) -> bool:
         """Send the one gentle reminder with the current question; False when it no longer applies."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -20,6 +21,7 @@ from typing import TypeVar
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,7 +43,10 @@ def maybe_delivered(error: NetworkError) -> bool:
     return not isinstance(cause, _NEVER_SENT)
 
 
-def _seconds(retry_after: int | timedelta) -> float:
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # ptb 22 warns that the int will become a timedelta: both are fine here
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = error.retry_after
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
@@ -62,7 +67,7 @@ class Sender:
             except Forbidden as exc:
                 raise ChatBlocked from exc
             except RetryAfter as exc:
-                wait = _seconds(exc.retry_after)
+                wait = _seconds(exc)
                 reason = "rate limited"
             except BadRequest:
                 raise
