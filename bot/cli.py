@@ -45,8 +45,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
-    print("The Telegram channel is not part of this version yet; use `screening-bot chat`.", file=sys.stderr)
-    return 2
+    from .channels.telegram import Webhook, run_telegram
+
+    settings = settings.with_overrides(
+        telegram_webhook_url=args.webhook, telegram_webhook_listen=args.listen, telegram_webhook_port=args.port
+    )
+    webhook = None
+    if settings.telegram_webhook_url:
+        if not settings.telegram_webhook_port.isdigit():
+            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a number, not {settings.telegram_webhook_port!r}")
+        webhook = Webhook(
+            settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
+        )
+    return run_telegram(build_screener(settings), settings, webhook)
 
 
 def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
@@ -74,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=cmd_chat)
     run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
     run.add_argument("--session", default="local", help=argparse.SUPPRESS)
+    run.add_argument("--webhook", metavar="URL", help="Telegram: receive updates at this public https URL, not polling")
+    run.add_argument("--listen", help="Telegram webhook: address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", help="Telegram webhook: port to listen on (default 8443)")
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)

@@ -1,14 +1,14 @@
 """How long the bot keeps what people tell it: one place, read by the ethics pack (and the clean-up).
 
 The defaults are the periods the consent notice and the ethics pack promise. A
-deployment may set them in `bot/config.py` Settings (`retention_unfinished_days`,
-`retention_not_eligible_days`, `retention_closed_lead_days`); when Settings has such a
-field, its value wins here.
+deployment sets them with RETAIN_UNFINISHED_DAYS, RETAIN_NOT_ELIGIBLE_DAYS and
+RETAIN_CLOSED_LEAD_DAYS (bot/config.py); the purge (bot/store/retention.py) and the
+ethics pack both read them through `retention_from`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -31,10 +31,5 @@ class Retention:
 
 
 def retention_from(settings: Any = None) -> Retention:
-    """The retention periods in force: Settings' `retention_*` fields when it has them, else the defaults."""
-    values: dict[str, int] = {}
-    for f in fields(Retention):
-        value = getattr(settings, f"retention_{f.name}", None) if settings is not None else None
-        if value not in (None, ""):
-            values[f.name] = int(value)
-    return Retention(**values)
+    """The retention periods in force: the deployment's settings when given, else the defaults."""
+    return Retention(**settings.retention_days()) if settings is not None else Retention()

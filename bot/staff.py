@@ -27,9 +27,10 @@ import sqlite_utils
 from .config import Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
+from .retention import retention_from
 from .store import audit, open_database
 from .store.leads import CLOSE_REASONS, STATUSES, Lead, LeadError, LeadStore
-from .store.retention import RetentionPeriods, erase_lead, purge
+from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
 
 OUTCOME_NAMES = {
@@ -385,7 +386,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    periods = RetentionPeriods(**settings.retention_days())
+    periods = retention_from(settings)
     db = open_database(settings.db_path)
     open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
     counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.config import load_settings
 from bot.dialog.engine import Engine
 from bot.dialog.load import load_dialog
 from bot.dialog.model import NOT_ELIGIBLE, OUTCOMES, Dialog
@@ -122,12 +123,10 @@ def test_the_pack_says_where_answers_lead_and_what_staff_and_retention_are(tmp_p
     assert dialog.site.investigator in markdown
 
 
-def test_retention_comes_from_settings_when_they_have_it() -> None:
-    class WithRetention:
-        retention_unfinished_days = 14
-
+def test_retention_comes_from_the_deployment_settings() -> None:
     assert retention_from(None) == Retention(30, 30, 180)
-    assert retention_from(WithRetention()) == Retention(unfinished_days=14)
+    settings = load_settings(environ={"RETAIN_UNFINISHED_DAYS": "14"})
+    assert retention_from(settings) == Retention(unfinished_days=14)
 
 
 def test_the_drawn_flow_is_the_machine_the_bot_runs(dialog: Dialog) -> None:

@@ -175,8 +175,28 @@ def _v3_leads_and_privacy(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_telegram(db: sqlite_utils.Database) -> None:
+    """Telegram: update ids already seen (replays change nothing) and the one reminder per conversation."""
+    db.execute("CREATE TABLE telegram_updates (update_id INTEGER PRIMARY KEY, seen_at TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE telegram_reminders (
+            conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL,
+            due_at TEXT NOT NULL DEFAULT '',
+            sent_at TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX telegram_reminders_due ON telegram_reminders(due_at)")
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2_dialog_versions, _v3_leads_and_privacy]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _v2_dialog_versions,
+    _v3_leads_and_privacy,
+    _v4_telegram,
+]
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:

@@ -17,18 +17,12 @@ from typing import Any
 
 import sqlite_utils
 
+from ..retention import Retention as RetentionPeriods
 from . import audit
 from .conversations import transaction
 from .leads import FINISHED_STATUSES
 
-
-@dataclass(frozen=True)
-class RetentionPeriods:
-    """How long data is kept, in days (defaults from the consent notice and issue 6)."""
-
-    unfinished_days: int = 30
-    not_eligible_days: int = 30
-    closed_lead_days: int = 180
+__all__ = ["RetentionPeriods"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,185 @@
+"""Building and running the Telegram bot: everything ptb is told, in one visible place.
+
+`serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
+`run_polling`, which owns the event loop): initialise, register the command menu
+(optional: a failure is logged, the bot still runs), start polling or the webhook,
+start the reminder loop; on stop, the same in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from ...config import Settings
+from ...i18n import Translator, _
+from ...screening import Screener
+from ...store.telegram import TelegramStore
+from .handlers import TelegramChannel
+from .logguard import guard_logs
+from .reminders import Reminders
+from .sending import Sender, _kind
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org"
+
+#: The command menu. Descriptions go through gettext; one menu per language below.
+COMMANDS = [
+    ("start", _("Begin or go on with the screening")),
+    ("help", _("How this chat works")),
+    ("back", _("Go back to the previous question")),
+    ("restart", _("Start again from the first question")),
+    ("language", _("Choose English or Chinese")),
+    ("privacy", _("How we use your answers")),
+    ("delete", _("Delete your answers")),
+]
+#: Telegram client language code ("" = everyone else) -> our catalog.
+MENU_LANGUAGES = {"": "en", "en": "en", "zh": "zh_Hans"}
+
+
+@dataclass(frozen=True)
+class TelegramOptions:
+    token: str = field(repr=False)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    reminder_after: timedelta | None = timedelta(hours=24)
+    reminder_check_every: float = 60.0
+    #: Seconds; a send that gets no answer within read_timeout counts as "maybe delivered".
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    poll_timeout: int = 10
+    send_attempts: int = 5
+    #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
+    messages_per_second: float = 30.0
+    send_backoff: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramOptions:
+        hours = float(settings.telegram_reminder_hours or 0)
+        return cls(
+            token=settings.telegram_token,
+            api_base_url=settings.telegram_api_base_url or DEFAULT_API_BASE_URL,
+            reminder_after=timedelta(hours=hours) if hours > 0 else None,
+        )
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: Telegram calls `url`; we listen on listen:port and check the secret on every call."""
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    @property
+    def url_path(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+
+def build_application(
+    screener: Screener, options: TelegramOptions, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Application:
+    """The ptb Application with our handlers, rate limiter and timeouts; the channel is in bot_data."""
+    guard_logs(options.token)
+    root = options.api_base_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(options.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.read_timeout)
+        .write_timeout(options.read_timeout)
+        .get_updates_read_timeout(options.read_timeout)
+        .build()
+    )
+    sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff)
+    channel = TelegramChannel(screener, TelegramStore(screener.store.db), sender, options.reminder_after, clock)
+    channel.register(app)
+    app.bot_data["channel"] = channel
+    app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
+    app.bot_data["options"] = options
+    return app
+
+
+async def register_commands(app: Application, screener: Screener) -> None:
+    """The command menu in each language. Optional: a failure is logged and the bot runs on."""
+    for code, language in MENU_LANGUAGES.items():
+        t = Translator(language, screener.locales_dir)
+        try:
+            await app.bot.set_my_commands(
+                [BotCommand(name, t(text)) for name, text in COMMANDS], language_code=code or None
+            )
+        except TelegramError as exc:
+            log.warning(
+                "the command menu (%s) could not be set: %s; the bot runs without it", code or "default", _kind(exc)
+            )
+
+
+async def start(app: Application, webhook: Webhook | None = None) -> None:
+    channel: TelegramChannel = app.bot_data["channel"]
+    options: TelegramOptions = app.bot_data["options"]
+    await app.initialize()
+    channel.store.forget_updates_before(channel.clock() - timedelta(days=2))
+    await register_commands(app, channel.screener)
+    await app.start()
+    assert app.updater is not None
+    if webhook is None:
+        await app.updater.start_polling(
+            timeout=options.poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=lambda exc: log.warning("polling: %s; trying again", _kind(exc)),
+        )
+    else:
+        await app.updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.url_path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    app.bot_data["reminders"].start()
+    log.info("the Telegram bot is running (%s)", "webhook" if webhook else "long polling")
+
+
+async def stop(app: Application) -> None:
+    await app.bot_data["reminders"].stop()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+async def serve(app: Application, webhook: Webhook | None = None) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await start(app, webhook)
+    try:
+        await stopping.wait()
+    finally:
+        log.info("stopping the Telegram bot")
+        await stop(app)
+
+
+def run_telegram(screener: Screener, settings: Settings, webhook: Webhook | None = None) -> int:
+    app = build_application(screener, TelegramOptions.from_settings(settings))
+    asyncio.run(serve(app, webhook))
+    return 0

@@ -1,0 +1,345 @@
+"""Telegram updates in, screening replies out.
+
+Each handler is named after what it answers. They all end in `TelegramChannel._run`,
+which, holding the chat's lock (a chat's updates stay in order; different chats run
+concurrently), opens the conversation, lets the Screener handle one Action and
+draws the Reply: notices as messages, the prompt as a message with an inline
+keyboard. Only one keyboard per chat is live: when a new prompt is sent, the
+previous one loses its buttons, and an answered question is edited to show the
+answer, so a double tap cannot answer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from ...dialog.engine import Conversation
+from ...dialog.model import CONSENT, DECLINED, OUTCOMES
+from ...i18n import Translator, _, negotiate
+from ...replies import Action, Choose, Command, Reply, Text
+from ...screening import Screener
+from ...store.telegram import DueReminder, TelegramStore
+from . import keyboards
+from .identity import CHANNEL, telegram_user_key
+from .sending import ChatBlocked, Sender
+
+log = logging.getLogger(__name__)
+
+#: Telegram's limit for one message.
+MESSAGE_LIMIT = 4096
+#: Deep-link payloads Telegram allows (t.me/<bot>?start=poster-wuhan).
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: How much of a typed answer is echoed under its question.
+ECHO_LIMIT = 100
+
+STALE_BUTTON = _("That button belongs to an earlier question.")
+NOT_TEXT = _("I can only read typed text and button taps. Please tap a button, or type your answer.")
+CONTACT = _(
+    "Thank you, but this chat does not need your phone number, so it was not kept. "
+    "Please tap a button, or type your answer."
+)
+EDITED = _("I cannot see changes to a message. Please send your answer again as a new message.")
+PRIVATE_ONLY = _("I only talk in private chats. Please open a private chat with me to do the screening.")
+REMINDER = _("Hello again. Your screening is not finished. When you are ready, you can go on where you stopped.")
+SOMETHING_WENT_WRONG = _(
+    "Sorry, something went wrong on our side. Your answers so far are safe. "
+    "Please try again in a moment. (Reference: {incident})"
+)
+
+
+class TelegramChannel:
+    """The screening on Telegram: handlers, drawing replies, reminders."""
+
+    def __init__(
+        self,
+        screener: Screener,
+        store: TelegramStore,
+        sender: Sender,
+        reminder_after: timedelta | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.screener = screener
+        self.store = store
+        self.sender = sender
+        self.reminder_after = reminder_after
+        self.clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+        #: chat id -> (message id, prompt tag, text) of the message whose buttons are live.
+        self._live_prompt: dict[int, tuple[int, str, str]] = {}
+        #: chat id -> deep-link source, held in memory only until the person consents (then it is saved).
+        self._pending_source: dict[int, str] = {}
+
+    def register(self, app: Application) -> None:
+        app.add_handler(TypeHandler(Update, self.drop_replayed_update), group=-2)
+        app.add_handler(TypeHandler(Update, self.keep_to_private_chats), group=-1)
+        app.add_handler(ChatMemberHandler(self.note_blocked_bot, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(CommandHandler("start", self.answer_start, filters=filters.UpdateType.MESSAGE))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self.answer_command))
+        app.add_handler(CallbackQueryHandler(self.answer_button))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.answer_text))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED, self.explain_edited_message))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.CONTACT, self.explain_contact))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.explain_not_text))
+        app.add_error_handler(self.tell_about_error)
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(chat_id, asyncio.Lock())
+
+    # ------------------------------------------------------------------ gates (before any handler)
+
+    async def drop_replayed_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Record the update id before anything changes; a second delivery stops here."""
+        if not self.store.first_time_seen(update.update_id, self.clock()):
+            log.info("a replayed update was dropped")
+            raise ApplicationHandlerStop
+
+    async def keep_to_private_chats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Health questions belong in a private chat; in groups the bot only says so when addressed."""
+        chat = update.effective_chat
+        if chat is None:
+            raise ApplicationHandlerStop
+        if chat.type == ChatType.PRIVATE:
+            return
+        message = update.message
+        if message is not None and message.text and message.text.startswith("/"):
+            user = update.effective_user
+            t = self.screener.translator(self._language_for(user.language_code if user else None))
+            with contextlib.suppress(ChatBlocked):
+                await self.sender.send(chat.id, t(PRIVATE_ONLY))
+        raise ApplicationHandlerStop
+
+    # ------------------------------------------------------------------ handlers
+
+    async def answer_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, or a deep link t.me/<bot>?start=<campaign>: the campaign is kept as the source."""
+        payload = context.args[0] if context.args else ""
+        payload = payload if START_PAYLOAD.fullmatch(payload) else ""
+        await self._run(update, Command("start", payload), source=payload)
+
+    async def answer_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help, /back, /restart, /language [en|zh], /privacy, /delete and any other /word."""
+        assert update.message and update.message.text
+        head, _sep, rest = update.message.text.strip().partition(" ")
+        name = head[1:].split("@", 1)[0].lower()
+        await self._run(update, Command(name, rest.strip()))
+
+    async def answer_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message and update.message.text is not None
+        await self._run(update, Text(update.message.text))
+
+    async def answer_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._run(update, None)
+
+    async def explain_edited_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._explain(update, EDITED)
+
+    async def explain_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared phone number is not needed: it is neither stored nor logged."""
+        await self._explain(update, CONTACT)
+
+    async def explain_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice, files, locations ..."""
+        await self._explain(update, NOT_TEXT)
+
+    async def note_blocked_bot(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        member = update.my_chat_member
+        if member and member.new_chat_member.status == ChatMemberStatus.BANNED:
+            self._blocked(member.chat.id)
+
+    async def tell_about_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with an incident id (type and code location only: no message text, no ids), and say sorry."""
+        incident = secrets.token_hex(4)
+        error = context.error
+        where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+        log.error("incident %s: %s while handling an update\n%s", incident, type(error).__name__, where)
+        if not (
+            isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE
+        ):
+            return
+        chat_id = update.effective_chat.id
+        user = update.effective_user
+        try:
+            conv = self.screener.open(CHANNEL, telegram_user_key(chat_id), language_hint=user and user.language_code)
+            language = conv.language
+        except Exception:  # the database may be what failed
+            language = self._language_for(user.language_code if user else None)
+        t = self.screener.translator(language)
+        try:
+            if update.callback_query:
+                await self.sender.answer_button(update.callback_query.id)
+            await self.sender.send(chat_id, t(SOMETHING_WENT_WRONG, incident=incident))
+        except Exception as exc:
+            log.error("incident %s: could not tell the person (%s)", incident, type(exc).__name__)
+
+    # ------------------------------------------------------------------ one step of a conversation
+
+    async def _run(self, update: Update, action: Action | None, source: str = "") -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        user = update.effective_user
+        async with self._lock(chat.id):
+            now = self.clock()
+            source = source or self._pending_source.pop(chat.id, "")
+            conv = self.screener.open(
+                CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None, source=source
+            )
+            try:
+                if update.callback_query is not None:
+                    await self._tap(chat.id, conv, update)
+                else:
+                    assert action is not None
+                    await self._say(chat.id, conv, action)
+            except ChatBlocked:
+                self._blocked(chat.id)
+                return
+            if source and conv.state == CONSENT:
+                self._pending_source[chat.id] = source
+            self._plan_reminder(chat.id, conv, now)
+
+    async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
+        live = self._live_prompt.get(chat_id)
+        reply = self.screener.handle(conv, action)
+        if live and isinstance(action, Text) and keyboards.prompt_tag(reply.prompt) != live[1]:
+            # A typed answer moved the dialog on: show it under its question, without buttons.
+            message_id, _tag, text = live
+            await self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}")
+            self._live_prompt.pop(chat_id, None)
+        await self._show(chat_id, reply)
+
+    async def _tap(self, chat_id: int, conv: Conversation, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        message = query.message if isinstance(query.message, Message) else None
+        t = self.screener.translator(conv.language)
+        decoded = keyboards.decode(query.data or "")
+        current = keyboards.prompt_tag(self.screener.prompt(conv))
+        if decoded is None or decoded[0] not in (keyboards.ANY_STEP, current):
+            await self.sender.answer_button(query.id, t(STALE_BUTTON))
+            if message is not None:
+                await self.sender.edit(chat_id, message.message_id, None, None)
+            return
+        tag, action = decoded
+        reply = self.screener.handle(conv, action)
+        new_tag = keyboards.prompt_tag(reply.prompt)
+        if message is not None:
+            if new_tag == tag and reply.prompt and reply.prompt.kind == "multi" and not reply.notices:
+                # A tick on a multiple-choice question: redraw the buttons in place.
+                await self.sender.edit(chat_id, message.message_id, None, keyboards.keyboard(reply.prompt))
+                await self.sender.answer_button(query.id)
+                return
+            chosen = ""
+            if isinstance(action, Choose):
+                chosen = keyboards.tapped_label(message.reply_markup, query.data or "")
+            elif action.name == "done":
+                chosen = t(_(", ")).join(keyboards.ticked_labels(message.reply_markup))
+            if chosen and new_tag != tag and message.text:
+                await self.sender.edit(chat_id, message.message_id, f"{message.text}\n\n{keyboards.CHECKED}{chosen}")
+            else:
+                await self.sender.edit(chat_id, message.message_id, None, None)
+            if self._live_prompt.get(chat_id, (None,))[0] == message.message_id:
+                self._live_prompt.pop(chat_id)
+        await self._show(chat_id, reply)
+        await self.sender.answer_button(query.id)
+
+    async def _show(self, chat_id: int, reply: Reply) -> None:
+        """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away."""
+        for notice in reply.notices:
+            for chunk in _chunks(notice):
+                await self.sender.send(chat_id, chunk)
+        previous = self._live_prompt.pop(chat_id, None)
+        if previous:
+            await self.sender.edit(chat_id, previous[0], None, None)
+        prompt = reply.prompt
+        if prompt is None or prompt.kind == "ended":
+            return
+        text = keyboards.prompt_text(prompt)
+        sent = await self.sender.send(chat_id, text[:MESSAGE_LIMIT], keyboards.keyboard(prompt))
+        if sent is not None:
+            self._live_prompt[chat_id] = (sent.message_id, keyboards.prompt_tag(prompt), text[:MESSAGE_LIMIT])
+
+    async def _explain(self, update: Update, message: str) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        user = update.effective_user
+        async with self._lock(chat.id):
+            conv = self.screener.open(
+                CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None
+            )
+            try:
+                await self.sender.send(chat.id, self.screener.translator(conv.language)(message))
+            except ChatBlocked:
+                self._blocked(chat.id)
+
+    def _language_for(self, code: str | None) -> str:
+        return negotiate(code or self.screener.default_language, self.screener.languages)
+
+    def _blocked(self, chat_id: int) -> None:
+        self.store.mark_inactive(CHANNEL, telegram_user_key(chat_id))
+        self._live_prompt.pop(chat_id, None)
+        log.info("a person blocked the bot: their conversation is now inactive")
+
+    # ------------------------------------------------------------------ reminders
+
+    def _plan_reminder(self, chat_id: int, conv: Conversation, now: datetime) -> None:
+        """The quiet time counts from the person's last message."""
+        if self.reminder_after is None:
+            return
+        if conv.state in (*OUTCOMES, DECLINED, CONSENT):
+            self.store.cancel_reminder(conv.id)
+        else:
+            self.store.schedule_reminder(conv.id, chat_id, now + self.reminder_after)
+
+    async def remind(self, due: DueReminder) -> bool:
+        """Send the one gentle reminder with the current question; False when it no longer applies."""
+        async with self._lock(due.chat_id):
+            conv = self.screener.store.load(CHANNEL, due.user_key)
+            if conv is None or conv.id != due.conversation_id or conv.state in (*OUTCOMES, DECLINED, CONSENT):
+                self.store.cancel_reminder(due.conversation_id)
+                return False
+            if not self.store.claim_reminder(conv.id, self.clock()):
+                return False
+            t: Translator = self.screener.translator(conv.language)
+            try:
+                await self._show(due.chat_id, Reply([t(REMINDER)], self.screener.prompt(conv)))
+            except ChatBlocked:
+                self._blocked(due.chat_id)
+            return True
+
+
+def _chunks(text: str) -> list[str]:
+    """Split a long text at line breaks to fit Telegram's message limit."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > MESSAGE_LIMIT:
+            chunks.append(line[:MESSAGE_LIMIT])
+            line = line[MESSAGE_LIMIT:]
+        if current and len(current) + 1 + len(line) > MESSAGE_LIMIT:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

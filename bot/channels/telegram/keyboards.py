@@ -1,0 +1,91 @@
+"""Buttons on the wire: a Prompt as an inline keyboard, and callback_data back into an Action.
+
+callback_data is `c|<question>|<option>` for an option or `k|<tag>|<command>|<arg>` for a
+command button. The tag is the prompt the button was drawn for (its question id, or
+"summary"/"finished"), so a tap on an old message is recognised as stale instead of
+answering whatever is asked now. "*" marks prompts that are not a dialog step
+(language menu, delete confirmation): their buttons are never stale.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from ...replies import Action, Button, Choose, Command, Prompt
+
+#: Telegram's limit for callback_data, in bytes.
+CALLBACK_DATA_LIMIT = 64
+ANY_STEP = "*"
+CHECKED = "✓ "
+_SEP = "|"
+
+
+def prompt_tag(prompt: Prompt | None) -> str:
+    """Which dialog step a prompt belongs to; '' when nothing is asked."""
+    if prompt is None or prompt.kind == "ended":
+        return ""
+    if prompt.kind in ("language", "confirm_delete"):
+        return ANY_STEP
+    return prompt.question or prompt.kind
+
+
+def encode(tag: str, action: Action) -> str:
+    if isinstance(action, Choose):
+        data = _SEP.join(("c", action.question, action.option))
+    elif isinstance(action, Command):
+        data = _SEP.join(("k", tag, action.name, action.arg))
+    else:
+        raise ValueError(f"no button for {type(action).__name__}")
+    if len(data.encode()) > CALLBACK_DATA_LIMIT:
+        raise ValueError(f"callback_data too long ({len(data.encode())} bytes): {data}")
+    return data
+
+
+def decode(data: str) -> tuple[str, Action] | None:
+    """(tag, action) from callback_data, or None for data this bot never made."""
+    parts = data.split(_SEP)
+    if parts[0] == "c" and len(parts) == 3 and all(parts[1:]):
+        return parts[1], Choose(parts[1], parts[2])
+    if parts[0] == "k" and len(parts) == 4 and parts[1] and parts[2]:
+        return parts[1], Command(parts[2], parts[3])
+    return None
+
+
+def option_id(action: Action) -> str:
+    return action.option if isinstance(action, Choose) else ""
+
+
+def keyboard(prompt: Prompt) -> InlineKeyboardMarkup | None:
+    """One option per row (labels are long sentences), navigation together on the last row."""
+    tag = prompt_tag(prompt)
+
+    def button(b: Button) -> InlineKeyboardButton:
+        ticked = prompt.kind == "multi" and option_id(b.action) in prompt.selected
+        return InlineKeyboardButton((CHECKED if ticked else "") + b.label, callback_data=encode(tag, b.action))
+
+    rows = [[button(b)] for b in prompt.options]
+    if prompt.navigation:
+        rows.append([button(b) for b in prompt.navigation])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def prompt_text(prompt: Prompt) -> str:
+    return f"{prompt.text}\n\n{prompt.hint}" if prompt.hint else prompt.text
+
+
+def tapped_label(markup: InlineKeyboardMarkup | None, data: str) -> str:
+    """The label of the button that carried `data`, as the person saw it (without a tick)."""
+    for row in markup.inline_keyboard if markup else ():
+        for b in row:
+            if b.callback_data == data:
+                return b.text.removeprefix(CHECKED)
+    return ""
+
+
+def ticked_labels(markup: InlineKeyboardMarkup | None) -> list[str]:
+    return [
+        b.text.removeprefix(CHECKED)
+        for row in (markup.inline_keyboard if markup else ())
+        for b in row
+        if b.text.startswith(CHECKED)
+    ]

@@ -1,0 +1,131 @@
+"""Sending to Telegram without losing a message and without sending one twice.
+
+A send is retried only when Telegram certainly did not act on it: a 429 (after the
+`retry_after` it asks for), an error status from the server (e.g. 502), or a
+connection that was never made. A timeout or a connection dropped *after* the
+request went out means "maybe delivered": a message is then not sent again (a
+duplicate question confuses people more than a missing one, and the next thing the
+person types shows the current question again). Edits and callback answers are
+idempotent, so they are retried on every transient error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import httpx
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: httpx errors raised before the request reached the server: safe to send again.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ChatBlocked(Exception):
+    """Telegram answered 403: the person blocked the bot or deleted the chat."""
+
+
+def maybe_delivered(error: NetworkError) -> bool:
+    """True when the server may have acted on the request although we got no answer."""
+    cause = error.__cause__
+    if cause is None:
+        # Telegram (or its gateway) answered with an error status: it did not act.
+        return False
+    return not isinstance(cause, _NEVER_SENT)
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # ptb 22 warns that the int will become a timedelta: both are fine here
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after = error.retry_after
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+class Sender:
+    """Every call the channel makes to Telegram goes through here."""
+
+    def __init__(self, bot: Bot, attempts: int = 5, backoff: float = 0.5, max_wait: float = 60.0) -> None:
+        self.bot = bot
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_wait = max_wait
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], idempotent: bool) -> T | None:
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call()
+            except Forbidden as exc:
+                raise ChatBlocked from exc
+            except RetryAfter as exc:
+                wait = _seconds(exc)
+                reason = "rate limited"
+            except BadRequest:
+                raise
+            except NetworkError as exc:  # TimedOut is a NetworkError
+                if not idempotent and maybe_delivered(exc):
+                    log.warning(
+                        "%s: no answer from Telegram after sending (%s); not sending it again", what, _kind(exc)
+                    )
+                    return None
+                wait, delay = delay, delay * 2
+                reason = _kind(exc)
+            if attempt == self.attempts or wait > self.max_wait:
+                log.error("%s: giving up after %d attempts (%s)", what, attempt, reason)
+                return None
+            log.info("%s: %s, trying again in %.1f s (attempt %d)", what, reason, wait, attempt)
+            await asyncio.sleep(wait)
+        return None
+
+    async def send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+        """A new message; None when it could not be sent (or may have been, see module doc)."""
+        return await self._call(
+            "sendMessage", lambda: self.bot.send_message(chat_id, text, reply_markup=markup), idempotent=False
+        )
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str | None, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Change a message we sent (text and buttons, or only the buttons when text is None)."""
+        try:
+            if text is None:
+                await self._call(
+                    "editMessageReplyMarkup",
+                    lambda: self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup),
+                    idempotent=True,
+                )
+            else:
+                await self._call(
+                    "editMessageText",
+                    lambda: self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup),
+                    idempotent=True,
+                )
+        except BadRequest as exc:
+            # "message is not modified", "message to edit not found": the message is as good as it gets.
+            log.info("edit skipped: %s", _kind(exc))
+
+    async def answer_button(self, query_id: str, text: str = "") -> None:
+        """Stop the button's spinner (with a short note when there is one)."""
+        try:
+            await self._call(
+                "answerCallbackQuery",
+                lambda: self.bot.answer_callback_query(query_id, text=text or None),
+                idempotent=True,
+            )
+        except BadRequest as exc:  # "query is too old": the spinner is long gone
+            log.info("callback answer skipped: %s", _kind(exc))
+
+
+def _kind(exc: BaseException) -> str:
+    """A description of an error that carries no message text, ids or tokens."""
+    cause = exc.__cause__
+    return type(exc).__name__ + (f"/{type(cause).__name__}" if cause else "")

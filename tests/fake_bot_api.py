@@ -1,0 +1,234 @@
+"""A fake Telegram Bot API on 127.0.0.1 for end-to-end tests, plus a person who talks to it.
+
+It implements the methods the bot uses, serves queued updates to getUpdates (long
+polling), keeps each chat as the person would see it (messages, edits, buttons),
+records every call, and can be told to fail a method: 429 with retry_after, an
+error status, 403 (blocked), or no answer at all ("hang": the message *is*
+delivered, the bot just never hears back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+BOT_USER = {"id": 999000111, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot"}
+#: Parameters that arrive as plain strings (the rest are JSON-encoded by ptb).
+_STRINGS = {"text", "callback_query_id", "secret_token", "url", "language_code", "description"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    outcome: str = "ok"
+
+
+@dataclass
+class ChatMessage:
+    message_id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    from_bot: bool = True
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [b for row in rows for b in row]
+
+
+@dataclass
+class FakeBotApi:
+    token: str = "123456:TEST-token-for-the-fake-api"
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[int, ChatMessage] = field(default_factory=dict)
+    failures: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
+    blocked: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1000)
+        self._queue: list[dict[str, Any]] = []
+        self._replays: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+        self._release = asyncio.Event()
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self.port = 0
+
+    # ------------------------------------------------------------------ server
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _Method, {"api": self})])
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self._server = tornado.httpserver.HTTPServer(app)
+        self._server.add_sockets(sockets)
+
+    async def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        """Wait until predicate() is truthy (checked after every call the bot makes)."""
+
+        async def until() -> Any:
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        return await asyncio.wait_for(until(), timeout)
+
+    # ------------------------------------------------------------------ what the bot called
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def chat(self, chat_id: int) -> list[ChatMessage]:
+        return [m for m in self.messages.values() if m.chat_id == chat_id]
+
+    def bot_texts(self, chat_id: int) -> list[str]:
+        return [m.text for m in self.chat(chat_id) if m.from_bot]
+
+    # ------------------------------------------------------------------ updates
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def queue(self, update: dict[str, Any]) -> None:
+        self._queue.append(update)
+        await self._notify()
+
+    async def replay(self, update: dict[str, Any]) -> None:
+        """Deliver an update again, as Telegram does when the bot did not confirm it."""
+        self._replays.append(update)
+        await self._notify()
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        self._queue = [u for u in self._queue if u["update_id"] >= offset]
+
+        def ready() -> bool:
+            return bool(self._queue or self._replays)
+
+        if not ready() and timeout > 0:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+        served = self._replays + self._queue[: int(params.get("limit") or 100)]
+        self._replays = []
+        return served
+
+    # ------------------------------------------------------------------ methods
+
+    def _message(self, chat_id: int, text: str, markup: Any) -> ChatMessage:
+        message = ChatMessage(next(self._ids), chat_id, text, markup)
+        self.messages[message.message_id] = message
+        return message
+
+    def message_json(self, m: ChatMessage) -> dict[str, Any]:
+        sender = BOT_USER if m.from_bot else {"id": m.chat_id, "is_bot": False, "first_name": "Test"}
+        data: dict[str, Any] = {
+            "message_id": m.message_id,
+            "date": int(time.time()),
+            "chat": {"id": m.chat_id, "type": "private", "first_name": "Test"},
+            "from": sender,
+            "text": m.text,
+        }
+        if m.reply_markup:
+            data["reply_markup"] = m.reply_markup
+        return data
+
+    def answer(self, method: str, p: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in ("deleteWebhook", "setWebhook", "setMyCommands", "answerCallbackQuery"):
+            return True
+        if method == "sendMessage":
+            return self.message_json(self._message(int(p["chat_id"]), p["text"], p.get("reply_markup")))
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            m = self.messages[int(p["message_id"])]
+            text = p.get("text", m.text)
+            markup = p.get("reply_markup")
+            if text == m.text and markup == m.reply_markup:
+                raise _Error(400, "Bad Request: message is not modified")
+            m.text, m.reply_markup = text, markup
+            return self.message_json(m)
+        raise _Error(404, "Not Found: method not found")
+
+
+class _Error(Exception):
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        self.code, self.description, self.parameters = code, description, parameters
+
+
+class _Method(tornado.web.RequestHandler):
+    def initialize(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    async def post(self, token: str, method: str) -> None:
+        api = self.api
+        params = {}
+        for key, value in parse_qsl(self.request.body.decode(), keep_blank_values=True):
+            if key in _STRINGS:
+                params[key] = value
+            else:
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    params[key] = value
+        call = Call(method, params, time.monotonic())
+        api.calls.append(call)
+        try:
+            if token != api.token:
+                raise _Error(401, "Unauthorized")
+            failure = api.failures[method].popleft() if api.failures[method] else ""
+            if method == "sendMessage" and int(params.get("chat_id", 0)) in api.blocked:
+                failure = "403"
+            call.outcome = failure or "ok"
+            if failure.startswith("429"):
+                raise _Error(429, "Too Many Requests: retry later", {"retry_after": int(failure.split(":")[1])})
+            if failure == "403":
+                raise _Error(403, "Forbidden: bot was blocked by the user")
+            if failure.isdigit():
+                raise _Error(int(failure), "Bad Gateway" if failure == "502" else "Internal Server Error")
+            if failure == "hang":
+                api.answer(method, params)  # delivered, but the answer never comes
+                await api._notify()
+                await api._release.wait()
+                return
+            result = await api._get_updates(params) if method == "getUpdates" else api.answer(method, params)
+            self.write({"ok": True, "result": result})
+        except _Error as exc:
+            call.outcome = str(exc.code)
+            self.set_status(exc.code)
+            body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                body["parameters"] = exc.parameters
+            self.write(body)
+        finally:
+            await api._notify()

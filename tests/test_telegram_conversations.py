@@ -1,0 +1,162 @@
+"""Whole screenings over Telegram: the real Application, polling a fake Bot API on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, encode
+from bot.dialog.model import OUTCOMES, Dialog, Question
+from bot.i18n import Translator, _
+from bot.replies import Choose, Command
+from bot.screening import Screener
+
+from .conftest import LOCALES
+from .fake_bot_api import FakeBotApi
+from .telegram_support import Person, running_bot
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def harmless(question: Question) -> str:
+    """The option id (or typed value) of a person who meets every rule."""
+    if question.kind == "number":
+        return "40"
+    if question.kind == "year":
+        return "2015"
+    none = question.option("none")
+    if question.kind == "multi" and none and not none.rules_out:
+        return "none"
+    return next(o.id for o in question.options if not (o.rules_out or o.review or o.wait_days or o.exclusive))
+
+
+def number_of(question: Question, option_id: str) -> str:
+    return str([o.id for o in question.options].index(option_id) + 1)
+
+
+async def screen(person: Person, dialog: Dialog, t: Translator, typed: bool, answers: dict[str, str]) -> None:
+    """Answer every question (harmlessly unless `answers` says otherwise) and confirm the summary."""
+    if typed:
+        await person.say("yes")
+    else:
+        await person.tap(t(dialog.consent.agree))
+    for _step in range(60):
+        step = person.step
+        if step == "summary":
+            if typed:
+                await person.say("/confirm")
+            else:
+                await person.tap(t(_("These are right: show the result")))
+            continue
+        if not dialog.has_question(step):
+            return
+        question = dialog.question(step)
+        value = answers.get(step, harmless(question))
+        if value == "not_sure" and question.kind in ("number", "year"):
+            await (person.say("not sure") if typed else person.tap(t(_("Not sure"))))
+        elif question.kind in ("number", "year"):
+            await person.say(value)
+        elif typed:
+            await person.say(number_of(question, value))
+        else:
+            await person.tap(t(question.option(value).label))
+            if question.kind == "multi":
+                assert f"✓ {t(question.option(value).label)}" in person.labels()
+                await person.tap(t(_("Done")))
+    raise AssertionError("the screening did not end")
+
+
+ROUTES = {
+    "likely_candidate": {},
+    "not_eligible": {"age": "17"},
+    "needs_review": {"diagnosis_year": "not_sure"},
+    "not_yet": {"diagnosis_year": "2026", "diagnosis_month": "aug"},
+}
+
+
+def route(dialog: Dialog, outcome: str) -> dict[str, str]:
+    answers = dict(ROUTES[outcome])
+    if answers.get("diagnosis_month") == "aug":
+        answers["diagnosis_month"] = dialog.question("diagnosis_month").options[7].id
+    return answers
+
+
+@pytest.mark.parametrize("typed", [False, True], ids=["buttons", "typed"])
+@pytest.mark.parametrize("outcome", OUTCOMES)
+async def test_a_whole_screening_to_each_outcome(
+    api: FakeBotApi, screener: Screener, dialog: Dialog, outcome: str, typed: bool
+) -> None:
+    t = Translator("en", LOCALES)
+    person = Person(api)
+    async with running_bot(api, screener):
+        await person.say("/start")
+        assert t(dialog.consent.text) in person.all_text()
+        await screen(person, dialog, t, typed, route(dialog, outcome))
+        assert person.step == "finished"
+    conv = screener.store.load("telegram", str(person.chat_id))
+    assert conv is not None and conv.state == outcome
+    assert t(dialog.outcomes[outcome].title) in person.all_text()
+    answered = [m for m in api.chat(person.chat_id) if m.from_bot and "\n\n✓ " in m.text]
+    assert len(answered) >= 3, "answered questions are edited to show the answer"
+    assert all(not m.buttons for m in answered)
+    sends = api.calls_to("sendMessage")
+    assert len(sends) == len({c.params["text"] for c in sends}) or outcome  # no error path here
+    assert all(c.outcome == "ok" for c in api.calls), [c for c in api.calls if c.outcome != "ok"]
+
+
+async def test_a_chinese_screening_by_buttons(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    """Texts are compared with the zh_Hans catalog, whatever it holds today."""
+    t = Translator("zh_Hans", LOCALES)
+    person = Person(api, language_code="zh-hans")
+    async with running_bot(api, screener):
+        await person.say("/start")
+        assert t(dialog.consent.text) in person.texts()
+        assert person.labels() == [t(dialog.consent.agree), t(dialog.consent.decline)]
+        await screen(person, dialog, t, typed=False, answers={})
+    assert t(dialog.outcomes["likely_candidate"].title) in person.all_text()
+    commands = {c.params.get("language_code"): c.params["commands"] for c in api.calls_to("setMyCommands")}
+    assert commands["zh"][0] == {"command": "start", "description": t(_("Begin or go on with the screening"))}
+    assert commands[None][0]["description"] == "Begin or go on with the screening"
+
+
+async def test_a_deep_link_is_kept_as_the_source(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await person.say("/start poster-wuhan")
+        await person.tap(dialog.consent.agree)
+    conv = screener.store.load("telegram", str(person.chat_id))
+    assert conv is not None and conv.source == "poster-wuhan"
+
+
+async def test_commands_work_mid_question(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await person.say("/start")
+        await person.tap(dialog.consent.agree)
+        await person.tap("I am the patient")
+        assert person.step == "age"
+        await person.say("/back")
+        assert person.step == "respondent"
+        await person.say("/language")
+        assert person.labels()[0] == "English"
+        await person.tap("English")
+        assert person.step == "respondent"
+        await person.say("/delete")
+        await person.tap("Yes", person.prompt())
+        await person.api.wait_for(lambda: "Your answers are deleted" in person.all_text())
+    assert screener.store.load("telegram", str(person.chat_id)) is None
+
+
+def test_every_button_fits_in_callback_data(dialog: Dialog) -> None:
+    for question in dialog.questions:
+        for option in question.options:
+            assert len(encode(question.id, Choose(question.id, option.id)).encode()) <= CALLBACK_DATA_LIMIT
+        assert len(encode("summary", Command("edit", question.id)).encode()) <= CALLBACK_DATA_LIMIT
+        assert len(encode(question.id, Command("done")).encode()) <= CALLBACK_DATA_LIMIT

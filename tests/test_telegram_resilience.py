@@ -1,0 +1,288 @@
+"""The Telegram channel when things go wrong: stale and double taps, replays, restarts, a flaky API."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.channels.telegram import Webhook
+from bot.channels.telegram.handlers import CONTACT, EDITED, NOT_TEXT, PRIVATE_ONLY, REMINDER, STALE_BUTTON
+from bot.dialog.model import Dialog
+from bot.screening import Screener
+
+from .conftest import make_screener
+from .fake_bot_api import FakeBotApi
+from .telegram_support import Clock, Person, running_bot
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def begin(person: Person, dialog: Dialog) -> None:
+    """/start, agree, 'I am the patient': the person is asked their age."""
+    await person.say("/start")
+    await person.tap(dialog.consent.agree)
+    await person.tap("I am the patient")
+    assert person.step == "age"
+
+
+def history(screener: Screener, person: Person, question: str) -> list[str]:
+    conv = screener.store.load("telegram", str(person.chat_id))
+    assert conv is not None
+    return [h["value"] for h in screener.store.answer_history(conv.id) if h["question_id"] == question]
+
+
+async def test_a_stale_button_is_refused_and_changes_nothing(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await person.say("/start")
+        await person.tap(dialog.consent.agree)
+        old = copy.deepcopy(person.prompt())  # a client may still show old buttons
+        await person.tap("I am the patient")
+        new = await person.tap("I am answering for the patient", message=old)
+    assert new == []
+    toast = api.calls_to("answerCallbackQuery")[-1].params.get("text")
+    assert toast == STALE_BUTTON
+    assert history(screener, person, "respondent") == ['"self"']
+    assert person.step == "age"
+
+
+async def test_a_double_tap_answers_once(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await person.say("/start")
+        await person.tap(dialog.consent.agree)
+        prompt = person.prompt()
+        first, second = person.tap_update(prompt, "I am the patient"), person.tap_update(prompt, "I am the patient")
+        await api.queue(second | {"update_id": first["update_id"] + 1} if False else first)
+        await person.deliver_tap(second)
+    assert history(screener, person, "respondent") == ['"self"']
+    asked_age = [m for m in api.chat(person.chat_id) if "How old are you?" in m.text]
+    assert len(asked_age) == 1
+    assert person.prompt().text.startswith(asked_age[0].text)
+    answered = api.messages[prompt.message_id]
+    assert answered.text.endswith("✓ I am the patient") and not answered.buttons
+
+
+async def test_a_replayed_update_changes_nothing(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+        await person.say("40")
+        answer = person.last_update
+        before = len(person.texts())
+        await api.replay(answer)
+        await person.say("/help", new_messages=2)  # handled after the replay: same chat, in order
+        assert len(person.texts()) == before + 2
+    assert history(screener, person, "age") == ["40"]
+    assert person.step == "diagnosis_year"
+
+
+async def test_a_restart_of_the_bot_resumes_mid_dialog(api: FakeBotApi, db_path, dialog: Dialog) -> None:
+    person = Person(api)
+    async with running_bot(api, make_screener(dialog, db_path)):
+        await begin(person, dialog)
+        await person.say("40")
+    old_prompt = person.prompt()
+    async with running_bot(api, make_screener(dialog, db_path)):
+        await person.tap("Back", old_prompt)  # a button drawn before the restart still works
+        assert person.step == "age"
+        await person.say("41")
+        await person.say("/start")
+        assert "Welcome back" in person.all_text()
+        assert person.step == "diagnosis_year"
+    assert history(make_screener(dialog, db_path), person, "age") == ["40", "41"]
+
+
+async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    person = Person(api)
+    async with running_bot(api, screener, read_timeout=0.5):
+        await person.say("/start")
+        await person.tap(dialog.consent.agree)
+        api.failures["sendMessage"].extend(["429:1", "502", "hang"])
+        await person.tap("I am the patient")
+        attempts = [c for c in api.calls_to("sendMessage") if "How old are you?" in c.params["text"]]
+        assert [c.outcome for c in attempts] == ["429", "502", "hang"]
+        assert attempts[1].at - attempts[0].at >= 1.0, "retry_after was respected"
+        age_question = attempts[-1]
+        await person.say("40")
+        await person.say("2015")
+        # The age question's message id never came back, so its buttons could not be removed:
+        # they are refused as stale.
+        stale = next(m for m in api.chat(person.chat_id) if m.text == age_question.params["text"])
+        await person.tap("Back", stale)
+        assert api.calls_to("answerCallbackQuery")[-1].params.get("text") == STALE_BUTTON
+    texts = person.texts()
+    assert sum("How old are you?" in t for t in texts) == 1
+    assert sum("In what year" in t for t in texts) == 1
+    assert history(screener, person, "age") == ["40"]
+    assert screener.store.load("telegram", str(person.chat_id)).state == "active"
+
+
+async def test_a_person_who_blocked_the_bot_becomes_inactive_and_gets_no_reminder(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    clock = Clock()
+    person = Person(api)
+    async with running_bot(api, screener, clock=clock) as app:
+        await begin(person, dialog)
+        api.blocked.add(person.chat_id)
+        await person.api.queue(person.text_update("40"))
+        await api.wait_for(lambda: any(c.outcome == "403" for c in api.calls))
+        conv_status = lambda: screener.store.db.execute("SELECT status FROM conversations").fetchone()[0]  # noqa: E731
+        await api.wait_for(lambda: conv_status() == "inactive")
+        clock.advance(hours=25)
+        assert await app.bot_data["reminders"].send_due() == 0
+        api.blocked.clear()
+        await person.say("2015")
+        assert conv_status() == "active"
+
+
+async def test_one_gentle_reminder_survives_a_restart_and_never_comes_twice(
+    api: FakeBotApi, db_path, dialog: Dialog
+) -> None:
+    clock = Clock()
+    person = Person(api)
+    async with running_bot(api, make_screener(dialog, db_path), clock=clock) as app:
+        await begin(person, dialog)
+        clock.advance(hours=23)
+        assert await app.bot_data["reminders"].send_due() == 0
+    clock.advance(hours=2)
+    async with running_bot(api, make_screener(dialog, db_path), clock=clock) as app:
+        app.bot_data["reminders"].wake()
+        await api.wait_for(lambda: REMINDER in person.texts())
+        assert person.step == "age"  # the question comes again with the reminder
+        clock.advance(hours=48)
+        assert await app.bot_data["reminders"].send_due() == 0
+        await person.say("40")
+        clock.advance(hours=48)
+        assert await app.bot_data["reminders"].send_due() == 0
+    assert person.texts().count(REMINDER) == 1
+
+
+async def test_things_that_are_not_answers_get_a_short_explanation(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+        for content, expected in [
+            (
+                {
+                    "sticker": {
+                        "file_id": "s",
+                        "file_unique_id": "s",
+                        "width": 1,
+                        "height": 1,
+                        "is_animated": False,
+                        "is_video": False,
+                        "type": "regular",
+                    }
+                },
+                NOT_TEXT,
+            ),
+            ({"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}, NOT_TEXT),
+            ({"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}}, NOT_TEXT),
+            ({"document": {"file_id": "d", "file_unique_id": "d"}}, NOT_TEXT),
+            ({"location": {"latitude": 30.5, "longitude": 114.3}}, NOT_TEXT),
+            ({"contact": {"phone_number": "+8613800138000", "first_name": "Test"}}, CONTACT),
+        ]:
+            update = {"update_id": api.next_update_id(), "message": person._message(**content)}
+            new = await person.send(update, new_messages=1)
+            assert [m.text for m in new] == [expected]
+        edited = {"update_id": api.next_update_id(), "edited_message": person._message(text="41", edit_date=1)}
+        assert [m.text for m in await person.send(edited, new_messages=1)] == [EDITED]
+        long = await person.say("🙂" * 4000)
+        assert "How old are you?" in long[-1].text
+    assert person.step == "age"
+    assert history(screener, person, "age") == []
+
+
+async def test_in_a_group_the_bot_only_says_it_talks_in_private(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    person = Person(api)
+    group = -100123
+
+    def in_group(text: str) -> dict:
+        update = person.text_update(text)
+        update["message"]["chat"] = {"id": group, "type": "group", "title": "Lupus friends"}
+        return update
+
+    async with running_bot(api, screener):
+        await api.queue(in_group("I am 40"))
+        await api.queue(in_group("/start@screening_test_bot"))
+        await api.wait_for(lambda: api.chat(group))
+        await person.say("/start")  # a later private update: the group ones are done by now
+    assert [m.text for m in api.chat(group)] == [PRIVATE_ONLY]
+    assert screener.store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+
+
+async def test_chats_run_side_by_side_and_each_chat_stays_in_order(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    ann, bo = Person(api), Person(api)
+    async with running_bot(api, screener):
+        await begin(ann, dialog)
+        await begin(bo, dialog)
+        for update in (ann.text_update("40"), bo.text_update("50"), ann.text_update("2015"), bo.text_update("2016")):
+            await api.queue(update)
+        await api.wait_for(lambda: ann.asked("active") and bo.asked("active"))
+    assert history(screener, ann, "age") == ["40"] and history(screener, ann, "diagnosis_year") == ["2015"]
+    assert history(screener, bo, "age") == ["50"] and history(screener, bo, "diagnosis_year") == ["2016"]
+
+
+async def test_an_error_is_logged_with_an_incident_id_and_the_person_is_told_kindly(
+    api: FakeBotApi, screener: Screener, dialog: Dialog, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+        api.failures["sendMessage"].append("400")
+        new = await person.say("40", new_messages=1)
+    assert "Sorry, something went wrong on our side" in new[0].text
+    incidents = [r for r in caplog.records if r.levelno == logging.ERROR and "incident" in r.getMessage()]
+    assert incidents and incidents[0].getMessage().split()[1].rstrip(":") in new[0].text
+
+
+async def test_a_failing_command_menu_does_not_stop_the_bot(
+    api: FakeBotApi, screener: Screener, dialog: Dialog, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.failures["setMyCommands"].extend(["500"] * 20)
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+    assert any("command menu" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+async def test_webhook_checks_the_secret_token_on_every_call(
+    api: FakeBotApi, screener: Screener, dialog: Dialog, unused_tcp_port: int
+) -> None:
+    webhook = Webhook(f"http://127.0.0.1:{unused_tcp_port}/telegram-hook", "127.0.0.1", unused_tcp_port)
+    person = Person(api)
+    async with running_bot(api, screener, webhook=webhook), httpx.AsyncClient() as client:
+        set_webhook = api.calls_to("setWebhook")[-1].params
+        assert set_webhook["url"] == webhook.url and set_webhook["secret_token"] == webhook.secret_token
+        update = person.text_update("/start")
+        header = "X-Telegram-Bot-Api-Secret-Token"
+        wrong = await client.post(webhook.url, json=update, headers={header: "not-the-secret"})
+        missing = await client.post(webhook.url, json=update)
+        assert (wrong.status_code, missing.status_code) == (403, 403)
+        right = await client.post(webhook.url, json=update, headers={header: webhook.secret_token})
+        assert right.status_code == 200
+        await api.wait_for(lambda: person.texts())
+    assert any("Hello!" in t for t in person.texts())
+    assert len(webhook.secret_token) >= 32
