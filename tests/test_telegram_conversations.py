@@ -28,7 +28,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
 def harmless(question: Question) -> str:
     """The option id (or typed value) of a person who meets every rule."""
     if question.kind == "number":
-        return "40"
+        return "15" if question.max is not None and question.max < 40 else "40"
     if question.kind == "year":
         return "2015"
     none = question.option("none")
@@ -77,7 +77,7 @@ ROUTES = {
     "likely_candidate": {},
     "not_eligible": {"age": "17"},
     "needs_review": {"diagnosis_year": "not_sure"},
-    "not_yet": {"diagnosis_year": "2026", "diagnosis_month": "aug"},
+    "not_yet": {"diagnosis_year": "2026", "diagnosis_month": "aug", "diagnosis_day": "not_sure"},
 }
 
 
