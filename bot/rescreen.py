@@ -146,9 +146,8 @@ class Rescreen:
         if name in ("remind_yes", "remind_no"):
             return self._answer_offer(conv, name == "remind_yes", t)
         if name == "stop":
-            stopped = self.store.end(conv.id, STOPPED)
-            text = _("Done. We will not send you any reminders.") if stopped else _("You have no reminders to stop.")
-            return Reply([t(text)], self.screener.prompt(conv))
+            self.store.end(conv.id, STOPPED)
+            return Reply([t(_("Done. We will not send you any reminders."))], self.screener.prompt(conv))
         if name == "rescreen":
             return self._again(conv, t)
         if name == "same":
