@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from .channels.web.cli import add_web_commands
 from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
+from .retention import retention_from
 from .screening import Screener
 from .store import ConversationStore, open_database
 from .store.dialog_versions import DialogVersions
@@ -25,7 +26,7 @@ def build_screener(settings: Settings) -> Screener:
     db = open_database(settings.db_path)
     DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
     vault = open_vault(db, settings.screening_key, settings.key_path())
-    return Screener(
+    screener = Screener(
         dialog,
         ConversationStore(db, dialog),
         settings.locales_dir,
@@ -33,6 +34,8 @@ def build_screener(settings: Settings) -> Screener:
         default_language=settings.language,
         leads=LeadStore(db, vault),
     )
+    screener.rescreen.keep_days = retention_from(settings).not_eligible_days  # what the reminder opt-in promises
+    return screener
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

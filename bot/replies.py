@@ -60,6 +60,7 @@ PromptKind = Literal[
     "finished",
     "language",
     "confirm_delete",
+    "reminder",
     "ended",
 ]
 

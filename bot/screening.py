@@ -74,6 +74,9 @@ class Screener:
             from .contact import ContactCapture
 
             self.contact = ContactCapture(self, leads)
+        from .rescreen import Rescreen
+
+        self.rescreen = Rescreen(self)
 
     def pseudonym(self, channel: str, raw_id: str | int) -> str:
         """The user key a channel should store instead of its raw user id (e.g. a Telegram chat id)."""
@@ -226,12 +229,21 @@ class Screener:
         self.store.save(conv, findings=findings, ready_from=ready)
         if findings is not None:
             notices.extend(self._outcome_texts(conv, findings, t))
+            notices.extend(self.rescreen.outcome_reached(conv, rules.ready_from(findings), t))
         return Reply(notices, self.prompt(conv))
 
     def _command(self, conv: Conversation, command: Command, t: Translator) -> Reply:
         name = command.name
         if self.contact and (reply := self.contact.command(conv, command, t)) is not None:
             return reply
+        if conv.state not in (CONSENT, DECLINED) and (reply := self.rescreen.command(conv, command, t)) is not None:
+            return reply
+        if name == "summary" and conv.state not in (CONSENT, DECLINED):
+            from .summary import summary_reply
+
+            return summary_reply(self, conv, t)
+        if name == "change" and conv.state not in (CONSENT, DECLINED):
+            return self.rescreen.change(conv, command.arg, t)
         if name == "start":
             if command.arg and not conv.source:
                 conv.source = command.arg[:64]
@@ -333,10 +345,11 @@ class Screener:
         if self.contact and self.contact.active(conv):
             return self.contact.prompt(conv, t)
         if conv.state in OUTCOMES:
-            return Prompt(
+            return self.rescreen.prompt(conv, t) or Prompt(
                 "finished",
                 t(_("What would you like to do now?")),
                 options=[
+                    Button(t(_("Summary for my doctor")), Command("summary")),
                     Button(t(_("Back")), Command("back")),
                     Button(t(_("Start again")), Command("restart")),
                     Button(t(_("Delete my answers")), Command("delete")),
@@ -365,7 +378,7 @@ class Screener:
             hint = t(_("Tap all that apply, then tap Done. Or type the numbers, like 1, 3."))
         if question.id != self.engine.first_question:
             navigation.append(Button(t(_("Back")), Command("back")))
-        return Prompt(
+        prompt = Prompt(
             question.kind,
             text,
             question=question.id,
@@ -374,6 +387,7 @@ class Screener:
             selected=list(conv.draft),
             hint=hint,
         )
+        return self.rescreen.decorate(conv, question, prompt, t)
 
     def _summary_prompt(self, conv: Conversation, t: Translator) -> Prompt:
         lines = [t(_("Please check your answers:"))]
@@ -473,6 +487,8 @@ class Screener:
                 t(_("restart: start again from the first question")),
                 t(_("language: choose English or Chinese")),
                 t(_("privacy: read how we use your answers")),
+                t(_("summary: a summary of your answers, for your doctor")),
+                t(_("stop: stop all reminders")),
                 t(_("delete: delete your answers")),
             ]
         )

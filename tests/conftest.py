@@ -97,7 +97,7 @@ class Chat:
 def harmless_answer(question: Question) -> str:
     """The answer a person who meets every rule would type for this question."""
     if question.kind == "number":
-        return "40"
+        return "15" if question.max is not None and question.max < 40 else "40"
     if question.kind == "year":
         return "2015"
     if question.kind == "multi" and question.option("none") and not question.option("none").rules_out:

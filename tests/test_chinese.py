@@ -72,7 +72,7 @@ def outcome_routes(dialog: Dialog) -> list[tuple[str, dict[str, str]]]:
         ("likely_candidate", {}),
         ("needs_review", {"active": number_of(dialog.question("active"), "not_sure")}),
         ("not_eligible", {"travel": number_of(dialog.question("travel"), "no")}),
-        ("not_yet", {"diagnosis_year": "2026", "diagnosis_month": "8"}),
+        ("not_yet", {"diagnosis_year": "2026", "diagnosis_month": "8", "diagnosis_day": "不知道"}),
     ]
 
 

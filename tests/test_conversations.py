@@ -145,16 +145,38 @@ def test_not_sure_on_a_typed_question_gives_review(screener: Screener, dialog: D
 
 def test_recent_diagnosis_is_not_yet_with_the_date(screener: Screener, dialog: Dialog) -> None:
     chat = start_screening(screener)
-    finish(chat, dialog, overrides={"diagnosis_year": "2026", "diagnosis_month": "8"})
+    finish(chat, dialog, overrides={"diagnosis_year": "2026", "diagnosis_month": "8", "diagnosis_day": "not sure"})
     assert chat.state() == "not_yet"
     assert "Not yet, but maybe later" in chat.said
-    # Diagnosed in August 2026: surely 24 weeks from 31 August 2026 on.
+    # Diagnosed in August 2026, day not known: surely 24 weeks from 31 August 2026 on.
     assert "February 15, 2027" in chat.said
+
+
+def test_diagnosed_20_weeks_ago_is_not_yet_until_4_weeks_from_today(screener: Screener, dialog: Dialog) -> None:
+    """The day is asked when the month leaves the rule open, so the date is exact, not the month's end."""
+    diagnosed = TODAY - timedelta(weeks=20)
+    chat = start_screening(screener)
+    answer_until(chat, dialog, stop_at="diagnosis_year")
+    chat.send(str(diagnosed.year))
+    chat.send(str(diagnosed.month))
+    assert chat.question == "diagnosis_day"
+    finish(chat, dialog, overrides={"diagnosis_day": str(diagnosed.day)})
+    assert chat.state() == "not_yet"
+    ready = TODAY + timedelta(weeks=4)
+    assert f"from about {ready:%B} {ready.day}, {ready.year}" in chat.said
+
+
+def test_the_day_is_not_asked_when_the_month_settles_the_rule(screener: Screener, dialog: Dialog) -> None:
+    chat = start_screening(screener)
+    answer_until(chat, dialog, stop_at="diagnosis_year")
+    chat.send("2026")
+    chat.send("5")  # 31 May 2026 + 24 weeks is before today: met whatever the day
+    assert chat.question == "active"
 
 
 def test_a_diagnosis_month_that_straddles_the_rule_needs_review(screener: Screener, dialog: Dialog) -> None:
     chat = start_screening(screener)
-    finish(chat, dialog, overrides={"diagnosis_year": "2026", "diagnosis_month": "6"})
+    finish(chat, dialog, overrides={"diagnosis_year": "2026", "diagnosis_month": "6", "diagnosis_day": "not sure"})
     assert chat.state() == "needs_review"
 
 

@@ -79,7 +79,7 @@ def start(app, dialog: Dialog, language: str, locales: Path) -> tuple[WebUser, T
 OUTCOME_ROUTES = {
     "likely_candidate": {},
     "needs_review": {"active": "not_sure"},
-    "not_yet": {"diagnosis_year": "2026", "diagnosis_month": "8"},
+    "not_yet": {"diagnosis_year": "2026", "diagnosis_month": "8", "diagnosis_day": "15"},
     "not_eligible": {"age": "17"},
 }
 
@@ -102,7 +102,8 @@ def test_every_outcome_in_each_language(app, screener, dialog: Dialog, locales: 
     if outcome == "not_eligible":
         assert t(dialog.criteria["I2"].reason) in page.text
     if outcome == "not_yet":
-        assert t.date(__import__("datetime").date(2027, 2, 15)) in page.text
+        # diagnosed 15 August 2026: 24 weeks later is 30 January 2027
+        assert t.date(__import__("datetime").date(2027, 1, 30)) in page.text
     if outcome in ("likely_candidate", "needs_review"):
         assert t(_("The study team will get in touch with you about the next step.")) in page.text
     # a reload shows the same result, and nothing is recorded twice

@@ -31,6 +31,11 @@ COMMANDS = {
     "幫助": "help",
     "隱私": "privacy",
     "刪除": "delete",
+    "summary": "summary",
+    "stop": "stop",
+    "总结": "summary",
+    "總結": "summary",
+    "停止": "stop",
 }
 QUIT = {"quit", "exit", "q", "退出"}
 #: Prompts whose numbered buttons a typed number picks directly.

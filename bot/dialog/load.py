@@ -214,8 +214,10 @@ def _questions(c: _Checker, data: Any, criteria: dict[str, Criterion]) -> tuple[
                 raise c.fail(where, "'accept' only applies to number questions")
         if "since" in body:
             s = c.table(body["since"], f"{where}, since")
-            c.keys(s, f"{where}, since", {"weeks", "criterion"}, {"month_question"})
-            since = Since(s["weeks"], s["criterion"], s.get("month_question", ""))
+            c.keys(s, f"{where}, since", {"weeks", "criterion"}, {"month_question", "day_question"})
+            since = Since(s["weeks"], s["criterion"], s.get("month_question", ""), s.get("day_question", ""))
+            if since.day_question and not since.month_question:
+                raise c.fail(f"{where}, since", "a day_question needs a month_question")
             _knock_out_criterion(c, criteria, since.criterion, f"{where}, since")
             if kind != "year":
                 raise c.fail(where, "'since' only applies to year questions")
@@ -302,7 +304,10 @@ def _conditions(c: _Checker, data: Any, where: str, earlier: dict[str, Question]
     for body in data:
         body = c.table(body, f"{where}, ask_if")
         c.keys(
-            body, f"{where}, ask_if", {"question"}, {"any_of", "none_of", "years_ago_at_most", "at_least", "at_most"}
+            body,
+            f"{where}, ask_if",
+            {"question"},
+            {"any_of", "none_of", "years_ago_at_most", "at_least", "at_most", "less_than_weeks_ago"},
         )
         target = body["question"]
         if target not in earlier:
@@ -315,7 +320,13 @@ def _conditions(c: _Checker, data: Any, where: str, earlier: dict[str, Question]
             years_ago_at_most=c.integer(body, "years_ago_at_most", where),
             at_least=body.get("at_least"),
             at_most=body.get("at_most"),
+            less_than_weeks_ago=c.integer(body, "less_than_weeks_ago", where),
+            month_question=source.since.month_question if source.since else "",
         )
+        if condition.less_than_weeks_ago is not None and source.since is None:
+            raise c.fail(
+                where, f"less_than_weeks_ago needs a year question with 'since', but {target!r} has no 'since'"
+            )
         for oid in condition.any_of + condition.none_of:
             if source.option(oid) is None:
                 raise c.fail(where, f"ask_if names option {oid!r}, which question {target!r} does not have")
@@ -327,10 +338,12 @@ def _conditions(c: _Checker, data: Any, where: str, earlier: dict[str, Question]
             not (condition.any_of or condition.none_of)
             and condition.years_ago_at_most is None
             and (condition.at_least is None and condition.at_most is None)
+            and condition.less_than_weeks_ago is None
         ):
             raise c.fail(
                 where,
-                "an ask_if condition must test something (any_of, none_of, years_ago_at_most, at_least or at_most)",
+                "an ask_if condition must test something "
+                "(any_of, none_of, years_ago_at_most, at_least, at_most or less_than_weeks_ago)",
             )
         conditions.append(condition)
     _check_reachable(c, where, conditions)
@@ -395,6 +408,15 @@ def _check_whole(c: _Checker, dialog: Dialog) -> None:
                 )
             if dialog.position(month.id) < dialog.position(q.id):
                 raise c.fail(where, f"month_question {month.id!r} must come after {q.id!r}")
+        if q.since and q.since.day_question:
+            where = f"question {q.id!r}, since"
+            if not dialog.has_question(q.since.day_question):
+                raise c.fail(where, f"day_question {q.since.day_question!r} is not a question")
+            day = dialog.question(q.since.day_question)
+            if day.kind != "number" or day.min != 1 or day.max != 31:
+                raise c.fail(where, f"day_question {day.id!r} must be a number question with min = 1 and max = 31")
+            if dialog.position(day.id) < dialog.position(q.since.month_question):
+                raise c.fail(where, f"day_question {day.id!r} must come after {q.since.month_question!r}")
         for option in q.options:
             if option.criterion and option.criterion not in q.criteria:
                 raise c.fail(

@@ -58,6 +58,10 @@ class Condition:
     years_ago_at_most: int | None = None
     at_least: float | None = None
     at_most: float | None = None
+    #: Holds when the date a year question gives (with its known month) may lie less than
+    #: this many weeks ago; the loader fills `month_question` from the year question's `since`.
+    less_than_weeks_ago: int | None = None
+    month_question: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +75,14 @@ class Accept:
 
 @dataclass(frozen=True, slots=True)
 class Since:
-    """A year (and optional month) that must lie at least `weeks` before today."""
+    """A year (with an optional month and day) that must lie at least `weeks` before today.
+
+    The day is asked only when the month leaves the date open, so the "not yet" date is exact."""
 
     weeks: int
     criterion: str
     month_question: str = ""
+    day_question: str = ""
 
 
 @dataclass(frozen=True, slots=True)

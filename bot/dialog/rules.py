@@ -140,7 +140,7 @@ def check_multi(question: Question, picked: list[str]) -> list[str] | Invalid:
     return [o.id for o in question.options if o.id in picked]
 
 
-_NUMBER = re.compile(r"^(\d{1,4})(?:\s*(?:years?|yrs?|y|岁|歲|周岁|周歲|年))?(?:\s*old)?$")
+_NUMBER = re.compile(r"^(\d{1,4})(?:\s*(?:years?|yrs?|y|岁|歲|周岁|周歲|年|日|号|號|st|nd|rd|th))?(?:\s*old)?$")
 
 
 def _parse_number(question: Question, cleaned: str, today: date) -> int | Invalid:
@@ -193,7 +193,30 @@ def condition_holds(condition: Condition, answers: dict[str, dict[str, Any]], to
         return False
     if condition.at_least is not None and (number is None or number < condition.at_least):
         return False
+    if condition.less_than_weeks_ago is not None:
+        span = _date_span(number, answers, condition.month_question, "")
+        if span is None or span[1] + timedelta(weeks=condition.less_than_weeks_ago) <= today:
+            return False
     return condition.at_most is None or (number is not None and number <= condition.at_most)
+
+
+def _date_span(
+    year: int | None, answers: dict[str, dict[str, Any]], month_question: str, day_question: str
+) -> tuple[date, date] | None:
+    """The earliest and latest day a year (with its month and day answers) can mean; None when the
+    month is asked but not known (then a day cannot narrow it)."""
+    if year is None:
+        return None
+    month_entry = answers.get(month_question) if month_question else None
+    if month_entry is None or not str(month_entry["value"]).isdigit():
+        return None if month_question and month_entry is not None else (date(year, 1, 1), date(year, 12, 31))
+    month = int(month_entry["value"])
+    last = calendar.monthrange(year, month)[1]
+    day_entry = answers.get(day_question) if day_question else None
+    if day_entry is not None and isinstance(day_entry["value"], int):
+        day = date(year, month, min(max(day_entry["value"], 1), last))
+        return day, day
+    return date(year, month, 1), date(year, month, last)
 
 
 def should_ask(question: Question, answers: dict[str, dict[str, Any]], today: date) -> bool:
@@ -218,6 +241,8 @@ def findings_for(dialog: Dialog, question: Question, answers: dict[str, dict[str
     value = entry["value"]
     first_criterion = question.criteria[0] if question.criteria else ""
     if value == NOT_SURE and question.kind in ("number", "year"):
+        if _is_day_of_a_date(dialog, question):
+            return []  # the month still bounds the date: the year question's rule judges it
         return [Finding(first_criterion, question.id, "unclear")]
     if question.kind in ("choice", "multi"):
         found = []
@@ -250,18 +275,20 @@ def findings_for(dialog: Dialog, question: Question, answers: dict[str, dict[str
 def _since_findings(question: Question, year: int, answers: dict[str, dict[str, Any]], today: date) -> list[Finding]:
     since = question.since
     assert since is not None
-    earliest, latest = date(year, 1, 1), date(year, 12, 31)
-    month_entry = answers.get(since.month_question) if since.month_question else None
-    if month_entry and str(month_entry["value"]).isdigit():
-        month = int(month_entry["value"])
-        earliest = date(year, month, 1)
-        latest = date(year, month, calendar.monthrange(year, month)[1])
+    earliest, latest = _date_span(year, answers, since.month_question, since.day_question) or (
+        date(year, 1, 1),
+        date(year, 12, 31),
+    )
     needed = timedelta(weeks=since.weeks)
     if latest + needed <= today:
         return []
     if earliest + needed > today:
         return [Finding(since.criterion, question.id, "wait", until=latest + needed)]
     return [Finding(since.criterion, question.id, "unclear")]
+
+
+def _is_day_of_a_date(dialog: Dialog, question: Question) -> bool:
+    return any(q.since and q.since.day_question == question.id for q in dialog.questions)
 
 
 def assess(dialog: Dialog, answers: dict[str, dict[str, Any]], today: date) -> list[Finding]:

@@ -190,12 +190,36 @@ def _v4_telegram(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX telegram_reminders_due ON telegram_reminders(due_at)")
 
 
+def _v5_ready_reminders(db: sqlite_utils.Database) -> None:
+    """The one opted-in reminder on the date a "not yet" person may meet the time rules (bot/rescreen.py).
+
+    It hangs off its conversation (ON DELETE CASCADE), so /delete and the purge erase it;
+    `earlier_answers` holds the answers offered as defaults while the person answers again.
+    """
+    db.execute(
+        """
+        CREATE TABLE ready_reminders (
+            conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            ready_on TEXT NOT NULL,
+            status TEXT NOT NULL,
+            consent_version TEXT NOT NULL DEFAULT '',
+            consented_at TEXT NOT NULL DEFAULT '',
+            due_at TEXT NOT NULL DEFAULT '',
+            chat_id INTEGER,
+            sent_at TEXT NOT NULL DEFAULT '',
+            earlier_answers TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute("CREATE INDEX ready_reminders_due ON ready_reminders(status, due_at)")
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2_dialog_versions,
     _v3_leads_and_privacy,
     _v4_telegram,
+    _v5_ready_reminders,
 ]
 
 

@@ -72,17 +72,25 @@ def erase_lead(db: sqlite_utils.Database, lead_id: str, staff: str, at: datetime
 
 
 def _due(db: sqlite_utils.Database, now: datetime, periods: RetentionPeriods) -> dict[str, list[dict[str, Any]]]:
-    """The conversations past their period, by reason. Open leads are never due."""
-    has_lead = "EXISTS (SELECT 1 FROM leads WHERE leads.conversation_id = conversations.id)"
+    """The conversations past their period, by reason. Open leads are never due.
+
+    A "not yet" person who asked for a reminder keeps their answers until it is sent,
+    then for the not-eligible period from the sending (the opt-in text says so)."""
+    sent_since = _iso(now - timedelta(days=periods.not_eligible_days))  # an ISO time we made: safe in SQL
+    reminded = (
+        "EXISTS (SELECT 1 FROM ready_reminders r WHERE r.conversation_id = conversations.id"
+        f" AND (r.status = 'agreed' OR (r.status = 'sent' AND r.sent_at >= '{sent_since}')))"
+    )
+    kept = f"(EXISTS (SELECT 1 FROM leads WHERE leads.conversation_id = conversations.id) OR {reminded})"
     unfinished = list(
         db.query(
-            f"SELECT id, state, outcome FROM conversations WHERE outcome = '' AND NOT {has_lead} AND updated_at < ?",
+            f"SELECT id, state, outcome FROM conversations WHERE outcome = '' AND NOT {kept} AND updated_at < ?",
             [_iso(now - timedelta(days=periods.unfinished_days))],
         )
     )
     finished = list(
         db.query(
-            f"SELECT id, state, outcome FROM conversations WHERE outcome != '' AND NOT {has_lead} AND updated_at < ?",
+            f"SELECT id, state, outcome FROM conversations WHERE outcome != '' AND NOT {kept} AND updated_at < ?",
             [_iso(now - timedelta(days=periods.not_eligible_days))],
         )
     )

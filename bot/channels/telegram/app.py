@@ -27,6 +27,7 @@ from ...screening import Screener
 from ...store.telegram import TelegramStore
 from .handlers import TelegramChannel
 from .logguard import guard_logs
+from .ready_reminders import ReadyReminders
 from .reminders import Reminders
 from .sending import Sender, _kind
 
@@ -42,6 +43,8 @@ COMMANDS = [
     ("restart", _("Start again from the first question")),
     ("language", _("Choose English or Chinese")),
     ("privacy", _("How we use your answers")),
+    ("summary", _("A summary of your answers, for your doctor")),
+    ("stop", _("Stop all reminders")),
     ("delete", _("Delete your answers")),
 ]
 #: Telegram client language code ("" = everyone else) -> our catalog.
@@ -111,6 +114,8 @@ def build_application(
     channel.register(app)
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
+    app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
+    channel.after_update.append(app.bot_data["ready_reminders"].note_chat)
     app.bot_data["options"] = options
     return app
 
@@ -153,11 +158,13 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
             allowed_updates=Update.ALL_TYPES,
         )
     app.bot_data["reminders"].start()
+    app.bot_data["ready_reminders"].start()
     log.info("the Telegram bot is running (%s)", "webhook" if webhook else "long polling")
 
 
 async def stop(app: Application) -> None:
     await app.bot_data["reminders"].stop()
+    await app.bot_data["ready_reminders"].stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -89,6 +89,8 @@ class TelegramChannel:
         self._live_prompt: dict[int, tuple[int, str, str]] = {}
         #: chat id -> deep-link source, held in memory only until the person consents (then it is saved).
         self._pending_source: dict[int, str] = {}
+        #: Called after each handled update with (conversation id, chat id, was it /stop, now).
+        self.after_update: list[Callable[[str, int, bool, datetime], None]] = []
 
     def register(self, app: Application) -> None:
         app.add_handler(TypeHandler(Update, self.drop_replayed_update), group=-2)
@@ -216,6 +218,9 @@ class TelegramChannel:
             if source and conv.state == CONSENT:
                 self._pending_source[chat.id] = source
             self._plan_reminder(chat.id, conv, now)
+            stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
+            for hook in self.after_update:
+                hook(conv.id, chat.id, stopped, now)
 
     async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
         live = self._live_prompt.get(chat_id)
@@ -325,6 +330,11 @@ class TelegramChannel:
             except ChatBlocked:
                 self._blocked(due.chat_id)
             return True
+
+
+def _tapped(update: Update, command: str) -> bool:
+    decoded = keyboards.decode(update.callback_query.data or "") if update.callback_query else None
+    return decoded is not None and isinstance(decoded[1], Command) and decoded[1].name == command
 
 
 def _chunks(text: str) -> list[str]:

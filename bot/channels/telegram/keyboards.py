@@ -24,7 +24,7 @@ def prompt_tag(prompt: Prompt | None) -> str:
     """Which dialog step a prompt belongs to; '' when nothing is asked."""
     if prompt is None or prompt.kind == "ended":
         return ""
-    if prompt.kind in ("language", "confirm_delete"):
+    if prompt.kind in ("language", "confirm_delete", "reminder"):
         return ANY_STEP
     return prompt.question or prompt.kind
 

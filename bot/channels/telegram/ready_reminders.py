@@ -1,0 +1,90 @@
+"""The "ready date" reminders on Telegram: a sibling of the 24 h nudge loop (reminders.py).
+
+The schedule lives in SQLite (bot/store/ready_reminders.py); the loop asks it what is
+due, so a reminder whose day passed while the bot was down goes out when it next runs.
+Each is claimed before it is sent (never twice) and goes through the same retrying
+Sender. Nothing is sent once the dialog says the trial stopped recruiting: those
+reminders are closed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from ...dialog.model import NOT_YET, OUTCOMES
+from ...store.ready_reminders import CLOSED, DueReadyReminder
+from .handlers import TelegramChannel
+from .identity import CHANNEL
+from .sending import ChatBlocked
+
+log = logging.getLogger(__name__)
+
+
+class ReadyReminders:
+    def __init__(self, channel: TelegramChannel, check_every: float = 60.0) -> None:
+        self.channel = channel
+        self.rescreen = channel.screener.rescreen
+        self.check_every = check_every
+        self._task: asyncio.Task[None] | None = None
+        self.rescreen.channels.add(CHANNEL)
+
+    def note_chat(self, conversation_id: str, chat_id: int, stopped: bool, now: datetime) -> None:
+        """After each update: remember where an agreed reminder goes; after /stop, the 24 h nudge is used up too."""
+        self.rescreen.store.note_chat(conversation_id, chat_id)
+        if stopped:
+            self.channel.store.schedule_reminder(conversation_id, chat_id, now)
+            self.channel.store.claim_reminder(conversation_id, now)
+
+    async def send_due(self) -> int:
+        """Send every ready-date reminder that is due now; how many were sent."""
+        sent = 0
+        for due in self.rescreen.store.due(self.channel.clock(), CHANNEL):
+            try:
+                sent += await self._send(due)
+            except Exception as exc:  # one failed reminder must not stop the others
+                log.error("a ready-date reminder failed: %s", type(exc).__name__)
+        return sent
+
+    async def _send(self, due: DueReadyReminder) -> bool:
+        store = self.rescreen.store
+        if due.chat_id is None:
+            store.end(due.conversation_id, CLOSED)
+            return False
+        async with self.channel._lock(due.chat_id):
+            conv = self.channel.screener.store.load(CHANNEL, due.user_key)
+            gone = conv is None or conv.id != due.conversation_id
+            if (
+                gone
+                or not self.channel.screener.dialog.recruiting
+                or (conv.state in OUTCOMES and conv.state != NOT_YET)
+            ):
+                store.end(due.conversation_id, CLOSED)
+                return False
+            if not store.claim(conv.id, self.channel.clock()):
+                return False
+            t = self.channel.screener.translator(conv.language)
+            try:
+                await self.channel._show(due.chat_id, self.rescreen.reminder(conv, t))
+            except ChatBlocked:
+                self.channel._blocked(due.chat_id)
+            log.info("a ready-date reminder was sent")
+            return True
+
+    async def _loop(self) -> None:
+        while True:
+            await self.send_due()
+            await asyncio.sleep(self.check_every)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="ready-reminders")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
