@@ -55,6 +55,10 @@ class Settings:
     retain_not_eligible_days: str = field(default="30", metadata={"env": "RETAIN_NOT_ELIGIBLE_DAYS"})
     retain_closed_lead_days: str = field(default="180", metadata={"env": "RETAIN_CLOSED_LEAD_DAYS"})
     log_level: str = field(default="INFO", metadata={"env": "SCREENING_LOG_LEVEL"})
+    staff_chat_id: str = field(default="", metadata={"env": "STAFF_CHAT_ID"})
+    staff_user_ids: str = field(default="", metadata={"env": "STAFF_USER_IDS"})
+    staff_notify_contact: str = field(default="0", metadata={"env": "STAFF_NOTIFY_CONTACT"})
+    staff_language: str = field(default="", metadata={"env": "STAFF_LANGUAGE"})
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""

@@ -190,12 +190,34 @@ def _v4_telegram(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX telegram_reminders_due ON telegram_reminders(due_at)")
 
 
+def _v5_telegram_staff(db: sqlite_utils.Database) -> None:
+    """Telegram, wave 2: reminder chat ids encrypted; the staff chat's post about each lead.
+
+    `chat_enc` replaces the plain `chat_id` (kept at 0: SQLite cannot drop a NOT NULL
+    column in place; TelegramStore encrypts any old row on start). A staff post has no
+    foreign key on purpose: it must outlive an erased lead just long enough for the
+    bot to blank the message in the staff chat. It holds no personal data: a random
+    lead id and the staff chat's own id.
+    """
+    db.execute("ALTER TABLE telegram_reminders ADD COLUMN chat_enc TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE telegram_staff_posts (
+            lead_id TEXT PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            posted_at TEXT NOT NULL
+        )"""
+    )
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2_dialog_versions,
     _v3_leads_and_privacy,
     _v4_telegram,
+    _v5_telegram_staff,
 ]
 
 
