@@ -109,7 +109,7 @@ class Person:
             new = [m for m in self._bot_messages() if m.message_id > before]
             if new_messages and len(new) >= new_messages:
                 return new
-            if not new_messages and prompt and any(m.reply_markup for m in new):
+            if not new_messages and prompt and any(m.buttons for m in new):
                 return new
             return None
 
