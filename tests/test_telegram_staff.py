@@ -329,3 +329,27 @@ async def test_the_retention_purge_runs_daily_inside_the_bot(
         assert screener.leads.get(lead.id) is None
         assert api.messages[post.message_id].text == t(ERASED_POST, id=lead.id)
     assert {e["who"] for e in audit.entries(screener.store.db) if e["action"] == "purge"} == {"retention"}
+
+
+def test_staff_settings_are_checked() -> None:
+    from bot.config import ConfigError, load_settings
+
+    options = StaffOptions.from_settings(
+        load_settings(environ={"STAFF_CHAT_ID": "-100123", "STAFF_USER_IDS": "1, 22", "STAFF_NOTIFY_CONTACT": "1"})
+    )
+    assert (options.chat_id, options.user_ids, options.notify_contact) == (-100123, frozenset({1, 22}), True)
+    assert StaffOptions.from_settings(load_settings(environ={})).notify_contact is False
+    for bad in ({"STAFF_CHAT_ID": "@team"}, {"STAFF_USER_IDS": "1;2"}, {"STAFF_NOTIFY_CONTACT": "maybe"}):
+        with pytest.raises(ConfigError):
+            StaffOptions.from_settings(load_settings(environ=bad))
+
+
+async def test_staff_read_in_their_own_language(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+    zh = Translator("zh_Hans", LOCALES)
+    staff = Person(api, chat_id=STAFF_ID, language_code="zh-hans")
+    async with staffed(api, screener):
+        [stats] = await staff.say("/stats", new_messages=1)
+        [leads] = await staff.say("/leads", new_messages=1)
+    assert zh(_("Screening funnel (counts only, all time):")) in stats.text
+    assert zh(_("started (consent notice shown)")) in stats.text
+    assert leads.text == zh(_("There are no open leads."))
