@@ -63,6 +63,10 @@ class Settings:
     web_secret: str = field(default="", repr=False, metadata={"env": "WEB_SECRET", "secret": True})
     web_rate_limit: str = field(default="60", metadata={"env": "WEB_RATE_LIMIT"})
     telegram_bot_username: str = field(default="", metadata={"env": "TELEGRAM_BOT_USERNAME"})
+    staff_chat_id: str = field(default="", metadata={"env": "STAFF_CHAT_ID"})
+    staff_user_ids: str = field(default="", metadata={"env": "STAFF_USER_IDS"})
+    staff_notify_contact: str = field(default="0", metadata={"env": "STAFF_NOTIFY_CONTACT"})
+    staff_language: str = field(default="", metadata={"env": "STAFF_LANGUAGE"})
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""

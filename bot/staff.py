@@ -27,17 +27,19 @@ import sqlite_utils
 from .config import Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
+from .i18n import _
 from .retention import retention_from
 from .store import audit, open_database
 from .store.leads import CLOSE_REASONS, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
 
+#: Staff words; marked for the catalogs because the Telegram staff view (channels/telegram/staff.py) translates them.
 OUTCOME_NAMES = {
-    "likely_candidate": "likely candidate",
-    "needs_review": "needs review",
-    "not_eligible": "likely not eligible",
-    "not_yet": "not yet",
+    "likely_candidate": _("likely candidate"),
+    "needs_review": _("needs review"),
+    "not_eligible": _("likely not eligible"),
+    "not_yet": _("not yet"),
 }
 
 
@@ -334,18 +336,18 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
     """(the funnel, where people stop per question, leads by status) from counters and live rows."""
     n = audit.totals(db)
     steps = [
-        ["started (consent notice shown)", n.get("started", 0)],
-        ["consented", n.get("consented", 0)],
-        ["did not consent", n.get("declined_consent", 0)],
-        ["finished (reached an outcome)", n.get("finished", 0)],
+        [_("started (consent notice shown)"), n.get("started", 0)],
+        [_("consented"), n.get("consented", 0)],
+        [_("did not consent"), n.get("declined_consent", 0)],
+        [_("finished (reached an outcome)"), n.get("finished", 0)],
         *[[f"- {OUTCOME_NAMES[o]}", n.get(f"outcome:{o}", 0)] for o in OUTCOMES],
-        ["agreed to be contacted", n.get("contact_agreed", 0)],
-        ["did not want contact", n.get("contact_declined", 0)],
-        ["leads created", n.get("lead_created", 0)],
-        ["screened again (repeat)", n.get("lead_repeat", 0)],
-        ["erased at the person's request", n.get("erased_by_person", 0)],
-        ["erased by staff", n.get("erased_by_staff", 0)],
-        ["removed by retention", sum(v for k, v in n.items() if k.startswith("purged:"))],
+        [_("agreed to be contacted"), n.get("contact_agreed", 0)],
+        [_("did not want contact"), n.get("contact_declined", 0)],
+        [_("leads created"), n.get("lead_created", 0)],
+        [_("screened again (repeat)"), n.get("lead_repeat", 0)],
+        [_("erased at the person's request"), n.get("erased_by_person", 0)],
+        [_("erased by staff"), n.get("erased_by_staff", 0)],
+        [_("removed by retention"), sum(v for k, v in n.items() if k.startswith("purged:"))],
     ]
     live = {
         r["state"]: r["c"]
@@ -357,7 +359,7 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
         if live.get(q.id) or n.get(f"stopped:{q.id}")
     ]
     if live.get("summary") or n.get("stopped:summary"):
-        stops.append(["summary", "checking the answers", live.get("summary", 0), n.get("stopped:summary", 0)])
+        stops.append(["summary", _("checking the answers"), live.get("summary", 0), n.get("stopped:summary", 0)])
     by_status = {r["status"]: r["c"] for r in db.query("SELECT status, COUNT(*) AS c FROM leads GROUP BY status")}
     statuses = [[s, by_status.get(s, 0)] for s in STATUSES]
     return steps, stops, statuses

@@ -20,12 +20,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.netutil
 import tornado.web
 
 BOT_USER = {"id": 999000111, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot"}
 #: Parameters that arrive as plain strings (the rest are JSON-encoded by ptb).
-_STRINGS = {"text", "callback_query_id", "secret_token", "url", "language_code", "description"}
+_STRINGS = {"text", "callback_query_id", "secret_token", "url", "language_code", "description", "caption"}
 
 
 @dataclass
@@ -43,6 +44,8 @@ class ChatMessage:
     text: str
     reply_markup: dict[str, Any] | None
     from_bot: bool = True
+    #: (file name, bytes) of a sendDocument
+    document: tuple[str, bytes] | None = None
 
     @property
     def buttons(self) -> list[dict[str, str]]:
@@ -155,11 +158,13 @@ class FakeBotApi:
         data: dict[str, Any] = {
             "message_id": m.message_id,
             "date": int(time.time()),
-            "chat": {"id": m.chat_id, "type": "private", "first_name": "Test"},
+            "chat": {"id": m.chat_id, "type": "private", "first_name": "Test"}
+            if m.chat_id > 0
+            else {"id": m.chat_id, "type": "group", "title": "Study team"},
             "from": sender,
             "text": m.text,
         }
-        if m.reply_markup:
+        if m.reply_markup and "inline_keyboard" in m.reply_markup:  # as Telegram: reply keyboards are not echoed
             data["reply_markup"] = m.reply_markup
         return data
 
@@ -170,6 +175,10 @@ class FakeBotApi:
             return True
         if method == "sendMessage":
             return self.message_json(self._message(int(p["chat_id"]), p["text"], p.get("reply_markup")))
+        if method == "sendDocument":
+            message = self._message(int(p["chat_id"]), p.get("caption", ""), None)
+            message.document = p["document"]
+            return {**self.message_json(message), "document": {"file_id": "f", "file_unique_id": "f"}}
         if method in ("editMessageText", "editMessageReplyMarkup"):
             m = self.messages[int(p["message_id"])]
             text = p.get("text", m.text)
@@ -192,8 +201,19 @@ class _Method(tornado.web.RequestHandler):
 
     async def post(self, token: str, method: str) -> None:
         api = self.api
-        params = {}
-        for key, value in parse_qsl(self.request.body.decode(), keep_blank_values=True):
+        params: dict[str, Any] = {}
+        fields: list[tuple[str, str]] = []
+        if self.request.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            arguments: dict[str, list[bytes]] = {}
+            files: dict[str, list[tornado.httputil.HTTPFile]] = {}
+            tornado.httputil.parse_body_arguments(
+                self.request.headers["Content-Type"], self.request.body, arguments, files
+            )
+            fields = [(k, v[0].decode()) for k, v in arguments.items()]
+            params.update({k: (v[0].filename, v[0].body) for k, v in files.items()})
+        else:
+            fields = parse_qsl(self.request.body.decode(), keep_blank_values=True)
+        for key, value in fields:
             if key in _STRINGS:
                 params[key] = value
             else:

@@ -13,7 +13,9 @@ from telegram.ext import Application
 
 from bot.channels.telegram import TelegramOptions, Webhook, build_application
 from bot.channels.telegram.app import start, stop
+from bot.channels.telegram.identity import CHANNEL, telegram_user_key
 from bot.channels.telegram.keyboards import decode
+from bot.dialog.engine import Conversation
 from bot.i18n import Translator
 from bot.screening import Screener
 
@@ -107,7 +109,7 @@ class Person:
             new = [m for m in self._bot_messages() if m.message_id > before]
             if new_messages and len(new) >= new_messages:
                 return new
-            if not new_messages and prompt and any(m.reply_markup for m in new):
+            if not new_messages and prompt and any(m.buttons for m in new):
                 return new
             return None
 
@@ -176,3 +178,8 @@ class Person:
 
 def translator(language: str, screener: Screener) -> Translator:
     return Translator(language, screener.locales_dir)
+
+
+def conversation_of(screener: Screener, person: Person) -> Conversation | None:
+    """The person's conversation, found the way the bot finds it: by the pseudonym of the chat id."""
+    return screener.store.load(CHANNEL, telegram_user_key(person.chat_id, screener))

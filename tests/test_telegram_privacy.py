@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.dialog.model import Dialog
 from bot.screening import Screener
 
+from .conftest import make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, running_bot
 
@@ -17,6 +19,12 @@ TOKEN = "7654321:AAE-known-secret-token-for-the-log-test"
 PHONE = "+86 138 0013 8000"
 PHONE_DIGITS = "13800138000"
 CHAT_ID = 987654321987
+
+
+@pytest.fixture
+def screener(dialog: Dialog, db_path: Path) -> Screener:
+    """As in production: the Telegram channel needs the vault (pseudonymous keys, encrypted chat ids)."""
+    return make_lead_screener(dialog, db_path)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bot.i18n import Translator, _
 from bot.rescreen import REMINDER_TEXT
 from bot.screening import Screener
 
-from .conftest import LOCALES, TODAY, make_screener
+from .conftest import LOCALES, TODAY, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Clock, Person, running_bot
 from .test_telegram_conversations import screen
@@ -29,6 +29,12 @@ TWENTY_WEEKS = {
 }
 THE_DAY_BEFORE = datetime(READY.year, READY.month, READY.day, tzinfo=UTC) - timedelta(hours=12)
 ON_THE_DAY = datetime(READY.year, READY.month, READY.day, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def screener(dialog: Dialog, db_path: Path) -> Screener:
+    """The Telegram channel needs the vault: it keeps chat ids only encrypted."""
+    return make_lead_screener(dialog, db_path)
 
 
 @pytest.fixture
@@ -117,7 +123,7 @@ async def test_no_reminder_once_the_trial_stops_recruiting(
     person = Person(api)
     async with running_bot(api, screener):
         await not_yet(person, dialog, opt_in=True)
-    stopped = make_screener(replace(dialog, recruiting=False), db_path)
+    stopped = make_lead_screener(replace(dialog, recruiting=False), db_path)
     async with running_bot(api, stopped, clock=Clock(ON_THE_DAY)) as app:
         assert await app.bot_data["ready_reminders"].send_due() == 0
         newcomer = Person(api)

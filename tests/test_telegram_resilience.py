@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,9 +15,15 @@ from bot.channels.telegram.handlers import CONTACT, EDITED, NOT_TEXT, PRIVATE_ON
 from bot.dialog.model import Dialog
 from bot.screening import Screener
 
-from .conftest import make_screener
+from .conftest import make_lead_screener
 from .fake_bot_api import FakeBotApi
-from .telegram_support import Clock, Person, running_bot
+from .telegram_support import Clock, Person, conversation_of, running_bot
+
+
+@pytest.fixture
+def screener(dialog: Dialog, db_path: Path) -> Screener:
+    """As in production: the Telegram channel needs the vault (pseudonymous keys, encrypted chat ids)."""
+    return make_lead_screener(dialog, db_path)
 
 
 @pytest.fixture
@@ -36,7 +43,7 @@ async def begin(person: Person, dialog: Dialog) -> None:
 
 
 def history(screener: Screener, person: Person, question: str) -> list[str]:
-    conv = screener.store.load("telegram", str(person.chat_id))
+    conv = conversation_of(screener, person)
     assert conv is not None
     return [h["value"] for h in screener.store.answer_history(conv.id) if h["question_id"] == question]
 
@@ -91,18 +98,18 @@ async def test_a_replayed_update_changes_nothing(api: FakeBotApi, screener: Scre
 
 async def test_a_restart_of_the_bot_resumes_mid_dialog(api: FakeBotApi, db_path, dialog: Dialog) -> None:
     person = Person(api)
-    async with running_bot(api, make_screener(dialog, db_path)):
+    async with running_bot(api, make_lead_screener(dialog, db_path)):
         await begin(person, dialog)
         await person.say("40")
     old_prompt = person.prompt()
-    async with running_bot(api, make_screener(dialog, db_path)):
+    async with running_bot(api, make_lead_screener(dialog, db_path)):
         await person.tap("Back", old_prompt)  # a button drawn before the restart still works
         assert person.step == "age"
         await person.say("41")
         await person.say("/start")
         assert "Welcome back" in person.all_text()
         assert person.step == "diagnosis_year"
-    assert history(make_screener(dialog, db_path), person, "age") == ["40", "41"]
+    assert history(make_lead_screener(dialog, db_path), person, "age") == ["40", "41"]
 
 
 async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice(
@@ -129,7 +136,7 @@ async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice
     assert sum("How old are you?" in t for t in texts) == 1
     assert sum("In what year" in t for t in texts) == 1
     assert history(screener, person, "age") == ["40"]
-    assert screener.store.load("telegram", str(person.chat_id)).state == "active"
+    assert conversation_of(screener, person).state == "active"
 
 
 async def test_a_person_who_blocked_the_bot_becomes_inactive_and_gets_no_reminder(
@@ -156,12 +163,12 @@ async def test_one_gentle_reminder_survives_a_restart_and_never_comes_twice(
 ) -> None:
     clock = Clock()
     person = Person(api)
-    async with running_bot(api, make_screener(dialog, db_path), clock=clock) as app:
+    async with running_bot(api, make_lead_screener(dialog, db_path), clock=clock) as app:
         await begin(person, dialog)
         clock.advance(hours=23)
         assert await app.bot_data["reminders"].send_due() == 0
     clock.advance(hours=2)
-    async with running_bot(api, make_screener(dialog, db_path), clock=clock) as app:
+    async with running_bot(api, make_lead_screener(dialog, db_path), clock=clock) as app:
         app.bot_data["reminders"].wake()
         await api.wait_for(lambda: REMINDER in person.texts())
         assert person.step == "age"  # the question comes again with the reminder

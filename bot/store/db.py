@@ -194,6 +194,7 @@ def _v5_ready_reminders(db: sqlite_utils.Database) -> None:
     """The one opted-in reminder on the date a "not yet" person may meet the time rules (bot/rescreen.py).
 
     It hangs off its conversation (ON DELETE CASCADE), so /delete and the purge erase it;
+    `address_enc` is where the channel sends it (a Telegram chat id), encrypted with the vault;
     `earlier_answers` holds the answers offered as defaults while the person answers again.
     """
     db.execute(
@@ -205,12 +206,33 @@ def _v5_ready_reminders(db: sqlite_utils.Database) -> None:
             consent_version TEXT NOT NULL DEFAULT '',
             consented_at TEXT NOT NULL DEFAULT '',
             due_at TEXT NOT NULL DEFAULT '',
-            chat_id INTEGER,
+            address_enc TEXT NOT NULL DEFAULT '',
             sent_at TEXT NOT NULL DEFAULT '',
             earlier_answers TEXT NOT NULL DEFAULT '{}'
         )"""
     )
     db.execute("CREATE INDEX ready_reminders_due ON ready_reminders(status, due_at)")
+
+
+def _v6_telegram_staff(db: sqlite_utils.Database) -> None:
+    """Telegram, wave 2: reminder chat ids encrypted; the staff chat's post about each lead.
+
+    `chat_enc` replaces the plain `chat_id` (kept at 0: SQLite cannot drop a NOT NULL
+    column in place; TelegramStore encrypts any old row on start). A staff post has no
+    foreign key on purpose: it must outlive an erased lead just long enough for the
+    bot to blank the message in the staff chat. It holds no personal data: a random
+    lead id and the staff chat's own id.
+    """
+    db.execute("ALTER TABLE telegram_reminders ADD COLUMN chat_enc TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE telegram_staff_posts (
+            lead_id TEXT PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            posted_at TEXT NOT NULL
+        )"""
+    )
 
 
 #: Schema migrations, in order. Never edit a released one: append a new function.
@@ -220,6 +242,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v3_leads_and_privacy,
     _v4_telegram,
     _v5_ready_reminders,
+    _v6_telegram_staff,
 ]
 
 

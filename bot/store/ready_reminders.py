@@ -26,7 +26,8 @@ class DueReadyReminder:
     conversation_id: str
     channel: str
     user_key: str
-    chat_id: int | None
+    #: where the channel delivers it, encrypted by the channel with the vault; '' until known
+    address_enc: str
     ready_on: date
 
 
@@ -87,17 +88,26 @@ class ReadyReminderStore:
             )
         return cursor.rowcount == 1
 
-    def note_chat(self, conversation_id: str, chat_id: int) -> None:
-        """Where to send it: set by a channel that can send unasked (Telegram), only for agreed reminders."""
+    def needs_address(self, conversation_id: str) -> bool:
+        """True while an agreed reminder does not yet know where to go."""
+        row = self.db.execute(
+            "SELECT 1 FROM ready_reminders WHERE conversation_id = ? AND status = ? AND address_enc = ''",
+            [conversation_id, AGREED],
+        ).fetchone()
+        return row is not None
+
+    def note_address(self, conversation_id: str, address_enc: str) -> None:
+        """Where to send it (already encrypted): set by a channel that can send unasked, for agreed reminders."""
         with transaction(self.db):
             self.db.execute(
-                "UPDATE ready_reminders SET chat_id = ? WHERE conversation_id = ? AND status = ? AND chat_id IS NOT ?",
-                [chat_id, conversation_id, AGREED, chat_id],
+                "UPDATE ready_reminders SET address_enc = ?"
+                " WHERE conversation_id = ? AND status = ? AND address_enc = ''",
+                [address_enc, conversation_id, AGREED],
             )
 
     def due(self, now: datetime, channel: str) -> list[DueReadyReminder]:
         rows = self.db.execute(
-            """SELECT r.conversation_id, c.channel, c.user_key, r.chat_id, r.ready_on FROM ready_reminders r
+            """SELECT r.conversation_id, c.channel, c.user_key, r.address_enc, r.ready_on FROM ready_reminders r
                JOIN conversations c ON c.id = r.conversation_id
                WHERE r.status = ? AND r.due_at != '' AND r.due_at <= ? AND c.channel = ?
                ORDER BY r.due_at""",

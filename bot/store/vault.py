@@ -140,6 +140,14 @@ def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault
     return vault
 
 
+#: Every encrypted column in the database, as (table, key column, columns): rotation re-encrypts them all.
+ENCRYPTED_COLUMNS = [
+    ("leads", "id", ("phone_enc", "name_enc", "username_enc")),
+    ("telegram_reminders", "conversation_id", ("chat_enc",)),
+    ("ready_reminders", "conversation_id", ("address_enc",)),
+]
+
+
 def rotate_key(db: sqlite_utils.Database, vault: Vault, key_file: Path | None) -> bytes:
     """Re-encrypt every stored secret with a new key; return the new key.
 
@@ -159,11 +167,12 @@ def rotate_key(db: sqlite_utils.Database, vault: Vault, key_file: Path | None) -
 
     db.execute("BEGIN IMMEDIATE")
     try:
-        for row in list(db.query("SELECT id, phone_enc, name_enc, username_enc FROM leads")):
-            db.execute(
-                "UPDATE leads SET phone_enc = ?, name_enc = ?, username_enc = ? WHERE id = ?",
-                [again(row["phone_enc"]), again(row["name_enc"]), again(row["username_enc"]), row["id"]],
-            )
+        for table, key, columns in ENCRYPTED_COLUMNS:
+            for row in list(db.query(f"SELECT {key}, {', '.join(columns)} FROM {table}")):
+                db.execute(
+                    f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?",
+                    [*(again(row[c]) for c in columns), row[key]],
+                )
         db.execute(
             "UPDATE vault SET hash_key_enc = ?, rotated_at = ? WHERE id = 1",
             [rotator.encrypt(vault.hash_key).decode(), _now()],

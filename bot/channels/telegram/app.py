@@ -3,7 +3,8 @@
 `serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
 `run_polling`, which owns the event loop): initialise, register the command menu
 (optional: a failure is logged, the bot still runs), start polling or the webhook,
-start the reminder loop; on stop, the same in reverse.
+start the reminder loop and the daily retention purge; on stop, the same in reverse.
+The study team's side (staff chat, staff commands) is in staff.py.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from ...config import Settings
+from ...config import ConfigError, Settings
 from ...i18n import Translator, _
+from ...retention import Retention, retention_from
 from ...screening import Screener
 from ...store.telegram import TelegramStore
 from .handlers import TelegramChannel
 from .logguard import guard_logs
 from .ready_reminders import ReadyReminders
 from .reminders import Reminders
+from .retention import DailyPurge
 from .sending import Sender, _kind
+from .staff import StaffDesk, StaffOptions
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,13 @@ COMMANDS = [
     ("summary", _("A summary of your answers, for your doctor")),
     ("stop", _("Stop all reminders")),
     ("delete", _("Delete your answers")),
+]
+#: Added to the menu in the private chats of staff (STAFF_USER_IDS) only.
+STAFF_COMMANDS = [
+    ("leads", _("Open leads, newest first")),
+    ("lead", _("One whole lead: /lead ID")),
+    ("stats", _("How many people start, finish and stop")),
+    ("export", _("All leads as a file (CSV, or /export xlsx)")),
 ]
 #: Telegram client language code ("" = everyone else) -> our catalog.
 MENU_LANGUAGES = {"": "en", "en": "en", "zh": "zh_Hans"}
@@ -65,6 +76,10 @@ class TelegramOptions:
     #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
     messages_per_second: float = 30.0
     send_backoff: float = 0.5
+    staff: StaffOptions = field(default_factory=StaffOptions)
+    retention: Retention = field(default_factory=Retention)
+    #: Seconds between "is a purge due?" checks; a purge runs at start and then once a day.
+    purge_check_every: float = 3600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramOptions:
@@ -73,6 +88,8 @@ class TelegramOptions:
             token=settings.telegram_token,
             api_base_url=settings.telegram_api_base_url or DEFAULT_API_BASE_URL,
             reminder_after=timedelta(hours=hours) if hours > 0 else None,
+            staff=StaffOptions.from_settings(settings),
+            retention=retention_from(settings),
         )
 
 
@@ -94,6 +111,8 @@ def build_application(
     screener: Screener, options: TelegramOptions, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> Application:
     """The ptb Application with our handlers, rate limiter and timeouts; the channel is in bot_data."""
+    if screener.leads is None:
+        raise ConfigError("the Telegram channel needs the encryption vault (build the Screener with leads=LeadStore)")
     guard_logs(options.token)
     root = options.api_base_url.rstrip("/")
     app = (
@@ -110,24 +129,33 @@ def build_application(
         .build()
     )
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff)
-    channel = TelegramChannel(screener, TelegramStore(screener.store.db), sender, options.reminder_after, clock)
+    store = TelegramStore(screener.store.db, screener.leads.vault)
+    channel = TelegramChannel(screener, store, sender, options.reminder_after, clock)
+    channel.staff = StaffDesk(screener, store, sender, options.staff, clock)
     channel.register(app)
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
     channel.after_update.append(app.bot_data["ready_reminders"].note_chat)
+    app.bot_data["purge"] = DailyPurge(channel, options.retention, options.purge_check_every)
     app.bot_data["options"] = options
     return app
 
 
-async def register_commands(app: Application, screener: Screener) -> None:
-    """The command menu in each language. Optional: a failure is logged and the bot runs on."""
+async def register_commands(app: Application, screener: Screener, staff: StaffOptions | None = None) -> None:
+    """The command menu in each language (and for staff, theirs). Optional: a failure is logged, the bot runs on."""
     for code, language in MENU_LANGUAGES.items():
         t = Translator(language, screener.locales_dir)
         try:
             await app.bot.set_my_commands(
                 [BotCommand(name, t(text)) for name, text in COMMANDS], language_code=code or None
             )
+            for user_id in sorted(staff.user_ids if staff else ()):
+                await app.bot.set_my_commands(
+                    [BotCommand(name, t(text)) for name, text in [*COMMANDS, *STAFF_COMMANDS]],
+                    scope=BotCommandScopeChat(user_id),
+                    language_code=code or None,
+                )
         except TelegramError as exc:
             log.warning(
                 "the command menu (%s) could not be set: %s; the bot runs without it", code or "default", _kind(exc)
@@ -139,7 +167,9 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     options: TelegramOptions = app.bot_data["options"]
     await app.initialize()
     channel.store.forget_updates_before(channel.clock() - timedelta(days=2))
-    await register_commands(app, channel.screener)
+    if channel.staff is not None:
+        channel.screener.on_lead.append(channel.staff.on_lead)
+    await register_commands(app, channel.screener, options.staff)
     await app.start()
     assert app.updater is not None
     if webhook is None:
@@ -159,12 +189,17 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
         )
     app.bot_data["reminders"].start()
     app.bot_data["ready_reminders"].start()
+    app.bot_data["purge"].start()
     log.info("the Telegram bot is running (%s)", "webhook" if webhook else "long polling")
 
 
 async def stop(app: Application) -> None:
+    channel: TelegramChannel = app.bot_data["channel"]
+    await app.bot_data["purge"].stop()
     await app.bot_data["reminders"].stop()
     await app.bot_data["ready_reminders"].stop()
+    if channel.staff is not None and channel.staff.on_lead in channel.screener.on_lead:
+        channel.screener.on_lead.remove(channel.staff.on_lead)
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -19,8 +19,9 @@ import secrets
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from telegram import Message, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
@@ -44,6 +45,9 @@ from . import keyboards
 from .identity import CHANNEL, telegram_user_key
 from .sending import ChatBlocked, Sender
 
+if TYPE_CHECKING:
+    from .staff import StaffDesk
+
 log = logging.getLogger(__name__)
 
 #: Telegram's limit for one message.
@@ -59,6 +63,14 @@ CONTACT = _(
     "Thank you, but this chat does not need your phone number, so it was not kept. "
     "Please tap a button, or type your answer."
 )
+CONTACT_NOT_YOURS = _(
+    "That phone number belongs to someone else's Telegram account, so it was not kept. "
+    "Please tap the button to share your own number, or type the number."
+)
+SHARE_HINT = _("You can tap the button below to share the phone number of this Telegram account.")
+SHARE_BUTTON = _("Share my phone number")
+NUMBER_SAVED = _("Thank you. We have your number.")
+KEYBOARD_CLOSED = _("OK.")
 EDITED = _("I cannot see changes to a message. Please send your answer again as a new message.")
 PRIVATE_ONLY = _("I only talk in private chats. Please open a private chat with me to do the screening.")
 REMINDER = _("Hello again. Your screening is not finished. When you are ready, you can go on where you stopped.")
@@ -91,9 +103,15 @@ class TelegramChannel:
         self._pending_source: dict[int, str] = {}
         #: Called after each handled update with (conversation id, chat id, was it /stop, now).
         self.after_update: list[Callable[[str, int, bool, datetime], None]] = []
+        #: chats that show the "share my phone number" keyboard (it must be taken away after the phone step).
+        self._contact_keyboard: set[int] = set()
+        #: the study team's side (set by build_application when the vault is there).
+        self.staff: StaffDesk | None = None
 
     def register(self, app: Application) -> None:
         app.add_handler(TypeHandler(Update, self.drop_replayed_update), group=-2)
+        if self.staff is not None:
+            self.staff.register(app)  # before the private-chat gate: staff buttons also work in the staff chat
         app.add_handler(TypeHandler(Update, self.keep_to_private_chats), group=-1)
         app.add_handler(ChatMemberHandler(self.note_blocked_bot, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_handler(CommandHandler("start", self.answer_start, filters=filters.UpdateType.MESSAGE))
@@ -101,7 +119,7 @@ class TelegramChannel:
         app.add_handler(CallbackQueryHandler(self.answer_button))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.answer_text))
         app.add_handler(MessageHandler(filters.UpdateType.EDITED, self.explain_edited_message))
-        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.CONTACT, self.explain_contact))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.CONTACT, self.answer_contact))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.explain_not_text))
         app.add_error_handler(self.tell_about_error)
 
@@ -156,9 +174,10 @@ class TelegramChannel:
     async def explain_edited_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._explain(update, EDITED)
 
-    async def explain_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A shared phone number is not needed: it is neither stored nor logged."""
-        await self._explain(update, CONTACT)
+    async def answer_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact: the phone answer when the phone is asked and it is the sender's own; else not kept."""
+        assert update.message and update.message.contact
+        await self._run(update, _SHARED_CONTACT)
 
     async def explain_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice, files, locations ..."""
@@ -182,7 +201,7 @@ class TelegramChannel:
         chat_id = update.effective_chat.id
         user = update.effective_user
         try:
-            conv = self.screener.open(CHANNEL, telegram_user_key(chat_id), language_hint=user and user.language_code)
+            conv = self.screener.open(CHANNEL, self._key(chat_id), language_hint=user and user.language_code)
             language = conv.language
         except Exception:  # the database may be what failed
             language = self._language_for(user.language_code if user else None)
@@ -204,23 +223,40 @@ class TelegramChannel:
             now = self.clock()
             source = source or self._pending_source.pop(chat.id, "")
             conv = self.screener.open(
-                CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None, source=source
+                CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None, source=source
             )
             try:
                 if update.callback_query is not None:
                     await self._tap(chat.id, conv, update)
+                elif action is _SHARED_CONTACT:
+                    await self._contact(chat.id, conv, update)
                 else:
                     assert action is not None
                     await self._say(chat.id, conv, action)
             except ChatBlocked:
                 self._blocked(chat.id)
                 return
+            finally:
+                if self.staff is not None:
+                    await self.staff.flush()
             if source and conv.state == CONSENT:
                 self._pending_source[chat.id] = source
             self._plan_reminder(chat.id, conv, now)
             stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
             for hook in self.after_update:
                 hook(conv.id, chat.id, stopped, now)
+
+    async def _contact(self, chat_id: int, conv: Conversation, update: Update) -> None:
+        """Telegram's share-contact button at the phone question; a contact anywhere else is not kept."""
+        assert update.message and update.message.contact
+        contact, user = update.message.contact, update.effective_user
+        t = self.screener.translator(conv.language)
+        if self.screener.prompt(conv).kind != "phone":
+            await self.sender.send(chat_id, t(CONTACT))
+        elif user is None or contact.user_id != user.id:
+            await self._show(chat_id, Reply([t(CONTACT_NOT_YOURS)], self.screener.prompt(conv)), t)
+        else:
+            await self._show(chat_id, self.screener.handle(conv, Command("contact", contact.phone_number)), t)
 
     async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
         live = self._live_prompt.get(chat_id)
@@ -230,7 +266,7 @@ class TelegramChannel:
             message_id, _tag, text = live
             await self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}")
             self._live_prompt.pop(chat_id, None)
-        await self._show(chat_id, reply)
+        await self._show(chat_id, reply, self.screener.translator(conv.language))
 
     async def _tap(self, chat_id: int, conv: Conversation, update: Update) -> None:
         query = update.callback_query
@@ -264,18 +300,36 @@ class TelegramChannel:
                 await self.sender.edit(chat_id, message.message_id, None, None)
             if self._live_prompt.get(chat_id, (None,))[0] == message.message_id:
                 self._live_prompt.pop(chat_id)
-        await self._show(chat_id, reply)
+        await self._show(chat_id, reply, self.screener.translator(conv.language))
         await self.sender.answer_button(query.id)
 
-    async def _show(self, chat_id: int, reply: Reply) -> None:
-        """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away."""
-        for notice in reply.notices:
+    async def _show(self, chat_id: int, reply: Reply, t: Translator) -> None:
+        """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away.
+
+        At the phone question a reply keyboard with Telegram's share-contact button is
+        shown (a message can carry only one keyboard, so it comes in its own message,
+        before the question with its Back button); the first message after that step
+        takes it away again."""
+        prompt = reply.prompt
+        notices = list(reply.notices)
+        asks_phone = prompt is not None and prompt.kind == "phone"
+        remove = chat_id in self._contact_keyboard and not asks_phone
+        if remove and not notices:
+            notices.append(t(NUMBER_SAVED) if prompt and prompt.question == "contact_name" else t(KEYBOARD_CLOSED))
+        for notice in notices:
             for chunk in _chunks(notice):
-                await self.sender.send(chat_id, chunk)
+                await self.sender.send(chat_id, chunk, ReplyKeyboardRemove() if remove else None)
+                if remove:
+                    self._contact_keyboard.discard(chat_id)
+                    remove = False
+        if asks_phone and chat_id not in self._contact_keyboard:
+            share = KeyboardButton(t(SHARE_BUTTON), request_contact=True)
+            markup = ReplyKeyboardMarkup([[share]], one_time_keyboard=True, resize_keyboard=True)
+            if await self.sender.send(chat_id, t(SHARE_HINT), markup) is not None:
+                self._contact_keyboard.add(chat_id)
         previous = self._live_prompt.pop(chat_id, None)
         if previous:
             await self.sender.edit(chat_id, previous[0], None, None)
-        prompt = reply.prompt
         if prompt is None or prompt.kind == "ended":
             return
         text = keyboards.prompt_text(prompt)
@@ -288,19 +342,20 @@ class TelegramChannel:
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
-            conv = self.screener.open(
-                CHANNEL, telegram_user_key(chat.id), language_hint=user.language_code if user else None
-            )
+            conv = self.screener.open(CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None)
             try:
                 await self.sender.send(chat.id, self.screener.translator(conv.language)(message))
             except ChatBlocked:
                 self._blocked(chat.id)
 
+    def _key(self, chat_id: int) -> str:
+        return telegram_user_key(chat_id, self.screener)
+
     def _language_for(self, code: str | None) -> str:
         return negotiate(code or self.screener.default_language, self.screener.languages)
 
     def _blocked(self, chat_id: int) -> None:
-        self.store.mark_inactive(CHANNEL, telegram_user_key(chat_id))
+        self.store.mark_inactive(CHANNEL, self._key(chat_id))
         self._live_prompt.pop(chat_id, None)
         log.info("a person blocked the bot: their conversation is now inactive")
 
@@ -326,7 +381,7 @@ class TelegramChannel:
                 return False
             t: Translator = self.screener.translator(conv.language)
             try:
-                await self._show(due.chat_id, Reply([t(REMINDER)], self.screener.prompt(conv)))
+                await self._show(due.chat_id, Reply([t(REMINDER)], self.screener.prompt(conv)), t)
             except ChatBlocked:
                 self._blocked(due.chat_id)
             return True
@@ -335,6 +390,10 @@ class TelegramChannel:
 def _tapped(update: Update, command: str) -> bool:
     decoded = keyboards.decode(update.callback_query.data or "") if update.callback_query else None
     return decoded is not None and isinstance(decoded[1], Command) and decoded[1].name == command
+
+
+#: Marks a shared contact for `_run` (what it means depends on the question asked).
+_SHARED_CONTACT = Command("__shared_contact__")
 
 
 def _chunks(text: str) -> list[str]:

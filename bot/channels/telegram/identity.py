@@ -1,13 +1,22 @@
 """The one place a Telegram chat becomes a conversation key.
 
-Every lookup of a Telegram conversation goes through `telegram_user_key`, so the
-key can later be pseudonymised (e.g. a keyed hash) by changing this function alone.
+The raw chat id is personal data (it finds the person's Telegram account), so the
+database keys a Telegram conversation by a keyed hash of it instead (the vault's
+`pseudonym`): stable across restarts (the hash key lives, encrypted, in the
+database), meaningless without the encryption key. Only the reminder table keeps a
+way back to the chat, encrypted (bot/store/telegram.py).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...screening import Screener
+
 CHANNEL = "telegram"
 
 
-def telegram_user_key(chat_id: int) -> str:
-    return str(chat_id)
+def telegram_user_key(chat_id: int, screener: Screener) -> str:
+    """The pseudonymous user key of a Telegram private chat (needs the Screener's vault)."""
+    return screener.pseudonym(CHANNEL, chat_id)

@@ -33,7 +33,9 @@ class ReadyReminders:
 
     def note_chat(self, conversation_id: str, chat_id: int, stopped: bool, now: datetime) -> None:
         """After each update: remember where an agreed reminder goes; after /stop, the 24 h nudge is used up too."""
-        self.rescreen.store.note_chat(conversation_id, chat_id)
+        store = self.rescreen.store
+        if store.needs_address(conversation_id):
+            store.note_address(conversation_id, self.channel.store.vault.encrypt(str(chat_id)))
         if stopped:
             self.channel.store.schedule_reminder(conversation_id, chat_id, now)
             self.channel.store.claim_reminder(conversation_id, now)
@@ -45,15 +47,16 @@ class ReadyReminders:
             try:
                 sent += await self._send(due)
             except Exception as exc:  # one failed reminder must not stop the others
-                log.error("a ready-date reminder failed: %s", type(exc).__name__)
+                log.error("a ready-date reminder failed: %s", type(exc).__name__, exc_info=True)
         return sent
 
     async def _send(self, due: DueReadyReminder) -> bool:
         store = self.rescreen.store
-        if due.chat_id is None:
+        if not due.address_enc:
             store.end(due.conversation_id, CLOSED)
             return False
-        async with self.channel._lock(due.chat_id):
+        chat_id = int(self.channel.store.vault.decrypt(due.address_enc))
+        async with self.channel._lock(chat_id):
             conv = self.channel.screener.store.load(CHANNEL, due.user_key)
             gone = conv is None or conv.id != due.conversation_id
             if (
@@ -67,9 +70,9 @@ class ReadyReminders:
                 return False
             t = self.channel.screener.translator(conv.language)
             try:
-                await self.channel._show(due.chat_id, self.rescreen.reminder(conv, t))
+                await self.channel._show(chat_id, self.rescreen.reminder(conv, t), t)
             except ChatBlocked:
-                self.channel._blocked(due.chat_id)
+                self.channel._blocked(chat_id)
             log.info("a ready-date reminder was sent")
             return True
 

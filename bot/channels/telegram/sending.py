@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -86,10 +86,23 @@ class Sender:
             await asyncio.sleep(wait)
         return None
 
-    async def send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
+    ) -> Message | None:
         """A new message; None when it could not be sent (or may have been, see module doc)."""
         return await self._call(
             "sendMessage", lambda: self.bot.send_message(chat_id, text, reply_markup=markup), idempotent=False
+        )
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> Message | None:
+        """A file (staff exports); like a message, never sent twice."""
+        return await self._call(
+            "sendDocument",
+            lambda: self.bot.send_document(chat_id, InputFile(data, filename=filename), caption=caption or None),
+            idempotent=False,
         )
 
     async def edit(

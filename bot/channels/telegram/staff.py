@@ -1,0 +1,534 @@
+"""The study team on Telegram: new leads posted to the staff chat, status buttons, /leads /lead /stats /export.
+
+Who is staff: the Telegram user ids in STAFF_USER_IDS. To anyone else the staff
+commands do not exist (their handlers do not match, so `/leads` goes on to the
+screening and gets the same answer as any unknown command) and a staff button only
+stops its spinner. Every read, export and status change is in the audit log under
+`telegram:<user id>`.
+
+What reaches the staff chat (often a group, and always Telegram's servers): the lead
+id, the outcome and what the team must check, but not the phone number or name unless
+STAFF_NOTIFY_CONTACT=1. Staff read the whole lead with /lead ID in a private chat
+with the bot; /lead and /export answer only there.
+
+Lead events arrive from the Screener as plain sync callbacks in the middle of a
+person's update; they are queued and posted by `flush()` right after that update
+is answered, so the person's reply never waits on the staff chat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ...config import ConfigError, Settings
+from ...contact import CALL_LANGUAGES, CALL_TIMES
+from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
+from ...i18n import Translator, _, language_name, negotiate
+from ...screening import Screener
+from ...staff import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, write_export
+from ...store import audit
+from ...store.leads import CLOSE_REASONS, FINISHED_STATUSES, Lead, LeadError, LeadStore
+from ...store.telegram import StaffPost, TelegramStore
+from .sending import ChatBlocked, Sender
+
+log = logging.getLogger(__name__)
+
+#: callback_data of staff buttons starts with this; the screening's buttons never do.
+PREFIX = "s"
+_SEP = "|"
+#: Which message a status button sits on: the staff chat's post, or a /lead card in a private chat.
+POST, CARD = "p", "c"
+
+OUTCOME_LABELS = OUTCOME_NAMES
+STATUS_LABELS = {
+    "new": _("new"),
+    "attempt_1": _("call attempt 1"),
+    "attempt_2": _("call attempt 2"),
+    "attempt_3": _("call attempt 3"),
+    "contacted": _("contacted"),
+    "visit_booked": _("visit booked"),
+    "enrolled": _("enrolled"),
+    "closed": _("closed"),
+}
+REASON_LABELS = {
+    "not_eligible_at_visit": _("not eligible at the visit"),
+    "declined": _("said no"),
+    "unreachable": _("could not reach them"),
+    "duplicate": _("duplicate"),
+}
+RESULT_LABELS = {"not_met": _("not met"), "not_yet": _("not yet"), "unclear": _("unclear")}
+RESPONDENT_LABELS = {"self": _("the patient"), "caregiver": _("a carer")}
+
+NEW_LEAD = _("New lead {id}")
+SCREENED_AGAIN = _("Lead {id} (screened again)")
+PRIVATE_ONLY = _("For privacy, use this command only in a private chat with me.")
+NO_SUCH_LEAD = _("There is no lead {id}. Type /leads to see the open leads.")
+LEAD_GONE = _("This lead is no longer here.")
+LEAD_CHANGED = _("Someone changed this lead just now. The message shows it as it is now.")
+STATUS_SAVED = _("Saved: {status}")
+ERASED_POST = _("Lead {id} was deleted. Nothing about this person is kept.")
+NEWER_POST = _("Lead {id}: see the newer message below.")
+
+
+@dataclass(frozen=True)
+class StaffOptions:
+    """STAFF_CHAT_ID, STAFF_USER_IDS, STAFF_NOTIFY_CONTACT and STAFF_LANGUAGE, checked."""
+
+    chat_id: int | None = None
+    user_ids: frozenset[int] = field(default_factory=frozenset)
+    notify_contact: bool = False
+    language: str = ""
+    page_size: int = 8
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StaffOptions:
+        chat = settings.staff_chat_id.strip()
+        if chat and not chat.lstrip("-").isdigit():
+            raise ConfigError(f"STAFF_CHAT_ID must be a Telegram chat id (a number, groups start with -), not {chat!r}")
+        ids = [part.strip() for part in settings.staff_user_ids.split(",") if part.strip()]
+        bad = [part for part in ids if not part.isdigit()]
+        if bad:
+            raise ConfigError(f"STAFF_USER_IDS must be Telegram user ids (numbers) separated by commas, not {bad[0]!r}")
+        notify = settings.staff_notify_contact.strip().lower()
+        if notify not in ("", "0", "1", "no", "yes", "false", "true"):
+            raise ConfigError(f"STAFF_NOTIFY_CONTACT must be 0 or 1, not {notify!r}")
+        return cls(
+            chat_id=int(chat) if chat else None,
+            user_ids=frozenset(int(part) for part in ids),
+            notify_contact=notify in ("1", "yes", "true"),
+            language=settings.staff_language.strip(),
+        )
+
+
+def who(user_id: int) -> str:
+    """The staff member as the audit log and the lead history name them."""
+    return f"telegram:{user_id}"
+
+
+def _minute(stamp: str) -> str:
+    return stamp[:16].replace("T", " ")
+
+
+class StaffDesk:
+    """Staff notifications, buttons and commands; registered by the channel before the screening's handlers."""
+
+    def __init__(
+        self,
+        screener: Screener,
+        store: TelegramStore,
+        sender: Sender,
+        options: StaffOptions,
+        clock: Callable[[], datetime],
+    ) -> None:
+        assert screener.leads is not None
+        self.screener = screener
+        self.leads: LeadStore = screener.leads
+        self.store = store
+        self.sender = sender
+        self.options = options
+        self.clock = clock
+        self.pending: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ wiring
+
+    def register(self, app: Application) -> None:
+        """Staff handlers run before the private-chat gate (group -1); each one ends the update's handling."""
+        app.add_handler(CallbackQueryHandler(self.answer_button, pattern=rf"^{PREFIX}\{_SEP}"), group=-1)
+        if not self.options.user_ids:
+            return
+        staff = filters.User(user_id=self.options.user_ids) & filters.UpdateType.MESSAGE
+        where = filters.ChatType.PRIVATE
+        if self.options.chat_id is not None:
+            where = where | filters.Chat(chat_id=self.options.chat_id)
+        app.add_handler(CommandHandler(["leads", "stats"], self.answer_overview, filters=staff & where), group=-1)
+        app.add_handler(CommandHandler(["lead", "export"], self.answer_private, filters=staff & where), group=-1)
+        lead_link = filters.Regex(r"^/lead_[0-9a-f]{8}(@\w+)?$")
+        app.add_handler(MessageHandler(lead_link & staff & where, self.answer_private), group=-1)
+
+    def on_lead(self, lead_id: str, event: str) -> None:
+        """The Screener's callback: queue what the staff chat must hear of (see `flush`)."""
+        if event in ("completed", "repeat", "erased"):
+            self.pending.append((lead_id, event))
+
+    async def flush(self) -> None:
+        """Post what was queued; a failure is logged and never reaches the person."""
+        while self.pending:
+            lead_id, event = self.pending.pop(0)
+            try:
+                if event == "erased":
+                    await self._blank(self.store.staff_post(lead_id), lead_id)
+                else:
+                    await self._post(lead_id, event)
+            except Exception as exc:
+                log.error("staff chat: the %s post for lead %s failed (%s)", event, lead_id, type(exc).__name__)
+
+    async def blank_orphans(self) -> int:
+        """Blank the staff posts of leads erased from the command line or removed by retention."""
+        posts = self.store.orphan_staff_posts()
+        for post in posts:
+            await self._blank(post, post.lead_id)
+        return len(posts)
+
+    # ------------------------------------------------------------------ the staff chat
+
+    def post_translator(self) -> Translator:
+        language = self.options.language or self.screener.default_language
+        return self.screener.translator(negotiate(language, self.screener.languages))
+
+    async def _post(self, lead_id: str, event: str) -> None:
+        if self.options.chat_id is None:
+            return
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            return
+        if event == "repeat" and lead.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
+            return  # contact capture is under way again: its "completed" posts the lead
+        t = self.post_translator()
+        old = self.store.staff_post(lead.id)
+        if old is not None:
+            await self.sender.edit(old.chat_id, old.message_id, t(NEWER_POST, id=lead.id), None)
+        try:
+            sent = await self.sender.send(
+                self.options.chat_id, self.summary(lead, t), self.status_keyboard(lead, t, POST)
+            )
+        except ChatBlocked:
+            log.warning("staff chat: the bot cannot write there (removed from the group?); lead %s not posted", lead.id)
+            return
+        if sent is not None:
+            self.store.save_staff_post(StaffPost(lead.id, sent.chat_id, sent.message_id), self.clock())
+
+    async def _blank(self, post: StaffPost | None, lead_id: str) -> None:
+        if post is None:
+            return
+        t = self.post_translator()
+        with contextlib.suppress(ChatBlocked):
+            await self.sender.edit(post.chat_id, post.message_id, t(ERASED_POST, id=lead_id), None)
+        self.store.forget_staff_post(lead_id)
+
+    def summary(self, lead: Lead, t: Translator) -> str:
+        """The short post for the staff chat: what to check and when to call, no contact details by default."""
+        title = SCREENED_AGAIN if lead.repeat_count else NEW_LEAD
+        lines = [
+            t(title, id=lead.id),
+            t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
+            t(_("Status: {status}"), status=self.status_text(lead, t)),
+            t(_("Channel: {channel}. Source: {source}"), channel=lead.channel, source=lead.source or "-"),
+            t(
+                _("Chat language: {language}. Answered by: {who}"),
+                language=language_name(lead.language),
+                who=t(RESPONDENT_LABELS.get(lead.respondent or "self", "")),
+            ),
+            t(_("Answers to check: {count}"), count=len(lead.review_answers)),
+        ]
+        open_criteria = self.open_criteria(lead, t)
+        if open_criteria:
+            lines.append(t(_("Rules not met or not clear:")) + "\n" + "\n".join(open_criteria))
+        lines.append(t(_("Best time to call: {time}"), time=self.call_time(lead, t)))
+        if self.options.notify_contact:
+            lines.append(t(_("Name: {name}"), name=lead.name or "-"))
+            lines.append(t(_("Phone: {phone}"), phone=lead.phone))
+        lines.append(t(_("Details: /lead_{id} (in a private chat with me)"), id=lead.id))
+        return "\n".join(lines)
+
+    def status_text(self, lead: Lead, t: Translator) -> str:
+        text = t(STATUS_LABELS.get(lead.status, lead.status))
+        if lead.close_reason:
+            text += f" ({t(REASON_LABELS.get(lead.close_reason, lead.close_reason))})"
+        return text
+
+    def call_time(self, lead: Lead, t: Translator) -> str:
+        times, languages = dict(CALL_TIMES), dict(CALL_LANGUAGES)
+        parts = [t(times[lead.call_time]) if lead.call_time in times else "-"]
+        if lead.call_language in languages:
+            parts.append(t(languages[lead.call_language]))
+        return ", ".join(parts)
+
+    def open_criteria(self, lead: Lead, t: Translator) -> list[str]:
+        criteria = self.screener.dialog.criteria
+        return [
+            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: {t(RESULT_LABELS[result])}"
+            for cid, result in lead.criteria.items()
+            if result in RESULT_LABELS
+        ]
+
+    def status_keyboard(self, lead: Lead, t: Translator, where: str) -> InlineKeyboardMarkup | None:
+        """Buttons for the next status; none once a lead is enrolled or closed."""
+        if lead.status in FINISHED_STATUSES:
+            return None
+
+        def button(status: str, label: str) -> InlineKeyboardButton:
+            return InlineKeyboardButton(label, callback_data=_data("set", where, lead.id, lead.status, status))
+
+        rows = [[button("contacted", t(_("Contacted")))]]
+        attempt = int(lead.status[-1]) if lead.status.startswith("attempt_") else 0
+        if attempt < 3:
+            rows[0].append(button(f"attempt_{attempt + 1}", t(_("No answer: attempt {n}"), n=attempt + 1)))
+        rows.append([button("visit_booked", t(_("Visit booked"))), button("enrolled", t(_("Enrolled")))])
+        rows.append([InlineKeyboardButton(t(_("Close…")), callback_data=_data("close", where, lead.id, lead.status))])
+        return InlineKeyboardMarkup(rows)
+
+    def reason_keyboard(self, lead: Lead, t: Translator, where: str) -> InlineKeyboardMarkup:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    t(REASON_LABELS[reason]), callback_data=_data("set", where, lead.id, lead.status, "closed", reason)
+                )
+            ]
+            for reason in CLOSE_REASONS
+        ]
+        rows.append([InlineKeyboardButton(t(_("Back")), callback_data=_data("back", where, lead.id, lead.status))])
+        return InlineKeyboardMarkup(rows)
+
+    # ------------------------------------------------------------------ buttons
+
+    async def answer_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        user = update.effective_user
+        assert query is not None
+        if user is None or user.id not in self.options.user_ids:
+            await self.sender.answer_button(query.id)  # neutral: nothing happens, nothing is said
+            raise ApplicationHandlerStop
+        t = self.translator_for(update)
+        parts = (query.data or "").split(_SEP)
+        message = query.message if isinstance(query.message, Message) else None
+        try:
+            if parts[1] == "page" and len(parts) == 3 and parts[2].isdigit() and message is not None:
+                text, markup = self.leads_page(int(parts[2]), t, user.id)
+                await self.sender.edit(message.chat_id, message.message_id, text, markup)
+                await self.sender.answer_button(query.id)
+            elif parts[1] in ("set", "close", "back") and len(parts) >= 5 and message is not None:
+                await self._status_button(query.id, message, parts, t, user.id)
+            else:
+                await self.sender.answer_button(query.id)
+        except ChatBlocked:
+            pass
+        raise ApplicationHandlerStop
+
+    async def _status_button(self, query_id: str, message: Message, parts: list[str], t: Translator, user: int) -> None:
+        verb, where, lead_id, seen = parts[1:5]
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            await self.sender.answer_button(query_id, t(LEAD_GONE))
+            await self.sender.edit(message.chat_id, message.message_id, None, None)
+            return
+        shown_in = self.post_translator() if where == POST else t
+        if lead.status != seen:  # a double tap, or someone else was quicker
+            await self._redraw(message, lead, where, shown_in, user)
+            await self.sender.answer_button(query_id, t(LEAD_CHANGED))
+            return
+        if verb == "close":
+            await self.sender.edit(
+                message.chat_id, message.message_id, None, self.reason_keyboard(lead, shown_in, where)
+            )
+            await self.sender.answer_button(query_id)
+            return
+        if verb == "back":
+            await self.sender.edit(
+                message.chat_id, message.message_id, None, self.status_keyboard(lead, shown_in, where)
+            )
+            await self.sender.answer_button(query_id)
+            return
+        status, reason = parts[5], parts[6] if len(parts) > 6 else ""
+        try:
+            lead = self.leads.set_status(lead.id, status, who(user), reason=reason)
+        except LeadError:
+            await self.sender.answer_button(query_id)
+            return
+        audit.record(
+            self.leads.db, who(user), "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}"
+        )
+        await self._redraw(message, lead, where, shown_in, user)
+        if where == CARD:  # keep the staff chat's post in step
+            post = self.store.staff_post(lead.id)
+            if post is not None:
+                pt = self.post_translator()
+                await self.sender.edit(
+                    post.chat_id, post.message_id, self.summary(lead, pt), self.status_keyboard(lead, pt, POST)
+                )
+        await self.sender.answer_button(query_id, t(STATUS_SAVED, status=self.status_text(lead, t)))
+
+    async def _redraw(self, message: Message, lead: Lead, where: str, t: Translator, user: int) -> None:
+        text = self.summary(lead, t) if where == POST else self.card(lead, t)
+        await self.sender.edit(message.chat_id, message.message_id, text, self.status_keyboard(lead, t, where))
+
+    # ------------------------------------------------------------------ commands
+
+    def translator_for(self, update: Update) -> Translator:
+        """Staff read the bot in their Telegram app's language."""
+        user = update.effective_user
+        code = user.language_code if user else None
+        return self.screener.translator(negotiate(code or self.screener.default_language, self.screener.languages))
+
+    async def answer_overview(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/leads and /stats: allowed in a private chat and in the staff chat (no contact details in either)."""
+        message, user = update.effective_message, update.effective_user
+        assert message is not None and message.text and user is not None
+        t = self.translator_for(update)
+        command = message.text.split()[0][1:].split("@")[0].lower()
+        if command == "leads":
+            text, markup = self.leads_page(0, t, user.id)
+        else:
+            text, markup = self.stats(t, user.id), None
+        await self._reply(message.chat_id, text, markup)
+        raise ApplicationHandlerStop
+
+    async def answer_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/lead ID (or the /lead_ID link) and /export [csv|xlsx]: contact details, so private chats only."""
+        message, user = update.effective_message, update.effective_user
+        assert message is not None and message.text and user is not None
+        t = self.translator_for(update)
+        head, *args = message.text.split()
+        command = head[1:].split("@")[0].lower()
+        if message.chat.type != ChatType.PRIVATE:
+            await self._reply(message.chat_id, t(PRIVATE_ONLY))
+        elif command == "export":
+            await self._export(message.chat_id, (args[0].lower() if args else "csv"), t, user.id)
+        else:
+            lead_id = command.removeprefix("lead_") if command.startswith("lead_") else (args[0] if args else "")
+            await self._show_lead(message.chat_id, lead_id, t, user.id)
+        raise ApplicationHandlerStop
+
+    async def _reply(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        with contextlib.suppress(ChatBlocked):
+            await self.sender.send(chat_id, text[:4096], markup)
+
+    def leads_page(self, offset: int, t: Translator, user: int) -> tuple[str, InlineKeyboardMarkup | None]:
+        """Open leads, newest first, one page; each row links to /lead_ID."""
+        found = self.leads.find("open")
+        offset = max(0, min(offset, max(len(found) - 1, 0)))
+        page = found[offset : offset + self.options.page_size]
+        audit.record(self.leads.db, who(user), "list", detail=f"telegram status=open offset={offset} rows={len(page)}")
+        if not found:
+            return t(_("There are no open leads.")), None
+        lines = [
+            t(
+                _("Open leads {first}-{last} of {total}, newest first:"),
+                first=offset + 1,
+                last=offset + len(page),
+                total=len(found),
+            )
+        ]
+        for lead in page:
+            lines.append(
+                f"/lead_{lead.id} · {_minute(lead.created_at)} · {self.status_text(lead, t)} · "
+                f"{t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))} · {self.call_time(lead, t)}"
+            )
+        buttons = []
+        if offset > 0:
+            previous = max(0, offset - self.options.page_size)
+            buttons.append(InlineKeyboardButton(t(_("Previous")), callback_data=_data("page", str(previous))))
+        if offset + self.options.page_size < len(found):
+            following = offset + self.options.page_size
+            buttons.append(InlineKeyboardButton(t(_("Next")), callback_data=_data("page", str(following))))
+        return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
+
+    async def _show_lead(self, chat_id: int, lead_id: str, t: Translator, user: int) -> None:
+        lead = self.leads.get(lead_id) if lead_id else None
+        if lead is None:
+            await self._reply(chat_id, t(NO_SUCH_LEAD, id=lead_id[:16]))
+            return
+        audit.record(self.leads.db, who(user), "read", lead.id, "telegram")
+        await self._reply(chat_id, self.card(lead, t), self.status_keyboard(lead, t, CARD))
+
+    def card(self, lead: Lead, t: Translator) -> str:
+        """The whole lead, decrypted, for a private chat with a staff member."""
+        lines = [
+            t(_("Lead {id}"), id=lead.id),
+            t(_("Status: {status}"), status=self.status_text(lead, t)),
+            t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
+            t(_("Answered by: {who}"), who=t(RESPONDENT_LABELS.get(lead.respondent or "self", ""))),
+            t(_("Name: {name}"), name=lead.name or "-"),
+            t(_("Phone: {phone}"), phone=lead.phone),
+            t(_("Best time to call: {time}"), time=self.call_time(lead, t)),
+            t(_("Chat language: {language}"), language=language_name(lead.language)),
+            t(_("Channel: {channel}. Source: {source}"), channel=lead.channel, source=lead.source or "-"),
+            t(_("Screened again: {count} times"), count=lead.repeat_count),
+            t(_("Dialog version: {version}"), version=lead.dialog_version),
+            t(
+                _("Agreed to be contacted: {time} UTC (text {version})"),
+                time=_minute(lead.contact_consented_at),
+                version=lead.contact_consent_version,
+            ),
+            t(_("Created: {time} UTC"), time=_minute(lead.created_at)),
+        ]
+        if lead.review_answers:
+            lines.append("\n" + t(_("Answers to check:")))
+            lines += [f"• {self._answer(item, t)}" for item in lead.review_answers]
+        criteria = self.screener.dialog.criteria
+        results = {**RESULT_LABELS, "met": _("met"), "study_team": _("the study team checks")}
+        lines.append("\n" + t(_("Rules:")))
+        lines += [
+            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: {t(results.get(result, result))}"
+            for cid, result in lead.criteria.items()
+        ]
+        lines.append("\n" + t(_("History:")))
+        lines += [
+            f"• {_minute(h['at'])} · {h['who']} · {h['change']} · {t(STATUS_LABELS.get(h['status'], h['status']))}"
+            + (f" · {h['note']}" if h["note"] else "")
+            for h in lead.history
+        ]
+        return "\n".join(lines)
+
+    def _answer(self, item: dict[str, Any], t: Translator) -> str:
+        dialog = self.screener.dialog
+        question_id, value = item["question"], item.get("answer")
+        if not dialog.has_question(question_id):
+            return f"{question_id}: {value}"
+        question = dialog.question(question_id)
+        if value == NOT_SURE:
+            shown = t(_("Not sure"))
+        else:
+            picked = value if isinstance(value, list) else [value]
+            shown = ", ".join(t(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
+        return f"{t(question.label)}: {shown}"
+
+    def stats(self, t: Translator, user: int) -> str:
+        """The funnel of bot/staff.py (the same numbers as `screening-bot stats`), in the staff member's language."""
+        steps, stops, statuses = funnel(self.leads.db, self.screener.dialog)
+        audit.record(self.leads.db, who(user), "stats", detail="telegram")
+        lines = [t(_("Screening funnel (counts only, all time):"))]
+        for label, count in steps:
+            lines.append(f"  • {t(label[2:])}: {count}" if label.startswith("- ") else f"{t(label)}: {count}")
+        lines.append("\n" + t(_("Where unfinished screenings stop (now / removed):")))
+        lines += [f"• {t(label)}: {live} / {removed}" for _qid, label, live, removed in stops] or ["-"]
+        lines.append("\n" + t(_("Leads by status:")))
+        lines += [f"• {t(STATUS_LABELS.get(status, status))}: {count}" for status, count in statuses]
+        return "\n".join(lines)
+
+    async def _export(self, chat_id: int, fmt: str, t: Translator, user: int) -> None:
+        if fmt not in ("csv", "xlsx"):
+            await self._reply(chat_id, t(_("Type /export for a CSV file, or /export xlsx for Excel.")))
+            return
+        dialog = self.screener.dialog
+        rows = export_rows(self.leads.find(), dialog)
+        data = write_export(fmt, [*EXPORT_COLUMNS, *dialog.criteria], rows)
+        audit.record(self.leads.db, who(user), "export", detail=f"telegram format={fmt} rows={len(rows)}")
+        name = f"leads-{self.clock().date().isoformat()}.{fmt}"
+        caption = t(
+            _("{count} leads. This file holds phone numbers: keep it safe, and delete it when done."), count=len(rows)
+        )
+        with contextlib.suppress(ChatBlocked):
+            await self.sender.send_document(chat_id, data, name, caption)
+
+
+def _data(*parts: str) -> str:
+    data = _SEP.join((PREFIX, *parts))
+    assert len(data.encode()) <= 64, data
+    return data
