@@ -27,6 +27,11 @@ class Retention:
             ("Unfinished screenings (answers of people who stopped part way)", self.unfinished_days),
             ("Answers of people found likely not eligible", self.not_eligible_days),
             ("Leads (contact details and answers) after the study team closes them", self.closed_lead_days),
+            (
+                'Answers of a "not yet" person who asked for a reminder, counted from the day it is sent '
+                "(kept until then, as the reminder opt-in says)",
+                self.not_eligible_days,
+            ),
         ]
 
 
