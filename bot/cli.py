@@ -60,7 +60,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         webhook = Webhook(
             settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
         )
-    return run_telegram(build_screener(settings), settings, webhook)
+    screener = build_screener(settings)
+    beside = []
+    if args.web:
+        from .channels.web.cli import embedded_web
+
+        beside.append(embedded_web(screener, settings))
+    return run_telegram(screener, settings, webhook, beside)
 
 
 def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
@@ -91,6 +97,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="Telegram: receive updates at this public https URL, not polling")
     run.add_argument("--listen", help="Telegram webhook: address to listen on (default 127.0.0.1)")
     run.add_argument("--port", help="Telegram webhook: port to listen on (default 8443)")
+    run.add_argument(
+        "--web",
+        action="store_true",
+        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT)",
+    )
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)

@@ -13,9 +13,10 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -207,21 +208,37 @@ async def stop(app: Application) -> None:
     await app.shutdown()
 
 
-async def serve(app: Application, webhook: Webhook | None = None) -> None:
-    """Run until SIGINT or SIGTERM."""
-    stopping = asyncio.Event()
+async def serve(
+    app: Application,
+    webhook: Webhook | None = None,
+    beside: Sequence[Any] = (),
+    stopping: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGINT or SIGTERM (or `stopping` is set).
+
+    `beside` holds servers that share this event loop and so the bot's one SQLite
+    connection, e.g. the web chat (`screening-bot run --web`): anything with an async
+    `serve()` and a `should_exit` flag, as uvicorn.Server has.
+    """
+    stopping = stopping or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
     await start(app, webhook)
+    servers = [asyncio.create_task(server.serve()) for server in beside]
     try:
         await stopping.wait()
     finally:
         log.info("stopping the Telegram bot")
+        for server in beside:
+            server.should_exit = True
+        await asyncio.gather(*servers, return_exceptions=True)
         await stop(app)
 
 
-def run_telegram(screener: Screener, settings: Settings, webhook: Webhook | None = None) -> int:
+def run_telegram(
+    screener: Screener, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
+) -> int:
     app = build_application(screener, TelegramOptions.from_settings(settings))
-    asyncio.run(serve(app, webhook))
+    asyncio.run(serve(app, webhook, beside))
     return 0

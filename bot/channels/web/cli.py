@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ...config import Settings
+from ...screening import Screener
 
 
 def add_web_commands(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +39,27 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     uvicorn.Server(server_config(app, settings.web_host, int(settings.web_port))).run()
     return 0
+
+
+class EmbeddedServer(uvicorn.Server):
+    """The web chat inside another program's event loop (`screening-bot run --web`).
+
+    The host program (the Telegram bot) owns SIGINT and SIGTERM and stops this server
+    by setting `should_exit`; uvicorn must not take the signals for itself.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
+    """The web chat on the bot's own Screener, so both channels share one database connection."""
+    from .app import create_app
+
+    app = create_app(screener, settings)
+    print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
+    return EmbeddedServer(server_config(app, settings.web_host, int(settings.web_port)))
 
 
 def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:

@@ -1,0 +1,54 @@
+"""`screening-bot run --web`: the Telegram bot and the web chat in one process, on one database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+
+from bot.channels.telegram import build_application
+from bot.channels.telegram.app import serve
+from bot.channels.web.cli import embedded_web
+from bot.config import load_settings
+from bot.dialog.model import Dialog
+
+from .conftest import make_lead_screener
+from .fake_bot_api import FakeBotApi
+from .telegram_support import Person, options_for
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_one_process_serves_telegram_and_the_web_chat(dialog: Dialog, db_path: Path) -> None:
+    api = FakeBotApi()
+    await api.start()
+    screener = make_lead_screener(dialog, db_path)
+    port = free_port()
+    settings = load_settings(environ={"WEB_PORT": str(port), "WEB_SECRET": "x" * 32, "SCREENING_DB": str(db_path)})
+    web = embedded_web(screener, settings)
+    stopping = asyncio.Event()
+    bot = asyncio.create_task(serve(build_application(screener, options_for(api)), beside=[web], stopping=stopping))
+    try:
+        async with asyncio.timeout(20):
+            while not web.started:
+                await asyncio.sleep(0)  # yield to the server starting in this loop; no timing involved
+            person = Person(api)
+            await person.say("/start")
+            await person.tap(dialog.consent.agree)
+            async with httpx.AsyncClient() as client:
+                page = await client.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and 'lang="en"' in page.text
+        assert "Telegram" in page.text  # the consent notice, from the same dialog
+        channels = {row[0] for row in screener.store.db.execute("SELECT DISTINCT channel FROM conversations")}
+        assert "telegram" in channels
+    finally:
+        stopping.set()
+        await bot
+        await api.stop()
+    assert web.should_exit
