@@ -9,8 +9,6 @@ reminders are closed instead.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -18,17 +16,19 @@ from ...dialog.model import NOT_YET, OUTCOMES
 from ...store.ready_reminders import CLOSED, DueReadyReminder
 from .handlers import TelegramChannel
 from .identity import CHANNEL
+from .loops import PeriodicCheck
 from .sending import ChatBlocked
 
 log = logging.getLogger(__name__)
 
 
-class ReadyReminders:
+class ReadyReminders(PeriodicCheck):
+    name = "ready-date reminders"
+
     def __init__(self, channel: TelegramChannel, check_every: float = 60.0) -> None:
+        super().__init__(check_every)
         self.channel = channel
         self.rescreen = channel.screener.rescreen
-        self.check_every = check_every
-        self._task: asyncio.Task[None] | None = None
         self.rescreen.channels.add(CHANNEL)
 
     def note_chat(self, conversation_id: str, chat_id: int, stopped: bool, now: datetime) -> None:
@@ -76,18 +76,5 @@ class ReadyReminders:
             log.info("a ready-date reminder was sent")
             return True
 
-    async def _loop(self) -> None:
-        while True:
-            await self.send_due()
-            await asyncio.sleep(self.check_every)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="ready-reminders")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def check(self) -> None:
+        await self.send_due()
