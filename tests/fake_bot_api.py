@@ -63,7 +63,9 @@ class FakeBotApi:
         self._update_ids = itertools.count(1000)
         self._queue: list[dict[str, Any]] = []
         self._replays: list[dict[str, Any]] = []
-        self._changed = asyncio.Condition()
+        #: Set (and replaced) on every change. No lock: a lock's waiters can be lost when tasks waiting
+        #: on it are cancelled, as the fault tests do by the hundred.
+        self._changed = asyncio.Event()
         self._release = asyncio.Event()
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
@@ -88,19 +90,18 @@ class FakeBotApi:
             await self._server.close_all_connections()
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _until(self, predicate: Any) -> Any:
+        while not (result := predicate()):
+            await self._changed.wait()
+        return result
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
         """Wait until predicate() is truthy (checked after every call the bot makes)."""
 
-        async def until() -> Any:
-            async with self._changed:
-                while not (result := predicate()):
-                    await self._changed.wait()
-                return result
-
-        return await asyncio.wait_for(until(), timeout)
+        return await asyncio.wait_for(self._until(predicate), timeout)
 
     # ------------------------------------------------------------------ what the bot called
 
@@ -136,9 +137,8 @@ class FakeBotApi:
             return bool(self._queue or self._replays)
 
         if not ready() and timeout > 0:
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._until(ready), timeout)
         served = self._replays + self._queue[: int(params.get("limit") or 100)]
         self._replays = []
         return served
@@ -203,6 +203,7 @@ class _Method(tornado.web.RequestHandler):
                     params[key] = value
         call = Call(method, params, time.monotonic())
         api.calls.append(call)
+        await api._notify()  # a waiting test sees the call as it arrives (a long poll ends much later)
         try:
             if token != api.token:
                 raise _Error(401, "Unauthorized")
