@@ -259,7 +259,10 @@ class Patient(Person):
         if not self.dialog.has_question(step):
             return None, None  # an outcome: the screening is done
         question = self.dialog.question(step)
-        typed = harmless_answer(question)
+        try:
+            typed = harmless_answer(question)
+        except AssertionError:  # asked only after an answer that rules out (a crash can lead there)
+            typed = "1"
         if question.kind == "number":
             return self.text_update(typed), int(typed)
         if question.kind == "year":
