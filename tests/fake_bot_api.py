@@ -23,6 +23,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.netutil
 import tornado.web
+from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {"id": 999000111, "is_bot": True, "first_name": "Screening", "username": "screening_test_bot"}
 #: Parameters that arrive as plain strings (the rest are JSON-encoded by ptb).
@@ -60,13 +61,19 @@ class FakeBotApi:
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     failures: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     blocked: set[int] = field(default_factory=set)
+    #: callback query ids the bot called answerCallbackQuery for (successfully or not)
+    queries_answered: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1000)
         self._queue: list[dict[str, Any]] = []
+        #: chat id -> its messages, oldest first (tests with hundreds of chats look a chat up very often)
+        self._chats: dict[int, list[ChatMessage]] = defaultdict(list)
         self._replays: list[dict[str, Any]] = []
-        self._changed = asyncio.Condition()
+        #: Set (and replaced) on every change. No lock: a lock's waiters can be lost when tasks waiting
+        #: on it are cancelled, as the fault tests do by the hundred.
+        self._changed = asyncio.Event()
         self._release = asyncio.Event()
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
@@ -91,19 +98,18 @@ class FakeBotApi:
             await self._server.close_all_connections()
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _until(self, predicate: Any) -> Any:
+        while not (result := predicate()):
+            await self._changed.wait()
+        return result
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
         """Wait until predicate() is truthy (checked after every call the bot makes)."""
 
-        async def until() -> Any:
-            async with self._changed:
-                while not (result := predicate()):
-                    await self._changed.wait()
-                return result
-
-        return await asyncio.wait_for(until(), timeout)
+        return await asyncio.wait_for(self._until(predicate), timeout)
 
     # ------------------------------------------------------------------ what the bot called
 
@@ -111,7 +117,7 @@ class FakeBotApi:
         return [c for c in self.calls if c.method == method]
 
     def chat(self, chat_id: int) -> list[ChatMessage]:
-        return [m for m in self.messages.values() if m.chat_id == chat_id]
+        return list(self._chats[chat_id])
 
     def bot_texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.chat(chat_id) if m.from_bot]
@@ -139,9 +145,8 @@ class FakeBotApi:
             return bool(self._queue or self._replays)
 
         if not ready() and timeout > 0:
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._until(ready), timeout)
         served = self._replays + self._queue[: int(params.get("limit") or 100)]
         self._replays = []
         return served
@@ -151,6 +156,7 @@ class FakeBotApi:
     def _message(self, chat_id: int, text: str, markup: Any) -> ChatMessage:
         message = ChatMessage(next(self._ids), chat_id, text, markup)
         self.messages[message.message_id] = message
+        self._chats[chat_id].append(message)
         return message
 
     def message_json(self, m: ChatMessage) -> dict[str, Any]:
@@ -189,6 +195,43 @@ class FakeBotApi:
             return self.message_json(m)
         raise _Error(404, "Not Found: method not found")
 
+    async def call(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One Bot API call, whichever way it arrived (HTTP on loopback, or ptb's request layer)."""
+        api = self
+        call = Call(method, params, time.monotonic())
+        api.calls.append(call)
+        if method == "answerCallbackQuery":
+            api.queries_answered.add(str(params.get("callback_query_id")))
+        await api._notify()  # a waiting test sees the call as it arrives (a long poll ends much later)
+        try:
+            if token != api.token:
+                raise _Error(401, "Unauthorized")
+            failure = api.failures[method].popleft() if api.failures[method] else ""
+            if method == "sendMessage" and int(params.get("chat_id", 0)) in api.blocked:
+                failure = "403"
+            call.outcome = failure or "ok"
+            if failure.startswith("429"):
+                raise _Error(429, "Too Many Requests: retry later", {"retry_after": int(failure.split(":")[1])})
+            if failure == "403":
+                raise _Error(403, "Forbidden: bot was blocked by the user")
+            if failure.isdigit():
+                raise _Error(int(failure), "Bad Gateway" if failure == "502" else "Internal Server Error")
+            if failure == "hang":
+                api.answer(method, params)  # delivered, but the answer never comes
+                await api._notify()
+                await api._release.wait()
+                return 504, {"ok": False, "error_code": 504, "description": "the fake API was stopped"}
+            result = await api._get_updates(params) if method == "getUpdates" else api.answer(method, params)
+            return 200, {"ok": True, "result": result}
+        except _Error as exc:
+            call.outcome = str(exc.code)
+            body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                body["parameters"] = exc.parameters
+            return exc.code, body
+        finally:
+            await api._notify()
+
 
 class _Error(Exception):
     def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
@@ -221,34 +264,41 @@ class _Method(tornado.web.RequestHandler):
                     params[key] = json.loads(value)
                 except ValueError:
                     params[key] = value
-        call = Call(method, params, time.monotonic())
-        api.calls.append(call)
-        try:
-            if token != api.token:
-                raise _Error(401, "Unauthorized")
-            failure = api.failures[method].popleft() if api.failures[method] else ""
-            if method == "sendMessage" and int(params.get("chat_id", 0)) in api.blocked:
-                failure = "403"
-            call.outcome = failure or "ok"
-            if failure.startswith("429"):
-                raise _Error(429, "Too Many Requests: retry later", {"retry_after": int(failure.split(":")[1])})
-            if failure == "403":
-                raise _Error(403, "Forbidden: bot was blocked by the user")
-            if failure.isdigit():
-                raise _Error(int(failure), "Bad Gateway" if failure == "502" else "Internal Server Error")
-            if failure == "hang":
-                api.answer(method, params)  # delivered, but the answer never comes
-                await api._notify()
-                await api._release.wait()
-                return
-            result = await api._get_updates(params) if method == "getUpdates" else api.answer(method, params)
-            self.write({"ok": True, "result": result})
-        except _Error as exc:
-            call.outcome = str(exc.code)
-            self.set_status(exc.code)
-            body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
-            if exc.parameters:
-                body["parameters"] = exc.parameters
-            self.write(body)
-        finally:
-            await api._notify()
+        status, body = await api.call(token, method, params)
+        self.set_status(status)
+        self.write(body)
+
+
+class InProcessRequest(BaseRequest):
+    """ptb's request layer answered by the fake API in-process: the same calls, no sockets.
+
+    For tests with hundreds of chats at once: there, httpx's connection pool (which scans
+    every connection for every request) would take most of the time."""
+
+    def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 10.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        token, name = url.rsplit("/", 2)[-2:]
+        params = dict(request_data.parameters) if request_data else {}
+        status, body = await self.api.call(token.removeprefix("bot"), name, params)
+        return status, json.dumps(body).encode()

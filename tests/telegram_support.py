@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -14,12 +15,14 @@ from telegram.ext import Application
 from bot.channels.telegram import TelegramOptions, Webhook, build_application
 from bot.channels.telegram.app import start, stop
 from bot.channels.telegram.identity import CHANNEL, telegram_user_key
-from bot.channels.telegram.keyboards import decode
+from bot.channels.telegram.keyboards import CHECKED, decode
 from bot.dialog.engine import Conversation
+from bot.dialog.model import CONSENT, SUMMARY, Dialog
 from bot.i18n import Translator
 from bot.screening import Screener
 
-from .fake_bot_api import ChatMessage, FakeBotApi
+from .conftest import harmless_answer
+from .fake_bot_api import ChatMessage, FakeBotApi, InProcessRequest
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 _chat_ids = itertools.count(5550001)
@@ -58,9 +61,13 @@ async def running_bot(
     screener: Screener,
     clock: Callable[[], datetime] | None = None,
     webhook: Webhook | None = None,
+    in_process: bool = False,
     **changes: Any,
 ) -> AsyncIterator[Application]:
-    app = build_application(screener, options_for(api, **changes), clock=clock or Clock())
+    """The real Application against the fake API: over loopback HTTP, or (`in_process`) through
+    ptb's request layer, for tests with so many chats that httpx's connection pool would dominate."""
+    request = InProcessRequest(api) if in_process else None
+    app = build_application(screener, options_for(api, **changes), clock=clock or Clock(), request=request)
     await start(app, webhook)
     try:
         yield app
@@ -103,7 +110,7 @@ class Person:
 
     async def send(self, update: dict[str, Any], new_messages: int = 0, prompt: bool = True) -> list[ChatMessage]:
         """Deliver an update; wait for a new prompt (a message with buttons) or for `new_messages` messages."""
-        before = max((m.message_id for m in self.api.messages.values()), default=0)
+        before = max(self.api.messages, default=0)
 
         def arrived() -> list[ChatMessage] | None:
             new = [m for m in self._bot_messages() if m.message_id > before]
@@ -161,12 +168,10 @@ class Person:
 
     async def deliver_tap(self, update: dict[str, Any]) -> list[ChatMessage]:
         query_id = update["callback_query"]["id"]
-        before = max((m.message_id for m in self.api.messages.values()), default=0)
+        before = max(self.api.messages, default=0)
         self.last_update = update
         await self.api.queue(update)
-        await self.api.wait_for(
-            lambda: any(c.params.get("callback_query_id") == query_id for c in self.api.calls_to("answerCallbackQuery"))
-        )
+        await self.api.wait_for(lambda: query_id in self.api.queries_answered)
         return [m for m in self._bot_messages() if m.message_id > before]
 
     def texts(self) -> list[str]:
@@ -183,3 +188,95 @@ def translator(language: str, screener: Screener) -> Translator:
 def conversation_of(screener: Screener, person: Person) -> Conversation | None:
     """The person's conversation, found the way the bot finds it: by the pseudonym of the chat id."""
     return screener.store.load(CHANNEL, telegram_user_key(person.chat_id, screener))
+
+
+class Patient(Person):
+    """Answers whatever the bot asks now (typing or tapping, chosen by the seeded RNG) and notes
+    which answers the bot acknowledged, as the person saw it in the chat."""
+
+    def __init__(self, api: FakeBotApi, dialog: Dialog, rng: random.Random) -> None:
+        super().__init__(api)
+        self.dialog, self.rng = dialog, rng
+        #: (question id, stored value) for answers; ("consent", True) and ("summary", True) for the steps.
+        self.acknowledged: list[tuple[str, Any]] = []
+        self.pending: tuple[str, Any, ChatMessage] | None = None
+        self.finished = False
+        #: Set when the bot is killed: the person stops (they would wait for an answer).
+        self.stopped = False
+
+    def latest_prompt(self) -> ChatMessage | None:
+        prompts = [m for m in self._bot_messages() if m.buttons]
+        return max(prompts, key=lambda m: m.message_id) if prompts else None
+
+    def step_of(self, message: ChatMessage | None) -> str:
+        decoded = decode(message.buttons[0]["callback_data"]) if message else None
+        return decoded[0] if decoded else ""
+
+    def settle(self) -> None:
+        """Did the bot acknowledge the pending answer? It did if it echoed it or moved on."""
+        if self.pending is None:
+            return
+        step, value, asked = self.pending
+        echoed = f"\n\n{CHECKED}" in self.api.messages[asked.message_id].text
+        latest = self.latest_prompt()
+        moved_on = latest is not None and latest.message_id > asked.message_id and self.step_of(latest) != step
+        if echoed or moved_on:
+            self.acknowledged.append((step, value))
+        self.pending = None
+
+    async def wait_for_prompt(self, after: int) -> ChatMessage:
+        def arrived() -> ChatMessage | None:
+            latest = self.latest_prompt()
+            return latest if latest and latest.message_id > after else None
+
+        try:
+            return await self.api.wait_for(arrived, timeout=20)
+        except TimeoutError:
+            seen = [(m.message_id, m.text[:30], bool(m.buttons)) for m in self._bot_messages()][-4:]
+            offsets = [c.params.get("offset") for c in self.api.calls_to("getUpdates")][-3:]
+            queued = [u["update_id"] for u in self.api._queue]
+            raise AssertionError(
+                f"{self.chat_id}: no prompt after {after}; {seen}; last={self.last_update}; {offsets=} {queued=}"
+            ) from None
+
+    async def keep_answering(self) -> None:
+        """Say /start (to see where things are after a restart), then answer until the outcome."""
+        self.stopped = False
+        before = max(self.api.messages, default=0)
+        await self.api.queue(self.text_update("/start"))
+        prompt = await self.wait_for_prompt(before)
+        while not self.finished and not self.stopped:
+            step = self.step_of(prompt)
+            update, value = self.answer(step, prompt)
+            if update is None:
+                self.finished = True
+                return
+            self.pending = (step, value, prompt)
+            before = max(self.api.messages, default=0)
+            self.last_update = update
+            await self.api.queue(update)
+            prompt = await self.wait_for_prompt(before)
+            self.settle()
+
+    def answer(self, step: str, prompt: ChatMessage) -> tuple[dict[str, Any] | None, Any]:
+        if step == CONSENT:
+            return self.tap_update(prompt, self.dialog.consent.agree), True
+        if step == SUMMARY:
+            return self.tap_update(prompt, prompt.buttons[0]["text"]), True
+        if not self.dialog.has_question(step):
+            return None, None  # an outcome: the screening is done
+        question = self.dialog.question(step)
+        try:
+            typed = harmless_answer(question)
+        except AssertionError:  # asked only after an answer that rules out (a crash can lead there)
+            typed = "1"
+        if question.kind == "number":
+            return self.text_update(typed), int(typed)
+        if question.kind == "year":
+            return self.text_update(typed), int(typed)
+        option = question.options[int(typed) - 1]
+        if question.kind == "multi":
+            return self.text_update(typed), [option.id]
+        if self.rng.random() < 0.5:
+            return self.tap_update(prompt, prompt.buttons[int(typed) - 1]["text"]), option.id
+        return self.text_update(typed), option.id

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import logging
+import random
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,12 +16,13 @@ import pytest
 
 from bot.channels.telegram import Webhook
 from bot.channels.telegram.handlers import CONTACT, EDITED, NOT_TEXT, PRIVATE_ONLY, REMINDER, STALE_BUTTON
+from bot.channels.telegram.keyboards import CHECKED
 from bot.dialog.model import Dialog
 from bot.screening import Screener
 
 from .conftest import make_lead_screener
 from .fake_bot_api import FakeBotApi
-from .telegram_support import Clock, Person, conversation_of, running_bot
+from .telegram_support import Clock, Patient, Person, conversation_of, running_bot
 
 
 @pytest.fixture
@@ -82,18 +87,25 @@ async def test_a_double_tap_answers_once(api: FakeBotApi, screener: Screener, di
     assert answered.text.endswith("✓ I am the patient") and not answered.buttons
 
 
-async def test_a_replayed_update_changes_nothing(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
+async def test_an_update_delivered_three_times_has_one_effect(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
     person = Person(api)
     async with running_bot(api, screener):
         await begin(person, dialog)
+        tap = person.last_update  # "I am the patient"
         await person.say("40")
         answer = person.last_update
         before = len(person.texts())
-        await api.replay(answer)
-        await person.say("/help", new_messages=2)  # handled after the replay: same chat, in order
+        for update in (answer, tap, answer, tap):  # each arrives three times in all
+            await api.replay(update)
+        await person.say("/help", new_messages=2)  # handled after the replays: same chat, in order
         assert len(person.texts()) == before + 2
     assert history(screener, person, "age") == ["40"]
+    assert history(screener, person, "respondent") == ['"self"']
     assert person.step == "diagnosis_year"
+    tap_id = tap["callback_query"]["id"]
+    assert [c.params.get("callback_query_id") for c in api.calls_to("answerCallbackQuery")].count(tap_id) == 1
 
 
 async def test_a_restart_of_the_bot_resumes_mid_dialog(api: FakeBotApi, db_path, dialog: Dialog) -> None:
@@ -293,3 +305,71 @@ async def test_webhook_checks_the_secret_token_on_every_call(
         await api.wait_for(lambda: person.texts())
     assert any("Hello!" in t for t in person.texts())
     assert len(webhook.secret_token) >= 32
+
+
+async def test_bursts_of_429_502_and_timeouts_lose_no_answer_and_send_no_message_twice(
+    api: FakeBotApi, screener: Screener, dialog: Dialog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five people go through whole screenings while every kind of call fails in bursts."""
+    rng = random.Random(429)
+    people = [Patient(api, dialog, rng) for _ in range(5)]
+    methods = ["sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"]
+    bursts = [["429:0", "429:0", "502"], ["502", "502", "502"], ["hang"], ["429:0", "hang", "502"]]
+    injected = 0
+
+    async def trouble() -> None:
+        nonlocal injected
+        while not all(p.finished for p in people):
+            calls = len(api.calls)
+            await api.wait_for(lambda: len(api.calls) >= calls + 15 or all(p.finished for p in people))  # noqa: B023
+            api.failures[rng.choice(methods)].extend(rng.choice(bursts))
+            injected += 1
+
+    async with running_bot(api, screener, read_timeout=0.3):
+        maker = asyncio.create_task(trouble())
+        await asyncio.wait_for(asyncio.gather(*(p.keep_answering() for p in people)), 60)
+        await maker
+    assert injected >= 10
+    outcomes = [c.outcome for c in api.calls]
+    assert {"429", "502", "hang"} <= set(outcomes)
+    for person in people:
+        prompts = [t for t in person.texts() if re.match(r"Question \d+ of \d+", t)]
+        asked = [t.split("\n\n")[0] for t in prompts]
+        assert len(asked) == len(set(asked)), "a question was sent twice"
+        conv = conversation_of(screener, person)
+        assert conv is not None and conv.outcome
+        stored = {(h["question_id"], h["value"]) for h in screener.store.answer_history(conv.id)}
+        for step, value in person.acknowledged:
+            if dialog.has_question(step):
+                assert (step, json.dumps(value)) in stored, f"the answer to {step} was lost"
+        assert len(stored) == len(screener.store.answer_history(conv.id)), "an answer was stored twice"
+    assert not [r for r in caplog.records if "incident" in r.getMessage()], "no error reached a person"
+
+
+async def test_two_hundred_people_at_once_never_see_each_others_questions_or_answers(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    people = [Person(api) for _ in range(200)]
+    # (age, diagnosis year) is different for everyone, so any answer shown in a wrong chat is caught.
+    answers = {p.chat_id: (str(20 + i % 40), str(1990 + i // 40)) for i, p in enumerate(people)}
+
+    async def screening(person: Person) -> None:
+        await person.say("/start")
+        await person.tap(dialog.consent.agree)
+        await person.tap("I am the patient")
+        age, year = answers[person.chat_id]
+        await person.say(age)
+        await person.say(year)
+
+    async with running_bot(api, screener, in_process=True):
+        await asyncio.wait_for(asyncio.gather(*(screening(p) for p in people)), 60)
+    reference = [m.text for m in api.chat(people[0].chat_id)]
+    for person in people:
+        age, year = answers[person.chat_id]
+        texts = [m.text for m in api.chat(person.chat_id)]
+        echoes = [t.rsplit(CHECKED, 1)[1] for t in texts if CHECKED in t]
+        assert echoes == [dialog.consent.agree, "I am the patient", age, year]
+        assert [t.split(CHECKED)[0] for t in texts] == [t.split(CHECKED)[0] for t in reference]
+        assert history(screener, person, "age") == [age]
+        assert history(screener, person, "diagnosis_year") == [year]
+        assert person.step == "active"

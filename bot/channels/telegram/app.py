@@ -21,12 +21,14 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.request import BaseRequest
 
 from ...config import ConfigError, Settings
 from ...i18n import Translator, _
 from ...retention import Retention, retention_from
 from ...screening import Screener
+from ...store.durable import DurableLog
 from ...store.telegram import TelegramStore
 from .handlers import TelegramChannel
 from .logguard import guard_logs
@@ -109,27 +111,44 @@ class Webhook:
 
 
 def build_application(
-    screener: Screener, options: TelegramOptions, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    screener: Screener,
+    options: TelegramOptions,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    *,
+    request: BaseRequest | None = None,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> Application:
-    """The ptb Application with our handlers, rate limiter and timeouts; the channel is in bot_data."""
+    """The ptb Application with our handlers, rate limiter and timeouts; the channel is in bot_data.
+
+    `request` (ptb's HTTP layer) and `update_processor` (ptb's concurrency, default 256 updates at
+    once) are for the benchmark and tests only: they replace the network and time each update,
+    leaving everything else as it runs in production."""
     if screener.leads is None:
         raise ConfigError("the Telegram channel needs the encryption vault (build the Screener with leads=LeadStore)")
     guard_logs(options.token)
     root = options.api_base_url.rstrip("/")
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(options.token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .concurrent_updates(True)
+        .concurrent_updates(update_processor or True)
         .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.read_timeout)
-        .write_timeout(options.read_timeout)
-        .get_updates_read_timeout(options.read_timeout)
-        .build()
     )
-    sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = (
+            builder.connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .write_timeout(options.read_timeout)
+            .get_updates_read_timeout(options.read_timeout)
+        )
+    app = builder.build()
+    db = screener.store.db
+    db_file = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    durable = DurableLog(db, db_file).flush if db_file else None
+    sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
     store = TelegramStore(screener.store.db, screener.leads.vault)
     channel = TelegramChannel(screener, store, sender, options.reminder_after, clock)
     channel.staff = StaffDesk(screener, store, sender, options.staff, clock)

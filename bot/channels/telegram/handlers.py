@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -96,7 +96,8 @@ class TelegramChannel:
         self.sender = sender
         self.reminder_after = reminder_after
         self.clock = clock
-        self._locks: dict[int, asyncio.Lock] = {}
+        #: chat id -> (lock, holders and waiters)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
         #: chat id -> (message id, prompt tag, text) of the message whose buttons are live.
         self._live_prompt: dict[int, tuple[int, str, str]] = {}
         #: chat id -> deep-link source, held in memory only until the person consents (then it is saved).
@@ -123,8 +124,21 @@ class TelegramChannel:
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.explain_not_text))
         app.add_error_handler(self.tell_about_error)
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(chat_id, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _lock(self, chat_id: int) -> AsyncIterator[None]:
+        """One update of a chat at a time; the lock is forgotten when nobody holds or waits for it,
+        so memory does not grow with every chat the bot has ever seen."""
+        lock, users = self._locks.get(chat_id) or (asyncio.Lock(), 0)
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
 
     # ------------------------------------------------------------------ gates (before any handler)
 

@@ -9,6 +9,8 @@ answering whatever is asked now. "*" marks prompts that are not a dialog step
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from ...replies import Action, Button, Choose, Command, Prompt
@@ -59,14 +61,23 @@ def keyboard(prompt: Prompt) -> InlineKeyboardMarkup | None:
     """One option per row (labels are long sentences), navigation together on the last row."""
     tag = prompt_tag(prompt)
 
-    def button(b: Button) -> InlineKeyboardButton:
+    def button(b: Button) -> tuple[str, str]:
         ticked = prompt.kind == "multi" and option_id(b.action) in prompt.selected
-        return InlineKeyboardButton((CHECKED if ticked else "") + b.label, callback_data=encode(tag, b.action))
+        return (CHECKED if ticked else "") + b.label, encode(tag, b.action)
 
-    rows = [[button(b)] for b in prompt.options]
+    rows = tuple((button(b),) for b in prompt.options)
     if prompt.navigation:
-        rows.append([button(b) for b in prompt.navigation])
-    return InlineKeyboardMarkup(rows) if rows else None
+        rows += (tuple(button(b) for b in prompt.navigation),)
+    return _markup(rows) if rows else None
+
+
+@lru_cache(maxsize=1024)
+def _markup(rows: tuple[tuple[tuple[str, str], ...], ...]) -> InlineKeyboardMarkup:
+    """The same question in the same language gets the same keyboard: built once (ptb objects are
+    immutable, so sharing them is safe). Building them was a tenth of the bot's time per update."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -7,6 +7,9 @@ request went out means "maybe delivered": a message is then not sent again (a
 duplicate question confuses people more than a missing one, and the next thing the
 person types shows the current question again). Edits and callback answers are
 idempotent, so they are retried on every transient error.
+
+Nothing goes out before the answers it acknowledges are on disk: each call first
+awaits `durable` (bot/store/durable.py: one fsync shared by every chat waiting).
 """
 
 from __future__ import annotations
@@ -53,13 +56,23 @@ def _seconds(error: RetryAfter) -> float:
 class Sender:
     """Every call the channel makes to Telegram goes through here."""
 
-    def __init__(self, bot: Bot, attempts: int = 5, backoff: float = 0.5, max_wait: float = 60.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        attempts: int = 5,
+        backoff: float = 0.5,
+        max_wait: float = 60.0,
+        durable: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.bot = bot
+        self.durable = durable
         self.attempts = attempts
         self.backoff = backoff
         self.max_wait = max_wait
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], idempotent: bool) -> T | None:
+        if self.durable is not None:
+            await self.durable()
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
