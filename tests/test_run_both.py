@@ -52,3 +52,17 @@ async def test_one_process_serves_telegram_and_the_web_chat(dialog: Dialog, db_p
         await bot
         await api.stop()
     assert web.should_exit
+
+
+async def test_inside_the_bot_the_web_chat_flushes_each_answer_before_it_replies(dialog: Dialog, db_path: Path) -> None:
+    """The bot's connection group-commits (synchronous=NORMAL + one fsync before any reply);
+    the embedded web chat must wait for that flush too, or a power cut could lose an answer
+    whose page was already shown."""
+    from bot.channels.web.cli import embedded_web
+
+    screener = make_lead_screener(dialog, db_path)
+    settings = load_settings(environ={"WEB_PORT": str(free_port()), "WEB_SECRET": "x" * 32})
+    web = embedded_web(screener, settings)
+    chat = web.config.app.state.web_chat
+    assert chat.durable is not None
+    assert screener.store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: flushed by the channel

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -56,3 +57,13 @@ class DurableLog:
                 if self._running is not None and self._running[0] is future:
                     self._running = None
             self._synced = max(self._synced, covers)
+
+
+def durable_flush(db: sqlite_utils.Database) -> Callable[[], Awaitable[None]] | None:
+    """A group-commit flush for the database's file (None for an in-memory database).
+
+    Each async channel that acknowledges answers (Telegram, and the web chat when it runs
+    inside the bot's process) awaits it before it replies.
+    """
+    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    return DurableLog(db, path).flush if path else None

@@ -28,7 +28,7 @@ from ...config import ConfigError, Settings
 from ...i18n import Translator, _
 from ...retention import Retention, retention_from
 from ...screening import Screener
-from ...store.durable import DurableLog
+from ...store.durable import durable_flush
 from ...store.telegram import TelegramStore
 from .handlers import TelegramChannel
 from .logguard import guard_logs
@@ -145,9 +145,7 @@ def build_application(
             .get_updates_read_timeout(options.read_timeout)
         )
     app = builder.build()
-    db = screener.store.db
-    db_file = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
-    durable = DurableLog(db, db_file).flush if db_file else None
+    durable = durable_flush(screener.store.db)
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
     store = TelegramStore(screener.store.db, screener.leads.vault)
     channel = TelegramChannel(screener, store, sender, options.reminder_after, clock)

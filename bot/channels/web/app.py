@@ -21,7 +21,7 @@ import json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,9 +143,14 @@ def accept_language(header: str, available: list[str]) -> str:
 class WebChat:
     """The routes of the web chat, around one Screener."""
 
-    def __init__(self, screener: Screener, options: WebOptions) -> None:
+    def __init__(
+        self, screener: Screener, options: WebOptions, durable: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.screener = screener
         self.options = options
+        #: Inside the bot's process the database commits with synchronous=NORMAL (store/durable.py):
+        #: then every answer is flushed to disk before the page that acknowledges it is sent.
+        self.durable = durable
         self.sessions = Sessions(options.secret)
         self.limiter = RateLimiter(options.rate_limit)
         self.turns: OrderedDict[str, Turn] = OrderedDict()
@@ -232,6 +237,8 @@ class WebChat:
                 action = Command("done")  # nothing ticked: the Screener's kind "choose at least one"
             said = said_text(action, shown.prompt)
             reply = self.screener.handle(conv, action)
+            if self.durable is not None:
+                await self.durable()
             self._remember(request, user_key, said, reply.notices, reply.prompt)
         return RedirectResponse("/#now", status_code=303)
 
@@ -423,9 +430,17 @@ def _clock() -> float:
     return time.monotonic()
 
 
-def create_app(screener: Screener, settings: Settings, routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers."""
-    chat = WebChat(screener, WebOptions.from_settings(settings))
+def create_app(
+    screener: Screener,
+    settings: Settings,
+    routes: Sequence[BaseRoute] = (),
+    durable: Callable[[], Awaitable[None]] | None = None,
+) -> Starlette:
+    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers.
+
+    `durable` is awaited after each accepted answer, before the reply: given when the app
+    shares the bot's group-committed database (`screening-bot run --web`)."""
+    chat = WebChat(screener, WebOptions.from_settings(settings), durable)
     app = Starlette(
         routes=[*routes, *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],

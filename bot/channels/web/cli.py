@@ -54,10 +54,14 @@ class EmbeddedServer(uvicorn.Server):
 
 
 def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
-    """The web chat on the bot's own Screener, so both channels share one database connection."""
+    """The web chat on the bot's own Screener, so both channels share one database connection.
+
+    That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
+    waits for the flush before it acknowledges an answer."""
+    from ...store.durable import durable_flush
     from .app import create_app
 
-    app = create_app(screener, settings)
+    app = create_app(screener, settings, durable=durable_flush(screener.store.db))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     return EmbeddedServer(server_config(app, settings.web_host, int(settings.web_port)))
 
