@@ -186,7 +186,9 @@ class FakeBotApi:
             message.document = p["document"]
             return {**self.message_json(message), "document": {"file_id": "f", "file_unique_id": "f"}}
         if method in ("editMessageText", "editMessageReplyMarkup"):
-            m = self.messages[int(p["message_id"])]
+            m = self.messages.get(int(p["message_id"]))
+            if m is None or m.chat_id != int(p["chat_id"]):
+                raise _Error(400, "Bad Request: message to edit not found")
             text = p.get("text", m.text)
             markup = p.get("reply_markup")
             if text == m.text and markup == m.reply_markup:
