@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from bot.dialog.model import Dialog, Question
 from bot.replies import Button, Command, Reply, Text
 from bot.screening import Screener
 from bot.store import ConversationStore, open_database
+
+from .fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALOG_PATH = ROOT / "dialogs" / "nct06349343.toml"
@@ -163,3 +166,12 @@ def give_contact(chat: Chat, phone: str, name: str | None) -> None:
     chat.press("Skip") if name is None else chat.send(name)
     chat.press("Afternoon")
     chat.press("Chinese (Mandarin)")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API on 127.0.0.1, for every Telegram test."""
+    fake = FakeBotApi()
+    await fake.start()
+    yield fake
+    await fake.stop()

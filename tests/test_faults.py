@@ -20,11 +20,9 @@ import random
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlite_utils
 
 from bot.channels.telegram.keyboards import CHECKED
@@ -38,14 +36,6 @@ from .telegram_support import Patient
 KILLS = 20
 SEED = 11
 PEOPLE = 6
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 class BotProcess:

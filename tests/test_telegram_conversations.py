@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from .telegram_support import Person, conversation_of, running_bot
 def screener(dialog: Dialog, db_path: Path) -> Screener:
     """As in production: the Telegram channel needs the vault (pseudonymous keys, encrypted chat ids)."""
     return make_lead_screener(dialog, db_path)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def harmless(question: Question) -> str:

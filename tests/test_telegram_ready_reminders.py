@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,14 +34,6 @@ ON_THE_DAY = datetime(READY.year, READY.month, READY.day, 9, tzinfo=UTC)
 def screener(dialog: Dialog, db_path: Path) -> Screener:
     """The Telegram channel needs the vault: it keeps chat ids only encrypted."""
     return make_lead_screener(dialog, db_path)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def not_yet(person: Person, dialog: Dialog, opt_in: bool) -> None:

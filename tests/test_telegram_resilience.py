@@ -8,7 +8,6 @@ import json
 import logging
 import random
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -29,14 +28,6 @@ from .telegram_support import Clock, Patient, Person, conversation_of, running_b
 def screener(dialog: Dialog, db_path: Path) -> Screener:
     """As in production: the Telegram channel needs the vault (pseudonymous keys, encrypted chat ids)."""
     return make_lead_screener(dialog, db_path)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def begin(person: Person, dialog: Dialog) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,14 +38,6 @@ t = Translator("en", LOCALES)
 @pytest.fixture
 def screener(dialog: Dialog, db_path: Path) -> Screener:
     return make_lead_screener(dialog, db_path)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    fake = FakeBotApi()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def staffed(api: FakeBotApi, screener: Screener, **changes: Any):  # type: ignore[no-untyped-def]
