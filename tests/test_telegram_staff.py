@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from bot.channels.telegram.handlers import CONTACT_NOT_YOURS, NUMBER_SAVED, REMINDER, SHARE_BUTTON
-from bot.channels.telegram.staff import ERASED_POST, LEAD_CHANGED, PRIVATE_ONLY, StaffOptions
+from bot.channels.telegram.staff import ERASED_POST, LEAD_CHANGED, NEW_LEAD, PRIVATE_ONLY, StaffOptions
 from bot.dialog.model import Dialog
 from bot.i18n import Translator, _
 from bot.screening import Screener
 from bot.store import audit
 from bot.store.vault import rotate_key
 
-from .conftest import LOCALES, make_lead_screener
+from .conftest import LOCALES, answer_until, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
 from .telegram_support import Clock, Person, conversation_of, running_bot
 from .test_telegram_conversations import screen
@@ -344,3 +344,23 @@ async def test_staff_read_in_their_own_language(api: FakeBotApi, screener: Scree
     assert zh(_("Screening funnel (counts only, all time):")) in stats.text
     assert zh(_("started (consent notice shown)")) in stats.text
     assert leads.text == zh(_("There are no open leads."))
+
+
+async def test_a_lead_from_the_web_chat_in_the_same_process_reaches_the_staff_chat(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    """Under `screening-bot run --web` the web chat's Screener calls are made in the bot's event
+    loop; its leads are posted without waiting for anyone's Telegram update."""
+    async with staffed(api, screener):
+        web_person = start_screening(screener, user="web-visitor")
+        answer_until(web_person, dialog)
+        web_person.press("These are right: show the result")
+        web_person.press(t(_("Yes, please contact me")))
+        web_person.send("13800138000")
+        web_person.press(t(_("Skip")))
+        web_person.press(t(_("Afternoon")))
+        web_person.press(t(_("Chinese (Mandarin)")))
+        lead_id = screener.store.db.execute("SELECT id FROM leads").fetchone()[0]
+        post = await staff_post(api, lead_id)
+    assert t(NEW_LEAD, id=lead_id) in post.text
+    assert "13800138000" not in post.text  # no contact details in the group by default

@@ -18,6 +18,7 @@ is answered, so the person's reply never waits on the staff chat.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -145,6 +146,7 @@ class StaffDesk:
         self.options = options
         self.clock = clock
         self.pending: list[tuple[str, str]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ wiring
 
@@ -163,9 +165,21 @@ class StaffDesk:
         app.add_handler(MessageHandler(lead_link & staff & where, self.answer_private), group=-1)
 
     def on_lead(self, lead_id: str, event: str) -> None:
-        """The Screener's callback: queue what the staff chat must hear of (see `flush`)."""
-        if event in ("completed", "repeat", "erased"):
-            self.pending.append((lead_id, event))
+        """The Screener's callback: queue what the staff chat must hear of, and post it soon.
+
+        A Telegram update flushes the queue itself once it is handled; a lead from another
+        channel in this process (the web chat under `screening-bot run --web`) has no such
+        update, so a flush is also started on the running event loop.
+        """
+        if event not in ("completed", "repeat", "erased"):
+            return
+        self.pending.append((lead_id, event))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (e.g. a command-line tool): nothing can be posted now
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self.flush(), name="staff-chat-posts")
 
     async def flush(self) -> None:
         """Post what was queued; a failure is logged and never reaches the person."""
