@@ -23,6 +23,7 @@ from ..dialog.model import NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, OUTCOMES, Dialog
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
 from ..retention import Retention
 from ..screening import Screener
+from ..store.leads import CLOSE_REASONS, STATUSES
 from .diff import Change
 from .flow import CONFIRM_RULE, OUTCOME_STYLE
 from .words import ask_if_in_words, criterion_name, option_in_words, typed_answer_in_words
@@ -38,9 +39,20 @@ STAFF_NOTIFICATION_FIELDS = (
     ("Answers needing review", "the questions whose answers the study team must check"),
     ("Respondent type", "the patient, or a carer answering for them"),
     ("Language", "the language the person screened in, so the team can reply in it"),
-    ("Contact details", "only what the person chose to give, so the team can reach them"),
+    (
+        "Contact details",
+        "only what the person chose to give, so the team can reach them; stored encrypted, and left out of "
+        "the Telegram staff chat's post unless STAFF_NOTIFY_CONTACT=1",
+    ),
     ("Dialog version", "the approved version (and content hash) of the questions they answered"),
-    ("Status", "new, contacted or closed, set by the study team"),
+    (
+        "Status",
+        "set by the study team, each change kept with who, when and a note: "
+        + ", ".join(status.replace("_", " ") for status in STATUSES)
+        + " (closed with a reason: "
+        + ", ".join(reason.replace("_", " ") for reason in CLOSE_REASONS)
+        + ")",
+    ),
     ("Criterion results", "for each criterion: met, not met, not yet, unclear, or for the study team to check"),
     ("Campaign source", "where the person came from (e.g. a poster's QR code), never who they are"),
 )
