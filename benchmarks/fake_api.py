@@ -68,7 +68,9 @@ class FakeBotApi(BaseRequest):
                 "from": BOT_USER,
                 "text": p.get("text", ""),
             }
-            if isinstance(p.get("reply_markup"), dict) and "inline_keyboard" in p["reply_markup"]:
-                message["reply_markup"] = p["reply_markup"]
+            markup = p.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if isinstance(markup, dict) and "inline_keyboard" in markup:
+                message["reply_markup"] = markup  # Telegram echoes inline keyboards (not reply keyboards)
             return message
         return True

@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -258,17 +259,24 @@ class _Method(tornado.web.RequestHandler):
             params.update({k: (v[0].filename, v[0].body) for k, v in files.items()})
         else:
             fields = parse_qsl(self.request.body.decode(), keep_blank_values=True)
-        for key, value in fields:
-            if key in _STRINGS:
-                params[key] = value
-            else:
-                try:
-                    params[key] = json.loads(value)
-                except ValueError:
-                    params[key] = value
+        params.update(_decoded(fields))
         status, body = await api.call(token, method, params)
         self.set_status(status)
         self.write(body)
+
+
+def _decoded(fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Parameters as the Bot API reads them: JSON-encoded values decoded, plain strings kept."""
+    params: dict[str, Any] = {}
+    for key, value in fields:
+        if key in _STRINGS:
+            params[key] = value
+        else:
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
+    return params
 
 
 class InProcessRequest(BaseRequest):
@@ -301,6 +309,6 @@ class InProcessRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         token, name = url.rsplit("/", 2)[-2:]
-        params = dict(request_data.parameters) if request_data else {}
+        params = _decoded(request_data.json_parameters.items()) if request_data else {}
         status, body = await self.api.call(token.removeprefix("bot"), name, params)
         return status, json.dumps(body).encode()

@@ -10,19 +10,29 @@ idempotent, so they are retried on every transient error.
 
 Nothing goes out before the answers it acknowledges are on disk: each call first
 awaits `durable` (bot/store/durable.py: one fsync shared by every chat waiting).
+
+The screening's own calls (send, edit, answer a tap) go one level below ptb's
+`Bot.send_message`, to `Bot._post`, which every ptb method ends in: the same defaults,
+rate limiter, request layer and error classes, but the answer is not turned into a
+`Message` (the bot needs only its id) and keyboards are turned into JSON once, not at
+every send. Building and parsing those objects was over half of the bot's time per
+update (benchmarks/). `_post` is private; python-telegram-bot is pinned to 22.x in
+pyproject.toml and every Telegram test goes through this path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -31,6 +41,33 @@ T = TypeVar("T")
 
 #: httpx errors raised before the request reached the server: safe to send again.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+#: Keyboards as JSON, by the identity of the (cached, immutable) markup object; bounded.
+_MARKUP_JSON: dict[int, tuple[Markup, str]] = {}
+_MARKUP_JSON_LIMIT = 4096
+
+
+def markup_json(markup: Markup) -> str:
+    """The keyboard as Telegram reads it. The keyboards of questions are cached objects
+    (keyboards.py), so each is turned into JSON once."""
+    cached = _MARKUP_JSON.get(id(markup))
+    if cached is not None and cached[0] is markup:
+        return cached[1]
+    text = json.dumps(markup.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    if len(_MARKUP_JSON) >= _MARKUP_JSON_LIMIT:
+        _MARKUP_JSON.clear()
+    _MARKUP_JSON[id(markup)] = (markup, text)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message Telegram accepted: where it is, so it can be edited later."""
+
+    chat_id: int
+    message_id: int
 
 
 class ChatBlocked(Exception):
@@ -99,42 +136,37 @@ class Sender:
             await asyncio.sleep(wait)
         return None
 
-    async def send(
-        self,
-        chat_id: int,
-        text: str,
-        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
-    ) -> Message | None:
-        """A new message; None when it could not be sent (or may have been, see module doc)."""
-        return await self._call(
-            "sendMessage", lambda: self.bot.send_message(chat_id, text, reply_markup=markup), idempotent=False
-        )
+    async def _api(self, method: str, params: dict[str, Any], idempotent: bool) -> Any:
+        return await self._call(method, lambda: self.bot._post(method, params), idempotent)
 
-    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> Message | None:
+    async def send(self, chat_id: int, text: str, markup: Markup | None = None) -> Sent | None:
+        """A new message; None when it could not be sent (or may have been, see module doc)."""
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if markup is not None:
+            params["reply_markup"] = markup_json(markup)
+        result = await self._api("sendMessage", params, idempotent=False)
+        return Sent(chat_id, int(result["message_id"])) if isinstance(result, dict) else None
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> Sent | None:
         """A file (staff exports); like a message, never sent twice."""
-        return await self._call(
+        sent = await self._call(
             "sendDocument",
             lambda: self.bot.send_document(chat_id, InputFile(data, filename=filename), caption=caption or None),
             idempotent=False,
         )
+        return Sent(chat_id, sent.message_id) if sent is not None else None
 
     async def edit(
         self, chat_id: int, message_id: int, text: str | None, markup: InlineKeyboardMarkup | None = None
     ) -> None:
         """Change a message we sent (text and buttons, or only the buttons when text is None)."""
+        params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
+        if markup is not None:
+            params["reply_markup"] = markup_json(markup)
+        if text is not None:
+            params["text"] = text
         try:
-            if text is None:
-                await self._call(
-                    "editMessageReplyMarkup",
-                    lambda: self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup),
-                    idempotent=True,
-                )
-            else:
-                await self._call(
-                    "editMessageText",
-                    lambda: self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup),
-                    idempotent=True,
-                )
+            await self._api("editMessageReplyMarkup" if text is None else "editMessageText", params, idempotent=True)
         except BadRequest as exc:
             # "message is not modified", "message to edit not found": the message is as good as it gets.
             log.info("edit skipped: %s", _kind(exc))
@@ -142,11 +174,8 @@ class Sender:
     async def answer_button(self, query_id: str, text: str = "") -> None:
         """Stop the button's spinner (with a short note when there is one)."""
         try:
-            await self._call(
-                "answerCallbackQuery",
-                lambda: self.bot.answer_callback_query(query_id, text=text or None),
-                idempotent=True,
-            )
+            params = {"callback_query_id": query_id, **({"text": text} if text else {})}
+            await self._api("answerCallbackQuery", params, idempotent=True)
         except BadRequest as exc:  # "query is too old": the spinner is long gone
             log.info("callback answer skipped: %s", _kind(exc))
 
