@@ -26,14 +26,30 @@ def now_iso() -> str:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One atomic write: all of it reaches the disk, or none of it."""
-    db.execute("BEGIN IMMEDIATE")
+    """One atomic write: all of it reaches the disk, or none of it.
+
+    Inside another transaction it is a savepoint: its writes join the outer commit (a
+    channel commits everything one update changes at once), and a failure inside it is
+    still undone on its own. Never hold one across an `await`: the connection is shared
+    by every chat."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return
+    conn.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    conn.execute("COMMIT")
 
 
 class ConversationStore:
