@@ -8,7 +8,7 @@ changed answer never erases what was said before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,10 @@ from ..dialog.rules import Finding
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+#: Work to do once the outermost transaction of a connection has committed, by connection.
+_AFTER_COMMIT: dict[int, list[Callable[[], object]]] = {}
 
 
 @contextmanager
@@ -48,8 +52,20 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         yield
     except BaseException:
         conn.execute("ROLLBACK")
+        _AFTER_COMMIT.pop(id(conn), None)
         raise
     conn.execute("COMMIT")
+    for work in _AFTER_COMMIT.pop(id(conn), ()):
+        work()
+
+
+def after_commit(db: sqlite_utils.Database, work: Callable[[], object]) -> None:
+    """Run `work` now, or, inside a transaction, once it has committed (e.g. emptying the
+    write-ahead log after an erasure, which SQLite cannot do inside a transaction)."""
+    if db.conn.in_transaction:
+        _AFTER_COMMIT.setdefault(id(db.conn), []).append(work)
+    else:
+        work()
 
 
 class ConversationStore:

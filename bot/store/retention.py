@@ -19,7 +19,7 @@ import sqlite_utils
 
 from ..retention import Retention as RetentionPeriods
 from . import audit
-from .conversations import transaction
+from .conversations import after_commit, transaction
 from .leads import FINISHED_STATUSES
 
 __all__ = ["RetentionPeriods"]
@@ -59,7 +59,7 @@ def erase_conversation(db: sqlite_utils.Database, conversation_id: str, who: str
         audit.count(db, "erased_by_person" if who == "person" else "erased_by_staff", at=at)
         for lead_id in leads or [""]:
             audit.record(db, who, "erase", lead_id, "conversation, answers, outcomes and lead erased", at=at)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    after_commit(db, lambda: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
     return True
 
 

@@ -72,14 +72,25 @@ class TelegramStore:
     # ------------------------------------------------------------------ reminders
 
     def schedule_reminder(self, conversation_id: str, chat_id: int, due: datetime) -> None:
-        """(Re)set the reminder of a saved conversation, unless its one reminder was already sent."""
+        """(Re)set the reminder of a saved conversation, unless its one reminder was already sent.
+
+        Called after every message a person sends: an existing row only gets its new time
+        (one UPDATE, no encryption); the chat id is encrypted when the row is first written."""
+        due_at = due.isoformat(timespec="seconds")
         with transaction(self.db):
-            self.db.execute(
+            row = self.db.conn.execute(
+                "SELECT sent_at FROM telegram_reminders WHERE conversation_id = ?", [conversation_id]
+            ).fetchone()
+            if row is not None:
+                if row[0] == "":
+                    self.db.conn.execute(
+                        "UPDATE telegram_reminders SET due_at = ? WHERE conversation_id = ?", [due_at, conversation_id]
+                    )
+                return
+            self.db.conn.execute(
                 """INSERT INTO telegram_reminders (conversation_id, chat_id, chat_enc, due_at)
-                   SELECT ?, 0, ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)
-                   ON CONFLICT(conversation_id) DO UPDATE SET due_at = excluded.due_at
-                   WHERE telegram_reminders.sent_at = ''""",
-                [conversation_id, self.vault.encrypt(str(chat_id)), due.isoformat(timespec="seconds"), conversation_id],
+                   SELECT ?, 0, ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ?)""",
+                [conversation_id, self.vault.encrypt(str(chat_id)), due_at, conversation_id],
             )
 
     def cancel_reminder(self, conversation_id: str) -> None:

@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from ...dialog.model import CONSENT, DECLINED, OUTCOMES
 from ...i18n import Translator, _, negotiate
 from ...replies import Action, Choose, Command, Reply, Text
 from ...screening import Screener
+from ...store.conversations import transaction
 from ...store.telegram import DueReminder, TelegramStore
 from . import keyboards
 from .identity import CHANNEL, telegram_user_key
@@ -230,59 +231,70 @@ class TelegramChannel:
     # ------------------------------------------------------------------ one step of a conversation
 
     async def _run(self, update: Update, action: Action | None, source: str = "") -> None:
+        """One step, in two phases: first everything it changes, in one transaction (the answer,
+        the reminder, notes for later), with no `await` inside; then, once that is committed,
+        what the person sees (the Sender waits until the commit is on disk before it sends)."""
         chat = update.effective_chat
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
             now = self.clock()
-            source = source or self._pending_source.pop(chat.id, "")
-            conv = self.screener.open(
-                CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None, source=source
-            )
-            try:
+            with transaction(self.screener.store.db):
+                source = source or self._pending_source.pop(chat.id, "")
+                conv = self.screener.open(
+                    CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None, source=source
+                )
                 if update.callback_query is not None:
-                    await self._tap(chat.id, conv, update)
+                    draw = self._tap(chat.id, conv, update)
                 elif action is _SHARED_CONTACT:
-                    await self._contact(chat.id, conv, update)
+                    draw = self._contact(chat.id, conv, update)
                 else:
                     assert action is not None
-                    await self._say(chat.id, conv, action)
+                    draw = self._say(chat.id, conv, action)
+                if source and conv.state == CONSENT:
+                    self._pending_source[chat.id] = source
+                self._plan_reminder(chat.id, conv, now)
+                stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
+                for hook in self.after_update:
+                    hook(conv.id, chat.id, stopped, now)
+            try:
+                await draw()
             except ChatBlocked:
                 self._blocked(chat.id)
-                return
             finally:
                 if self.staff is not None:
                     await self.staff.flush()
-            if source and conv.state == CONSENT:
-                self._pending_source[chat.id] = source
-            self._plan_reminder(chat.id, conv, now)
-            stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
-            for hook in self.after_update:
-                hook(conv.id, chat.id, stopped, now)
 
-    async def _contact(self, chat_id: int, conv: Conversation, update: Update) -> None:
+    def _contact(self, chat_id: int, conv: Conversation, update: Update) -> Draw:
         """Telegram's share-contact button at the phone question; a contact anywhere else is not kept."""
         assert update.message and update.message.contact
         contact, user = update.message.contact, update.effective_user
         t = self.screener.translator(conv.language)
         if self.screener.prompt(conv).kind != "phone":
-            await self.sender.send(chat_id, t(CONTACT))
-        elif user is None or contact.user_id != user.id:
-            await self._show(chat_id, Reply([t(CONTACT_NOT_YOURS)], self.screener.prompt(conv)), t)
+            return lambda: self.sender.send(chat_id, t(CONTACT))
+        if user is None or contact.user_id != user.id:
+            reply = Reply([t(CONTACT_NOT_YOURS)], self.screener.prompt(conv))
         else:
-            await self._show(chat_id, self.screener.handle(conv, Command("contact", contact.phone_number)), t)
+            reply = self.screener.handle(conv, Command("contact", contact.phone_number))
+        return lambda: self._show(chat_id, reply, t)
 
-    async def _say(self, chat_id: int, conv: Conversation, action: Action) -> None:
+    def _say(self, chat_id: int, conv: Conversation, action: Action) -> Draw:
         live = self._live_prompt.get(chat_id)
         reply = self.screener.handle(conv, action)
-        if live and isinstance(action, Text) and keyboards.prompt_tag(reply.prompt) != live[1]:
-            # A typed answer moved the dialog on: show it under its question, without buttons.
-            message_id, _tag, text = live
-            await self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}")
-            self._live_prompt.pop(chat_id, None)
-        await self._show(chat_id, reply, self.screener.translator(conv.language))
+        t = self.screener.translator(conv.language)
+        if not (live and isinstance(action, Text) and keyboards.prompt_tag(reply.prompt) != live[1]):
+            return lambda: self._show(chat_id, reply, t)
+        # A typed answer moved the dialog on: show it under its question, without buttons.
+        message_id, _tag, text = live
+        self._live_prompt.pop(chat_id, None)
 
-    async def _tap(self, chat_id: int, conv: Conversation, update: Update) -> None:
+        async def draw() -> None:
+            await self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}")
+            await self._show(chat_id, reply, t)
+
+        return draw
+
+    def _tap(self, chat_id: int, conv: Conversation, update: Update) -> Draw:
         query = update.callback_query
         assert query is not None
         message = query.message if isinstance(query.message, Message) else None
@@ -290,32 +302,47 @@ class TelegramChannel:
         decoded = keyboards.decode(query.data or "")
         current = keyboards.prompt_tag(self.screener.prompt(conv))
         if decoded is None or decoded[0] not in (keyboards.ANY_STEP, current):
-            await self.sender.answer_button(query.id, t(STALE_BUTTON))
-            if message is not None:
-                await self.sender.edit(chat_id, message.message_id, None, None)
-            return
+
+            async def stale() -> None:
+                await self.sender.answer_button(query.id, t(STALE_BUTTON))
+                if message is not None:
+                    await self.sender.edit(chat_id, message.message_id, None, None)
+
+            return stale
         tag, action = decoded
         reply = self.screener.handle(conv, action)
         new_tag = keyboards.prompt_tag(reply.prompt)
-        if message is not None:
-            if new_tag == tag and reply.prompt and reply.prompt.kind == "multi" and not reply.notices:
-                # A tick on a multiple-choice question: redraw the buttons in place.
-                await self.sender.edit(chat_id, message.message_id, None, keyboards.keyboard(reply.prompt))
+        if message is None:
+            return lambda: self._show_then_answer(chat_id, reply, t, query.id)
+        if new_tag == tag and reply.prompt and reply.prompt.kind == "multi" and not reply.notices:
+            # A tick on a multiple-choice question: redraw the buttons in place.
+            markup = keyboards.keyboard(reply.prompt)
+
+            async def tick() -> None:
+                await self.sender.edit(chat_id, message.message_id, None, markup)
                 await self.sender.answer_button(query.id)
-                return
-            chosen = ""
-            if isinstance(action, Choose):
-                chosen = keyboards.tapped_label(message.reply_markup, query.data or "")
-            elif action.name == "done":
-                chosen = t(_(", ")).join(keyboards.ticked_labels(message.reply_markup))
-            if chosen and new_tag != tag and message.text:
-                await self.sender.edit(chat_id, message.message_id, f"{message.text}\n\n{keyboards.CHECKED}{chosen}")
-            else:
-                await self.sender.edit(chat_id, message.message_id, None, None)
-            if self._live_prompt.get(chat_id, (None,))[0] == message.message_id:
-                self._live_prompt.pop(chat_id)
-        await self._show(chat_id, reply, self.screener.translator(conv.language))
-        await self.sender.answer_button(query.id)
+
+            return tick
+        chosen = ""
+        if isinstance(action, Choose):
+            chosen = keyboards.tapped_label(message.reply_markup, query.data or "")
+        elif action.name == "done":
+            chosen = t(_(", ")).join(keyboards.ticked_labels(message.reply_markup))
+        answered = None  # only the buttons go, unless the answer moved the dialog on
+        if chosen and new_tag != tag and message.text:
+            answered = f"{message.text}\n\n{keyboards.CHECKED}{chosen}"
+        if self._live_prompt.get(chat_id, (None,))[0] == message.message_id:
+            self._live_prompt.pop(chat_id)
+
+        async def draw() -> None:
+            await self.sender.edit(chat_id, message.message_id, answered, None)
+            await self._show_then_answer(chat_id, reply, t, query.id)
+
+        return draw
+
+    async def _show_then_answer(self, chat_id: int, reply: Reply, t: Translator, query_id: str) -> None:
+        await self._show(chat_id, reply, t)
+        await self.sender.answer_button(query_id)
 
     async def _show(self, chat_id: int, reply: Reply, t: Translator) -> None:
         """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away.
@@ -405,6 +432,9 @@ def _tapped(update: Update, command: str) -> bool:
     decoded = keyboards.decode(update.callback_query.data or "") if update.callback_query else None
     return decoded is not None and isinstance(decoded[1], Command) and decoded[1].name == command
 
+
+#: What a step shows, run once what it changed is committed.
+Draw = Callable[[], Awaitable[object]]
 
 #: Marks a shared contact for `_run` (what it means depends on the question asked).
 _SHARED_CONTACT = Command("__shared_contact__")
