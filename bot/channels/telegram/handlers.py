@@ -289,8 +289,10 @@ class TelegramChannel:
         self._live_prompt.pop(chat_id, None)
 
         async def draw() -> None:
-            await self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}")
-            await self._show(chat_id, reply, t)
+            await asyncio.gather(
+                self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}"),
+                self._show(chat_id, reply, t),
+            )
 
         return draw
 
@@ -304,25 +306,22 @@ class TelegramChannel:
         if decoded is None or decoded[0] not in (keyboards.ANY_STEP, current):
 
             async def stale() -> None:
-                await self.sender.answer_button(query.id, t(STALE_BUTTON))
-                if message is not None:
-                    await self.sender.edit(chat_id, message.message_id, None, None)
+                await asyncio.gather(
+                    self.sender.answer_button(query.id, t(STALE_BUTTON)),
+                    *([self.sender.edit(chat_id, message.message_id, None, None)] if message else []),
+                )
 
             return stale
         tag, action = decoded
         reply = self.screener.handle(conv, action)
         new_tag = keyboards.prompt_tag(reply.prompt)
         if message is None:
-            return lambda: self._show_then_answer(chat_id, reply, t, query.id)
+            return lambda: self._then_answer(query.id, self._show(chat_id, reply, t))
         if new_tag == tag and reply.prompt and reply.prompt.kind == "multi" and not reply.notices:
             # A tick on a multiple-choice question: redraw the buttons in place.
             markup = keyboards.keyboard(reply.prompt)
 
-            async def tick() -> None:
-                await self.sender.edit(chat_id, message.message_id, None, markup)
-                await self.sender.answer_button(query.id)
-
-            return tick
+            return lambda: self._then_answer(query.id, self.sender.edit(chat_id, message.message_id, None, markup))
         chosen = ""
         if isinstance(action, Choose):
             chosen = keyboards.tapped_label(message.reply_markup, query.data or "")
@@ -334,18 +333,20 @@ class TelegramChannel:
         if self._live_prompt.get(chat_id, (None,))[0] == message.message_id:
             self._live_prompt.pop(chat_id)
 
-        async def draw() -> None:
-            await self.sender.edit(chat_id, message.message_id, answered, None)
-            await self._show_then_answer(chat_id, reply, t, query.id)
+        return lambda: self._then_answer(
+            query.id, self.sender.edit(chat_id, message.message_id, answered, None), self._show(chat_id, reply, t)
+        )
 
-        return draw
-
-    async def _show_then_answer(self, chat_id: int, reply: Reply, t: Translator, query_id: str) -> None:
-        await self._show(chat_id, reply, t)
+    async def _then_answer(self, query_id: str, *drawing: Awaitable[object]) -> None:
+        """Draw, then stop the button's spinner: it turns until the person sees the result of the tap."""
+        await asyncio.gather(*drawing)
         await self.sender.answer_button(query_id)
 
     async def _show(self, chat_id: int, reply: Reply, t: Translator) -> None:
         """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away.
+
+        Edits of earlier messages go out together with the messages (one round trip to
+        Telegram instead of two); messages keep their order.
 
         At the phone question a reply keyboard with Telegram's share-contact button is
         shown (a message can carry only one keyboard, so it comes in its own message,
@@ -369,12 +370,16 @@ class TelegramChannel:
             if await self.sender.send(chat_id, t(SHARE_HINT), markup) is not None:
                 self._contact_keyboard.add(chat_id)
         previous = self._live_prompt.pop(chat_id, None)
-        if previous:
-            await self.sender.edit(chat_id, previous[0], None, None)
         if prompt is None or prompt.kind == "ended":
+            if previous:
+                await self.sender.edit(chat_id, previous[0], None, None)
             return
         text = keyboards.prompt_text(prompt)
-        sent = await self.sender.send(chat_id, text[:MESSAGE_LIMIT], keyboards.keyboard(prompt))
+        send = self.sender.send(chat_id, text[:MESSAGE_LIMIT], keyboards.keyboard(prompt))
+        if previous:
+            _edited, sent = await asyncio.gather(self.sender.edit(chat_id, previous[0], None, None), send)
+        else:
+            sent = await send
         if sent is not None:
             self._live_prompt[chat_id] = (sent.message_id, keyboards.prompt_tag(prompt), text[:MESSAGE_LIMIT])
 
