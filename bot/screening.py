@@ -64,6 +64,7 @@ class Screener:
         self.engine = Engine(dialog, today=today)
         self.locales_dir = locales_dir
         self.languages = available_languages(locales_dir)
+        self._translators: dict[str, Translator] = {}
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
         self.today = today
@@ -87,7 +88,11 @@ class Screener:
     # ------------------------------------------------------------------ conversations
 
     def translator(self, language: str) -> Translator:
-        return Translator(language, self.locales_dir)
+        """One Translator per language, kept: every update and every prompt asks for one."""
+        t = self._translators.get(language)
+        if t is None:
+            t = self._translators[language] = Translator(language, self.locales_dir)
+        return t
 
     def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
         """The person's conversation, or a new one in the language their client reports."""
