@@ -28,12 +28,18 @@ _LOAD_COLUMNS = (
 _LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ?"
 
 
+#: Never rewritten once the row exists (a conversation keeps its id and its person), so the
+#: update leaves the (channel, user_key) index page alone: one page less per commit.
+_KEY_COLUMNS = ("id", "channel", "user_key")
+
+
 @cache
 def _save_sql(columns: tuple[str, ...]) -> str:
     """The UPSERT for these columns (created_at only on the first insert); cached: every accepted input saves."""
+    updated = ", ".join(f"{k} = excluded.{k}" for k in columns if k not in _KEY_COLUMNS)
     return (
         f"INSERT INTO conversations ({', '.join(columns)}, created_at) VALUES ({', '.join('?' for _ in columns)}, ?)"
-        f" ON CONFLICT(id) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in columns if k != 'id')}"
+        f" ON CONFLICT(id) DO UPDATE SET {updated}"
     )
 
 
