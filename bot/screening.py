@@ -189,6 +189,8 @@ class Screener:
             else:
                 value = action.option
         elif isinstance(action, ChooseMany):
+            if question.kind != "multi":  # no channel sends this; a list would be stored as a one-choice answer
+                return Reply([t(_("Please choose one answer from the list, or type its number."))], self.prompt(conv))
             value = rules.check_multi(question, list(action.options))
         else:
             value = rules.parse_answer(question, action.text, self.today(), self._words(question, t))
