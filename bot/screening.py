@@ -65,6 +65,7 @@ class Screener:
         self.locales_dir = locales_dir
         self.languages = available_languages(locales_dir)
         self._translators: dict[str, Translator] = {}
+        self._question_cache: dict[tuple[str, str, bool], tuple[str, tuple[Button, ...], tuple[Button, ...], str]] = {}
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
         self.today = today
@@ -366,16 +367,31 @@ class Screener:
 
     def _question_prompt(self, conv: Conversation, question: Question, t: Translator) -> Prompt:
         number, total = self.engine.progress(conv)
-        caregiver = conv.respondent == "caregiver"
-        text = (
-            t(_("Question {number} of {total}"), number=number, total=total)
-            + "\n"
-            + t(question.prompt(conv.respondent))
+        body, options, navigation, hint = self._question_parts(question, t, conv.respondent == "caregiver")
+        prompt = Prompt(
+            question.kind,
+            t(_("Question {number} of {total}"), number=number, total=total) + "\n" + body,
+            question=question.id,
+            options=list(options),
+            navigation=list(navigation),
+            selected=list(conv.draft),
+            hint=hint,
         )
-        options = [
+        return self.rescreen.decorate(conv, question, prompt, t)
+
+    def _question_parts(
+        self, question: Question, t: Translator, caregiver: bool
+    ) -> tuple[str, tuple[Button, ...], tuple[Button, ...], str]:
+        """A question's translated text, buttons and hint, which never change: kept per language and
+        respondent, as every update shows a question. (Buttons are frozen; each Prompt gets its own lists.)"""
+        key = (question.id, t.language, caregiver)
+        parts = self._question_cache.get(key)
+        if parts is not None:
+            return parts
+        options = tuple(
             Button(t(o.label_caregiver if caregiver and o.label_caregiver else o.label), Choose(question.id, o.id))
             for o in question.options
-        ]
+        )
         navigation = []
         hint = ""
         if question.kind in ("number", "year") and question.not_sure:
@@ -385,16 +401,9 @@ class Screener:
             hint = t(_("Tap all that apply, then tap Done. Or type the numbers, like 1, 3."))
         if question.id != self.engine.first_question:
             navigation.append(Button(t(_("Back")), Command("back")))
-        prompt = Prompt(
-            question.kind,
-            text,
-            question=question.id,
-            options=options,
-            navigation=navigation,
-            selected=list(conv.draft),
-            hint=hint,
-        )
-        return self.rescreen.decorate(conv, question, prompt, t)
+        body = t(question.prompt("caregiver" if caregiver else None))
+        parts = self._question_cache[key] = (body, options, tuple(navigation), hint)
+        return parts
 
     def _summary_prompt(self, conv: Conversation, t: Translator) -> Prompt:
         lines = [t(_("Please check your answers:"))]

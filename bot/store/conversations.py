@@ -43,6 +43,10 @@ def _save_sql(columns: tuple[str, ...]) -> str:
     )
 
 
+#: json.dumps(..., ensure_ascii=False) builds a new encoder per call; this one is reused (same output).
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -105,7 +109,7 @@ class ConversationStore:
             "state": conv.state,
             "language": conv.language,
             "respondent": conv.respondent,
-            "answers": json.dumps(conv.answers, ensure_ascii=False),
+            "answers": _to_json(conv.answers),
             "editing": int(conv.editing),
             "last_question": conv.last_question,
             "draft": json.dumps(conv.draft),
@@ -126,7 +130,7 @@ class ConversationStore:
             for question_id, value in conv.new_answers:
                 self.db.execute(
                     "INSERT INTO answers (conversation_id, question_id, value, answered_at) VALUES (?, ?, ?, ?)",
-                    [conv.id, question_id, json.dumps(value, ensure_ascii=False), stamp],
+                    [conv.id, question_id, _to_json(value), stamp],
                 )
             if findings is not None and conv.outcome:
                 self.db.execute(
