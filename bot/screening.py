@@ -65,6 +65,7 @@ class Screener:
         self.locales_dir = locales_dir
         self.languages = available_languages(locales_dir)
         self._translators: dict[str, Translator] = {}
+        self._words_cache: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._question_cache: dict[tuple[str, str, bool], tuple[str, tuple[Button, ...], tuple[Button, ...], str]] = {}
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
@@ -320,6 +321,15 @@ class Screener:
     # ------------------------------------------------------------------ presentation
 
     def _words(self, question: Question, t: Translator) -> dict[str, list[str]]:
+        """What a person may type for each option in their language; kept per language, as every typed
+        answer needs it (callers only read it)."""
+        key = (question.id, t.language)
+        words = self._words_cache.get(key)
+        if words is None:
+            words = self._words_cache[key] = self._typed_words(question, t)
+        return words
+
+    def _typed_words(self, question: Question, t: Translator) -> dict[str, list[str]]:
         words: dict[str, list[str]] = {o.id: [o.label, t(o.label)] for o in question.options}
         for option in question.options:
             if option.label_caregiver:
