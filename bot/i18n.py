@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -97,16 +98,17 @@ class Translator:
     language: str
     locales_dir: Path
 
-    @property
-    def _catalog(self) -> gettext.NullTranslations:
-        return _load(str(self.locales_dir), self.language)
+    @cached_property
+    def _gettext(self) -> Callable[[str], str]:
+        """The catalog's gettext, looked up once per Translator: it is called for every text shown."""
+        return _load(str(self.locales_dir), self.language).gettext
 
     def __call__(self, message: str, **params: object) -> str:
         """Translate a message id and fill its {placeholders}."""
-        text = self._catalog.gettext(message) if message else ""
+        text = self._gettext(message) if message else ""
         return text.format(**params) if params else text
 
-    @property
+    @cached_property
     def babel_locale(self) -> Locale:
         return Locale.parse(self.language)
 

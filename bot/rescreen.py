@@ -196,7 +196,8 @@ class Rescreen:
     # ------------------------------------------------------------------ earlier answers as defaults
 
     def earlier_value(self, conv: Conversation, question: Question) -> Any:
-        entry = self.store.earlier_answers(conv.id).get(question.id) if self.store.row(conv.id) else None
+        """The answer from last time, or None; one read, as it runs for every question prompt."""
+        entry = self.store.earlier_answers(conv.id).get(question.id)
         return entry["value"] if entry else None
 
     def decorate(self, conv: Conversation, question: Question, prompt: Prompt, t: Translator) -> Prompt:

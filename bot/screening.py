@@ -64,6 +64,9 @@ class Screener:
         self.engine = Engine(dialog, today=today)
         self.locales_dir = locales_dir
         self.languages = available_languages(locales_dir)
+        self._translators: dict[str, Translator] = {}
+        self._words_cache: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self._question_cache: dict[tuple[str, str, bool], tuple[str, tuple[Button, ...], tuple[Button, ...], str]] = {}
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
         self.today = today
@@ -87,7 +90,11 @@ class Screener:
     # ------------------------------------------------------------------ conversations
 
     def translator(self, language: str) -> Translator:
-        return Translator(language, self.locales_dir)
+        """One Translator per language, kept: every update and every prompt asks for one."""
+        t = self._translators.get(language)
+        if t is None:
+            t = self._translators[language] = Translator(language, self.locales_dir)
+        return t
 
     def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
         """The person's conversation, or a new one in the language their client reports."""
@@ -184,6 +191,8 @@ class Screener:
             else:
                 value = action.option
         elif isinstance(action, ChooseMany):
+            if question.kind != "multi":  # no channel sends this; a list would be stored as a one-choice answer
+                return Reply([t(_("Please choose one answer from the list, or type its number."))], self.prompt(conv))
             value = rules.check_multi(question, list(action.options))
         else:
             value = rules.parse_answer(question, action.text, self.today(), self._words(question, t))
@@ -312,6 +321,15 @@ class Screener:
     # ------------------------------------------------------------------ presentation
 
     def _words(self, question: Question, t: Translator) -> dict[str, list[str]]:
+        """What a person may type for each option in their language; kept per language, as every typed
+        answer needs it (callers only read it)."""
+        key = (question.id, t.language)
+        words = self._words_cache.get(key)
+        if words is None:
+            words = self._words_cache[key] = self._typed_words(question, t)
+        return words
+
+    def _typed_words(self, question: Question, t: Translator) -> dict[str, list[str]]:
         words: dict[str, list[str]] = {o.id: [o.label, t(o.label)] for o in question.options}
         for option in question.options:
             if option.label_caregiver:
@@ -359,16 +377,31 @@ class Screener:
 
     def _question_prompt(self, conv: Conversation, question: Question, t: Translator) -> Prompt:
         number, total = self.engine.progress(conv)
-        caregiver = conv.respondent == "caregiver"
-        text = (
-            t(_("Question {number} of {total}"), number=number, total=total)
-            + "\n"
-            + t(question.prompt(conv.respondent))
+        body, options, navigation, hint = self._question_parts(question, t, conv.respondent == "caregiver")
+        prompt = Prompt(
+            question.kind,
+            t(_("Question {number} of {total}"), number=number, total=total) + "\n" + body,
+            question=question.id,
+            options=list(options),
+            navigation=list(navigation),
+            selected=list(conv.draft),
+            hint=hint,
         )
-        options = [
+        return self.rescreen.decorate(conv, question, prompt, t)
+
+    def _question_parts(
+        self, question: Question, t: Translator, caregiver: bool
+    ) -> tuple[str, tuple[Button, ...], tuple[Button, ...], str]:
+        """A question's translated text, buttons and hint, which never change: kept per language and
+        respondent, as every update shows a question. (Buttons are frozen; each Prompt gets its own lists.)"""
+        key = (question.id, t.language, caregiver)
+        parts = self._question_cache.get(key)
+        if parts is not None:
+            return parts
+        options = tuple(
             Button(t(o.label_caregiver if caregiver and o.label_caregiver else o.label), Choose(question.id, o.id))
             for o in question.options
-        ]
+        )
         navigation = []
         hint = ""
         if question.kind in ("number", "year") and question.not_sure:
@@ -378,16 +411,9 @@ class Screener:
             hint = t(_("Tap all that apply, then tap Done. Or type the numbers, like 1, 3."))
         if question.id != self.engine.first_question:
             navigation.append(Button(t(_("Back")), Command("back")))
-        prompt = Prompt(
-            question.kind,
-            text,
-            question=question.id,
-            options=options,
-            navigation=navigation,
-            selected=list(conv.draft),
-            hint=hint,
-        )
-        return self.rescreen.decorate(conv, question, prompt, t)
+        body = t(question.prompt("caregiver" if caregiver else None))
+        parts = self._question_cache[key] = (body, options, tuple(navigation), hint)
+        return parts
 
     def _summary_prompt(self, conv: Conversation, t: Translator) -> Prompt:
         lines = [t(_("Please check your answers:"))]

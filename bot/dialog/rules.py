@@ -181,10 +181,11 @@ def condition_holds(condition: Condition, answers: dict[str, dict[str, Any]], to
     if entry is None:
         return False
     value = entry["value"]
-    chosen = set(value) if isinstance(value, list) else {value}
-    if condition.any_of and not chosen & set(condition.any_of):
+    # Plain membership tests, no sets built: this runs for every question on every update.
+    chosen = value if isinstance(value, list) else (value,)
+    if condition.any_of and not any(v in condition.any_of for v in chosen):
         return False
-    if condition.none_of and chosen & set(condition.none_of):
+    if condition.none_of and any(v in condition.none_of for v in chosen):
         return False
     number = value if isinstance(value, int) else None
     if condition.years_ago_at_most is not None and (
@@ -220,12 +221,16 @@ def _date_span(
 
 
 def should_ask(question: Question, answers: dict[str, dict[str, Any]], today: date) -> bool:
-    return all(condition_holds(c, answers, today) for c in question.ask_if)
+    """True when every `ask_if` condition holds (a plain loop: it runs about 30 times per update)."""
+    for condition in question.ask_if:  # noqa: SIM110 (no generator: hot path)
+        if not condition_holds(condition, answers, today):
+            return False
+    return True
 
 
 def asked_questions(dialog: Dialog, answers: dict[str, dict[str, Any]], today: date) -> list[Question]:
-    """Questions that apply given these answers, in dialog order."""
-    return [q for q in dialog.questions if should_ask(q, answers, today)]
+    """Questions that apply given these answers, in dialog order (most have no `ask_if`: no call for them)."""
+    return [q for q in dialog.questions if not q.ask_if or should_ask(q, answers, today)]
 
 
 def _answered_on(entry: dict[str, Any], today: date) -> date:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import sqlite_utils
@@ -18,6 +19,32 @@ import sqlite_utils
 from ..dialog.engine import Conversation
 from ..dialog.model import Dialog
 from ..dialog.rules import Finding
+
+#: The columns `load` reads: each is the Conversation field of the same name.
+_LOAD_COLUMNS = (
+    "id", "channel", "user_key", "source", "state", "language", "answers", "editing", "last_question", "draft",
+    "consent_version", "consented_at", "outcome", "contact_step", "contact_consent_version", "contact_consented_at",
+)  # fmt: skip
+_LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ?"
+
+
+#: Never rewritten once the row exists (a conversation keeps its id and its person), so the
+#: update leaves the (channel, user_key) index page alone: one page less per commit.
+_KEY_COLUMNS = ("id", "channel", "user_key")
+
+
+@cache
+def _save_sql(columns: tuple[str, ...]) -> str:
+    """The UPSERT for these columns (created_at only on the first insert); cached: every accepted input saves."""
+    updated = ", ".join(f"{k} = excluded.{k}" for k in columns if k not in _KEY_COLUMNS)
+    return (
+        f"INSERT INTO conversations ({', '.join(columns)}, created_at) VALUES ({', '.join('?' for _ in columns)}, ?)"
+        f" ON CONFLICT(id) DO UPDATE SET {updated}"
+    )
+
+
+#: json.dumps(..., ensure_ascii=False) builds a new encoder per call; this one is reused (same output).
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def now_iso() -> str:
@@ -76,30 +103,16 @@ class ConversationStore:
         self.dialog = dialog
 
     def load(self, channel: str, user_key: str) -> Conversation | None:
-        rows = list(
-            self.db.query("SELECT * FROM conversations WHERE channel = ? AND user_key = ?", [channel, user_key])
-        )
-        if not rows:
+        """One plain SELECT: called for every update, so no sqlite-utils query wrapper (its
+        SAVEPOINT/RELEASE around a read triples the statements)."""
+        row = self.db.execute(_LOAD_SQL, [channel, user_key]).fetchone()
+        if row is None:
             return None
-        r = rows[0]
-        return Conversation(
-            id=r["id"],
-            channel=r["channel"],
-            user_key=r["user_key"],
-            source=r["source"],
-            state=r["state"],
-            language=r["language"],
-            answers=json.loads(r["answers"]),
-            editing=bool(r["editing"]),
-            last_question=r["last_question"],
-            draft=json.loads(r["draft"]),
-            consent_version=r["consent_version"],
-            consented_at=r["consented_at"],
-            outcome=r["outcome"],
-            contact_step=r["contact_step"],
-            contact_consent_version=r["contact_consent_version"],
-            contact_consented_at=r["contact_consented_at"],
-        )
+        fields = dict(zip(_LOAD_COLUMNS, row, strict=True))
+        fields["answers"] = json.loads(fields["answers"])
+        fields["draft"] = json.loads(fields["draft"])
+        fields["editing"] = bool(fields["editing"])
+        return Conversation(**fields)
 
     def save(self, conv: Conversation, findings: list[Finding] | None = None, ready_from: str = "") -> None:
         """Write the conversation, its new answers and (when given) its outcome in one transaction."""
@@ -112,7 +125,7 @@ class ConversationStore:
             "state": conv.state,
             "language": conv.language,
             "respondent": conv.respondent,
-            "answers": json.dumps(conv.answers, ensure_ascii=False),
+            "answers": _to_json(conv.answers),
             "editing": int(conv.editing),
             "last_question": conv.last_question,
             "draft": json.dumps(conv.draft),
@@ -129,16 +142,11 @@ class ConversationStore:
             "updated_at": stamp,
         }
         with transaction(self.db):
-            self.db.execute(
-                f"""INSERT INTO conversations ({", ".join(row)}, created_at)
-                    VALUES ({", ".join("?" for _ in row)}, ?)
-                    ON CONFLICT(id) DO UPDATE SET {", ".join(f"{k} = excluded.{k}" for k in row if k != "id")}""",
-                [*row.values(), stamp],
-            )
+            self.db.execute(_save_sql(tuple(row)), [*row.values(), stamp])
             for question_id, value in conv.new_answers:
                 self.db.execute(
                     "INSERT INTO answers (conversation_id, question_id, value, answered_at) VALUES (?, ?, ?, ?)",
-                    [conv.id, question_id, json.dumps(value, ensure_ascii=False), stamp],
+                    [conv.id, question_id, _to_json(value), stamp],
                 )
             if findings is not None and conv.outcome:
                 self.db.execute(

@@ -40,8 +40,10 @@ class ReadyReminderStore:
         self.db = db
 
     def row(self, conversation_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM ready_reminders WHERE conversation_id = ?", [conversation_id]))
-        return rows[0] if rows else None
+        """A plain SELECT (sqlite-utils' query() wraps each read in SAVEPOINT/RELEASE): it runs for prompts."""
+        cursor = self.db.execute("SELECT * FROM ready_reminders WHERE conversation_id = ?", [conversation_id])
+        row = cursor.fetchone()
+        return dict(zip((c[0] for c in cursor.description), row, strict=True)) if row else None
 
     def answer(
         self,
@@ -135,8 +137,11 @@ class ReadyReminderStore:
             )
 
     def earlier_answers(self, conversation_id: str) -> dict[str, Any]:
-        row = self.row(conversation_id)
-        return json.loads(row["earlier_answers"]) if row else {}
+        """{} without a reminder row; read alone, as it is asked for every question prompt."""
+        row = self.db.execute(
+            "SELECT earlier_answers FROM ready_reminders WHERE conversation_id = ?", [conversation_id]
+        ).fetchone()
+        return json.loads(row[0]) if row else {}
 
     def forget_earlier_answers(self, conversation_id: str) -> None:
         with transaction(self.db):
