@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -349,3 +350,32 @@ def test_a_stale_button_cannot_answer_another_question(screener: Screener, dialo
     chat._do(old.action)
     assert "earlier question" in chat.said
     assert chat.question == "age"
+
+
+def test_a_transaction_inside_another_joins_its_commit_and_fails_alone(tmp_path: Path) -> None:
+    """The Telegram channel commits all one update changes at once; an inner failure is still undone alone."""
+    from bot.store.conversations import after_commit, transaction
+    from bot.store.db import open_database
+
+    db = open_database(tmp_path / "t.db")
+    db.execute("CREATE TABLE notes (text TEXT)")
+    done: list[str] = []
+    with transaction(db):
+        db.execute("INSERT INTO notes VALUES ('outer')")
+        with pytest.raises(ValueError), transaction(db):
+            db.execute("INSERT INTO notes VALUES ('inner, undone')")
+            raise ValueError
+        with transaction(db):
+            db.execute("INSERT INTO notes VALUES ('inner, kept')")
+        after_commit(db, lambda: done.append("after"))
+        assert done == [] and db.conn.in_transaction
+    assert done == ["after"]
+    assert [r[0] for r in db.execute("SELECT text FROM notes")] == ["outer", "inner, kept"]
+
+    with pytest.raises(RuntimeError), transaction(db):
+        db.execute("INSERT INTO notes VALUES ('rolled back')")
+        after_commit(db, lambda: done.append("never"))
+        raise RuntimeError
+    with transaction(db):
+        pass
+    assert done == ["after"] and db.execute("SELECT count(*) FROM notes").fetchone()[0] == 2

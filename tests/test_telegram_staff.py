@@ -273,6 +273,8 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert ("person", "erase", lead.id) in audit_actions(screener)
     assert not any(r in _stored_bytes(db_path) for r in raw)
+    # Not even in the write-ahead log: it is emptied once the step that erased has committed.
+    assert conv.id.encode() not in _stored_bytes(db_path)
 
 
 async def test_reminders_survive_a_key_rotation(api: FakeBotApi, dialog: Dialog, db_path: Path) -> None:
