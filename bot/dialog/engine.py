@@ -77,8 +77,6 @@ class Engine:
         self.dialog = dialog
         self.today = today
         self.first_question = dialog.questions[0].id
-        #: (position, question) of the questions asked only if an earlier answer says so.
-        self._conditional = [(i, q) for i, q in enumerate(dialog.questions) if q.ask_if]
         self.machine = Machine(
             model=None,
             states=self._states(),
@@ -260,19 +258,11 @@ class Engine:
         ]
 
     def progress(self, conv: Conversation) -> tuple[int, int]:
-        """(this question's number, how many questions apply so far), for 'Question 3 of 24'.
-
-        Shown with every question, so only the questions with an `ask_if` are tested: the
-        others always apply. Same numbers as counting `rules.asked_questions`."""
-        today = self.today()
-        skipped = [i for i, q in self._conditional if not rules.should_ask(q, conv.answers, today)]
-        total = len(self.dialog.questions) - len(skipped)
-        if not self.dialog.has_question(conv.state):
-            return total, total
-        position = self.dialog.position(conv.state)
-        if position in skipped:
-            return total, total
-        return position + 1 - sum(1 for i in skipped if i < position), total
+        """(this question's number, how many questions apply so far), for 'Question 3 of 24'."""
+        asked = [q.id for q in rules.asked_questions(self.dialog, conv.answers, self.today())]
+        if conv.state in asked:
+            return asked.index(conv.state) + 1, len(asked)
+        return len(asked), len(asked)
 
 
 def _last_question_is(question_id: str) -> Callable[[EventData], bool]:
