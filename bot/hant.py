@@ -76,6 +76,21 @@ def render(locales_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
+def translations(po: bytes) -> dict[tuple[str, str | None], object]:
+    """What a catalog says, parsed: each message's translation, by id and context.
+
+    Comparing this instead of bytes means a new Babel release, which writes its own
+    version into the header, cannot make a catalog look stale."""
+    import io
+
+    return {(str(m.id), m.context): m.string for m in read_po(io.BytesIO(po)) if m.id}
+
+
+def is_current(target: Path, made: bytes) -> bool:
+    """True when the catalog at `target` holds exactly the translations this command makes."""
+    return target.exists() and translations(target.read_bytes()) == translations(made)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locales", default="locales", type=Path)
@@ -84,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     target = args.locales / TARGET / "LC_MESSAGES" / "messages.po"
     made = render(args.locales)
     if args.check:
-        if not target.exists() or target.read_bytes() != made:
+        if not is_current(target, made):
             print(f"{target} is out of date: run python -m bot.hant", file=sys.stderr)
             return 1
         return 0
