@@ -3,7 +3,7 @@
 Once with JavaScript on (taps are sent in the background and the page is swapped
 in place) and once with it off (every tap is a plain form post). The server is
 the real uvicorn, on 127.0.0.1, configured as `screening-bot web` configures it.
-Saves docs/web-question.png and docs/web-outcome.png for the README.
+With SCREENSHOTS=1 it saves docs/web-question.png and docs/web-outcome.png for the README.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from .web_driver import ZH, harmless, make_app, zh_locales
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
 CHROMEDRIVER = shutil.which("chromedriver")
 WIDTH, HEIGHT = 375, 740
-DOCS = ROOT / "docs"
+#: The README's screenshots are rewritten only on request (SCREENSHOTS=1), so a test run leaves the checkout clean.
+SCREENSHOTS = ROOT / "docs" if os.environ.get("SCREENSHOTS") == "1" else Path(tempfile.mkdtemp(prefix="screenshots-"))
 
 
 def _need_chromium() -> None:
@@ -100,13 +101,32 @@ def browser(javascript: bool):
     return driver
 
 
+#: Marks the page a tap was made on; a new page (JavaScript off) or a swapped-in body (on) lacks it.
+MARK = "document.getElementById('chat').setAttribute('data-tapped', '1')"
+#: True once a page without the mark is fully there: loaded, and not waiting for chat.js's request.
+NEW_PAGE = (
+    "var chat = document.getElementById('chat');"
+    "return document.readyState === 'complete' && !!chat && !chat.hasAttribute('data-tapped')"
+    " && document.body.className !== 'busy';"
+)
+
+
 def tap(driver, button) -> None:
-    """Click, then wait until the page (or with JavaScript, the swapped-in body) is a new one."""
-    from selenium.webdriver.support import expected_conditions
+    """Click, then wait until the page (or with JavaScript, the swapped-in body) is a new one.
+
+    The wait asks the page itself for a mark set before the click. While a page is being
+    replaced, Chromium may answer with any WebDriverException (a stale element, a node "that
+    does not belong to the document", no document yet): each only means "not yet", so all of
+    them are retried, and none can end the wait early.
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.execute_script(MARK)
     button.click()
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 10, poll_frequency=0.02, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(NEW_PAGE)
+    )
 
 
 def current_question(driver) -> str:
@@ -179,10 +199,10 @@ def test_a_whole_screening_in_chinese_on_a_phone(served, dialog: Dialog, javascr
         assert t(dialog.outcomes["likely_candidate"].title) in body
         assert no_sideways_scrolling(driver, WIDTH)
         if javascript:
-            DOCS.mkdir(exist_ok=True)
+            SCREENSHOTS.mkdir(exist_ok=True)
             assert shot is not None
-            (DOCS / "web-question.png").write_bytes(shot)
-            driver.save_screenshot(str(DOCS / "web-outcome.png"))
+            (SCREENSHOTS / "web-question.png").write_bytes(shot)
+            driver.save_screenshot(str(SCREENSHOTS / "web-outcome.png"))
             driver.execute_cdp_cmd(
                 "Emulation.setDeviceMetricsOverride",
                 {"width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": True},
