@@ -67,6 +67,8 @@ class Settings:
     staff_user_ids: str = field(default="", metadata={"env": "STAFF_USER_IDS"})
     staff_notify_contact: str = field(default="0", metadata={"env": "STAFF_NOTIFY_CONTACT"})
     staff_language: str = field(default="", metadata={"env": "STAFF_LANGUAGE"})
+    # The dialog version the ethics committee approved; check-launch compares it with the dialog file.
+    ethics_approved_version: str = field(default="", metadata={"env": "ETHICS_APPROVED_VERSION"})
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""
