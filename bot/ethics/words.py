@@ -48,6 +48,11 @@ class Words:
     def option_labels(self, question: Question, option_ids: tuple[str, ...]) -> list[Bi]:
         return [self.quoted(question.option(o).label) if question.option(o) else Bi.same(f'"{o}"') for o in option_ids]
 
+    def criterion_in_both(self, criterion_id: str) -> str:
+        """'I3 (Lupus diagnosed at least 24 weeks ago · 确诊狼疮至少24周)': one line for a heading."""
+        label = self.dialog.criteria[criterion_id].label
+        return f"{criterion_id} ({label} · {self.zh(label)})"
+
     def criterion_name(self, criterion_id: str) -> Bi:
         label = self.dialog.criteria[criterion_id].label
         return Bi(f"{criterion_id} ({label})", f"{criterion_id}（{self.zh(label)}）")
