@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import unicodedata
 import warnings
 import xml.etree.ElementTree as ET
@@ -28,7 +29,7 @@ from bot.ethics.bilingual import Bi
 from bot.ethics.diff import dialog_changes
 from bot.ethics.flow import CONFIRM_RULE, NOTE_NODE, OUTCOME_STYLE, can_rule_out, dot_available, drawn_edges, flow_svg
 from bot.ethics.observe import PLANS, observe
-from bot.ethics.pack import LEAD_FIELDS, UNTRANSLATED
+from bot.ethics.pack import LEAD_FIELDS, UNTRANSLATED, build_pack, render, unshown_parts
 from bot.ethics.words import CONDITION_WORDS, NOT_A_TEST, UnexplainedRule, Words
 from bot.i18n import Translator
 from bot.rescreen import REMINDER_CONSENT_VERSION
@@ -472,3 +473,29 @@ def test_every_printed_page_carries_the_version_and_the_version_date(tmp_path: P
         text = unicodedata.normalize("NFKC", printed.extract_text())  # the font maps 日 to the radical ⽇
         head = f"版本号 {dialog.version}"
         assert head in text and dialog.study.version_date in text and "版本日期" in text, f"page {number}"
+
+
+def test_whatever_else_the_dialog_file_holds_is_in_the_pack(dialog: Dialog, tmp_path: Path) -> None:
+    """Parts added to the file later (phrase lists, a carer's crisis text, a new flag) are listed, not lost."""
+    raw = tomllib.loads(DIALOG_PATH.read_text(encoding="utf-8"))
+    assert unshown_parts(raw) == []  # today every part has its own section
+    raw["safety"]["text_caregiver"] = dialog.safety_text
+    raw["distress"] = {"phrases": {"en": ["I want to die"], "zh": ["我不想活了"]}}
+    raw["questions"][-1]["options"][0]["urgent"] = True
+    added = unshown_parts(raw)
+    assert added == [
+        ("safety.text_caregiver", dialog.safety_text),
+        (f"questions.{dialog.questions[-1].id}.options.{dialog.questions[-1].options[0].id}.urgent", True),
+        ("distress.phrases.en", ["I want to die"]),
+        ("distress.phrases.zh", ["我不想活了"]),
+    ]
+    screener = make_lead_screener(dialog, tmp_path / "s.db")
+    pack, texts, words = build_pack(screener, Retention(), None, observe(dialog, LOCALES))
+    pack.everything_else = added
+    markdown = render(pack, texts, words, "pack.md.j2")
+    section = markdown.split("## Everything else in the script")[1].split("\n## ")[0]
+    zh_crisis = Translator("zh_Hans", LOCALES)(dialog.safety_text).replace("\n", "<br>")
+    assert f"| `safety.text_caregiver` | {dialog.safety_text.strip()}".replace("\n", "<br>") in section
+    assert zh_crisis in section
+    assert "| `distress.phrases.zh` | 我不想活了 |" in section and ".urgent` | true |" in section
+    assert "Nothing: every part of the script is shown above." in export(tmp_path, "--no-flow")[".md"]

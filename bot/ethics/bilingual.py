@@ -103,6 +103,7 @@ SECTION_SITE = Bi("The site contact message", "研究团队联系信息")
 SECTION_SAFETY = Bi("The crisis-help message", "危机求助信息")
 SECTION_STAFF = Bi("What the study team receives", "研究团队收到的信息")
 SECTION_RETENTION = Bi("How long data is kept", "数据保存期限")
+SECTION_ELSE = Bi("Everything else in the script", "脚本中的其他内容")
 SECTION_MESSAGES = Bi("The bot's other messages", "机器人的其他消息")
 
 # ---------------------------------------------------------------------- changes
@@ -462,6 +463,13 @@ RETENTION_AFTER = Bi(
     "hash it ran under.",
     "本人可随时删除全部内容（删除）。每段对话都记录其运行时的脚本版本和内容哈希值。",
 )
+ELSE_INTRO = Bi(
+    "Every part of the script that no section above shows, as it is in the file (a text with its translations), "
+    "so nothing in the script is left out of this pack.",
+    "上文各节未展示的脚本内容，按文件原样列出（文字附译文），确保脚本中的任何内容都不会遗漏。",
+)
+ELSE_NONE = Bi("Nothing: every part of the script is shown above.", "无：脚本的所有内容均已在上文展示。")
+ELSE_WHERE = Bi("Where in the script", "在脚本中的位置")
 MESSAGES_INTRO = Bi(
     "Buttons, help, progress and error messages from the bot's code (from locales/messages.pot). Words in braces, "
     "such as {number}, are filled in when shown.",

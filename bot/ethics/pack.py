@@ -172,6 +172,8 @@ class Pack:
     observed: Observations
     #: (where in the dialog file, what) for each [study] fact not set yet.
     unset_facts: list[tuple[str, Bi]]
+    #: (where in the dialog file, value) of what no other section shows.
+    everything_else: list[tuple[str, Any]]
     staff: StaffFacts
     key: KeyFacts
     catalog_hashes: list[tuple[str, str]]
@@ -249,16 +251,91 @@ def _consent_rows(consent: Consent) -> tuple[tuple[Bi, str], ...]:
     )
 
 
-def dialog_consents(dialog: Dialog) -> list[tuple[str, Consent]]:
-    """Every consent in the dialog file, found by type, so a consent added to the file is never left out."""
+def dialog_consents(dialog: Any, where: str = "", depth: int = 3) -> list[tuple[str, Consent]]:
+    """Every consent in the dialog, found by type (also inside tables and lists of the dialog's own
+    dataclasses), so a consent added to the file is never left out of the pack."""
+    if isinstance(dialog, Consent):
+        return [(where, dialog)]
+    if depth == 0:
+        return []
+    if isinstance(dialog, dict):
+        children = [(str(key), value) for key, value in dialog.items()]
+    elif isinstance(dialog, tuple | list):
+        children = [(str(index), value) for index, value in enumerate(dialog)]
+    elif hasattr(dialog, "__dataclass_fields__"):
+        children = [(f.name, getattr(dialog, f.name)) for f in fields(dialog) if not f.name.startswith("_")]
+    else:
+        return []
     found = []
-    for f in fields(dialog):
-        value = getattr(dialog, f.name)
-        values = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, tuple) else []
-        if isinstance(value, Consent):
-            found.append((f.name, value))
-        found += [(f"{f.name}.{key}", v) for key, v in values if isinstance(v, Consent)]
+    for name, value in children:
+        found += dialog_consents(value, f"{where}.{name}" if where else name, depth - 1)
     return found
+
+
+#: The parts of a dialog file the pack shows in its own sections: key -> None (shown whole) or the rule for
+#: what is inside ("*": all of it; "<table>": the rule for each table under it; "[]": for each list item).
+#: Anything else in the file is listed under "Everything else in the script": nothing is hidden.
+_OPTION = dict.fromkeys(
+    ("id", "label", "label_caregiver", "rules_out", "review", "wait_days", "criterion", "exclusive", "safety")
+)
+_QUESTION = dict.fromkeys(
+    ("id", "kind", "text", "label", "text_caregiver", "criteria", "not_sure", "min", "max", "birth_year", "accept",
+     "since", "ask_if")
+) | {"options": {"[]": _OPTION}}  # fmt: skip
+SHOWN: dict[str, Any] = {
+    "dialog": dict.fromkeys(("id", "version", "trial", "title", "recruiting", "respondent_question")),
+    "consent": "*",
+    "site": "*",
+    "safety": dict.fromkeys(("text",)),
+    "study": "*",
+    "to_confirm": "*",
+    "criteria": {"<table>": dict.fromkeys(("lay", "label", "reason"))},
+    "outcomes": {"<table>": dict.fromkeys(("title", "text", "text_caregiver"))},
+    "questions": {"[]": _QUESTION},
+}
+
+
+def unshown_parts(data: Any, rule: Any = SHOWN, where: str = "") -> list[tuple[str, Any]]:
+    """(dotted place, value) of every part of the raw dialog file that no section of the pack shows."""
+    if rule is None or rule == "*":
+        return []
+    if isinstance(data, list) and "[]" in rule:
+        found = []
+        for index, item in enumerate(data):
+            name = item.get("id", index) if isinstance(item, dict) else index
+            found += unshown_parts(item, rule["[]"], f"{where}.{name}")
+        return found
+    if isinstance(data, dict) and "<table>" in rule:
+        return [p for key, value in data.items() for p in unshown_parts(value, rule["<table>"], f"{where}.{key}")]
+    if not isinstance(data, dict):
+        return _leaves(data, where)
+    found = []
+    for key, value in data.items():
+        place = f"{where}.{key}" if where else key
+        found += unshown_parts(value, rule[key], place) if key in rule else _leaves(value, place)
+    return found
+
+
+def _leaves(value: Any, where: str) -> list[tuple[str, Any]]:
+    """A part of the file as (place, text, number or list of them) rows."""
+    if isinstance(value, dict):
+        return [leaf for key, inner in value.items() for leaf in _leaves(inner, f"{where}.{key}")]
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return [
+            leaf
+            for index, item in enumerate(value)
+            for leaf in _leaves(item, f"{where}.{item.get('id', index) if isinstance(item, dict) else index}")
+        ]
+    return [(where, value)]
+
+
+def shown_value(value: Any) -> str:
+    """A value of the file as a reviewer reads it: texts as they are, lists one item per line."""
+    if isinstance(value, list):
+        return "\n".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[ConsentText]:
@@ -382,7 +459,8 @@ def build_pack(
     for lang in languages:
         shown = screener.site_text(Translator(lang, screener.locales_dir))
         site_texts.append(Cell(lang, shown, lang != SOURCE_LANGUAGE and shown == english))
-    in_dialog = {text for _, text in dialog_texts(tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8")))}
+    raw = tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8"))
+    in_dialog = {text for _, text in dialog_texts(raw)}
     others = [texts(m) for m in code_messages(screener.locales_dir, in_dialog)]
     pack = Pack(
         dialog=screener.dialog,
@@ -398,6 +476,7 @@ def build_pack(
         consents=pack_consents(screener.dialog, observed, words),
         observed=observed,
         unset_facts=unset_facts(screener.dialog.study),
+        everything_else=unshown_parts(raw),
         staff=staff_facts(settings),
         key=key_facts(settings),
         catalog_hashes=catalog_hashes(screener.locales_dir, languages[1:]),
@@ -523,6 +602,7 @@ def _environment() -> Environment:
         confirm_order=confirm_order,
         safety_answers=safety_answers,
         key_statement=key_statement,
+        shown_value=shown_value,
         retention_rows=retention_rows,
         lead_fields=lead_fields,
     )
