@@ -313,7 +313,7 @@ def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
     try:
         from .store.dialog_versions import DialogVersionError, DialogVersions
 
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             DialogVersions(sqlite_utils.Database(conn)).check(dialog)
         finally:

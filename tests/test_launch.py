@@ -17,8 +17,10 @@ from cryptography.fernet import Fernet
 
 from bot.cli import main
 from bot.config import Settings
-from bot.dialog.load import DialogError, parse_dialog
+from bot.dialog.load import DialogError, load_dialog, parse_dialog
 from bot.dialog.model import Dialog
+from bot.store import open_database
+from bot.store.dialog_versions import DialogVersions
 
 from .conftest import DIALOG_PATH, LOCALES
 
@@ -280,3 +282,20 @@ def test_check_launch_runs_from_any_folder(tmp_path: Path, capsys, monkeypatch: 
     code, out, _ = check(capsys, *argv)
     assert code == 0, out
     assert os.getcwd() == str(tmp_path)
+
+
+def test_a_database_that_ran_other_words_under_this_version_is_open(tmp_path: Path, capsys) -> None:
+    argv = fully_configured(tmp_path)
+    dialog_path = Path(argv[argv.index("--dialog") + 1])
+    db_path = Path(argv[argv.index("--db") + 1])
+    DialogVersions(open_database(db_path)).check_and_record(load_dialog(dialog_path))
+    code, out, topics = check(capsys, *argv)
+    assert code == 0 and topics["Database"] == "OK", out
+    text = dialog_path.read_text(encoding="utf-8")
+    dialog_path.write_text(text.replace("How old are you?", "What is your age?"), encoding="utf-8")
+    code, out, topics = check(capsys, *argv)
+    assert code == 1 and topics["Database"] == "OPEN" and "Bump [dialog] version" in out
+    db_path.chmod(0o644)
+    dialog_path.write_text(text, encoding="utf-8")
+    code, out, topics = check(capsys, *argv)
+    assert code == 1 and f"chmod 600 {db_path}" in out
