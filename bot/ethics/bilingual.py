@@ -170,7 +170,8 @@ CONTACT_CONSENT_YES = Bi(
     "手机号码、可选的称呼、方便通话的时间和语言；由此生成一条线索（见下文）。",
 )
 CONTACT_CONSENT_NO = Bi(
-    "The site's contact details are shown; no contact details are kept.", "显示研究中心的联系方式；不保存联系方式。"
+    "The site's contact details are shown; no contact details are asked for.",
+    "显示研究中心的联系方式；不索取联系方式。",
 )
 REMINDER_CONSENT = Bi("Reminder on the date (Telegram only)", "到期提醒（仅Telegram）")
 REMINDER_CONSENT_WHEN = Bi(
@@ -251,16 +252,17 @@ PIPL_ABROAD_TELEGRAM = Bi(
 )
 PIPL_ABROAD_STAFF_ON = Bi(
     "Study team posts: each new lead is posted to the study team's Telegram chat, WITH the phone number and name "
-    "(STAFF_NOTIFY_CONTACT=1), so these also pass through Telegram's servers abroad.",
+    "(STAFF_NOTIFY_CONTACT=1), and /export sends files with phone numbers in a private chat: all of it passes "
+    "through Telegram's servers abroad.",
     "研究团队通知：每条新线索都发送到研究团队的Telegram群，并且包含手机号码和称呼（STAFF_NOTIFY_CONTACT=1），"
-    "因此这些信息也经过境外的Telegram服务器。",
+    "/export 也在私聊中发送含手机号码的文件：这些都经过境外的Telegram服务器。",
 )
 PIPL_ABROAD_STAFF_OFF = Bi(
     "Study team posts: each new lead is posted to the study team's Telegram chat without the phone number and "
     "name (outcome, reasons, answers to check, language); staff read the number in a private chat with the bot, "
-    "which also passes through Telegram.",
+    "and /export sends files with phone numbers there: both also pass through Telegram.",
     "研究团队通知：每条新线索发送到研究团队的Telegram群，不含手机号码和称呼（只有结果、原因、需核查的回答、语言）；"
-    "工作人员在与机器人的私聊中查看号码，私聊同样经过Telegram。",
+    "工作人员在与机器人的私聊中查看号码，/export 也在那里发送含手机号码的文件：两者同样经过Telegram。",
 )
 PIPL_ABROAD_STAFF_NONE = Bi(
     "Study team posts: no Telegram staff chat is set (STAFF_CHAT_ID), so no lead is posted to Telegram; staff "
@@ -282,11 +284,12 @@ PIPL_RIGHTS_TEXT = Bi(
     "In every channel a person can read the notice again (privacy) and erase their conversation, answers, outcome "
     "and lead at once (delete): /privacy and /delete in Telegram, buttons on every web page, typed words in the "
     "terminal. At the end, 'Summary for my doctor' gives them a copy of their answers. Staff erase a person's data "
-    "on request with `screening-bot leads erase`. What is past its period is erased every day (see the retention "
-    "periods).",
+    "on request with `screening-bot leads erase`. `screening-bot purge` erases what is past its period (see the "
+    "retention periods).",
     "在每个渠道中，本人都可以再次阅读告知（隐私），并立即删除自己的对话、回答、结果和线索（删除）：Telegram中用"
     " /privacy 和 /delete，网页每页都有按钮，终端中输入相应的词。结束时，“给医生的摘要”提供本人回答的副本。"
-    "工作人员可按本人要求用 `screening-bot leads erase` 删除。超过保存期限的数据每天删除（见保存期限）。",
+    "工作人员可按本人要求用 `screening-bot leads erase` 删除。"
+    "`screening-bot purge` 删除超过保存期限的数据（见保存期限）。",
 )
 PIPL_ACCESS = Bi("Who can see it", "谁能查看")
 PIPL_ACCESS_TEXT = Bi(
@@ -429,8 +432,10 @@ FIELD = Bi("Field", "字段")
 FIELD_WHY = Bi("What it is, and why", "内容及用途")
 NOT_DESCRIBED = Bi("NOT DESCRIBED: add it to LEAD_FIELDS in bot/ethics/pack.py", "未说明")
 RETENTION_INTRO = Bi(
-    "The periods in force in this deployment (RETAIN_* settings). The daily clean-up erases what is past them.",
-    "本部署实际使用的期限（RETAIN_* 设置）。每天的清理会删除超过期限的数据。",
+    "The periods in force in this deployment (RETAIN_* settings). `screening-bot purge` erases what is past them: "
+    "the Telegram bot runs it every day; a deployment without it runs it from a daily timer (cron).",
+    "本部署实际使用的期限（RETAIN_* 设置）。`screening-bot purge` 删除超过期限的数据：Telegram机器人每天运行一次；"
+    "不运行Telegram机器人的部署须用每日定时任务（cron）运行。",
 )
 WHAT = Bi("What", "内容")
 KEPT_FOR = Bi("Kept for at most", "最长保存")
