@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .channels.web.cli import add_web_commands
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, flag_type, load_settings
 from .dialog.load import DialogError, load_dialog
 from .retention import retention_from
 from .screening import Screener
@@ -21,8 +21,9 @@ log = logging.getLogger("bot")
 
 
 def build_screener(settings: Settings) -> Screener:
-    """Load and check the dialog, open the database: the same for every channel."""
+    """Load and check the dialog and the catalogs, then open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
+    settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     db = open_database(settings.db_path)
     DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
     vault = open_vault(db, settings.screening_key, settings.key_path())
@@ -55,10 +56,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     )
     webhook = None
     if settings.telegram_webhook_url:
-        if not settings.telegram_webhook_port.isdigit():
-            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a number, not {settings.telegram_webhook_port!r}")
         webhook = Webhook(
-            settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
+            settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
     screener = build_screener(settings)
     beside = []
@@ -81,22 +80,45 @@ def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
     return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
 
 
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings (defaults, config file, environment), then the global options given on the command line."""
+    settings = load_settings(getattr(args, "config", None))
+    return settings.with_overrides(db_path=getattr(args, "db", None), dialog_path=getattr(args, "dialog", None))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
     )
     p.add_argument("--config", help="TOML config file (default: $SCREENING_CONFIG)")
-    p.add_argument("--db", help="SQLite database file (default: data/screening.db or $SCREENING_DB)")
-    p.add_argument("--dialog", help="dialog file (default: dialogs/nct06349343.toml or $SCREENING_DIALOG)")
+    p.add_argument(
+        "--db", type=flag_type("db_path"), help="SQLite database file (default: data/screening.db or $SCREENING_DB)"
+    )
+    p.add_argument(
+        "--dialog",
+        type=flag_type("dialog_path"),
+        help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
+    )
     sub = p.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
     chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
     chat.set_defaults(func=cmd_chat)
     run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
     run.add_argument("--session", default="local", help=argparse.SUPPRESS)
-    run.add_argument("--webhook", metavar="URL", help="Telegram: receive updates at this public https URL, not polling")
-    run.add_argument("--listen", help="Telegram webhook: address to listen on (default 127.0.0.1)")
-    run.add_argument("--port", help="Telegram webhook: port to listen on (default 8443)")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=flag_type("telegram_webhook_url"),
+        help="Telegram: receive updates at this public https URL, not polling",
+    )
+    run.add_argument(
+        "--listen",
+        type=flag_type("telegram_webhook_listen"),
+        help="Telegram webhook: address to listen on (default 127.0.0.1)",
+    )
+    run.add_argument(
+        "--port", type=flag_type("telegram_webhook_port"), help="Telegram webhook: port to listen on (default 8443)"
+    )
     run.add_argument(
         "--web",
         action="store_true",
@@ -122,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args = parser().parse_args([*(argv or sys.argv[1:]), "run"])
     try:
-        settings = load_settings(args.config).with_overrides(db_path=args.db, dialog_path=args.dialog)
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        settings = settings_from(args)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("transitions").setLevel(logging.WARNING)
         return args.func(settings, args)
     except (ConfigError, DialogError, VaultError) as exc:
