@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .channels.web.cli import add_web_commands
 from .config import ConfigError, Settings, flag_type, load_settings
@@ -80,6 +81,32 @@ def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
     return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
 
 
+class Parser(argparse.ArgumentParser):
+    """screening-bot's parser: the global options work before or after any subcommand's name.
+
+    argparse builds every subcommand's parser (at every level) with the class of the parser
+    above it, so each one gets them. Their default is "not given" (SUPPRESS), so a value given
+    after the subcommand wins over one before it, and one given nowhere leaves the setting alone.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        group = self.add_argument_group("global options (before or after the command)")
+        group.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file (default: $SCREENING_CONFIG)")
+        group.add_argument(
+            "--db",
+            default=argparse.SUPPRESS,
+            type=flag_type("db_path"),
+            help="SQLite database file (default: data/screening.db in the current folder, or $SCREENING_DB)",
+        )
+        group.add_argument(
+            "--dialog",
+            default=argparse.SUPPRESS,
+            type=flag_type("dialog_path"),
+            help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
+        )
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings (defaults, config file, environment), then the global options given on the command line."""
     settings = load_settings(getattr(args, "config", None))
@@ -87,18 +114,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
-    )
-    p.add_argument("--config", help="TOML config file (default: $SCREENING_CONFIG)")
-    p.add_argument(
-        "--db", type=flag_type("db_path"), help="SQLite database file (default: data/screening.db or $SCREENING_DB)"
-    )
-    p.add_argument(
-        "--dialog",
-        type=flag_type("dialog_path"),
-        help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
-    )
+    p = Parser(prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study.")
     sub = p.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
     chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
