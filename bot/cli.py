@@ -47,6 +47,13 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_token and args.web:
+        from .channels.web.cli import serve_web
+
+        print(
+            "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
+        )
+        return serve_web(build_screener(settings), settings)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
@@ -138,7 +145,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--web",
         action="store_true",
-        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT)",
+        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT); "
+        "without a Telegram token, only the web chat",
     )
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
