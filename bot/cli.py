@@ -50,10 +50,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token and args.web:
         from .channels.web.cli import serve_web
 
+        screener = build_screener(settings)
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
-        return serve_web(build_screener(settings), settings)
+        return serve_web(screener, settings)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
