@@ -100,15 +100,19 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         group = self.add_argument_group("global options (before or after the command)")
-        group.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file (default: $SCREENING_CONFIG)")
+        group.add_argument(
+            "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML config file (default: $SCREENING_CONFIG)"
+        )
         group.add_argument(
             "--db",
+            metavar="FILE",
             default=argparse.SUPPRESS,
             type=flag_type("db_path"),
             help="SQLite database file (default: data/screening.db in the current folder, or $SCREENING_DB)",
         )
         group.add_argument(
             "--dialog",
+            metavar="FILE",
             default=argparse.SUPPRESS,
             type=flag_type("dialog_path"),
             help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
