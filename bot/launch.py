@@ -21,11 +21,12 @@ from typing import TextIO
 
 import sqlite_utils
 
-from .config import ConfigError, Settings
+from .config import Settings
 from .dialog.extract import dialog_texts
 from .dialog.load import DialogError, load_dialog
 from .dialog.model import Dialog, TwoLanguages
 from .i18n import Translator, available_languages, language_name
+from .retention import retention_from
 
 #: The Traditional Chinese fixes a reviewer keeps by hand (bot/hant.py); its [to_confirm] lists what waits.
 OVERRIDES = Path("zh_Hant") / "overrides.toml"
@@ -233,7 +234,7 @@ SITE_SETTINGS = (
         "response_days",
         "SITE_RESPONSE_DAYS",
         "site_response_days",
-        '"3"',
+        "3",
         'People who leave a number are told only that the team will call "soon".',
     ),
 )
@@ -254,10 +255,6 @@ def site_items(settings: Settings, dialog: Dialog) -> list[Item]:
                     f"Set {key} = {example} in the config file (or {env} in the environment). Never guess it.",
                 )
             )
-    if site.response_days and not site.response_days.strip().isdigit():
-        items.append(
-            todo("Site response_days", f"SITE_RESPONSE_DAYS is {site.response_days!r}.", "Give a whole number.")
-        )
     return items
 
 
@@ -326,14 +323,8 @@ def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
 
 
 def staff_items(settings: Settings) -> list[Item]:
-    from .channels.telegram.staff import StaffOptions
-
-    try:
-        staff = StaffOptions.from_settings(settings)
-    except ConfigError as exc:
-        return [todo("Staff notification", str(exc), "Fix the setting named above.")]
     items = []
-    if staff.chat_id is None:
+    if settings.staff_chat_id is None:
         items.append(
             todo(
                 "Staff notification",
@@ -351,8 +342,8 @@ def staff_items(settings: Settings) -> list[Item]:
             )
         )
     else:
-        items.append(ok("Staff notification", f"new leads are posted to Telegram chat {staff.chat_id}."))
-    if not staff.user_ids:
+        items.append(ok("Staff notification", f"new leads are posted to Telegram chat {settings.staff_chat_id}."))
+    if not settings.staff_user_ids:
         items.append(
             todo(
                 "Staff members",
@@ -361,14 +352,14 @@ def staff_items(settings: Settings) -> list[Item]:
             )
         )
     else:
-        items.append(ok("Staff members", f"{len(staff.user_ids)} Telegram user id(s) in STAFF_USER_IDS."))
-    if staff.notify_contact:
+        items.append(ok("Staff members", f"{len(settings.staff_user_ids)} Telegram user id(s) in STAFF_USER_IDS."))
+    if settings.staff_notify_contact:
         items.append(
             todo(
                 "Phone numbers in staff posts",
                 "STAFF_NOTIFY_CONTACT=1 puts phone numbers and names into the staff chat's posts, which pass "
                 "through Telegram's servers outside mainland China.",
-                "Set staff_notify_contact = 0, unless the ethics committee approved this transfer and the "
+                "Set staff_notify_contact = false, unless the ethics committee approved this transfer and the "
                 "consent says so.",
             )
         )
@@ -382,7 +373,7 @@ def web_items(settings: Settings) -> list[Item]:
             todo(
                 "Web address",
                 "WEB_PUBLIC_URL is not set: QR codes and links for posters cannot be made.",
-                'Set public_url = "https://..." to the web chat\'s public address (behind a TLS proxy).',
+                'Set web_public_url = "https://..." to the web chat\'s public address (behind a TLS proxy).',
             )
         ]
     if not url.startswith("https://"):
@@ -397,11 +388,14 @@ def web_items(settings: Settings) -> list[Item]:
 
 
 def retention_items(settings: Settings) -> list[Item]:
-    try:
-        days = settings.retention_days()
-    except ConfigError as exc:
-        return [todo("Retention", str(exc), "Fix the setting named above.")]
-    return [ok("Retention", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in days.items()))]
+    periods = retention_from(settings)
+    return [
+        ok(
+            "Retention",
+            f"unfinished {periods.unfinished_days} days, finished without a lead {periods.not_eligible_days} days, "
+            f"closed leads {periods.closed_lead_days} days",
+        )
+    ]
 
 
 def check_launch(settings: Settings) -> list[Item]:
