@@ -196,8 +196,7 @@ def screen(screener: Screener, person: Person) -> tuple[str, int]:
     """(outcome, inputs given until it was shown)."""
     conv = screener.open("bench", person.name)
     reply = screener.handle(conv, Command("start"))
-    inputs = 0
-    for _ in range(200):
+    for inputs in range(200):
         conv = screener.open("bench", person.name)
         if conv.state in OUTCOMES:
             return conv.state, inputs
@@ -213,7 +212,6 @@ def screen(screener: Screener, person: Person) -> tuple[str, int]:
         else:
             raise AssertionError(f"unexpected step {conv.state!r} ({prompt.kind})")
         reply = screener.handle(conv, action)
-        inputs += 1
     raise AssertionError(f"{person.name} never reached an outcome")
 
 
