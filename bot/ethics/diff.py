@@ -40,6 +40,7 @@ def _condition(c: Condition) -> str:
             ("years_ago_at_most", c.years_ago_at_most),
             ("at_least", c.at_least),
             ("at_most", c.at_most),
+            ("less_than_weeks_ago", c.less_than_weeks_ago),
         )
         if value not in ((), None)
     ]
@@ -73,7 +74,8 @@ def _option_fields(o: Option) -> dict[str, str]:
         "not yet, days to wait": str(o.wait_days) if o.wait_days else "",
         "criterion": o.criterion,
         "only answer": "yes" if o.exclusive else "",
-        "shows crisis help": "yes" if o.safety else "",
+        "shows crisis help, urgent for the study team": "yes" if o.safety else "",
+        "for the site to confirm": o.to_confirm,
     }
 
 
@@ -85,12 +87,49 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
             "trial": dialog.trial,
             "recruiting": "yes" if dialog.recruiting else "no",
         },
-        "the consent notice": {f.name: getattr(dialog.consent, f.name) for f in fields(dialog.consent)},
-        "the site": {f.name: getattr(dialog.site, f.name) for f in fields(dialog.site)},
-        "the crisis-help message": {"text": dialog.safety_text},
+        "the consent notice": {
+            f.name.replace("_", " "): str(getattr(dialog.consent, f.name) or "") for f in fields(dialog.consent)
+        },
+        "the site": {f.name.replace("_", " "): getattr(dialog.site, f.name) for f in fields(dialog.site)},
+        "the crisis-help message": {
+            "text": dialog.safety.text,
+            "carer's text": dialog.safety.text_caregiver,
+            "emergency text": dialog.safety.emergency_text,
+            "carer's emergency text": dialog.safety.emergency_text_caregiver,
+            "if very unwell now (welcome and help)": dialog.safety.unwell_now,
+        },
     }
+    for kind, phrases in dialog.safety.signals.items():
+        out[f'the typed phrases that mean a risk: "{kind}"'] = {"phrases": ", ".join(phrases)}
+    for line in dialog.safety.lines:
+        out[f'the help line "{line.id}"'] = {
+            "number": line.number,
+            "label": line.label,
+            "hours": line.hours,
+            "listed in the crisis text": "yes" if line.crisis else "",
+            "for the site to confirm": line.to_confirm,
+        }
+    for consent in dialog.consents:
+        out[f'the separate consent "{consent.id}"'] = {
+            "kind": consent.kind.replace("_", " "),
+            "version": consent.version,
+            "asked before question": consent.before,
+            "channels": ", ".join(consent.channels) or "all",
+            "recipient": consent.recipient,
+            "text": consent.text,
+            "carer's text": consent.text_caregiver,
+            "agree": consent.agree,
+            "decline": consent.decline,
+            "after declining": consent.declined,
+            "for the site to confirm": consent.to_confirm,
+        }
     for c in dialog.criteria.values():
-        out[f'criterion "{c.id}"'] = {"label": c.label, "patients can answer": c.lay, "reason told": c.reason}
+        out[f'criterion "{c.id}"'] = {
+            "label": c.label,
+            "kind": c.kind,
+            "patients can answer": c.lay,
+            "reason told": c.reason,
+        }
     for q in dialog.questions:
         out[f'question "{q.id}"'] = _question_fields(q)
         for o in q.options:
@@ -98,6 +137,7 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
     for name, outcome in dialog.outcomes.items():
         out[f'outcome "{name}"'] = {
             "title": outcome.title,
+            "carer's title": outcome.title_caregiver,
             "text": outcome.text,
             "carer's text": outcome.text_caregiver,
         }

@@ -82,7 +82,9 @@ def drawn_edges(engine: Engine) -> list[Edge]:
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 dest = transition.dest
-                if name == "next" and dest == NOT_ELIGIBLE:
+                if name == "next" and not dialog.has_question(source):  # a separate consent
+                    edges.append(Edge(source, dest, name, "agree"))
+                elif name == "next" and dest == NOT_ELIGIBLE:
                     question = dialog.question(source)
                     if not can_rule_out(question):
                         continue
@@ -126,6 +128,10 @@ def flow_dot(engine: Engine) -> str:
     for name in engine.machine.states:
         if name == CONSENT:
             attrs = f"label={_quote('consent' + chr(10) + 'consent notice ' + dialog.consent.version)}, shape=note"
+        elif (consent := dialog.separate_consent(name)) is not None:
+            where = ", ".join(consent.channels) or "every channel"
+            label = f"{consent.id}\nseparate consent {consent.version}\n({consent.kind.replace('_', ' ')}; {where})"
+            attrs = f"label={_quote(label)}, shape=note"
         elif dialog.has_question(name):
             q = dialog.question(name)
             label = f"{q.id}\n{_wrap(q.label, 30)}"
