@@ -181,6 +181,14 @@ class Person:
         return "\n".join(self.texts())
 
 
+async def agree_to_everything_asked_first(person: Person, dialog: Dialog) -> None:
+    """Tap "I agree" on the consent notice, then on each separate consent asked before the first
+    question on Telegram (Telegram's servers abroad): the person is then asked who is answering."""
+    await person.tap(dialog.consent.agree)
+    while (consent := dialog.separate_consent(person.step)) is not None:
+        await person.tap(consent.agree)
+
+
 def translator(language: str, screener: Screener) -> Translator:
     return Translator(language, screener.locales_dir)
 
@@ -261,6 +269,8 @@ class Patient(Person):
     def answer(self, step: str, prompt: ChatMessage) -> tuple[dict[str, Any] | None, Any]:
         if step == CONSENT:
             return self.tap_update(prompt, self.dialog.consent.agree), True
+        if (consent := self.dialog.separate_consent(step)) is not None:
+            return self.tap_update(prompt, consent.agree), True
         if step == SUMMARY:
             return self.tap_update(prompt, prompt.buttons[0]["text"]), True
         if not self.dialog.has_question(step):
