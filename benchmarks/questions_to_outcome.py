@@ -32,26 +32,59 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.dialog.load import load_dialog  # noqa: E402
-from bot.dialog.model import OUTCOMES, Question  # noqa: E402
+from bot.dialog.model import OUTCOMES, Dialog, Question  # noqa: E402
 from bot.replies import Choose, ChooseMany, Command, Text  # noqa: E402
 from bot.screening import Screener  # noqa: E402
 from bot.store import ConversationStore, open_database  # noqa: E402
 
 TODAY = date(2026, 11, 25)
 SEED = 16
+#: A person stopped before any outcome (a patient under 14, from dialog 1.3.0 on).
+STOPPED = "stopped_under_14"
 
 
 @dataclass
 class Person:
-    """What one simulated person would answer, by question id (ids of every dialog version)."""
+    """What one simulated person would answer: typed values and choices by question id, and facts
+    (see FACTS) that become ticked options in whichever question of the dialog asks about them."""
 
     name: str
     typed: dict[str, str] = field(default_factory=dict)
     chosen: dict[str, str] = field(default_factory=dict)
     ticked: dict[str, set[str]] = field(default_factory=dict)
+    facts: set[str] = field(default_factory=set)
 
     def tick(self, question: str, *options: str) -> None:
         self.ticked.setdefault(question, set()).update(options)
+
+
+#: A fact about a person -> where a dialog asks about it: (question id, option id), the first that the
+#: dialog has. Newer ids come first, so an id whose meaning changed is only used by the version that has it.
+FACTS: dict[str, list[tuple[str, str]]] = {
+    "organ_transplant": [("ever_had", "transplant")],
+    "msc_infusion": [("ever_had", "other_stem_cells"), ("ever_had", "transplant")],
+    "lymphoma": [("ever_had", "lymphoma")],
+    "car_t": [("ever_had", "car_t")],
+    "ra_or_psoriasis": [("ever_had", "ra_psoriasis"), ("ever_had", "other_joint_skin")],
+    "eczema_or_gout": [("ever_had", "other_joint_skin")],
+    "cancer_5_years": [("current_health", "cancer_5_years")],
+    "thyroid_or_sjogren": [("current_health", "other_autoimmune")],
+    "hepatitis_b": [("infections", "hepatitis_b"), ("current_health", "hepatitis_b")],
+    "hep_c_or_hiv": [("infections", "hep_c_hiv"), ("current_health", "hep_c_hiv_syphilis")],
+    "syphilis_test": [("infections", "syphilis"), ("current_health", "hep_c_hiv_syphilis")],
+    "tb_test": [("infections", "tb_past_or_test"), ("current_health", "tuberculosis")],
+    "infection_now": [("infections", "infection_now"), ("infection", "yes")],
+    "blood_thinner": [("current_health", "blood_thinner"), ("bleeding", "yes")],
+    "uncontrolled_illness": [("current_health", "uncontrolled_illness")],
+    "drug_allergy": [("current_health", "drug_allergy")],
+    "kidney_stronger_treatment": [("organ_damage", "kidney_8_weeks")],
+    "kidney_dialysis": [("organ_damage", "kidney_dialysis"), ("organ_damage", "kidney_8_weeks")],
+    "seizure_or_stroke": [("organ_damage", "brain_8_weeks")],
+    "other_brain": [("organ_damage", "other_brain"), ("organ_damage", "brain_8_weeks")],
+    "lung_damage": [("organ_damage", "lung_damage")],
+    "heart_damage": [("organ_damage", "heart_damage")],
+    "surgery_planned": [("plans", "surgery_planned"), ("plans", "major_surgery")],
+}
 
 
 def chance(rng: random.Random, p: float) -> bool:
@@ -81,55 +114,24 @@ def make_person(rng: random.Random, number: int) -> Person:
     if chance(rng, 0.03):
         p.tick("jak_btk_drugs", "tofacitinib")
         p.chosen["jak_btk_last_dose"] = rng.choice(["still_taking", "4_to_8_weeks"])
-    p.chosen["other_biologics"] = "yes" if chance(rng, 0.03) else "no"
-    for option, odds in (
-        ("transplant", 0.01), ("organ_transplant", 0.01), ("lymphoma", 0.005), ("car_t", 0.005),
-        ("other_joint_skin", 0.03), ("ra_psoriasis", 0.03),
-    ):  # fmt: skip
-        if chance(rng, odds):
-            p.tick("ever_had", option)
-    if chance(rng, 0.02):  # stem cells from a cord (MSC) for lupus: "transplant" in the old wording
-        p.tick("ever_had", "transplant", "other_stem_cells")
-    if chance(rng, 0.08):  # eczema or wear-and-tear arthritis: "another joint or skin disease" in the old wording
-        p.tick("ever_had", "other_joint_skin", "other_joint_skin_review")
-    for option, odds in (
-        ("cancer_5_years", 0.02), ("other_autoimmune", 0.1), ("hepatitis_b", 0.07), ("uncontrolled_illness", 0.03),
-        ("drug_allergy", 0.08),
-    ):  # fmt: skip
-        if chance(rng, odds):
-            p.tick("current_health", option)
-            p.tick("infections", option)
-    if chance(rng, 0.01):
-        p.tick("current_health", "hep_c_hiv_syphilis")
-        p.tick("infections", "hep_c_hiv")
-    if chance(rng, 0.02):  # a positive syphilis test, often a false positive in lupus
-        p.tick("current_health", "hep_c_hiv_syphilis")
-        p.tick("infections", "syphilis")
-    if chance(rng, 0.05):  # TB in the past or a positive TB test
-        p.tick("current_health", "tuberculosis")
-        p.tick("infections", "tb_past_or_test")
-    if chance(rng, 0.05):
-        p.chosen["infection"] = "yes"
-        p.tick("infections", "infection_now")
-    if chance(rng, 0.05):
-        p.chosen["bleeding"] = "yes"
-        p.tick("current_health", "blood_thinner")
-    for option, new, odds in (
-        ("kidney_8_weeks", "kidney_steroids", 0.08), ("kidney_8_weeks", "kidney_dialysis", 0.02),
-        ("brain_8_weeks", "seizure_or_stroke", 0.02), ("brain_8_weeks", "other_brain", 0.03),
-        ("lung_damage", "lung_damage", 0.03), ("heart_damage", "heart_damage", 0.03),
-    ):  # fmt: skip
-        if chance(rng, odds):
-            p.tick("organ_damage", option, new)
-    for option, odds in (
+    if chance(rng, 0.03):
+        p.chosen["other_biologics"] = "yes"
+        p.tick("b_cell_drugs", "anifrolumab")
+    odds = {
+        "organ_transplant": 0.01, "msc_infusion": 0.02, "lymphoma": 0.005, "car_t": 0.005, "ra_or_psoriasis": 0.03,
+        "eczema_or_gout": 0.08, "cancer_5_years": 0.02, "thyroid_or_sjogren": 0.1, "hepatitis_b": 0.07,
+        "hep_c_or_hiv": 0.01, "syphilis_test": 0.02, "tb_test": 0.05, "infection_now": 0.05, "blood_thinner": 0.05,
+        "uncontrolled_illness": 0.03, "drug_allergy": 0.08, "kidney_stronger_treatment": 0.08,
+        "kidney_dialysis": 0.02, "seizure_or_stroke": 0.02, "other_brain": 0.03, "lung_damage": 0.03,
+        "heart_damage": 0.03, "surgery_planned": 0.03,
+    }  # fmt: skip
+    p.facts = {fact for fact, chance_of in odds.items() if chance(rng, chance_of)}
+    for option, chance_of in (
         ("plasma_exchange", 0.03), ("live_vaccine", 0.01), ("steroid_injection", 0.03),
         ("blood_donation", 0.005), ("transfusion", 0.02), ("major_surgery", 0.02),
     ):  # fmt: skip
-        if chance(rng, odds):
+        if chance(rng, chance_of):
             p.tick("recent_events", option)
-    if chance(rng, 0.03):
-        p.tick("plans", "major_surgery")
-        p.chosen["plans"] = "surgery_planned"
     female = chance(rng, 0.9)
     p.chosen["sex"] = "female" if female else "male"
     young = age <= 45
@@ -174,17 +176,29 @@ def archetypes() -> list[Person]:
     return people
 
 
-def answer(person: Person, question: Question) -> Any:
+def from_facts(person: Person, dialog: Dialog) -> dict[str, set[str]]:
+    """The options this person's facts tick, in this dialog: each fact where the dialog first asks it."""
+    ticked: dict[str, set[str]] = {}
+    for fact in person.facts:
+        for question_id, option_id in FACTS[fact]:
+            if dialog.has_question(question_id) and dialog.question(question_id).option(option_id):
+                ticked.setdefault(question_id, set()).add(option_id)
+                break
+    return ticked
+
+
+def answer(person: Person, question: Question, dialog: Dialog) -> Any:
     """The action this person takes at this question."""
     if question.kind in ("number", "year"):
         return Text(person.typed.get(question.id, "40"))
     ids = [o.id for o in question.options]
+    facts = from_facts(person, dialog).get(question.id, set())
     if question.kind == "multi":
-        picked = [o for o in ids if o in person.ticked.get(question.id, set())]
+        picked = [o for o in ids if o in person.ticked.get(question.id, set()) | facts]
         if "not_sure" in picked:
             picked = ["not_sure"]
         return ChooseMany(question.id, tuple(picked or ["none"]))
-    wanted = person.chosen.get(question.id, "")
+    wanted = next(iter(facts), "") or person.chosen.get(question.id, "")
     if wanted not in ids:
         wanted = next(
             (o.id for o in question.options if not (o.rules_out or o.review or o.wait_days or o.exclusive)), ids[0]
@@ -207,8 +221,10 @@ def screen(screener: Screener, person: Person) -> tuple[str, int]:
             action: Any = prompt.options[0].action  # agree
         elif prompt.kind == "summary":
             action = Command("confirm")
+        elif prompt.kind == "ended":
+            return STOPPED, inputs  # a child under 14: stopped at once, nothing kept
         elif question is not None:
-            action = answer(person, question)
+            action = answer(person, question, screener.dialog)
         else:
             raise AssertionError(f"unexpected step {conv.state!r} ({prompt.kind})")
         reply = screener.handle(conv, action)
@@ -217,7 +233,7 @@ def screen(screener: Screener, person: Person) -> tuple[str, int]:
 
 def measure(people: list[Person], dialog_path: Path) -> dict[str, list[int]]:
     dialog = load_dialog(dialog_path)
-    by_outcome: dict[str, list[int]] = {o: [] for o in OUTCOMES}
+    by_outcome: dict[str, list[int]] = {o: [] for o in (*OUTCOMES, STOPPED)}
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(Path(folder) / "bench.db")
         db.execute("PRAGMA synchronous=OFF")
@@ -240,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     everyone = []
     for outcome, counts in results.items():
         everyone += counts
+        if outcome == STOPPED and not counts:
+            continue
         if counts:
             print(f"{outcome:<18}{len(counts):>8}{statistics.median(counts):>8g}{min(counts):>6}{max(counts):>6}")
         else:
