@@ -315,8 +315,8 @@ class Screener:
             log_event(log, "outcome", conv=conv.id, outcome=conv.outcome)
         self.store.save(conv, findings=findings, ready_from=ready)
         if findings is not None:
-            notices.extend(self._outcome_texts(conv, findings, t))
-            notices.extend(self.rescreen.outcome_reached(conv, rules.ready_from(findings), t))
+            date_notes = self.rescreen.outcome_reached(conv, rules.ready_from(findings), t)
+            notices.extend(self._outcome_texts(conv, findings, t, before_crisis=date_notes))
         return Reply(notices, self.prompt(conv))
 
     def _command(self, conv: Conversation, command: Command, t: Translator) -> Reply:
@@ -530,7 +530,11 @@ class Screener:
             return t(_(", ")).join(labels) if labels else str(value)
         return str(value)
 
-    def _outcome_texts(self, conv: Conversation, findings: list[rules.Finding], t: Translator) -> list[str]:
+    def _outcome_texts(
+        self, conv: Conversation, findings: list[rules.Finding], t: Translator, before_crisis: list[str] | None = None
+    ) -> list[str]:
+        """The outcome, its reasons and the site; `before_crisis` (the reminder notes) come before the
+        crisis text, which is always the last thing a person who may be at risk reads."""
         outcome = self.dialog.outcomes[conv.outcome]
         ready = rules.ready_from(findings)
         body = t(outcome.body(conv.respondent))
@@ -564,6 +568,7 @@ class Screener:
         urgent = bool(self.urgent_reason(conv))
         if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) or urgent:
             texts.append(self.site_text(t, closing=self.contact is None))
+        texts.extend(before_crisis or [])
         if urgent:
             texts.append(self.crisis_text(conv, t))
         return texts

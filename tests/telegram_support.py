@@ -181,12 +181,15 @@ class Person:
         return "\n".join(self.texts())
 
 
-async def agree_to_everything_asked_first(person: Person, dialog: Dialog) -> None:
+async def agree_to_everything_asked_first(
+    person: Person, dialog: Dialog, t: Callable[[str], str] = lambda text: text
+) -> None:
     """Tap "I agree" on the consent notice, then on each separate consent asked before the first
-    question on Telegram (Telegram's servers abroad): the person is then asked who is answering."""
-    await person.tap(dialog.consent.agree)
+    question on Telegram (Telegram's servers abroad): the person is then asked who is answering.
+    `t` translates the labels for a person who reads another language."""
+    await person.tap(t(dialog.consent.agree))
     while (consent := dialog.separate_consent(person.step)) is not None:
-        await person.tap(consent.agree)
+        await person.tap(t(consent.agree))
 
 
 def translator(language: str, screener: Screener) -> Translator:
