@@ -206,7 +206,7 @@ class Screener:
             self.prompt(conv),
         )
 
-    def _under_age(self, conv: Conversation, t: Translator) -> Reply:
+    def _under_age(self, conv: Conversation, t: Translator, at_age_question: bool = False) -> Reply:
         """A child under the guardian age (PIPL art. 31): nothing is kept, and the chat ends kindly.
 
         The study is for adults, so a child can never join; a parent or guardian answering
@@ -216,7 +216,10 @@ class Screener:
         self.store.delete(conv.id)
         audit.count(self.store.db, "stopped:under_guardian_age")
         log_event(log, "under_guardian_age", conv=conv.id)
-        return Reply([t(text or consent.under_age_text)], Prompt("ended", ""))
+        notices = [t(text or consent.under_age_text)]
+        if at_age_question:
+            notices.append(t(_("If the age was a typing mistake, please start again.")))
+        return Reply(notices, Prompt("ended", ""))
 
     def _separate_consent(self, conv: Conversation, consent: SeparateConsent, action: Action, t: Translator) -> Reply:
         """A consent of its own (health data, servers abroad): agree goes on, decline ends with nothing kept."""
@@ -265,7 +268,7 @@ class Screener:
         if isinstance(value, rules.Invalid):
             return Reply([self._invalid(value, t)], self.prompt(conv))
         if self._under_guardian_age(conv, question, value):
-            return self._under_age(conv, t)
+            return self._under_age(conv, t, at_age_question=True)
         notices = []
         if question.kind in ("choice", "multi"):
             picked = value if isinstance(value, list) else [value]

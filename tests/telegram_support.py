@@ -75,6 +75,10 @@ async def running_bot(
         await stop(app)
 
 
+#: `Patient.wait_for_prompt`'s sign that the chat ended with nothing kept.
+ENDED = ChatMessage(message_id=-1, chat_id=0, text="", reply_markup=None)
+
+
 class Person:
     """Someone in a private chat with the bot, acting through the fake Bot API only."""
 
@@ -235,13 +239,33 @@ class Patient(Person):
             self.acknowledged.append((step, value))
         self.pending = None
 
+    def ended_ids(self) -> list[int]:
+        """The messages that ended the chat with nothing kept (a patient under 14: after a crash, a typed
+        "1" meant for a button question can land on the age question)."""
+        ended = {self.dialog.consent.under_age_text, self.dialog.consent.under_age_text_caregiver}
+        return [m.message_id for m in self._bot_messages() if m.text.split("\n")[0] in ended]
+
+    def ended_after(self, after: int) -> bool:
+        return any(message_id > after for message_id in self.ended_ids())
+
     async def wait_for_prompt(self, after: int) -> ChatMessage:
+        """The next question; after a chat that ended with nothing kept, /start is said again first."""
+
         def arrived() -> ChatMessage | None:
             latest = self.latest_prompt()
-            return latest if latest and latest.message_id > after else None
+            if latest and latest.message_id > after:
+                return latest
+            if self.ended_after(after):
+                return ENDED
+            return None
 
         try:
-            return await self.api.wait_for(arrived, timeout=20)
+            found = await self.api.wait_for(arrived, timeout=20)
+            if found is ENDED:
+                after = max(self.api.messages, default=0)
+                await self.api.queue(self.text_update("/start"))
+                return await self.wait_for_prompt(after)
+            return found
         except TimeoutError:
             seen = [(m.message_id, m.text[:30], bool(m.buttons)) for m in self._bot_messages()][-4:]
             offsets = [c.params.get("offset") for c in self.api.calls_to("getUpdates")][-3:]

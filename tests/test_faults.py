@@ -85,9 +85,17 @@ def acknowledged(person: Patient, dialog: Dialog) -> list[tuple[str, Any]]:
 
     Read from the chat as the person sees it, not from what the simulated person meant to
     answer: after a crash a person may answer a question they think is still open, and the
-    bot rightly takes it for the question it is asking. Returns (question id, stored value)."""
+    bot rightly takes it for the question it is asking (a "1" meant for a button can even be taken
+    as an age under 14, which ends the chat with nothing kept: answers before that do not count).
+    Returns (question id, stored value)."""
     taken = []
-    for message in person._bot_messages():
+    messages = person._bot_messages()
+    ended = [
+        m.message_id for m in messages if person.ended_after(m.message_id - 1) and not person.ended_after(m.message_id)
+    ]
+    if ended:  # a patient under 14 (a crash-confused "1" at the age question): nothing kept before that
+        messages = [m for m in messages if m.message_id > max(ended)]
+    for message in messages:
         asked, mark, answer = message.text.rpartition(f"\n\n{CHECKED}")
         if not mark:
             continue

@@ -370,3 +370,18 @@ async def test_two_hundred_people_at_once_never_see_each_others_questions_or_ans
         assert history(screener, person, "age") == [age]
         assert history(screener, person, "sex") == ['"female"']
         assert person.step == "travel"
+
+
+async def test_an_age_under_14_ends_the_chat_with_nothing_kept_and_start_begins_again(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    """E.g. a "1" typed for a button question lands on the age question: kindly stopped, a typo can be redone."""
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+        new = await person.say("1", new_messages=2)
+        assert new[0].text == dialog.consent.under_age_text
+        assert "If the age was a typing mistake, please start again." in person.all_text()
+        assert conversation_of(screener, person) is None
+        await person.say("/start")
+        assert person.step == "consent"
