@@ -49,6 +49,7 @@ class Settings:
     site_email: str = field(default="", metadata={"env": "SITE_EMAIL"})
     site_hours: str = field(default="", metadata={"env": "SITE_HOURS"})
     site_response_days: str = field(default="", metadata={"env": "SITE_RESPONSE_DAYS"})
+    site_server_location: str = field(default="", metadata={"env": "SITE_SERVER_LOCATION"})
     screening_key: str = field(default="", repr=False, metadata={"env": "SCREENING_KEY", "secret": True})
     key_file: str = field(default="", metadata={"env": "SCREENING_KEY_FILE"})
     retain_unfinished_days: str = field(default="30", metadata={"env": "RETAIN_UNFINISHED_DAYS"})
