@@ -100,6 +100,8 @@ class Screener:
     def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
         """The person's conversation, or a new one in the language their client reports."""
         conv = self.store.load(channel, user_key)
+        if conv is not None and conv.state not in (CONSENT, DECLINED, *OUTCOMES) and self.engine.resume(conv):
+            log_event(log, "resumed_after_dialog_change", conv=conv.id)
         if conv is None:
             conv = Conversation(
                 channel=channel,

@@ -50,3 +50,18 @@ def test_export_script_diff_writes_the_changes_into_the_pack(tmp_path: Path) -> 
     markdown = (tmp_path / "nct06349343-1.3.0.md").read_text(encoding="utf-8")
     assert "## Changes since version" in markdown
     assert 'Added the help line "emergency"' in markdown
+
+
+def test_a_conversation_saved_at_a_removed_question_goes_on_at_the_first_new_one(screener, dialog: Dialog) -> None:
+    """1.3.0 removed the "infection" question: a person saved there answers what is new, not everything."""
+    from .conftest import answer_until, start_screening
+
+    chat = start_screening(screener)
+    answer_until(chat, dialog, stop_at="infections")
+    conv = screener.store.load("test", "person-1")
+    conv.state = "infection"  # where a 1.2.0 conversation could have stopped
+    screener.store.save(conv)
+    again = screener.open("test", "person-1")
+    assert again.state == "infections" and again.editing
+    answer_until(chat.__class__(screener), dialog)  # /start again, then go on
+    assert screener.store.load("test", "person-1").state == "summary"

@@ -234,6 +234,27 @@ class Engine:
     def current_question(self, conv: Conversation) -> Question | None:
         return self.dialog.question(conv.state) if self.dialog.has_question(conv.state) else None
 
+    def resume(self, conv: Conversation) -> bool:
+        """A conversation saved at a step this dialog no longer has (a question removed in a newer
+        version): go on at the first step still to do, skipping the answers already given on the way
+        (edit mode, left at the summary). True when it was moved."""
+        if conv.state in self.machine.states:
+            return False
+        today = self.today()
+        for step in self.chain:
+            consent = self.dialog.separate_consent(step)
+            if consent is not None:
+                if self.consent_needed(conv, consent):
+                    break
+                continue
+            question = self.dialog.question(step)
+            if step not in conv.answers and rules.should_ask(question, conv.answers, today):
+                break
+        else:
+            step = SUMMARY
+        conv.state, conv.editing, conv.draft = step, step != SUMMARY, []
+        return True
+
     def current_consent(self, conv: Conversation) -> SeparateConsent | None:
         """The separate consent asked now, or None."""
         return self.dialog.separate_consent(conv.state)
