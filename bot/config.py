@@ -268,6 +268,8 @@ class Settings:
     site_response_days: int | None = field(
         default=None, metadata=env("SITE_RESPONSE_DAYS", optional(whole_number(1, 60, "working days")))
     )
+    #: Where the server with the answers is (city, country, hosting company), named in the consent notice.
+    site_server_location: str = field(default="", metadata=env("SITE_SERVER_LOCATION", text))
     screening_key: str = field(default="", repr=False, metadata=env("SCREENING_KEY", fernet_keys, secret=True))
     key_file: Path | None = field(default=None, metadata=env("SCREENING_KEY_FILE", optional(path)))
     retain_unfinished_days: int = field(default=30, metadata=env("RETAIN_UNFINISHED_DAYS", days))

@@ -36,7 +36,6 @@ STUDY_FACTS = {
     "official_title": "the trial's official title",
     "sponsor": "the sponsor",
     "data_controller": "who handles the personal information (PIPL: 个人信息处理者)",
-    "server_location": "where the database is kept",
     "ethics_committee": "the ethics committee's name",
 }
 
@@ -182,12 +181,17 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
 
 
 def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
-    from .contact import CONTACT_CONSENT_VERSION
+    from .contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
     from .rescreen import REMINDER_CONSENT_VERSION
 
-    consents = (
-        f"consent notice {dialog.consent.version}, contact consent {CONTACT_CONSENT_VERSION}, "
-        f"reminder opt-in {REMINDER_CONSENT_VERSION}"
+    consents = ", ".join(
+        [
+            f"consent notice {dialog.consent.version}",
+            *(f"{c.id} consent {c.version}" for c in dialog.consents),
+            f"contact consent {CONTACT_CONSENT_VERSION}",
+            f"contact consent after a risk answer {URGENT_CONTACT_CONSENT_VERSION}",
+            f"reminder opt-in {REMINDER_CONSENT_VERSION}",
+        ]
     )
     approved = settings.ethics_approved_version.strip()
     pack = f"`screening-bot export-script` writes the pack of version {dialog.version}"
@@ -230,6 +234,13 @@ SITE_SETTINGS = (
     ("phone", "SITE_PHONE", "site_phone", '"+86 27 ..."', "People who may fit cannot call the study team themselves."),
     ("email", "SITE_EMAIL", "site_email", '"..."', "People cannot write to the study team."),
     ("hours", "SITE_HOURS", "site_hours", '"Mon-Fri 9:00-17:00"', "People are not told when someone answers."),
+    (
+        "server_location",
+        "SITE_SERVER_LOCATION",
+        "site_server_location",
+        '"Wuhan, China (Union Hospital data centre)"',
+        "The consent notice cannot say where the answers are kept (PIPL).",
+    ),
     (
         "response_days",
         "SITE_RESPONSE_DAYS",

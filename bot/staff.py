@@ -27,12 +27,14 @@ import sqlite_utils
 from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
+from .dialog.rules import SELF_REPORTED
 from .i18n import _
 from .retention import retention_from
 from .store import audit, open_database
 from .store.leads import CLOSE_REASONS, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
+from .summary import RESULT_WORDS, shown_result
 
 #: Staff words; marked for the catalogs because the Telegram staff view (channels/telegram/staff.py) translates them.
 OUTCOME_NAMES = {
@@ -41,6 +43,20 @@ OUTCOME_NAMES = {
     "not_eligible": _("likely not eligible"),
     "not_yet": _("not yet"),
 }
+#: Why a lead is urgent, besides the label of a question answered with a risk answer.
+TYPED_RISK = "typed_risk"
+TYPED_RISK_WORDS = _("typed a message that may mean a risk of suicide")
+
+
+def urgent_reasons(urgent: str, dialog: Dialog) -> list[str]:
+    """A lead's `urgent` codes as (untranslated) words: each risk answer's question label, or a typed risk."""
+    reasons = []
+    for code in filter(None, urgent.split(",")):
+        if code == TYPED_RISK:
+            reasons.append(TYPED_RISK_WORDS)
+        else:
+            reasons.append(dialog.question(code).label if dialog.has_question(code) else code)
+    return reasons
 
 
 @dataclass
@@ -116,6 +132,7 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
     rows = [
         [
             lead.id,
+            "URGENT" if lead.urgent else "",
             _minute(lead.created_at),
             lead.status + (f" ({lead.close_reason})" if lead.close_reason else ""),
             OUTCOME_NAMES.get(lead.outcome, lead.outcome),
@@ -128,7 +145,8 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
         ]
         for lead in found
     ]
-    headers = ["ID", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS"]
+    headers = ["ID", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE"]
+    headers.append("REPEATS")
     print(table(headers, rows))
     print(f"\n{len(found)} lead(s).")
     return 0
@@ -149,6 +167,9 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
     """The whole lead for staff, in English (the dialog file's labels)."""
     facts = [
         ("Lead", lead.id),
+        ("URGENT", "yes: " + "; ".join(urgent_reasons(lead.urgent, dialog)) + ". Call first.")
+        if lead.urgent
+        else ("Urgent", "no"),
         ("Status", lead.status + (f" ({lead.close_reason})" if lead.close_reason else "")),
         ("Outcome", OUTCOME_NAMES.get(lead.outcome, lead.outcome)),
         ("Answered by", "a carer" if lead.respondent == "caregiver" else "the patient"),
@@ -170,7 +191,7 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
         for item in lead.review_answers:
             out.append(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}")
     criteria = [
-        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result.replace("_", " ")]
+        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result_in_words(result, cid, dialog)]
         for cid, result in lead.criteria.items()
     ]
     if criteria:
@@ -184,6 +205,12 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
         )
     )
     return "\n".join(out)
+
+
+def result_in_words(result: str, criterion_id: str, dialog: Dialog) -> str:
+    """A criterion's result as staff read it: a self-report is "none reported", never "met"."""
+    shown = shown_result(result, dialog.criteria.get(criterion_id))
+    return RESULT_WORDS[shown] if shown in SELF_REPORTED else shown.replace("_", " ")
 
 
 def _question_label(dialog: Dialog, question_id: str) -> str:
@@ -216,6 +243,7 @@ def cmd_leads_set_status(settings: Settings, args: argparse.Namespace) -> int:
 
 EXPORT_COLUMNS = (
     "id",
+    "urgent",
     "created_at",
     "status",
     "close_reason",
@@ -244,6 +272,7 @@ def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
     for lead in leads:
         row: dict[str, Any] = {
             "id": lead.id,
+            "urgent": "; ".join(urgent_reasons(lead.urgent, dialog)),
             "created_at": lead.created_at,
             "status": lead.status,
             "close_reason": lead.close_reason,
@@ -267,7 +296,7 @@ def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
             ),
         }
         for cid in dialog.criteria:
-            row[cid] = lead.criteria.get(cid, "")
+            row[cid] = shown_result(lead.criteria[cid], dialog.criteria[cid]) if cid in lead.criteria else ""
         rows.append(row)
     return rows
 
@@ -355,6 +384,11 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
         [_("agreed to be contacted"), n.get("contact_agreed", 0)],
         [_("did not want contact"), n.get("contact_declined", 0)],
         [_("leads created"), n.get("lead_created", 0)],
+        [_("finished and marked urgent (a sign of risk)"), n.get("finished_urgent", 0)],
+        ["- " + _("of them, did not want contact"), n.get("contact_declined_urgent", 0)],
+        [_("typed messages that may mean a risk of suicide"), n.get("signal:suicide", 0)],
+        [_("typed messages that may mean a medical emergency"), n.get("signal:emergency", 0)],
+        [_("stopped: under 14 (nothing kept)"), n.get("stopped:under_guardian_age", 0)],
         [_("screened again (repeat)"), n.get("lead_repeat", 0)],
         [_("erased at the person's request"), n.get("erased_by_person", 0)],
         [_("erased by staff"), n.get("erased_by_staff", 0)],

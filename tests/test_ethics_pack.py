@@ -132,8 +132,9 @@ def test_the_pack_has_every_question_option_and_outcome_in_both_languages(tmp_pa
 
 def test_the_pack_says_where_answers_lead_and_what_staff_and_retention_are(tmp_path: Path, dialog: Dialog) -> None:
     markdown = export(tmp_path, "--no-flow")[".md"]
-    assert "Rules out: likely not eligible, criterion E20 (Never had a B-cell medicine)." in markdown
-    assert "Not yet: criterion E19 (No JAK or BTK inhibitor in the last 12 weeks) is met 84 days" in markdown
+    assert "Rules out: likely not eligible, criterion E20 (Never had rituximab or a medicine like it)." in markdown
+    e19 = dialog.criteria["E19"].label
+    assert f"Not yet: criterion E19 ({e19}) is met 84 days" in markdown
     assert 'Asked only if the answer to "Sex" (sex) is "Female" or "Prefer not to say".' in markdown
     assert "Shows the crisis-help message at once." in markdown
     for field in ("outcome", "reasons", "review_answers", "respondent", "phone"):
@@ -253,14 +254,15 @@ def test_the_diff_lists_exactly_the_changed_texts(tmp_path: Path, dialog: Dialog
     db = tmp_path / "s.db"
     DialogVersions(open_database(db)).check_and_record(dialog)
     travel = dialog.question("travel")
-    label = travel.option("not_sure").label
+    last = dialog.questions[-1]
+    option = last.options[-1]
     path = edited_copy(tmp_path, travel.text, "Could you come to Wuhan many times?", version="99.1.0")
     text = path.read_text(encoding="utf-8")
     old_option, new_option = (
-        f'label = "{label}", review = true }},\n]\n\n# ---',
-        'label = "I am not sure", review = true },\n]\n\n# ---',
+        f'label = "{option.label}", review = true }},\n]\n\n# ---',
+        'label = "I would rather not say", review = true },\n]\n\n# ---',
     )
-    assert text.count(old_option) == 1  # travel is the last question
+    assert text.count(old_option) == 1  # the last option of the last question
     path.write_text(text.replace(old_option, new_option), encoding="utf-8")
 
     markdown = export(tmp_path, "--no-flow", "--diff", dialog.version, dialog=path, db=db)[".md"]
@@ -270,23 +272,23 @@ def test_the_diff_lists_exactly_the_changed_texts(tmp_path: Path, dialog: Dialog
     assert listed == [
         f'Changed the dialog, version: "{dialog.version}" -> "99.1.0"',
         f'Changed question "travel", text: "{travel.text}" -> "Could you come to Wuhan many times?"',
-        f'Changed question "travel", option "not_sure", label: "{label}" -> "I am not sure"',
+        f'Changed question "{last.id}", option "{option.id}", label: "{option.label}" -> "I would rather not say"',
     ]
 
 
 def test_the_diff_names_added_removed_and_moved_parts(dialog: Dialog, tmp_path: Path) -> None:
     text = DIALOG_PATH.read_text(encoding="utf-8")
-    start = text.index('[[questions]]\nid = "infection"')
+    start = text.index('[[questions]]\nid = "other_trial"')
     block = text[start : text.index("[[questions]]", start + 1)]
-    text = text.replace(block, "").replace('id = "bleeding"', 'id = "bleeding_now"')
-    text = text.replace('[criteria.E16]\nlay = "partly"', '[criteria.E16]\nlay = "no"')  # no question covers it now
+    text = text.replace(block, "").replace('id = "drug_misuse"', 'id = "drug_misuse_now"')
+    text = text.replace('[criteria.E30]\nlay = "yes"', '[criteria.E30]\nlay = "no"')  # no question covers it now
     path = tmp_path / "d.toml"
     path.write_text(text, encoding="utf-8")
     words = [c.in_words().en for c in dialog_changes(dialog, load_dialog(path))]
-    assert any(w.startswith('Removed question "infection": ') for w in words)
-    assert any(w.startswith('Removed question "bleeding": ') for w in words)
-    assert any(w.startswith('Added question "bleeding_now": ') for w in words)
-    assert 'Changed criterion "E16", patients can answer: "partly" -> "no"' in words
+    assert any(w.startswith('Removed question "other_trial": ') for w in words)
+    assert any(w.startswith('Removed question "drug_misuse": ') for w in words)
+    assert any(w.startswith('Added question "drug_misuse_now": ') for w in words)
+    assert 'Changed criterion "E30", patients can answer: "yes" -> "no"' in words
     assert not any('option "' in w for w in words)  # the options go with their question
 
 

@@ -78,7 +78,7 @@ def test_the_wheel_carries_the_dialog_and_the_catalogs(installed: Path, tmp_path
 def test_check_dialog_and_a_piped_chat_from_another_folder(installed: Path, tmp_path: Path) -> None:
     checked = run(installed / "screening-bot", "check-dialog", cwd=tmp_path)
     assert "dialog nct06349343 version" in checked.stdout and checked.stdout.rstrip().endswith("OK")
-    chat = run(installed / "screening-bot", "chat", stdin="1\n1\n40\n2015\n", cwd=tmp_path)
+    chat = run(installed / "screening-bot", "chat", stdin="1\n1\n40\n1\n1\n1\n", cwd=tmp_path)
     assert "Question 4 of" in chat.stdout and "Goodbye." in chat.stdout
     assert (tmp_path / "data" / "screening.db").is_file()  # the database stays under the working directory
     chinese = run(installed / "screening-bot", "chat", "--session", "zh", stdin="lang zh\n", cwd=tmp_path)

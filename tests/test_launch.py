@@ -27,10 +27,11 @@ from .conftest import DIALOG_PATH, LOCALES
 #: What a fresh checkout leaves open, by topic (each must be listed, with how to close it).
 DEFAULT_OPEN = {
     "Ethics approval",
-    "[study] server_location",
+    "Site server_location",
     "[study] ethics_committee",
     "[study] ethics committee contact",
-    "[[to_confirm]] safety.text",
+    "[[to_confirm]] safety.lines.mental_health_hotline",
+    "[[to_confirm]] consents.cross_border",
     "[[to_confirm]] study.official_title",
     "Traditional Chinese terms",
     "Site phone",
@@ -81,10 +82,6 @@ def fully_configured(tmp_path: Path) -> list[str]:
     text = DIALOG_PATH.read_text(encoding="utf-8")
     text = re.sub(r"\n\[\[to_confirm\]\]\npart = [^\n]*\nwhat = [^\n]*\n", "\n", text)
     text = text.replace(
-        'server_location = { en = "", zh = "" }',
-        'server_location = { en = "Union Hospital data centre, Wuhan", zh = "协和医院数据中心（武汉）" }',
-    )
-    text = text.replace(
         'ethics_committee = { en = "", zh = "" }',
         'ethics_committee = { en = "Ethics Committee of Union Hospital", zh = "协和医院伦理委员会" }',
     )
@@ -109,6 +106,7 @@ def fully_configured(tmp_path: Path) -> list[str]:
                 'site_email = "study@example.org"',
                 'site_hours = "Mon-Fri 9:00-17:00"',
                 'site_response_days = "3"',
+                'site_server_location = "Wuhan, China (Union Hospital data centre)"',
                 'telegram_bot_token = "123456:ABCdefGhIJKlmnoPQRstuVWXyz123456789"',
                 'staff_chat_id = "-1001234567890"',
                 'staff_user_ids = "11111, 22222"',
@@ -225,12 +223,17 @@ def test_the_shipped_dialog_names_the_study_and_what_to_confirm(dialog: Dialog) 
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", dialog.study.version_date)
     assert dialog.study.official_title.zh and dialog.study.sponsor.zh
     parts = {item.part for item in dialog.to_confirm}
-    assert {"safety.text", "study.official_title", "questions.other_biologics"} <= parts
+    wanted = {
+        "safety.lines.mental_health_hotline",
+        "study.official_title",
+        "questions.b_cell_drugs.options.anifrolumab",
+    }
+    assert wanted <= parts
     assert all(item.what.en and item.what.zh for item in dialog.to_confirm)
 
 
 @pytest.mark.parametrize(
-    "part", ["safety.text", "questions.age", "questions.travel.options.no", "study.server_location", "criteria.E2"]
+    "part", ["safety.text", "questions.age", "questions.travel.options.no", "study.sponsor", "criteria.E2"]
 )
 def test_a_part_to_confirm_may_be_any_place_in_the_file(data: dict[str, Any], part: str) -> None:
     data["to_confirm"] = [{"part": part, "what": {"en": "Check it.", "zh": "请核实。"}}]
@@ -260,7 +263,7 @@ def test_a_bad_item_to_confirm_is_refused_with_where_and_why(
         ("sponsor", "Union Hospital", ["[study] sponsor", "both languages"]),
         ("version_date", "30/11/2026", ["[study] version_date", "like 2026-11-30"]),
         ("sponsor_zh", "协和", ["unknown key(s) sponsor_zh"]),
-        ("server_location", {"en": "Wuhan", "cn": "武汉"}, ["[study] server_location", "missing required key(s): zh"]),
+        ("ethics_committee", {"en": "EC", "cn": "伦理"}, ["[study] ethics_committee", "missing required key(s): zh"]),
     ],
 )
 def test_a_bad_study_fact_is_refused_with_where_and_why(

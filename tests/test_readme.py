@@ -157,6 +157,12 @@ def benchmark(command: str, tmp_path: Path) -> None:
     assert "--quick" in done.stdout
 
 
+def questions_to_outcome(command: str, tmp_path: Path) -> None:
+    """A few seconds: run as written, from the checkout (it drives the real Screener on a throwaway database)."""
+    done = sh(command, ROOT)
+    assert "likely_candidate" in done.stdout and "Named people" in done.stdout
+
+
 def piped_chat(command: str, tmp_path: Path) -> None:
     work = workdir(tmp_path)
     done = sh(command, work)
@@ -275,7 +281,8 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     "tools/upgrade-locks --sync": upgrade_locks,
     "tools/upgrade-locks --check": upgrade_locks,
     ".venv/bin/python benchmarks/bench.py": benchmark,
-    "printf '1\\n1\\n40\\n2015\\n' | .venv/bin/screening-bot chat": piped_chat,
+    ".venv/bin/python benchmarks/questions_to_outcome.py": questions_to_outcome,
+    "printf '1\\n1\\n40\\n1\\n1\\n1\\n' | .venv/bin/screening-bot chat": piped_chat,
     ".venv/bin/screening-bot rotate-key": rotate_key,
     ".venv/bin/screening-bot web --port 8080 --public-url https://screening.example.org": web,
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,

@@ -259,10 +259,15 @@ def harmless(question: Question) -> str:
 def answer_until(
     user: WebUser, dialog: Dialog, stop_at: str | None = None, answers: dict[str, str] | None = None
 ) -> None:
-    """Answer harmlessly (or as `answers` says, by option id) until `stop_at`, the summary or an outcome."""
+    """Answer harmlessly (or as `answers` says, by option id) until `stop_at`, the summary or an outcome.
+
+    A separate consent on the way (health data) is agreed to."""
     answers = answers or {}
     for _ in range(100):
         qid = user.page.question
+        if qid and qid != stop_at and dialog.separate_consent(qid) is not None:
+            user.choose("agree")
+            continue
         if not qid or qid == stop_at or not dialog.has_question(qid):
             return
         question = dialog.question(qid)

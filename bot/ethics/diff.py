@@ -21,6 +21,10 @@ PART_ZH = (
     (r"^the study$", "研究信息"),
     (r"^the crisis-help message$", "危机求助信息"),
     (r"^the question order$", "问题顺序"),
+    (r'^the typed phrases that mean a risk: "([^"]+)"$', r"表示风险的输入词语：“\1”"),
+    (r'^the help line "([^"]+)"$', r"求助热线“\1”"),
+    (r'^the separate consent "([^"]+)"$', r"单独同意“\1”"),
+    (r'^the item for the site to confirm "([^"]+)"$', r"待研究中心确认的事项“\1”"),
     (r'^the options of question "([^"]+)"$', r"问题“\1”的选项顺序"),
     (r'^criterion "([^"]+)"$', r"标准“\1”"),
     (r'^outcome "([^"]+)"$', r"结果“\1”"),
@@ -36,6 +40,12 @@ FIELD_ZH = {
     "carer's label": "照护者标签", "rules out": "排除", "needs review": "需核查",
     "not yet, days to wait": "暂不，等待天数",
     "criterion": "标准", "only answer": "单独选择", "shows crisis help": "显示危机求助", "version date": "版本日期",
+    "phrases": "词语", "number": "号码", "hours": "时间", "listed in the crisis text": "列入危机求助信息",
+    "what (en)": "内容（英文）", "what (zh)": "内容（中文）", "asked before question": "在此问题之前询问",
+    "channels": "渠道",
+    "recipient": "接收方", "after declining": "不同意之后", "carer's title": "照护者标题",
+    "emergency text": "急症文字", "carer's emergency text": "照护者急症文字",
+    "if very unwell now (welcome and help)": "如果现在很不舒服（欢迎和帮助）",
 }  # fmt: skip
 
 
@@ -111,7 +121,7 @@ def _option_fields(o: Option) -> dict[str, str]:
         "not yet, days to wait": str(o.wait_days) if o.wait_days else "",
         "criterion": o.criterion,
         "only answer": "yes" if o.exclusive else "",
-        "shows crisis help": "yes" if o.safety else "",
+        "shows crisis help, urgent for the study team": "yes" if o.safety else "",
     }
 
 
@@ -135,13 +145,50 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
             "trial": dialog.trial,
             "recruiting": "yes" if dialog.recruiting else "no",
         },
-        "the consent notice": {f.name: getattr(dialog.consent, f.name) for f in fields(dialog.consent)},
-        "the site": {f.name: getattr(dialog.site, f.name) for f in fields(dialog.site)},
-        "the crisis-help message": {"text": dialog.safety_text},
+        "the consent notice": {
+            f.name.replace("_", " "): str(getattr(dialog.consent, f.name) or "") for f in fields(dialog.consent)
+        },
+        "the site": {f.name.replace("_", " "): getattr(dialog.site, f.name) for f in fields(dialog.site)},
+        "the crisis-help message": {
+            "text": dialog.safety.text,
+            "carer's text": dialog.safety.text_caregiver,
+            "emergency text": dialog.safety.emergency_text,
+            "carer's emergency text": dialog.safety.emergency_text_caregiver,
+            "if very unwell now (welcome and help)": dialog.safety.unwell_now,
+        },
         "the study": _study_fields(dialog),
     }
+    for kind, phrases in dialog.safety.signals.items():
+        out[f'the typed phrases that mean a risk: "{kind}"'] = {"phrases": ", ".join(phrases)}
+    for line in dialog.safety.lines:
+        out[f'the help line "{line.id}"'] = {
+            "number": line.number,
+            "label": line.label,
+            "hours": line.hours,
+            "listed in the crisis text": "yes" if line.crisis else "",
+        }
+    for consent in dialog.consents:
+        out[f'the separate consent "{consent.id}"'] = {
+            "kind": consent.kind.replace("_", " "),
+            "version": consent.version,
+            "asked before question": consent.before,
+            "channels": ", ".join(consent.channels) or "all",
+            "recipient": consent.recipient,
+            "text": consent.text,
+            "carer's text": consent.text_caregiver,
+            "agree": consent.agree,
+            "decline": consent.decline,
+            "after declining": consent.declined,
+        }
+    for item in dialog.to_confirm:
+        out[f'the item for the site to confirm "{item.part}"'] = {"what (en)": item.what.en, "what (zh)": item.what.zh}
     for c in dialog.criteria.values():
-        out[f'criterion "{c.id}"'] = {"label": c.label, "patients can answer": c.lay, "reason told": c.reason}
+        out[f'criterion "{c.id}"'] = {
+            "label": c.label,
+            "kind": c.kind,
+            "patients can answer": c.lay,
+            "reason told": c.reason,
+        }
     for q in dialog.questions:
         out[f'question "{q.id}"'] = _question_fields(q)
         for o in q.options:
@@ -149,6 +196,7 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
     for name, outcome in dialog.outcomes.items():
         out[f'outcome "{name}"'] = {
             "title": outcome.title,
+            "carer's title": outcome.title_caregiver,
             "text": outcome.text,
             "carer's text": outcome.text_caregiver,
         }

@@ -23,7 +23,7 @@ from .words import Words
 def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
     """The dialog as it was at version `old`, from the database's record (or from a file path)."""
     if Path(old).is_file():
-        return load_dialog(old)
+        return load_dialog(old, lenient=True)
     if not Path(settings.db_path).exists():
         raise DialogError(f"{settings.db_path}: no database, so no stored version {old} of dialog {dialog.id}")
     versions = DialogVersions(open_database(settings.db_path))
@@ -34,7 +34,9 @@ def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
             f"{settings.db_path}: dialog {dialog.id} version {old} was never run with this database "
             f"(versions stored: {known}); pass a version from that list, or the path of the old dialog file"
         )
-    return parse_dialog(tomllib.loads(stored.text), source=f"{dialog.id} version {old}", content_hash=stored.hash)
+    return parse_dialog(
+        tomllib.loads(stored.text), source=f"{dialog.id} version {old}", content_hash=stored.hash, lenient=True
+    )
 
 
 def export_script(settings: Settings, out: str = ".", diff: str | None = None, draw_flow: bool = True) -> int:

@@ -92,7 +92,9 @@ def drawn_edges(engine: Engine, words: Words) -> list[Edge]:
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 dest = transition.dest
-                if name == "next" and dest == NOT_ELIGIBLE:
+                if name == "next" and not dialog.has_question(source):  # a separate consent
+                    edges.append(Edge(source, dest, name, "agree"))
+                elif name == "next" and dest == NOT_ELIGIBLE:
                     question = dialog.question(source)
                     if not can_rule_out(question):
                         continue
@@ -142,6 +144,15 @@ def flow_dot(engine: Engine, words: Words) -> str:
     for name in engine.machine.states:
         if name == CONSENT:
             label = f"consent\n{_two(Bi('consent notice ', '知情同意告知 ') + Bi.same(dialog.consent.version), 30)}"
+            attrs = f"label={_quote(label)}, shape=note"
+        elif (consent := dialog.separate_consent(name)) is not None:
+            where = Bi(", ".join(consent.channels) or "every channel", ", ".join(consent.channels) or "所有渠道")
+            kind = Bi(
+                consent.kind.replace("_", " "),
+                {"sensitive_data": "敏感个人信息", "cross_border": "出境"}.get(consent.kind, consent.kind),
+            )
+            text = Bi("separate consent ", "单独同意 ") + Bi.same(consent.version + " (") + kind + Bi.same("; ") + where
+            label = f"{consent.id}\n{_two(text + Bi.same(')'), 30)}"
             attrs = f"label={_quote(label)}, shape=note"
         elif dialog.has_question(name):
             q = dialog.question(name)

@@ -169,6 +169,9 @@ class _Person:
         reply = self.do(Choose(CONSENT, "agree"))
         for _ in range(4 * len(self.screener.dialog.questions) + 4):
             prompt = reply.prompt
+            if prompt is not None and self.screener.dialog.separate_consent(prompt.question) is not None:
+                reply = self.do(Choose(prompt.question, "agree"))  # a separate consent: this person agrees
+                continue
             if prompt is None or not prompt.question or not self.screener.dialog.has_question(prompt.question):
                 break
             question = self.screener.dialog.question(prompt.question)

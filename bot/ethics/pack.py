@@ -104,6 +104,11 @@ LEAD_FIELDS: dict[str, Bi] = {
         "When its status last changed (retention counts from here)", "最后一次状态变更时间（保存期限由此起算）"
     ),
     "history": Bi("Every status change and note, with who and when", "每次状态变更和备注，以及操作人和时间"),
+    "urgent": Bi(
+        "Why the team should reach this person first: a risk answer (its question) or a typed sign of risk; "
+        "never the words typed",
+        "团队应优先联系此人的原因：一项风险回答（所在问题）或输入中的风险迹象；不保存输入的文字",
+    ),
 }
 
 
@@ -391,7 +396,6 @@ STUDY_FACT_NAMES = {
     "official_title": P.OFFICIAL_TITLE,
     "sponsor": P.SPONSOR,
     "data_controller": P.DATA_CONTROLLER,
-    "server_location": P.SERVER_LOCATION,
     "ethics_committee": P.ETHICS_COMMITTEE,
 }
 

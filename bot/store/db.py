@@ -237,6 +237,21 @@ def _v6_telegram_staff(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_urgent_leads_and_consents(db: sqlite_utils.Database) -> None:
+    """Safety and PIPL: urgent leads, separate consents, and a typed risk noted without its words.
+
+    `leads.urgent` says why the study team should reach a person first ("" = not urgent):
+    question ids of risk answers and/or "typed_risk". `conversations.consents` holds each
+    separate consent given (health data, servers abroad) with its version and time, as
+    JSON; `conversations.risk_signal` is 1 once a typed message may have meant a risk of
+    suicide (the message itself is never stored).
+    """
+    db.execute("ALTER TABLE leads ADD COLUMN urgent TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX leads_by_urgency ON leads(urgent, created_at)")
+    db.execute("ALTER TABLE conversations ADD COLUMN consents TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE conversations ADD COLUMN risk_signal INTEGER NOT NULL DEFAULT 0")
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -245,6 +260,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_telegram,
     _v5_ready_reminders,
     _v6_telegram_staff,
+    _v7_urgent_leads_and_consents,
 ]
 
 

@@ -43,6 +43,8 @@ class Screening:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     review_answers: list[dict[str, Any]] = field(default_factory=list)
     criteria: dict[str, str] = field(default_factory=dict)
+    #: Why the study team should reach this person first ("" = not urgent): see Screener.urgent_reason.
+    urgent: str = ""
 
 
 @dataclass
@@ -74,6 +76,9 @@ class Lead:
     updated_at: str
     status_changed_at: str
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Why the study team should reach this person first: question ids of risk answers and/or
+    #: "typed_risk" (comma-separated); "" when nothing suggests a risk.
+    urgent: str = ""
 
 
 def _utc_now() -> datetime:
@@ -133,6 +138,7 @@ class LeadStore:
             "dialog_version": screening.dialog_version,
             "contact_consent_version": consent_version,
             "contact_consented_at": consented_at,
+            "urgent": screening.urgent,
             "updated_at": stamp,
         }
         with transaction(self.db):
@@ -199,7 +205,8 @@ class LeadStore:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE leads SET outcome = ?, respondent = ?, language = ?, reasons = ?, review_answers = ?,"
-                " criteria = ?, dialog_version = ?, repeat_count = repeat_count + 1, updated_at = ? WHERE id = ?",
+                " criteria = ?, dialog_version = ?, urgent = ?, repeat_count = repeat_count + 1, updated_at = ?"
+                " WHERE id = ?",
                 [
                     screening.outcome,
                     screening.respondent,
@@ -208,6 +215,7 @@ class LeadStore:
                     json.dumps(screening.review_answers, ensure_ascii=False),
                     json.dumps(screening.criteria),
                     screening.dialog_version,
+                    screening.urgent,
                     stamp,
                     lead_id,
                 ],
@@ -232,7 +240,7 @@ class LeadStore:
         return lead
 
     def find(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[Lead]:
-        """Leads, newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
+        """Urgent leads first, then newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
         where, params = [], []
         if status:
             if status == "open":
@@ -251,7 +259,7 @@ class LeadStore:
         sql = (
             "SELECT * FROM leads"
             + (f" WHERE {' AND '.join(where)}" if where else "")
-            + " ORDER BY created_at DESC, rowid DESC"
+            + " ORDER BY urgent != '' DESC, created_at DESC, rowid DESC"
         )
         return [self._lead(r) for r in self.db.query(sql, params)]
 
@@ -319,6 +327,7 @@ class LeadStore:
             created_at=r["created_at"],
             updated_at=r["updated_at"],
             status_changed_at=r["status_changed_at"],
+            urgent=r["urgent"],
         )
 
 
