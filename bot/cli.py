@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .channels.web.cli import add_web_commands
 from .config import ConfigError, Settings, load_settings
 from .dialog.load import DialogError, load_dialog
+from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
+from .files import new_files_removed_on_failure
+from .logs import OneLineFormatter, keep_secrets_out
 from .retention import retention_from
 from .screening import Screener
 from .store import ConversationStore, open_database
+from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.leads import LeadStore
 from .store.vault import VaultError, open_vault
@@ -23,9 +28,10 @@ log = logging.getLogger("bot")
 def build_screener(settings: Settings) -> Screener:
     """Load and check the dialog, open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
-    db = open_database(settings.db_path)
-    DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
-    vault = open_vault(db, settings.screening_key, settings.key_path())
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        db = open_database(settings.db_path)
+        DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+        vault = open_vault(db, settings.screening_key, settings.key_path())
     screener = Screener(
         dialog,
         ConversationStore(db, dialog),
@@ -118,17 +124,38 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever goes wrong ends in one line on stderr, never a traceback (bot/errors.py)."""
+    closed = settle_standard_streams()
     args = parser().parse_args(argv)
     if not getattr(args, "func", None):
         args = parser().parse_args([*(argv or sys.argv[1:]), "run"])
+    settings: Settings | None = None
     try:
+        if "stdout" in closed:
+            raise Problem(
+                "standard output is closed, so what this command prints would be lost. "
+                "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
+            )
         settings = load_settings(args.config).with_overrides(db_path=args.db, dialog_path=args.dialog)
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret)
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLineFormatter())
+        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
         logging.getLogger("transitions").setLevel(logging.WARNING)
-        return args.func(settings, args)
-    except (ConfigError, DialogError, VaultError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        status = args.func(settings, args)
+        sys.stdout.flush()  # a closed pipe (`| head`) shows here, while it can still be explained
+        return status
+    except (ConfigError, DialogError, VaultError, Problem) as exc:
+        return failed(str(exc))
+    except KeyboardInterrupt:
+        return failed("stopped (Ctrl-C).", EXIT_INTERRUPTED, prefix="")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the last resort: a known failure of the environment, else a bug
+        if isinstance(exc, BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second failure at exit
+        message = explain(exc, settings.db_path if settings else None)
+        return failed(message) if message else failed(incident(exc), EXIT_BUG)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..config import Settings
 from ..dialog.load import DialogError, load_dialog, parse_dialog
 from ..dialog.model import Dialog
+from ..errors import Problem, explain_os_error
 from ..retention import retention_from
 from ..screening import Screener
 from ..store import ConversationStore, open_database
@@ -60,6 +61,10 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
         except FlowError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    for path in write_pack(Path(out), screener, retention_from(settings), svg, changes, diff or ""):
+    try:
+        written = write_pack(Path(out), screener, retention_from(settings), svg, changes, diff or "")
+    except OSError as exc:
+        raise Problem(explain_os_error(exc, "write the ethics pack into", out) + " Nothing was written.") from exc
+    for path in written:
         print(path)
     return 0

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ..dialog.extract import dialog_texts
 from ..dialog.model import NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, OUTCOMES, Dialog
+from ..files import OutputFiles
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
 from ..retention import Retention
 from ..screening import Screener
@@ -237,19 +238,18 @@ def write_pack(
     changes: list[Change] | None = None,
     old_version: str = "",
 ) -> list[Path]:
-    """Write <id>-<version>.html, .md and (with a picture) -flow.svg into out_dir; return their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write <id>-<version>.html, .md and (with a picture) -flow.svg into out_dir; return their paths.
+
+    All of them or none: a failure (a full disk, say) leaves no half-written pack, and an
+    older pack of the same version stays as it was."""
     stem = file_stem(screener.dialog)
     written = []
     flow_file = ""
-    if svg:
-        flow_path = out_dir / f"{stem}-flow.svg"
-        flow_path.write_text(svg, encoding="utf-8")
-        flow_file = flow_path.name
-        written.append(flow_path)
     pack, texts = build_pack(screener, retention, svg, changes, old_version)
-    for suffix, template in ((".html", "pack.html.j2"), (".md", "pack.md.j2")):
-        path = out_dir / f"{stem}{suffix}"
-        path.write_text(render(pack, texts, template, flow_file), encoding="utf-8")
-        written.append(path)
+    with OutputFiles(out_dir) as out:
+        if svg:
+            flow_file = f"{stem}-flow.svg"
+            written.append(out.write(flow_file, svg))
+        for suffix, template in ((".html", "pack.html.j2"), (".md", "pack.md.j2")):
+            written.append(out.write(f"{stem}{suffix}", render(pack, texts, template, flow_file)))
     return written
