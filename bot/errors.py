@@ -62,6 +62,8 @@ def explain_os_error(exc: OSError, doing: str = "use", subject: str | Path | Non
         return f"{what}: no such file or folder. Check the path (a folder in it may be missing)."
     if exc.errno == errno.EISDIR:
         return f"{what}: that is a folder. Give the path of a file."
+    if exc.errno == errno.EEXIST:
+        return f"{what}: a file of that name is in the way. Give another path, or move that file."
     if exc.errno == errno.ENOTDIR:
         return f"{what}: part of that path is a file, not a folder. Check the path."
     if exc.errno == errno.EADDRINUSE:
