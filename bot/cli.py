@@ -54,7 +54,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
-    from .channels.telegram import Webhook, run_telegram
+    from .channels.telegram import Webhook, check_telegram, run_telegram
 
     settings = settings.with_overrides(
         telegram_webhook_url=args.webhook, telegram_webhook_listen=args.listen, telegram_webhook_port=args.port
@@ -66,6 +66,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         webhook = Webhook(
             settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
         )
+    check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
     screener = build_screener(settings)
     beside = []
     if args.web:

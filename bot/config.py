@@ -40,6 +40,7 @@ class Settings:
     telegram_webhook_listen: str = field(default="127.0.0.1", metadata={"env": "TELEGRAM_WEBHOOK_LISTEN"})
     telegram_webhook_port: str = field(default="8443", metadata={"env": "TELEGRAM_WEBHOOK_PORT"})
     telegram_reminder_hours: str = field(default="24", metadata={"env": "TELEGRAM_REMINDER_HOURS"})
+    telegram_start_seconds: str = field(default="60", metadata={"env": "TELEGRAM_START_SECONDS"})
     site_hospital: str = field(default="", metadata={"env": "SITE_HOSPITAL"})
     site_department: str = field(default="", metadata={"env": "SITE_DEPARTMENT"})
     site_city: str = field(default="", metadata={"env": "SITE_CITY"})

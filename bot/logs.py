@@ -93,13 +93,14 @@ def keep_secrets_out(*secrets: str) -> None:
 
 
 def _where(filename: str) -> str:
+    """A frame's file, short: `telegram/_bot.py` for a library, `bot/cli.py` for ours."""
     path = Path(filename)
+    parts = path.parts
+    if "site-packages" in parts:
+        return "/".join(parts[parts.index("site-packages") + 1 :])
     try:
         return str(path.resolve().relative_to(_PROJECT))
     except ValueError:
-        parts = path.parts
-        if "site-packages" in parts:
-            return "/".join(parts[parts.index("site-packages") + 1 :])
         return path.name
 
 
