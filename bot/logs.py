@@ -101,7 +101,7 @@ def _where(filename: str) -> str:
     try:
         return str(path.resolve().relative_to(_PROJECT))
     except ValueError:
-        return path.name
+        return "/".join(parts[-2:])  # the standard library: json/decoder.py
 
 
 def exception_summary(exc: BaseException, frames: int = 6) -> str:

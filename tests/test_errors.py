@@ -117,6 +117,11 @@ def test_export_script_into_a_folder_that_cannot_exist(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == {}
 
 
+def test_qr_codes_into_a_folder_that_cannot_exist() -> None:
+    result = screening_bot("qr", "--source", "wuhan", "--public-url", "https://s.example.org", "--out", "/proc/q")
+    assert_one_clear_line(result, "cannot write the QR codes into /proc/q", "Nothing was written")
+
+
 def test_export_script_where_a_file_is_in_the_way(tmp_path: Path) -> None:
     (tmp_path / "pack").write_text("not a folder")
     before = snapshot(tmp_path)
@@ -297,3 +302,25 @@ def test_a_full_disk_in_the_web_chat_shows_a_kind_page_and_keeps_every_answer(di
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
     assert acknowledged >= 1 and stored == acknowledged, "every answer whose next page was shown is on disk, no other"
+
+
+# ---------------------------------------------------------------- the last resort
+
+
+def test_an_unexpected_error_gets_an_incident_id_and_one_log_line_without_personal_data(tmp_path: Path) -> None:
+    """A database edited by hand (valid SQLite, garbage in a row) is nothing the program expects."""
+    db = tmp_path / "s.db"
+    assert screening_bot("--db", str(db), "chat", input="1\n1\n40\nquit\n").returncode == 0
+    conn = sqlite3.connect(db)
+    conn.execute("""UPDATE conversations SET answers = '{"age": 40, "note": "Zhang Wei 13800138000"'""")
+    conn.commit()
+    conn.close()
+    result = screening_bot("--db", str(db), "chat", input="quit\n")
+    assert result.returncode == 70
+    assert "Traceback" not in result.stdout + result.stderr
+    log_line, message = result.stderr.strip().splitlines()
+    incident = message.split("(incident ")[1].split(")")[0]
+    assert message.startswith("error: an unexpected error stopped screening-bot") and "please report it" in message
+    assert f"ERROR bot incident {incident}: json.JSONDecodeError in " in log_line
+    assert "bot/store/conversations.py:" in log_line, "where it happened"
+    assert "Zhang" not in result.stderr and "13800138000" not in result.stderr, "no personal data in the log"
