@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .channels.web.cli import add_web_commands
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, flag_type, load_settings
 from .dialog.load import DialogError, load_dialog
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
 from .files import new_files_removed_on_failure
@@ -26,8 +27,9 @@ log = logging.getLogger("bot")
 
 
 def build_screener(settings: Settings) -> Screener:
-    """Load and check the dialog, open the database: the same for every channel."""
+    """Load and check the dialog and the catalogs, then open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
+    settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
         db = open_database(settings.db_path)
         DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
@@ -51,6 +53,15 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_token and args.web:
+        from .channels.web.cli import listening_socket, serve_web
+
+        listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
+        screener = build_screener(settings)
+        print(
+            "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
+        )
+        return serve_web(screener, settings, listening)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
@@ -61,10 +72,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     )
     webhook = None
     if settings.telegram_webhook_url:
-        if not settings.telegram_webhook_port.isdigit():
-            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a number, not {settings.telegram_webhook_port!r}")
         webhook = Webhook(
-            settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
+            settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
     check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
     screener = build_screener(settings)
@@ -88,26 +97,69 @@ def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
     return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
 
 
+class Parser(argparse.ArgumentParser):
+    """screening-bot's parser: the global options work before or after any subcommand's name.
+
+    argparse builds every subcommand's parser (at every level) with the class of the parser
+    above it, so each one gets them. Their default is "not given" (SUPPRESS), so a value given
+    after the subcommand wins over one before it, and one given nowhere leaves the setting alone.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        group = self.add_argument_group("global options (before or after the command)")
+        group.add_argument(
+            "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML config file (default: $SCREENING_CONFIG)"
+        )
+        group.add_argument(
+            "--db",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            type=flag_type("db_path"),
+            help="SQLite database file (default: data/screening.db in the current folder, or $SCREENING_DB)",
+        )
+        group.add_argument(
+            "--dialog",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            type=flag_type("dialog_path"),
+            help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
+        )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings (defaults, config file, environment), then the global options given on the command line."""
+    settings = load_settings(getattr(args, "config", None))
+    return settings.with_overrides(db_path=getattr(args, "db", None), dialog_path=getattr(args, "dialog", None))
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
-    )
-    p.add_argument("--config", help="TOML config file (default: $SCREENING_CONFIG)")
-    p.add_argument("--db", help="SQLite database file (default: data/screening.db or $SCREENING_DB)")
-    p.add_argument("--dialog", help="dialog file (default: dialogs/nct06349343.toml or $SCREENING_DIALOG)")
+    p = Parser(prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study.")
     sub = p.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
     chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
     chat.set_defaults(func=cmd_chat)
     run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
     run.add_argument("--session", default="local", help=argparse.SUPPRESS)
-    run.add_argument("--webhook", metavar="URL", help="Telegram: receive updates at this public https URL, not polling")
-    run.add_argument("--listen", help="Telegram webhook: address to listen on (default 127.0.0.1)")
-    run.add_argument("--port", help="Telegram webhook: port to listen on (default 8443)")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=flag_type("telegram_webhook_url"),
+        help="Telegram: receive updates at this public https URL, not polling",
+    )
+    run.add_argument(
+        "--listen",
+        type=flag_type("telegram_webhook_listen"),
+        help="Telegram webhook: address to listen on (default 127.0.0.1)",
+    )
+    run.add_argument(
+        "--port", type=flag_type("telegram_webhook_port"), help="Telegram webhook: port to listen on (default 8443)"
+    )
     run.add_argument(
         "--web",
         action="store_true",
-        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT)",
+        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT); "
+        "without a Telegram token, only the web chat",
     )
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
@@ -137,11 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "standard output is closed, so what this command prints would be lost. "
                 "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
             )
-        settings = load_settings(args.config).with_overrides(db_path=args.db, dialog_path=args.dialog)
+        settings = settings_from(args)
         keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret)
         handler = logging.StreamHandler()
         handler.setFormatter(OneLineFormatter())
-        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
+        logging.basicConfig(level=settings.log_level, handlers=[handler])
         logging.getLogger("transitions").setLevel(logging.WARNING)
         status = args.func(settings, args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, while it can still be explained

@@ -36,5 +36,11 @@ class Retention:
 
 
 def retention_from(settings: Any = None) -> Retention:
-    """The retention periods in force: the deployment's settings when given, else the defaults."""
-    return Retention(**settings.retention_days()) if settings is not None else Retention()
+    """The retention periods in force: the deployment's settings (bot.config.Settings) when given, else the defaults."""
+    if settings is None:
+        return Retention()
+    return Retention(
+        unfinished_days=settings.retain_unfinished_days,
+        not_eligible_days=settings.retain_not_eligible_days,
+        closed_lead_days=settings.retain_closed_lead_days,
+    )

@@ -93,19 +93,10 @@ class TelegramOptions:
     def from_settings(cls, settings: Settings) -> TelegramOptions:
         """The options from the settings; a token that cannot be right is refused here, before any network call."""
         check_token_format(settings.telegram_token)
-        hours = float(settings.telegram_reminder_hours or 0)
-        try:
-            start_seconds = float(settings.telegram_start_seconds)
-        except ValueError:
-            start_seconds = -1.0
-        if not 0 <= start_seconds < float("inf"):
-            raise ConfigError(
-                "TELEGRAM_START_SECONDS must be a number of seconds (0 or more), "
-                f"not {settings.telegram_start_seconds!r}"
-            )
+        hours = settings.telegram_reminder_hours
         return cls(
             token=settings.telegram_token,
-            start_seconds=start_seconds,
+            start_seconds=settings.telegram_start_seconds,
             api_base_url=settings.telegram_api_base_url or DEFAULT_API_BASE_URL,
             reminder_after=timedelta(hours=hours) if hours > 0 else None,
             staff=StaffOptions.from_settings(settings),
