@@ -117,6 +117,16 @@ def test_export_script_into_a_folder_that_cannot_exist(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == {}
 
 
+def test_export_script_beside_a_database_it_cannot_open_warns_and_writes_the_pack(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database " * 50)
+    result = screening_bot(
+        "--db", str(tmp_path / "notes.txt"), "export-script", "--no-flow", "--out", str(tmp_path / "pack")
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("warning: the versions the bot has run were not checked:")
+    assert len(list((tmp_path / "pack").glob("nct06349343-*"))) == 2
+
+
 def test_qr_codes_into_a_folder_that_cannot_exist() -> None:
     result = screening_bot("qr", "--source", "wuhan", "--public-url", "https://s.example.org", "--out", "/proc/q")
     assert_one_clear_line(result, "cannot write the QR codes into /proc/q", "Nothing was written")

@@ -12,7 +12,7 @@ from ..dialog.model import Dialog
 from ..errors import Problem, explain_os_error
 from ..retention import retention_from
 from ..screening import Screener
-from ..store import ConversationStore, open_database
+from ..store import ConversationStore, StoreError, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
@@ -45,6 +45,8 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
             DialogVersions(open_database(settings.db_path)).check(dialog)
         except DialogVersionError as exc:
             print(f"warning: {exc}", file=sys.stderr)
+        except StoreError as exc:  # the check is advice; the pack is made from the dialog file alone
+            print(f"warning: the versions the bot has run were not checked: {exc}", file=sys.stderr)
     changes: list[Change] | None = None
     if diff:
         changes = dialog_changes(old_dialog(settings, dialog, diff), dialog)
