@@ -97,6 +97,12 @@ def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
     return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
 
 
+def cmd_check_launch(settings: Settings, args: argparse.Namespace) -> int:
+    from .launch import check_launch, report
+
+    return report(check_launch(settings))
+
+
 class Parser(argparse.ArgumentParser):
     """screening-bot's parser: the global options work before or after any subcommand's name.
 
@@ -164,6 +170,10 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    launch = sub.add_parser(
+        "check-launch", help="list what the site must still confirm before going live (exit 1 while anything is open)"
+    )
+    launch.set_defaults(func=cmd_check_launch)
     export = sub.add_parser("export-script", help="write the ethics-committee pack (HTML and Markdown) of the dialog")
     export.add_argument("--out", default=".", help="folder to write into (default: the current folder)")
     export.add_argument("--diff", metavar="OLD_VERSION", help="also list what changed since this stored version")

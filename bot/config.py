@@ -293,6 +293,8 @@ class Settings:
     staff_user_ids: tuple[int, ...] = field(default=(), metadata=env("STAFF_USER_IDS", user_ids))
     staff_notify_contact: bool = field(default=False, metadata=env("STAFF_NOTIFY_CONTACT", boolean))
     staff_language: str = field(default="", metadata=env("STAFF_LANGUAGE", language_code))
+    # The dialog version the ethics committee approved; check-launch compares it with the dialog file.
+    ethics_approved_version: str = field(default="", metadata=env("ETHICS_APPROVED_VERSION", text))
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""

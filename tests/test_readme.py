@@ -226,6 +226,19 @@ def ethics_diff(command: str, tmp_path: Path) -> None:
     assert "## Changes since version 1.0.0" in markdown
 
 
+def launch_check(command: str, tmp_path: Path) -> None:
+    """A fresh install is not ready to go live: exit 1, the open items as the README shows them, nothing made."""
+    work = workdir(tmp_path)
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, cwd=work, env=environment(), timeout=300
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (shown,) = [line for line in README.splitlines() if line.startswith("Not ready to go live:")]
+    assert done.stdout.splitlines()[0] == shown
+    assert done.stdout.count("\nOPEN  ") == done.stdout.count("      To close: ")
+    assert "Traceback" not in done.stderr and not (work / "data").exists()
+
+
 def translator_checkout(tmp_path: Path) -> Path:
     """A copy of what the translators' commands read and write, so the checkout's catalogs stay as they are."""
     work = workdir(tmp_path)
@@ -268,6 +281,7 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,
     ".venv/bin/screening-bot export-script --out docs/ethics-pack": ethics_pack,
     ".venv/bin/screening-bot export-script --diff 1.0.0": ethics_diff,
+    ".venv/bin/screening-bot check-launch": launch_check,
     '.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project "NCT06349343 screening bot" '
     '--copyright-holder "Union Hospital study team" -o locales/messages.pot .': translators,
     ".venv/bin/pybabel update -i locales/messages.pot -d locales -l zh_Hans --no-fuzzy-matching": translators,

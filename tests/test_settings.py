@@ -21,7 +21,7 @@ from bot.config import BOOLEAN_WORDS, FALSE_WORDS, SETTINGS, TRUE_WORDS, ConfigE
 #: Settings that are free text: any text is fine, but in a config file it must be a string.
 TEXT = {
     "site_hospital", "site_department", "site_city", "site_address", "site_investigator",
-    "site_phone", "site_email", "site_hours", "forwarded_allow_ips", "telegram_token",
+    "site_phone", "site_email", "site_hours", "forwarded_allow_ips", "telegram_token", "ethics_approved_version",
 }  # fmt: skip
 
 #: setting -> (text as in the environment, the typed value the program gets)

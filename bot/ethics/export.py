@@ -16,7 +16,9 @@ from ..store import ConversationStore, StoreError, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
+from .observe import observe
 from .pack import write_pack
+from .words import Words
 
 
 def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
@@ -60,12 +62,16 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
     svg = None
     if draw_flow:
         try:
-            svg = flow_svg(screener.engine)
+            svg = flow_svg(screener.engine, Words(dialog, settings.locales_dir))
         except FlowError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    # What the bot does after each kind of answer, measured on the same code and settings.
+    observed = observe(dialog, settings.locales_dir, site_overrides=settings.site_overrides())
     try:
-        written = write_pack(Path(out), screener, retention_from(settings), svg, changes, diff or "")
+        written = write_pack(
+            Path(out), screener, retention_from(settings), svg, observed, changes, diff or "", settings=settings
+        )
     except OSError as exc:
         raise Problem(explain_os_error(exc, "write the ethics pack into", out) + " Nothing was written.") from exc
     for path in written:
