@@ -34,10 +34,10 @@ from .cli_support import (
 )
 from .conftest import ROOT, give_contact, make_lead_screener, reach_outcome, start_screening
 from .test_terminal import CANDIDATE
+from .web_driver import WebUser, answer, harmless
 
 #: Where the health-data consent comes in CANDIDATE (consent, who, age, sex, Wuhan, then it).
 HEALTH_CONSENT = 5
-from .web_driver import WebUser, answer, harmless
 
 # ---------------------------------------------------------------- the database
 
