@@ -441,6 +441,31 @@ def test_no_personal_data_in_urls_or_logs(app, dialog, locales, caplog):
     assert not re.search(r"<a [^>]*href=\"[^\"]*\?", user.page.html), "no link carries data in its query"
 
 
+FORGING_PATHS = [
+    "/static/x%0A2026-01-01 INFO bot.web.access GET / 200 1ms",  # a line feed: a forged log line
+    "/static/x%0D%0Ay",
+    "/static/a%00b",  # a NUL in the log file
+    "/static/%1B[31mred",  # a terminal escape
+    "/static/%E2%80%A8separator",  # a Unicode line separator
+    "/static/" + "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("path", FORGING_PATHS)
+def test_request_values_are_escaped_in_the_log(app, caplog, path):
+    """Whatever a request carries, each request writes one line of printable ASCII, cut to a sane length."""
+    caplog.set_level(logging.DEBUG)
+    client = TestClient(app)
+    for method in ("GET", "POST", "DELETE"):
+        client.request(method, path)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert len(lines) == 3
+    for line in lines:
+        assert re.fullmatch(r"[\x20-\x7e]{1,300}", line), repr(line)
+    if "2026-01-01" in path:
+        assert "x%0A2026-01-01" in lines[0], "the forged line stays inside the real one, visibly escaped"
+
+
 def test_no_page_references_another_host(app, dialog, locales):
     """Every page the app serves: each step of a screening, the outcome, errors, and the static files."""
     t = Translator(ZH, locales)
