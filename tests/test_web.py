@@ -422,6 +422,44 @@ def test_every_response_has_the_security_headers(app):
     assert client.put("/").status_code == 405
 
 
+def test_a_405_says_which_methods_are_allowed(app):
+    client = TestClient(app)
+    for url, allowed in (("/", "GET, HEAD, POST"), ("/healthz", "GET, HEAD"), ("/static/chat.css", "GET, HEAD")):
+        for method in ("PUT", "DELETE", "PATCH"):
+            response = client.request(method, url)
+            assert response.status_code == 405 and response.headers["allow"] == allowed, (method, url)
+            assert response.headers["cache-control"] == "no-store"
+    assert client.post("/static/chat.css").headers["allow"] == "GET, HEAD"
+
+
+def test_versioned_static_files_are_cached_for_a_year_pages_never(app, dialog, locales):
+    user, _t = start(app, dialog, "en", locales)
+    user.choose("caregiver")
+    page = user.page
+    assert page.headers["cache-control"] == "no-store", "a page with someone's answers is never stored"
+    static = [ref for ref in page.refs if ref.startswith("/static/")]
+    assert sorted(ref.split("?")[0] for ref in static) == ["/static/chat.css", "/static/chat.js"]
+    client = user.client
+    for ref in static:
+        assert re.fullmatch(r"/static/[a-z.]+\?v=[0-9a-f]{10}", ref)
+        response = client.get(ref)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["content-type"].split(";")[0] in ("text/css", "text/javascript")
+        # the same file without its version, or with an old one, is checked each time
+        for stale in (ref.split("?")[0], ref.split("?")[0] + "?v=0123456789"):
+            response = client.get(stale)
+            assert response.status_code == 200 and response.headers["cache-control"] == "no-cache"
+            etag = response.headers["etag"]
+            again = client.get(stale, headers={"If-None-Match": etag})
+            assert again.status_code == 304 and again.content == b""
+    for url in ("/static/nope.css", "/static/", "/static/../app.py", "/static/templates/base.html"):
+        response = client.get(url)
+        assert response.status_code == 404 and response.headers["cache-control"] == "no-store", url
+    for status_page in (user.get("/no-such-page"), user.post([("kind", "command")])):
+        assert status_page.headers["cache-control"] == "no-store"
+
+
 def test_no_personal_data_in_urls_or_logs(app, dialog, locales, caplog):
     caplog.set_level(logging.DEBUG)
     client = TestClient(app)

@@ -32,8 +32,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 from ...config import ConfigError, Settings
 from ...dialog.engine import Conversation
@@ -41,6 +40,7 @@ from ...dialog.model import CONSENT
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
 from ...screening import Screener
+from .assets import Assets
 from .forms import action_from, fields, first, parse_form
 from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
 
@@ -162,23 +162,26 @@ class WebChat:
             lstrip_blocks=True,
         )
         self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
-        self.static = {
-            name: f"/static/{name}?v={hashlib.sha256((HERE / 'static' / name).read_bytes()).hexdigest()[:10]}"
-            for name in ("chat.css", "chat.js")
-        }
+        self.assets = Assets()
+        for name in ("chat.css", "chat.js"):
+            self.assets.add_file(HERE / "static" / name)
+        self.static = self.assets.urls
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/", self.page, methods=["GET"]),
-            Route("/", self.post, methods=["POST"]),
+            Route("/", self.index, methods=["GET", "POST"]),
             Route("/healthz", self.health, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Route("/static/{name}", self.assets.serve, methods=["GET"]),
         ]
 
     # ------------------------------------------------------------------ requests
 
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def index(self, request: Request) -> Response:
+        """One route for both methods, so a 405 names both in its Allow header."""
+        return await (self.post(request) if request.method == "POST" else self.page(request))
 
     async def page(self, request: Request) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
@@ -360,7 +363,10 @@ class WebChat:
         html = self.templates.get_template("error.html").render(
             **self._frame(language, t), message=t(_("Sorry, there is no page here."))
         )
-        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store"}
+        if isinstance(exc, HTTPException) and exc.headers:
+            headers.update(exc.headers)  # a 405's Allow
+        return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def typed_input(prompt: Prompt | None) -> tuple[str, str, str] | None:
