@@ -17,6 +17,7 @@ from bot.channels.web.security import KEY_FILE
 from bot.config import ConfigError
 from bot.dialog.model import Dialog
 from bot.i18n import Translator, _
+from bot.store import audit
 
 from .web_driver import (
     EXTERNAL,
@@ -357,6 +358,30 @@ def test_campaign_source_is_stored_and_leaves_the_url(app, screener, dialog, loc
     user2.press(t(dialog.consent.agree))
     sources = {r["source"] for r in screener.store.db.query("SELECT source FROM conversations")}
     assert sources == {"poster-wuhan", ""}
+
+
+def test_the_funnel_counts_each_web_visitor_who_starts_once(app, screener, dialog, locales):
+    """Opening the page is the web's /start: counted once per browser, as Telegram counts /start."""
+    t = Translator("en", locales)
+
+    def counted() -> dict[str, int]:
+        totals = audit.totals(screener.store.db)
+        return {name: totals.get(name, 0) for name in ("started", "consented", "declined_consent")}
+
+    client = TestClient(app)
+    client.get("/?src=poster-wuhan")  # the campaign redirect, then the page
+    user = WebUser(app, client=client)
+    user.get()  # a reload
+    assert counted() == {"started": 1, "consented": 0, "declined_consent": 0}
+    user.press(t(dialog.consent.agree))
+    user.choose("self")
+    assert counted() == {"started": 1, "consented": 1, "declined_consent": 0}
+    other = WebUser(app)
+    other.press(t(dialog.consent.decline))
+    assert counted() == {"started": 2, "consented": 1, "declined_consent": 1}
+    TestClient(app).head("/")  # a link checker: no page shown, no start
+    assert counted()["started"] == 2
+    assert screener.store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1, "nothing before consent"
 
 
 def test_the_session_cookie_is_random_http_only_and_not_stored(app, screener, dialog, locales):

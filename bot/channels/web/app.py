@@ -186,6 +186,8 @@ class WebChat:
     async def page(self, request: Request) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
+        if new and request.method == "GET":
+            self._started(request, session_id)
         source = request.query_params.get("src", "")
         if source:
             response: Response = RedirectResponse("/", status_code=303)
@@ -252,6 +254,13 @@ class WebChat:
         if self.sessions.well_formed(session_id):
             return session_id, False
         return self.sessions.new_id(), True
+
+    def _started(self, request: Request, session_id: str) -> None:
+        """A browser opens the chat for the first time: the web's /start, so the funnel counts it as started.
+
+        Counted once per session (a reload, a campaign redirect and every tap carry the cookie);
+        nothing is stored about the person before they agree."""
+        self.screener.handle(self._open(request, self.sessions.user_key(session_id)), Command("start"))
 
     def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
         if new:
