@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import howto
 from .dialog import rules
 from .dialog.engine import Conversation, Engine, NotNow
 from .dialog.model import (
@@ -126,7 +127,12 @@ class Screener:
             )
         if conv.state in OUTCOMES:
             return Reply(
-                [t(_("Your screening is finished. Type restart to answer again, or delete to delete your answers."))],
+                [
+                    t(
+                        _("Your screening is finished. To answer again, {restart}. To delete your answers, {delete}."),
+                        **howto.how_to(conv.channel, t),
+                    )
+                ],
                 self.prompt(conv),
             )
         return Reply([], self.prompt(conv))
@@ -261,9 +267,9 @@ class Screener:
                 return Reply([t(_("Hello! This is the screening chat for a lupus study."))], self.prompt(conv))
             return Reply([t(_("Welcome back. Let's continue where you left off."))], self.prompt(conv))
         if name == "help":
-            return Reply([self.help_text(t)], self.prompt(conv))
+            return Reply([self.help_text(t, conv.channel)], self.prompt(conv))
         if name == "privacy":
-            return Reply([t(self.dialog.consent.text)], self.prompt(conv))
+            return Reply([t(self.dialog.consent.text, **howto.how_to(conv.channel, t))], self.prompt(conv))
         if name == "language":
             return self._language(conv, command.arg, t)
         if name == "delete":
@@ -276,7 +282,12 @@ class Screener:
                 for lead_id in filter(None, leads):
                     self.contact.notify(lead_id, "erased")
             return Reply(
-                [t(_("Your answers are deleted. Nothing about you is kept. Type /start to begin again."))],
+                [
+                    t(
+                        _("Your answers are deleted. Nothing about you is kept. To begin again, {start}."),
+                        **howto.how_to(conv.channel, t),
+                    )
+                ],
                 Prompt("ended", ""),
             )
         if name == "delete_cancel":
@@ -348,7 +359,7 @@ class Screener:
             c = self.dialog.consent
             return Prompt(
                 "consent",
-                t(c.text),
+                t(c.text, **howto.how_to(conv.channel, t)),
                 question=CONSENT,
                 options=[
                     Button(t(c.agree), Choose(CONSENT, "agree")),
@@ -504,20 +515,17 @@ class Screener:
             lines.append(t(_("The study team will get in touch with you about the next step.")))
         return "\n".join(lines)
 
-    def help_text(self, t: Translator) -> str:
-        return "\n".join(
-            [
-                t(_("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")),
-                t(_("You can use these commands:")),
-                t(_("back: go to the previous question")),
-                t(_("restart: start again from the first question")),
-                t(_("language: choose English or Chinese")),
-                t(_("privacy: read how we use your answers")),
-                t(_("summary: a summary of your answers, for your doctor")),
-                t(_("stop: stop all reminders")),
-                t(_("delete: delete your answers")),
-            ]
-        )
+    def help_text(self, t: Translator, channel: str = "") -> str:
+        """What the chat is, and each thing a person can do, named as their channel does (bot/howto.py)."""
+        names = howto.commands(channel, t, self.languages)
+        lines = [
+            t(_("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")),
+            howto.help_intro(channel, t),
+        ]
+        for action, does in howto.HELP:
+            if names[action] and (action != "stop" or channel in self.rescreen.channels):
+                lines.append(t(_("{label}: {answer}"), label=names[action], answer=t(does)))
+        return "\n".join(lines)
 
     def _confirm_delete_prompt(self, t: Translator) -> Prompt:
         return Prompt(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, encode
 from bot.dialog.model import OUTCOMES, Dialog, Question
+from bot.howto import TELEGRAM, how_to
 from bot.i18n import Translator, _
 from bot.replies import Choose, Command
 from bot.screening import Screener
@@ -95,7 +96,7 @@ async def test_a_whole_screening_to_each_outcome(
     person = Person(api)
     async with running_bot(api, screener):
         await person.say("/start")
-        assert t(dialog.consent.text) in person.all_text()
+        assert t(dialog.consent.text, **how_to(TELEGRAM, t)) in person.all_text()
         await screen(person, dialog, t, typed, route(dialog, outcome))
         if outcome == "not_yet":  # Telegram can send a reminder: it is offered first (bot/rescreen.py)
             assert person.step == "reminder_offer"
@@ -121,7 +122,7 @@ async def test_a_chinese_screening_by_buttons(api: FakeBotApi, screener: Screene
     person = Person(api, language_code="zh-hans")
     async with running_bot(api, screener):
         await person.say("/start")
-        assert t(dialog.consent.text) in person.texts()
+        assert t(dialog.consent.text, **how_to(TELEGRAM, t)) in person.texts()
         assert person.labels() == [t(dialog.consent.agree), t(dialog.consent.decline)]
         await screen(person, dialog, t, typed=False, answers={})
     assert t(dialog.outcomes["likely_candidate"].title) in person.all_text()
