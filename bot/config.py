@@ -62,6 +62,12 @@ class Settings:
     web_secure_cookies: str = field(default="auto", metadata={"env": "WEB_SECURE_COOKIES"})
     web_secret: str = field(default="", repr=False, metadata={"env": "WEB_SECRET", "secret": True})
     web_rate_limit: str = field(default="60", metadata={"env": "WEB_RATE_LIMIT"})
+    # The hospital's look on the web chat (bot/channels/web/branding.py); none is needed.
+    web_logo: str = field(default="", metadata={"env": "WEB_LOGO"})
+    web_color_primary: str = field(default="", metadata={"env": "WEB_COLOR_PRIMARY"})
+    web_color_link: str = field(default="", metadata={"env": "WEB_COLOR_LINK"})
+    web_color_background: str = field(default="", metadata={"env": "WEB_COLOR_BACKGROUND"})
+    web_icp_number: str = field(default="", metadata={"env": "WEB_ICP_NUMBER"})
     telegram_bot_username: str = field(default="", metadata={"env": "TELEGRAM_BOT_USERNAME"})
     staff_chat_id: str = field(default="", metadata={"env": "STAFF_CHAT_ID"})
     staff_user_ids: str = field(default="", metadata={"env": "STAFF_USER_IDS"})
