@@ -282,12 +282,36 @@ def test_back_and_edit_from_the_summary(app, screener, dialog, locales):
     assert stored(screener, user).answers["age"]["value"] == 52
 
 
-def test_start_over_clears_the_answers(app, screener, dialog, locales):
-    user, t = start(app, dialog, "en", locales)
+@pytest.mark.parametrize("language", ["en", ZH])
+def test_start_over_asks_first_and_works_without_javascript(app, screener, dialog, locales, language):
+    user, t = start(app, dialog, language, locales)
+    asking = t(_("Start again from the first question? All your answers so far will be cleared."))
     user.choose("self")
-    user.press(t(_("Start over")))
+    user.type("40")
+    user.follow(t(_("Start over")))
+    assert asking in user.page.asked and user.page.headers["cache-control"] == "no-store"
+    assert list(stored(screener, user).answers) == ["respondent", "age"], "asking clears nothing"
+    user.follow(t(_("No, keep my answers")))
+    assert user.page.question == "diagnosis_year" and list(stored(screener, user).answers) == ["respondent", "age"]
+    user.follow(t(_("Start over")))
+    user.press(t(_("Yes, start over")))
     assert t(_("Let's start again. Your earlier answers are cleared.")) in user.page.text
     assert user.page.question == "respondent" and stored(screener, user).answers == {}
+    # the "Start again" of a finished screening asks too
+    answer_until(user, dialog)
+    user.press(t(CONFIRM))
+    assert t(_("Start again")) not in user.page.buttons
+    user.follow(t(_("Start again")))
+    assert asking in user.page.asked
+    assert stored(screener, user).outcome == "likely_candidate"
+
+
+def test_nothing_to_start_over_before_consent(app, dialog, locales):
+    user = WebUser(app)
+    assert Translator("en", locales)(_("Start over")) not in [text for text, _href in user.page.links]
+    response = user.client.get("/start-over", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert TestClient(app).get("/start-over", follow_redirects=False).status_code == 303
 
 
 def test_declining_and_deleting_keep_nothing(app, screener, dialog, locales):

@@ -36,11 +36,13 @@ from starlette.routing import BaseRoute, Route
 
 from ...config import ConfigError, Settings
 from ...dialog.engine import Conversation
-from ...dialog.model import CONSENT
+from ...dialog.model import CONSENT, OUTCOMES
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
 from ...screening import Screener
+from . import view
 from .assets import Assets
+from .branding import BEIAN_URL, Branding
 from .forms import action_from, fields, first, parse_form
 from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
 
@@ -73,6 +75,7 @@ class WebOptions:
     secure_cookies: bool
     rate_limit: int
     public_url: str
+    branding: Branding = dataclasses.field(default_factory=Branding)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
@@ -96,6 +99,7 @@ class WebOptions:
             secure_cookies=secure_cookies,
             rate_limit=rate_limit,
             public_url=settings.public_url.rstrip("/"),
+            branding=Branding.from_settings(settings),
         )
 
 
@@ -162,14 +166,24 @@ class WebChat:
             lstrip_blocks=True,
         )
         self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
+        # defaults that a page may override: where the focus lands after a tap (view.py), what is announced
+        self.templates.globals.update(
+            restart=Command("restart"), beian_url=BEIAN_URL, focus="", after_tap=False, announce=[]
+        )
         self.assets = Assets()
         for name in ("chat.css", "chat.js"):
             self.assets.add_file(HERE / "static" / name)
+        brand = options.branding
+        if brand.css():
+            self.assets.add("brand.css", brand.css().encode())
+        if brand.logo_name:
+            self.assets.add(brand.logo_name, brand.logo)
         self.static = self.assets.urls
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.index, methods=["GET", "POST"]),
+            Route("/start-over", self.start_over, methods=["GET"]),
             Route("/healthz", self.health, methods=["GET"]),
             Route("/static/{name}", self.assets.serve, methods=["GET"]),
         ]
@@ -245,7 +259,26 @@ class WebChat:
             if self.durable is not None:
                 await self.durable()
             self._remember(request, user_key, said, reply.notices, reply.prompt)
-        return RedirectResponse("/#now", status_code=303)
+        return RedirectResponse("/", status_code=303)
+
+    async def start_over(self, request: Request) -> Response:
+        """Ask before "Start over" wipes every answer: a page of its own, so it works without JavaScript.
+
+        Its "Yes" posts the restart with the page's step token; "No" is a link back."""
+        session_id, new = self._session(request)
+        conv = self._open(request, self.sessions.user_key(session_id))
+        if new or conv.state == CONSENT:  # nothing to clear
+            return RedirectResponse("/", status_code=303)
+        t = self.screener.translator(conv.language)
+        html = self.templates.get_template("confirm.html").render(
+            **self._frame(conv.language, t),
+            csrf=self.sessions.csrf_token(session_id),
+            step=step_token(conv),
+            language=conv.language,
+            can_start_over=False,
+            question=t(_("Start again from the first question? All your answers so far will be cleared.")),
+        )
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     # ------------------------------------------------------------------ sessions and turns
 
@@ -321,8 +354,11 @@ class WebChat:
         conv = self._open(request, user_key)
         shown = self._shown(conv, user_key)
         t = self.screener.translator(conv.language)
-        notices = list(shown.notices)
-        notices += [text for text in self.screener.outcome_texts(conv) if text not in notices]
+        context = [text for text in self.screener.outcome_texts(conv) if text not in shown.notices]
+        outcome = t(self.screener.dialog.outcomes[conv.state].title) if conv.state in OUTCOMES else ""
+        notices = view.page_notices(shown.notices, context, outcome)
+        typed = typed_input(shown.prompt)
+        focus = view.focus_target(notices, bool(shown.prompt and shown.prompt.text), typed is not None)
         frame = self._frame(conv.language, t)
         if shown.prompt:  # no second "Delete my answers" under a prompt that has one
             offered = {b.action for b in (*shown.prompt.options, *shown.prompt.navigation)}
@@ -336,8 +372,12 @@ class WebChat:
             notices=notices,
             extra=list(extra),
             prompt=shown.prompt,
-            typed=typed_input(shown.prompt),
+            typed=typed,
             hint=_hint_text(shown.prompt, t),
+            can_start_over=conv.state != CONSENT,
+            focus=focus,
+            announce=view.announced(notices, focus),
+            after_tap=bool(extra) or self.turns.get(user_key) is shown,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
@@ -347,6 +387,8 @@ class WebChat:
         return {
             "lang_attr": language.replace("_", "-"),
             "title": t(self.screener.dialog.title),
+            "hospital": t(self.screener.site.hospital),
+            "brand": self.options.branding,
             "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.screener.languages],
             "static": self.static,
             "start_over": Button(t(_("Start over")), Command("restart")),
@@ -362,6 +404,9 @@ class WebChat:
                 "language": t(_("Language")),
                 "answer": t(_("Your answer")),
                 "back_to_chat": t(_("Go to the screening")),
+                "result": t(_("Your result")),
+                "yes_start_over": t(_("Yes, start over")),
+                "no_keep": t(_("No, keep my answers")),
             },
         }
 
