@@ -172,3 +172,22 @@ def test_the_hospital_name_is_the_site_setting(dialog, db_path, locales) -> None
 
     page = WebUser(create_app(screener, web_settings(db_path, web_rate_limit="0"))).page
     assert '<p class="hospital"><span>Example Hospital</span></p>' in page.html
+
+
+def test_with_every_brand_setting_nothing_comes_from_another_host(dialog, db_path, locales, tmp_path) -> None:
+    """The logo and colours come from the chat's own address; the only outside address is the ICP link."""
+    from .web_driver import EXTERNAL
+
+    logo = tmp_path / "logo.svg"
+    logo.write_bytes(SVG)
+    app, _ = make_app(
+        dialog, db_path, locales, web_logo=str(logo), web_color_primary="#1d5e48", web_icp_number="鄂ICP备12345678号"
+    )
+    t = Translator("en", locales)
+    user = WebUser(app)
+    for page in (user.page, user.press(t(dialog.consent.agree)), user.get("/no-such-page")):
+        external = [ref for ref in page.refs if EXTERNAL.search(ref)]
+        assert external == [BEIAN_URL], external
+        assert page.html.count(BEIAN_URL) == 1 and f'<a href="{BEIAN_URL}"' in page.html, "a link, never a resource"
+    csp = user.page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
