@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
 from .i18n import _
@@ -57,8 +57,19 @@ def staff_name(args: argparse.Namespace) -> str:
     return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
 
 
+def open_staff_database(settings: Settings, args: argparse.Namespace) -> sqlite_utils.Database:
+    """The database the channels filled. Staff commands never start one by accident: a mistyped
+    --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
+    if not args.create and not settings.db_path.exists():
+        raise ConfigError(
+            f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
+            "check the path; to start a new, empty database there, add --create"
+        )
+    return open_database(settings.db_path)
+
+
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     vault = open_vault(db, settings.screening_key, settings.key_path())
     return Desk(db, LeadStore(db, vault), load_dialog(settings.dialog_path), staff_name(args))
 
@@ -366,7 +377,7 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     steps, stops, statuses = funnel(db, load_dialog(settings.dialog_path))
     print("Screening funnel (anonymous counts, all time)\n")
     print(table(["STEP", "PEOPLE"], steps))
@@ -381,7 +392,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in audit.entries(db, args.limit)]
     print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
     return 0
@@ -389,7 +400,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     periods = retention_from(settings)
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
     counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))
     verb = "would be removed" if args.dry_run else "removed"
@@ -411,7 +422,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     vault = open_vault(db, settings.screening_key, settings.key_path())
     keys = read_keys(settings.screening_key, settings.key_path())
     key_file = keys.key_file if keys else settings.key_path()
@@ -441,6 +452,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the staff subcommands to `screening-bot`."""
     staff = argparse.ArgumentParser(add_help=False)
     staff.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
+    )
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument(
         "--status", choices=[*STATUSES, "open"], help="only leads with this status ('open': not closed or enrolled)"
@@ -450,33 +465,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     leads = sub.add_parser("leads", help="staff: list, show, update and export leads")
     leads_sub = leads.add_subparsers(dest="leads_command", required=True)
-    p = leads_sub.add_parser("list", parents=[staff, filters], help="leads, newest first")
+    p = leads_sub.add_parser("list", parents=[staff, database, filters], help="leads, newest first")
     p.set_defaults(func=cmd_leads_list)
-    p = leads_sub.add_parser("show", parents=[staff], help="one whole lead, with its history")
+    p = leads_sub.add_parser("show", parents=[staff, database], help="one whole lead, with its history")
     p.add_argument("id")
     p.set_defaults(func=cmd_leads_show)
-    p = leads_sub.add_parser("set-status", parents=[staff], help="change a lead's status")
+    p = leads_sub.add_parser("set-status", parents=[staff, database], help="change a lead's status")
     p.add_argument("id")
     p.add_argument("status", choices=STATUSES)
     p.add_argument("--reason", default="", choices=["", *CLOSE_REASONS], help="why it is closed (needed for 'closed')")
     p.add_argument("--note", default="", help="a short note kept in the lead's history")
     p.set_defaults(func=cmd_leads_set_status)
-    p = leads_sub.add_parser("export", parents=[staff, filters], help="leads as CSV (Excel-ready), XLSX or JSON")
+    p = leads_sub.add_parser(
+        "export", parents=[staff, database, filters], help="leads as CSV (Excel-ready), XLSX or JSON"
+    )
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: standard output; needed for xlsx)")
     p.set_defaults(func=cmd_leads_export)
-    p = leads_sub.add_parser("erase", parents=[staff], help="erase a lead and the person's whole screening")
+    p = leads_sub.add_parser("erase", parents=[staff, database], help="erase a lead and the person's whole screening")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_leads_erase)
 
-    p = sub.add_parser("stats", help="staff: the screening funnel and where people stop")
+    p = sub.add_parser("stats", parents=[database], help="staff: the screening funnel and where people stop")
     p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("audit", help="staff: the audit log, newest first")
+    p = sub.add_parser("audit", parents=[database], help="staff: the audit log, newest first")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_audit)
-    p = sub.add_parser("purge", parents=[staff], help="remove data past its retention period")
+    p = sub.add_parser("purge", parents=[staff, database], help="remove data past its retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     p.set_defaults(func=cmd_purge)
-    p = sub.add_parser("rotate-key", parents=[staff], help="re-encrypt every lead with a new key")
+    p = sub.add_parser("rotate-key", parents=[staff, database], help="re-encrypt every lead with a new key")
     p.set_defaults(func=cmd_rotate_key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from .model import (
     Question,
     Since,
     Site,
+    Study,
+    ToConfirm,
+    TwoLanguages,
 )
 
 KINDS = ("choice", "multi", "number", "year")
@@ -100,7 +104,12 @@ def load_dialog(path: str | Path) -> Dialog:
 def parse_dialog(data: dict[str, Any], source: str = "<dialog>", content_hash: str = "") -> Dialog:
     """Build a Dialog from already-parsed TOML data, validating every reference."""
     c = _Checker(source)
-    c.keys(data, "top level", {"dialog", "consent", "criteria", "questions", "outcomes"}, {"site", "safety"})
+    c.keys(
+        data,
+        "top level",
+        {"dialog", "consent", "criteria", "questions", "outcomes"},
+        {"site", "safety", "study", "to_confirm"},
+    )
 
     head = c.table(data["dialog"], "[dialog]")
     c.keys(head, "[dialog]", {"id", "version", "trial", "title"}, {"recruiting", "respondent_question"})
@@ -136,6 +145,8 @@ def parse_dialog(data: dict[str, Any], source: str = "<dialog>", content_hash: s
         respondent_question=c.text(head, "respondent_question", "[dialog]", default=""),
         source_path=source,
         content_hash=content_hash,
+        study=_study(c, c.table(data.get("study", {}), "[study]")),
+        to_confirm=_to_confirm(c, data.get("to_confirm", []), data),
         _index={q.id: i for i, q in enumerate(questions)},
     )
     _check_whole(c, dialog)
@@ -383,6 +394,76 @@ def _outcomes(c: _Checker, data: dict[str, Any]) -> dict[str, OutcomeText]:
         if text and "{date}" not in text:
             raise c.fail("outcome 'not_yet'", "the text must say when, with the placeholder {date}")
     return outcomes
+
+
+def _study(c: _Checker, data: dict[str, Any]) -> Study:
+    """The [study] facts; each name is a pair { en = "...", zh = "..." } ("" while not known)."""
+    c.keys(data, "[study]", set(), set(Study.__dataclass_fields__))
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"[study] {key}"
+        if isinstance(getattr(Study(), key), TwoLanguages):
+            values[key] = _two_languages(c, value, where, key, required=False)
+        elif key == "version_date":
+            values[key] = _iso_date(c, value, where)
+        else:
+            values[key] = c.text(data, key, "[study]", default="")
+    return Study(**values)
+
+
+def _two_languages(c: _Checker, value: Any, where: str, key: str, required: bool = True) -> TwoLanguages:
+    """A { en = "...", zh = "..." } pair; both texts non-empty when required."""
+    if not isinstance(value, dict):
+        raise c.fail(where, f'write it in both languages: {key} = {{ en = "...", zh = "..." }}')
+    c.keys(value, where, {"en", "zh"}, set())
+    default = None if required else ""
+    return TwoLanguages(c.text(value, "en", where, default=default), c.text(value, "zh", where, default=default))
+
+
+def _iso_date(c: _Checker, value: Any, where: str) -> str:
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise c.fail(where, f"must be a date written like 2026-11-30, not {value!r}")
+
+
+def _to_confirm(c: _Checker, data: Any, whole: dict[str, Any]) -> tuple[ToConfirm, ...]:
+    """What the site must still confirm; each item points at a part of this very file, so none goes stale."""
+    if not isinstance(data, list):
+        raise c.fail("to_confirm", "write each item as a [[to_confirm]] table with 'part' and 'what'")
+    items = []
+    for number, body in enumerate(data, start=1):
+        where = f"[[to_confirm]] #{number}"
+        body = c.table(body, where)
+        c.keys(body, where, {"part", "what"}, set())
+        part = c.text(body, "part", where)
+        if not _part_exists(whole, part):
+            raise c.fail(
+                where,
+                f'part {part!r} is not in this file; name a section and key ("safety.text"), '
+                '"questions.<id>" or "questions.<id>.options.<id>"',
+            )
+        items.append(ToConfirm(part=part, what=_two_languages(c, body["what"], f"{where} what", "what")))
+    return tuple(items)
+
+
+def _part_exists(data: Any, part: str) -> bool:
+    """True when a dotted part names something in the file (items of a list by their id)."""
+    node = data
+    for name in part.split("."):
+        if isinstance(node, dict):
+            node = node.get(name)
+        elif isinstance(node, list):
+            node = next((item for item in node if isinstance(item, dict) and item.get("id") == name), None)
+        else:
+            return False
+        if node is None:
+            return False
+    return True
 
 
 def _check_whole(c: _Checker, dialog: Dialog) -> None:

@@ -152,6 +152,44 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class TwoLanguages:
+    """A name as it is officially written in English and in Chinese: not a translation from the catalogs."""
+
+    en: str = ""
+    zh: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """What the ethics pack and the launch check state about the trial (`[study]`); patients do not see it.
+
+    "" means not known yet: `screening-bot check-launch` lists it until it is filled in."""
+
+    #: The date of this dialog version (版本日期), printed with the version on every page of the pack.
+    version_date: str = ""
+    official_title: TwoLanguages = field(default_factory=TwoLanguages)
+    sponsor: TwoLanguages = field(default_factory=TwoLanguages)
+    #: Who decides why and how the answers are used (PIPL: 个人信息处理者).
+    data_controller: TwoLanguages = field(default_factory=TwoLanguages)
+    #: Where the database with the answers is kept.
+    server_location: TwoLanguages = field(default_factory=TwoLanguages)
+    ethics_committee: TwoLanguages = field(default_factory=TwoLanguages)
+    ethics_committee_phone: str = ""
+    ethics_committee_email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToConfirm:
+    """One thing in the dialog file the site must confirm before launch (`[[to_confirm]]`)."""
+
+    #: Where in the file: a section and key ("safety.text"), a question ("questions.age"), an option
+    #: ("questions.travel.options.no"); the loader refuses a part the file does not have.
+    part: str
+    #: What to confirm, in plain words, in English and Chinese.
+    what: TwoLanguages
+
+
+@dataclass(frozen=True, slots=True)
 class Dialog:
     id: str
     version: str
@@ -167,6 +205,8 @@ class Dialog:
     respondent_question: str = ""
     source_path: str = ""
     content_hash: str = ""
+    study: Study = field(default_factory=Study)
+    to_confirm: tuple[ToConfirm, ...] = ()
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def question(self, question_id: str) -> Question:

@@ -38,7 +38,7 @@ from telegram.ext import (
     filters,
 )
 
-from ...config import ConfigError, Settings
+from ...config import Settings
 from ...contact import CALL_LANGUAGES, CALL_TIMES
 from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
 from ...i18n import Translator, _, language_name, negotiate
@@ -100,21 +100,11 @@ class StaffOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StaffOptions:
-        chat = settings.staff_chat_id.strip()
-        if chat and not chat.lstrip("-").isdigit():
-            raise ConfigError(f"STAFF_CHAT_ID must be a Telegram chat id (a number, groups start with -), not {chat!r}")
-        ids = [part.strip() for part in settings.staff_user_ids.split(",") if part.strip()]
-        bad = [part for part in ids if not part.isdigit()]
-        if bad:
-            raise ConfigError(f"STAFF_USER_IDS must be Telegram user ids (numbers) separated by commas, not {bad[0]!r}")
-        notify = settings.staff_notify_contact.strip().lower()
-        if notify not in ("", "0", "1", "no", "yes", "false", "true"):
-            raise ConfigError(f"STAFF_NOTIFY_CONTACT must be 0 or 1, not {notify!r}")
         return cls(
-            chat_id=int(chat) if chat else None,
-            user_ids=frozenset(int(part) for part in ids),
-            notify_contact=notify in ("1", "yes", "true"),
-            language=settings.staff_language.strip(),
+            chat_id=settings.staff_chat_id,
+            user_ids=frozenset(settings.staff_user_ids),
+            notify_contact=settings.staff_notify_contact,
+            language=settings.staff_language,
         )
 
 

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ...config import ConfigError, Settings
+from ...config import Settings
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT, OUTCOMES
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
@@ -79,26 +79,14 @@ class WebOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
-        secure = settings.web_secure_cookies.strip().lower()
-        if secure == "auto":
+        secure_cookies = settings.web_secure_cookies
+        if secure_cookies is None:  # auto
             secure_cookies = settings.public_url.startswith("https://")
-        elif secure in ("1", "true", "yes", "on"):
-            secure_cookies = True
-        elif secure in ("0", "false", "no", "off"):
-            secure_cookies = False
-        else:
-            raise ConfigError(f"WEB_SECURE_COOKIES must be auto, true or false, not {settings.web_secure_cookies!r}")
-        try:
-            rate_limit = int(settings.web_rate_limit)
-        except ValueError:
-            raise ConfigError(
-                f"WEB_RATE_LIMIT must be a whole number of posts per minute, not {settings.web_rate_limit!r}"
-            ) from None
         return cls(
-            secret=load_secret(settings.web_secret, Path(settings.db_path).parent),
+            secret=load_secret(settings.web_secret, settings.db_path.parent),
             secure_cookies=secure_cookies,
-            rate_limit=rate_limit,
-            public_url=settings.public_url.rstrip("/"),
+            rate_limit=settings.web_rate_limit,
+            public_url=settings.public_url,
             branding=Branding.from_settings(settings),
         )
 

@@ -1,7 +1,8 @@
 """The hospital's look on the web chat: its logo, three colours and its ICP filing number.
 
 None is needed: without settings the page shows the study's own colours and the
-hospital's name from the dialog file. What is set is checked once, at start:
+hospital's name from the dialog file. bot/config.py checks each value's form (a hex
+colour, a file path, an ICP number); what needs more is checked here, once, at start:
 
 - Colours are hex (`#1a5c3a`), and the page must stay readable for people with low
   vision: every pair of colours the page puts side by side keeps the WCAG 2.2 AA
@@ -10,8 +11,8 @@ hospital's name from the dialog file. What is set is checked once, at start:
 - The logo is a PNG or SVG file on this machine, at most 200 KB, served by the app
   itself (never a remote URL: nothing on the page comes from another host). An SVG
   may hold no script, no event handler and no reference outside itself.
-- The ICP filing number (备案号, e.g. 鄂ICP备12345678号-1), which a site served in
-  mainland China shows in its footer, linked to the MIIT's filing system.
+The ICP filing number (备案号, e.g. 鄂ICP备12345678号-1), which a site served in mainland
+China shows in its footer, is linked to the MIIT's filing system.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...config import ConfigError, Settings
+from ...config import ConfigError, Settings, describe
 
 #: The study's own colours: what the page looks like when nothing is set (chat.css's :root).
 DEFAULT_COLORS = {"primary": "#24476b", "link": "#0b57a4", "background": "#f3f5f7"}
@@ -50,11 +51,10 @@ PAIRS = [
     ("line", "background", NON_TEXT, "tick-box and secondary button borders on the page background"),
 ]
 SETTINGS = {"primary": "WEB_COLOR_PRIMARY", "link": "WEB_COLOR_LINK", "background": "WEB_COLOR_BACKGROUND"}
-HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+LOGO = describe("web_logo")
 LOGO_MAX_BYTES = 200 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BEIAN_URL = "https://beian.miit.gov.cn/"
-ICP = re.compile(r"^[\u4e00-\u9fff]{1,4}ICP[备備证證]\d{4,12}[号號](?:-\d{1,3})?$")
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,7 @@ class Branding:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Branding:
-        colors = {
-            name: normalise_color(value, SETTINGS[name])
-            for name in SETTINGS
-            if (value := getattr(settings, f"web_color_{name}").strip())
-        }
+        colors = {name: six_digits(value) for name in SETTINGS if (value := getattr(settings, f"web_color_{name}"))}
         problems = palette_problems({**DEFAULT_COLORS, **colors})
         if problems:
             raise ConfigError(
@@ -86,14 +82,13 @@ class Branding:
                 "close for people with low vision to read: " + "; ".join(problems) + ". Choose a darker primary "
                 "or link colour, or a lighter background."
             )
-        logo_name, logo = load_logo(settings.web_logo.strip()) if settings.web_logo.strip() else ("", b"")
-        return cls(colors=colors, logo_name=logo_name, logo=logo, icp=check_icp(settings.web_icp_number.strip()))
+        logo_name, logo = load_logo(settings.web_logo) if settings.web_logo else ("", b"")
+        return cls(colors=colors, logo_name=logo_name, logo=logo, icp=settings.web_icp_number)
 
 
-def normalise_color(value: str, setting: str) -> str:
-    if not HEX.match(value):
-        raise ConfigError(f"{setting} must be a hex colour like #24476b, not {value!r}")
-    digits = value[1:].lower()
+def six_digits(color: str) -> str:
+    """#rgb as #rrggbb (config.py has checked the form)."""
+    digits = color[1:].lower()
     return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
 
 
@@ -123,21 +118,15 @@ def palette_problems(colors: dict[str, str]) -> list[str]:
     ]
 
 
-def load_logo(configured: str) -> tuple[str, bytes]:
+def load_logo(path: Path) -> tuple[str, bytes]:
     """The logo file's served name and bytes, checked: a PNG or a self-contained SVG, at most 200 KB."""
-    if re.match(r"^[a-z][a-z0-9+.-]*://", configured, re.IGNORECASE):
-        raise ConfigError(
-            f"WEB_LOGO must be a file on this machine, not a URL ({configured}): the page loads nothing from "
-            "another host. Download the logo and give its path."
-        )
-    path = Path(configured)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"WEB_LOGO: cannot read {path} ({exc.strerror})") from exc
+        raise ConfigError(f"{LOGO}: cannot read {path} ({exc.strerror})") from exc
     if len(data) > LOGO_MAX_BYTES:
         raise ConfigError(
-            f"WEB_LOGO: {path} is {len(data) // 1024} KB; at most {LOGO_MAX_BYTES // 1024} KB, as every visitor "
+            f"{LOGO}: {path} is {len(data) // 1024} KB; at most {LOGO_MAX_BYTES // 1024} KB, as every visitor "
             "downloads it, often on a slow mobile network. Make it smaller (an SVG, or a PNG about 200 px high)."
         )
     suffix = path.suffix.lower()
@@ -146,40 +135,30 @@ def load_logo(configured: str) -> tuple[str, bytes]:
     if suffix == ".svg":
         check_svg(data, path)
         return "logo.svg", data
-    raise ConfigError(f"WEB_LOGO: {path} must be a PNG or an SVG file (named .png or .svg)")
+    raise ConfigError(f"{LOGO}: {path} must be a PNG or an SVG file (named .png or .svg)")
 
 
 def check_svg(data: bytes, path: Path) -> None:
     """Refuse an SVG that could run script or load anything: it is served from the chat's own origin."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise ConfigError(f"WEB_LOGO: {path} has a DOCTYPE or entities; save it as plain SVG")
+        raise ConfigError(f"{LOGO}: {path} has a DOCTYPE or entities; save it as plain SVG")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise ConfigError(f"WEB_LOGO: {path} is not a valid SVG file ({exc})") from exc
+        raise ConfigError(f"{LOGO}: {path} is not a valid SVG file ({exc})") from exc
     if root.tag.rpartition("}")[2] != "svg":
-        raise ConfigError(f"WEB_LOGO: {path} is not an SVG file (its first element is not <svg>)")
+        raise ConfigError(f"{LOGO}: {path} is not an SVG file (its first element is not <svg>)")
     for element in root.iter():
         tag = element.tag.rpartition("}")[2].lower()
         if tag in ("script", "foreignobject", "iframe", "embed", "object"):
-            raise ConfigError(f"WEB_LOGO: {path} contains <{tag}>; a logo must be a plain picture")
+            raise ConfigError(f"{LOGO}: {path} contains <{tag}>; a logo must be a plain picture")
         for name, value in element.attrib.items():
             local = name.rpartition("}")[2].lower()
             external = local in ("href", "src") and not value.startswith("#")
             if local.startswith("on") or external or re.search(r"url\(\s*['\"]?(?!#)", value):
                 raise ConfigError(
-                    f"WEB_LOGO: {path} has {local}={value[:60]!r} on <{tag}>: a logo may hold no script and "
+                    f"{LOGO}: {path} has {local}={value[:60]!r} on <{tag}>: a logo may hold no script and "
                     "no link to another file"
                 )
         if tag == "style" and re.search(r"url\(\s*['\"]?(?!#)|@import", element.text or ""):
-            raise ConfigError(f"WEB_LOGO: {path} has a <style> that loads another file")
-
-
-def check_icp(value: str) -> str:
-    """The ICP filing number as the MIIT issues it, e.g. 鄂ICP备12345678号 or 鄂ICP备12345678号-1."""
-    if value and not ICP.match(value):
-        raise ConfigError(
-            f"WEB_ICP_NUMBER must be the ICP filing number as issued, like 鄂ICP备12345678号 or "
-            f"鄂ICP备12345678号-1, not {value!r}"
-        )
-    return value
+            raise ConfigError(f"{LOGO}: {path} has a <style> that loads another file")
