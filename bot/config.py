@@ -229,6 +229,30 @@ def long_secret(raw: Any) -> str:
     return value
 
 
+def local_file(raw: Any) -> Path:
+    """A file on this machine, never an address: what the web chat shows must come from its own server."""
+    value = _text_of(raw)
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+        raise Invalid("a file on this machine, not a URL (download it and give its path)")
+    return path(value)
+
+
+def hex_color(raw: Any) -> str:
+    """A colour as #rrggbb (or #rgb), lower case; the web chat checks the palette's contrast (branding.py)."""
+    value = _text_of(raw)
+    if value and not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value):
+        raise Invalid("a hex colour such as #24476b")
+    return value.lower()
+
+
+def icp_number(raw: Any) -> str:
+    """The ICP filing number as the MIIT issues it (鄂ICP备12345678号, or with -1 for one site of several)."""
+    value = _text_of(raw)
+    if value and not re.fullmatch(r"[\u4e00-\u9fff]{1,4}ICP[备備证證]\d{4,12}[号號](?:-\d{1,3})?", value):
+        raise Invalid("the ICP filing number as issued, such as 鄂ICP备12345678号 or 鄂ICP备12345678号-1")
+    return value
+
+
 # ---------------------------------------------------------------------- the settings
 
 
@@ -289,6 +313,12 @@ class Settings:
     web_rate_limit: int = field(
         default=60, metadata=env("WEB_RATE_LIMIT", whole_number(0, 100_000, "posts per minute"))
     )
+    # The hospital's look on the web chat (bot/channels/web/branding.py checks the logo file and the contrast).
+    web_logo: Path | None = field(default=None, metadata=env("WEB_LOGO", optional(local_file)))
+    web_color_primary: str = field(default="", metadata=env("WEB_COLOR_PRIMARY", hex_color))
+    web_color_link: str = field(default="", metadata=env("WEB_COLOR_LINK", hex_color))
+    web_color_background: str = field(default="", metadata=env("WEB_COLOR_BACKGROUND", hex_color))
+    web_icp_number: str = field(default="", metadata=env("WEB_ICP_NUMBER", icp_number))
     forwarded_allow_ips: str = field(default="127.0.0.1", metadata=env("FORWARDED_ALLOW_IPS", text))
     # The study team on Telegram (bot/channels/telegram/staff.py).
     staff_chat_id: int | None = field(default=None, metadata=env("STAFF_CHAT_ID", chat_id))

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from . import howto
 from .dialog import rules, signals
 from .dialog.engine import Conversation, Engine, NotNow
 from .dialog.model import (
@@ -136,7 +137,12 @@ class Screener:
             )
         if conv.state in OUTCOMES:
             return Reply(
-                [t(_("Your screening is finished. Type restart to answer again, or delete to delete your answers."))],
+                [
+                    t(
+                        _("Your screening is finished. To answer again, {restart}. To delete your answers, {delete}."),
+                        **howto.how_to(conv.channel, t),
+                    )
+                ],
                 self.prompt(conv),
             )
         return Reply([], self.prompt(conv))
@@ -356,7 +362,12 @@ class Screener:
                 for lead_id in filter(None, leads):
                     self.contact.notify(lead_id, "erased")
             return Reply(
-                [t(_("Your answers are deleted. Nothing about you is kept. Type /start to begin again."))],
+                [
+                    t(
+                        _("Your answers are deleted. Nothing about you is kept. To begin again, {start}."),
+                        **howto.how_to(conv.channel, t),
+                    )
+                ],
                 Prompt("ended", ""),
             )
         if name == "delete_cancel":
@@ -429,7 +440,7 @@ class Screener:
             options = [Button(t(c.agree), Choose(CONSENT, "agree")), Button(t(c.decline), Choose(CONSENT, "decline"))]
             if c.under_age:
                 options.append(Button(t(c.under_age), Choose(CONSENT, "under_age")))
-            return Prompt("consent", self.consent_text(t), question=CONSENT, options=options)
+            return Prompt("consent", self.consent_text(t, conv.channel), question=CONSENT, options=options)
         if (consent := self.engine.current_consent(conv)) is not None:
             return Prompt(
                 "consent",
@@ -626,15 +637,16 @@ class Screener:
             texts = [t(_("Welcome back. Let's continue where you left off."))]
         return [*texts, *filter(None, [self.unwell_now_text(t)])]
 
-    def consent_text(self, t: Translator) -> str:
-        """The consent notice, with where the server is (SITE_SERVER_LOCATION) filled in."""
+    def consent_text(self, t: Translator, channel: str) -> str:
+        """The consent notice, with where the server is (SITE_SERVER_LOCATION) filled in, and each
+        action ({delete} ...) named the way the person's channel does it (bot/howto.py)."""
         place = self.site.server_location
         shown = t(place) if place else t(_("not yet set by the hospital"))
-        return t(self.dialog.consent.text).replace("{server_location}", shown)
+        return t(self.dialog.consent.text, server_location=shown, **howto.how_to(channel, t))
 
     def privacy_text(self, conv: Conversation, t: Translator) -> str:
         """/privacy: the consent notice, and the separate notices that apply to this channel."""
-        texts = [self.consent_text(t)]
+        texts = [self.consent_text(t, conv.channel)]
         for consent in self.dialog.consents:
             if consent.applies_to(conv.channel):
                 texts.append(t(consent.prompt(conv.respondent)).replace("{recipient}", consent.recipient))
@@ -667,26 +679,21 @@ class Screener:
         return "\n".join(lines)
 
     def help_text(self, t: Translator, conv: Conversation | None = None) -> str:
+        """What the chat is (in a carer's words when a carer answers), what to do if very unwell now, and
+        each thing a person can do, named as their channel does (bot/howto.py)."""
+        channel = conv.channel if conv is not None else ""
         caregiver = conv is not None and conv.respondent == "caregiver"
         about = (
             _("This chat asks questions to see if a lupus study may fit the patient. It is not medical advice.")
             if caregiver
             else _("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")
         )
-        return "\n".join(
-            [
-                t(about),
-                *filter(None, [self.unwell_now_text(t)]),
-                t(_("You can use these commands:")),
-                t(_("back: go to the previous question")),
-                t(_("restart: start again from the first question")),
-                t(_("language: choose English or Chinese")),
-                t(_("privacy: read how we use your answers")),
-                t(_("summary: a summary of your answers, for your doctor")),
-                t(_("stop: stop all reminders")),
-                t(_("delete: delete your answers")),
-            ]
-        )
+        names = howto.commands(channel, t, self.languages)
+        lines = [t(about), *filter(None, [self.unwell_now_text(t)]), howto.help_intro(channel, t)]
+        for action, does in howto.HELP:
+            if names[action] and (action != "stop" or channel in self.rescreen.channels):
+                lines.append(t(_("{label}: {answer}"), label=names[action], answer=t(does)))
+        return "\n".join(lines)
 
     def _confirm_delete_prompt(self, t: Translator) -> Prompt:
         return Prompt(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, encode
 from bot.dialog.model import OUTCOMES, Dialog, Question
+from bot.howto import TELEGRAM
 from bot.i18n import Translator, _
 from bot.replies import Choose, Command
 from bot.screening import Screener
@@ -98,7 +99,7 @@ async def test_a_whole_screening_to_each_outcome(
     person = Person(api)
     async with running_bot(api, screener):
         await person.say("/start")
-        assert screener.consent_text(t) in person.all_text()
+        assert screener.consent_text(t, TELEGRAM) in person.all_text()
         await screen(person, dialog, t, typed, route(dialog, outcome))
         if outcome == "not_yet":  # Telegram can send a reminder: it is offered first (bot/rescreen.py)
             assert person.step == "reminder_offer"
@@ -124,7 +125,7 @@ async def test_a_chinese_screening_by_buttons(api: FakeBotApi, screener: Screene
     person = Person(api, language_code="zh-hans")
     async with running_bot(api, screener):
         await person.say("/start")
-        assert screener.consent_text(t) in person.texts()
+        assert screener.consent_text(t, TELEGRAM) in person.texts()
         assert person.labels() == [t(dialog.consent.agree), t(dialog.consent.decline), t(dialog.consent.under_age)]
         await screen(person, dialog, t, typed=False, answers={})
     assert t(dialog.outcomes["likely_candidate"].title) in person.all_text()

@@ -16,7 +16,9 @@ from bot.channels.web.app import SESSION_COOKIE
 from bot.channels.web.security import KEY_FILE
 from bot.config import ConfigError
 from bot.dialog.model import Dialog
+from bot.howto import WEB, how_to
 from bot.i18n import Translator, _
+from bot.store import audit
 
 from .web_driver import (
     EXTERNAL,
@@ -280,12 +282,36 @@ def test_back_and_edit_from_the_summary(app, screener, dialog, locales):
     assert stored(screener, user).answers["age"]["value"] == 52
 
 
-def test_start_over_clears_the_answers(app, screener, dialog, locales):
-    user, t = start(app, dialog, "en", locales)
+@pytest.mark.parametrize("language", ["en", ZH])
+def test_start_over_asks_first_and_works_without_javascript(app, screener, dialog, locales, language):
+    user, t = start(app, dialog, language, locales)
+    asking = t(_("Start again from the first question? All your answers so far will be cleared."))
     user.choose("self")
-    user.press(t(_("Start over")))
+    user.type("40")
+    user.follow(t(_("Start over")))
+    assert asking in user.page.asked and user.page.headers["cache-control"] == "no-store"
+    assert list(stored(screener, user).answers) == ["respondent", "age"], "asking clears nothing"
+    user.follow(t(_("No, keep my answers")))
+    assert user.page.question == "sex" and list(stored(screener, user).answers) == ["respondent", "age"]
+    user.follow(t(_("Start over")))
+    user.press(t(_("Yes, start over")))
     assert t(_("Let's start again. Your earlier answers are cleared.")) in user.page.text
     assert user.page.question == "respondent" and stored(screener, user).answers == {}
+    # the "Start again" of a finished screening asks too
+    answer_until(user, dialog)
+    user.press(t(CONFIRM))
+    assert t(_("Start again")) not in user.page.buttons
+    user.follow(t(_("Start again")))
+    assert asking in user.page.asked
+    assert stored(screener, user).outcome == "likely_candidate"
+
+
+def test_nothing_to_start_over_before_consent(app, dialog, locales):
+    user = WebUser(app)
+    assert Translator("en", locales)(_("Start over")) not in [text for text, _href in user.page.links]
+    response = user.client.get("/start-over", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert TestClient(app).get("/start-over", follow_redirects=False).status_code == 303
 
 
 def test_declining_and_deleting_keep_nothing(app, screener, dialog, locales):
@@ -302,7 +328,9 @@ def test_declining_and_deleting_keep_nothing(app, screener, dialog, locales):
     user.get()
     assert t(_("Delete all your answers? This cannot be undone.")) in user.page.asked, "a reload keeps the question"
     user.press(t(_("Yes")))
-    assert t(_("Your answers are deleted. Nothing about you is kept. Type /start to begin again.")) in user.page.text
+    deleted = t(_("Your answers are deleted. Nothing about you is kept. To begin again, {start}."), **how_to(WEB, t))
+    assert deleted in user.page.text
+    assert 'To begin again, tap "Start again".' in user.page.text and "Start again" in user.page.buttons
     assert stored(screener, user) is None and answer_rows(screener) == 0
 
 
@@ -311,10 +339,11 @@ def test_privacy_and_help_work_from_any_page(app, dialog, locales):
     user.press(t(_("Privacy")))
     before_place = t(dialog.consent.text).split("{server_location}")[0]
     assert before_place in user.page.text and user.page.question == "respondent"
+    assert how_to(WEB, t)["delete"] in user.page.text
     stale = form_data(user.page.form_for(t(_("Help"))))
     user.choose("self")
     user.post(stale)  # from an older page: harmless, so it still works
-    assert t(_("You can use these commands:")) in user.page.text and user.page.question == "age"
+    assert t(_("You can use these buttons:")) in user.page.text and user.page.question == "age"
 
 
 # ---------------------------------------------------------------- sessions, resume, source
@@ -358,6 +387,30 @@ def test_campaign_source_is_stored_and_leaves_the_url(app, screener, dialog, loc
     user2.press(t(dialog.consent.agree))
     sources = {r["source"] for r in screener.store.db.query("SELECT source FROM conversations")}
     assert sources == {"poster-wuhan", ""}
+
+
+def test_the_funnel_counts_each_web_visitor_who_starts_once(app, screener, dialog, locales):
+    """Opening the page is the web's /start: counted once per browser, as Telegram counts /start."""
+    t = Translator("en", locales)
+
+    def counted() -> dict[str, int]:
+        totals = audit.totals(screener.store.db)
+        return {name: totals.get(name, 0) for name in ("started", "consented", "declined_consent")}
+
+    client = TestClient(app)
+    client.get("/?src=poster-wuhan")  # the campaign redirect, then the page
+    user = WebUser(app, client=client)
+    user.get()  # a reload
+    assert counted() == {"started": 1, "consented": 0, "declined_consent": 0}
+    user.press(t(dialog.consent.agree))
+    user.choose("self")
+    assert counted() == {"started": 1, "consented": 1, "declined_consent": 0}
+    other = WebUser(app)
+    other.press(t(dialog.consent.decline))
+    assert counted() == {"started": 2, "consented": 1, "declined_consent": 1}
+    TestClient(app).head("/")  # a link checker: no page shown, no start
+    assert counted()["started"] == 2
+    assert screener.store.db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1, "nothing before consent"
 
 
 def test_the_session_cookie_is_random_http_only_and_not_stored(app, screener, dialog, locales):
@@ -422,6 +475,45 @@ def test_every_response_has_the_security_headers(app):
     assert client.put("/").status_code == 405
 
 
+def test_a_405_says_which_methods_are_allowed(app):
+    client = TestClient(app)
+    for url, allowed in (("/", "GET, HEAD, POST"), ("/healthz", "GET, HEAD"), ("/static/chat.css", "GET, HEAD")):
+        for method in ("PUT", "DELETE", "PATCH"):
+            response = client.request(method, url)
+            assert response.status_code == 405, (method, url)
+            assert set(response.headers["allow"].split(", ")) == set(allowed.split(", ")), (method, url)
+            assert response.headers["cache-control"] == "no-store"
+    assert set(client.post("/static/chat.css").headers["allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def test_versioned_static_files_are_cached_for_a_year_pages_never(app, dialog, locales):
+    user, _t = start(app, dialog, "en", locales)
+    user.choose("caregiver")
+    page = user.page
+    assert page.headers["cache-control"] == "no-store", "a page with someone's answers is never stored"
+    static = [ref for ref in page.refs if ref.startswith("/static/")]
+    assert sorted(ref.split("?")[0] for ref in static) == ["/static/chat.css", "/static/chat.js"]
+    client = user.client
+    for ref in static:
+        assert re.fullmatch(r"/static/[a-z.]+\?v=[0-9a-f]{10}", ref)
+        response = client.get(ref)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["content-type"].split(";")[0] in ("text/css", "text/javascript")
+        # the same file without its version, or with an old one, is checked each time
+        for stale in (ref.split("?")[0], ref.split("?")[0] + "?v=0123456789"):
+            response = client.get(stale)
+            assert response.status_code == 200 and response.headers["cache-control"] == "no-cache"
+            etag = response.headers["etag"]
+            again = client.get(stale, headers={"If-None-Match": etag})
+            assert again.status_code == 304 and again.content == b""
+    for url in ("/static/nope.css", "/static/", "/static/../app.py", "/static/templates/base.html"):
+        response = client.get(url)
+        assert response.status_code == 404 and response.headers["cache-control"] == "no-store", url
+    for status_page in (user.get("/no-such-page"), user.post([("kind", "command")])):
+        assert status_page.headers["cache-control"] == "no-store"
+
+
 def test_no_personal_data_in_urls_or_logs(app, dialog, locales, caplog):
     caplog.set_level(logging.DEBUG)
     client = TestClient(app)
@@ -439,6 +531,31 @@ def test_no_personal_data_in_urls_or_logs(app, dialog, locales, caplog):
     for form in user.page.forms:
         assert form["action"] == "/"
     assert not re.search(r"<a [^>]*href=\"[^\"]*\?", user.page.html), "no link carries data in its query"
+
+
+FORGING_PATHS = [
+    "/static/x%0A2026-01-01 INFO bot.web.access GET / 200 1ms",  # a line feed: a forged log line
+    "/static/x%0D%0Ay",
+    "/static/a%00b",  # a NUL in the log file
+    "/static/%1B[31mred",  # a terminal escape
+    "/static/%E2%80%A8separator",  # a Unicode line separator
+    "/static/" + "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("path", FORGING_PATHS)
+def test_request_values_are_escaped_in_the_log(app, caplog, path):
+    """Whatever a request carries, each request writes one line of printable ASCII, cut to a sane length."""
+    caplog.set_level(logging.DEBUG)
+    client = TestClient(app)
+    for method in ("GET", "POST", "DELETE"):
+        client.request(method, path)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert len(lines) == 3
+    for line in lines:
+        assert re.fullmatch(r"[\x20-\x7e]{1,300}", line), repr(line)
+    if "2026-01-01" in path:
+        assert "x%0A2026-01-01" in lines[0], "the forged line stays inside the real one, visibly escaped"
 
 
 def test_no_page_references_another_host(app, dialog, locales):

@@ -77,11 +77,15 @@ class _Parser(HTMLParser):
         self.forms: list[dict[str, Any]] = []
         self.bubbles: list[tuple[str, str]] = []
         self.refs: list[str] = []
+        self.links: list[tuple[str, str]] = []
+        self._link: list[str] | None = None
+        self._href = ""
         self._form: dict[str, Any] | None = None
         self._button: dict[str, str] | None = None
         self._label: dict[str, Any] | None = None
         self._bubble: list[str] | None = None
         self._bubble_class = ""
+        self._bubble_tag = ""
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -106,14 +110,21 @@ class _Parser(HTMLParser):
             self._label = {"text": "", "input": None}
         elif tag == "button":
             self._button = {"text": ""}
-        elif tag == "div" and "bubble" in a.get("class", ""):
-            self._bubble, self._bubble_class = [], a["class"]
+        elif tag == "a":
+            self._link, self._href = [], a.get("href", "")
+        elif tag in ("div", "section", "legend") and "bubble" in a.get("class", "").split():
+            self._bubble, self._bubble_class, self._bubble_tag = [], a["class"], tag
+        elif tag in ("h2", "p") and self._bubble is not None and self._bubble and self._bubble_tag == "section":
+            self._bubble.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
         elif tag == "form":
             self._form = None
+        elif tag == "a" and self._link is not None:
+            self.links.append(("".join(self._link).strip(), self._href))
+            self._link = None
         elif tag == "button" and self._button is not None:
             if self._form is not None:
                 self._form["buttons"].append(self._button["text"].strip())
@@ -122,7 +133,7 @@ class _Parser(HTMLParser):
             if self._label["input"] is not None:
                 self._label["input"]["label"] = self._label["text"].strip()
             self._label = None
-        elif tag == "div" and self._bubble is not None:
+        elif tag == self._bubble_tag and self._bubble is not None:
             self.bubbles.append((self._bubble_class, "".join(self._bubble).strip()))
             self._bubble = None
 
@@ -131,6 +142,8 @@ class _Parser(HTMLParser):
             self.title += data
         if self._button is not None:
             self._button["text"] += data
+        if self._link is not None:
+            self._link.append(data)
         if self._label is not None:
             self._label["text"] += data
         if self._bubble is not None:
@@ -147,7 +160,7 @@ class Page:
         parser = _Parser()
         parser.feed(self.html)
         self.lang, self.title, self.forms = parser.lang, parser.title.strip(), parser.forms
-        self.bubbles, self.refs = parser.bubbles, parser.refs
+        self.bubbles, self.refs, self.links = parser.bubbles, parser.refs, parser.links
 
     @property
     def text(self) -> str:
@@ -218,6 +231,12 @@ class WebUser:
         response = self.client.post("/", content=body, headers=headers, **kwargs)
         self.page = Page(response.status_code, response.text, response.headers)
         return self.page
+
+    def follow(self, label: str) -> Page:
+        """Follow the link that says `label`, as a browser does (the fragment stays in the browser)."""
+        href = next((href for text, href in self.page.links if text == label), None)
+        assert href is not None, f"no link {label!r}; links: {self.page.links}"
+        return self.get(href.split("#")[0])
 
     def press(self, label: str) -> Page:
         return self.post(form_data(self.page.form_for(label)))

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import signals as risk_signals
 from .model import (
+    ACTION_PLACEHOLDERS,
     OUTCOMES,
     SIGNAL_KINDS,
     Accept,
@@ -191,9 +192,11 @@ def _consent(c: _Checker, data: dict[str, Any]) -> Consent:
     )
     for key in ("version", "text", "agree", "decline", "declined"):
         c.text(data, key, where)
-    unknown = set(_PLACEHOLDER.findall(consent.text)) - {"server_location"}
+    filled = ("server_location", *ACTION_PLACEHOLDERS)
+    unknown = set(_PLACEHOLDER.findall(consent.text)) - set(filled)
     if unknown:
-        raise c.fail(where, f"unknown placeholder(s) {sorted(unknown)} in 'text'; only {{server_location}} is filled")
+        known = ", ".join("{" + name + "}" for name in filled)
+        raise c.fail(where, f"unknown placeholder(s) {sorted(unknown)} in 'text'; only {known} are filled")
     gate = (consent.under_age, consent.under_age_text, consent.guardian_age, consent.age_question)
     if any(gate) and not all(gate):
         raise c.fail(

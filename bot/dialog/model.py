@@ -28,6 +28,10 @@ SUMMARY = "summary"
 #: The answer a person gives when a typed question (number, year) offers "not sure".
 NOT_SURE = "not_sure"
 
+#: Placeholders a shared text (the consent notice) may use for an action that each channel names
+#: its own way: "tap Delete my answers" on the web, "send /delete" on Telegram (bot/howto.py fills them).
+ACTION_PLACEHOLDERS = ("delete", "start", "restart")
+
 
 @dataclass(frozen=True, slots=True)
 class Criterion:

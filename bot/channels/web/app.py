@@ -34,11 +34,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 from ...config import Settings
 from ...dialog.engine import Conversation
+from ...dialog.model import CONSENT, OUTCOMES
 from ...errors import STORAGE_ERRORS
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...logs import exception_summary
@@ -55,6 +55,9 @@ from ...replies import (
     Text,
 )
 from ...screening import Screener
+from . import view
+from .assets import Assets
+from .branding import BEIAN_URL, Branding
 from .forms import action_from, fields, first, parse_form
 from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
 
@@ -88,6 +91,7 @@ class WebOptions:
     secure_cookies: bool
     rate_limit: int
     public_url: str
+    branding: Branding = dataclasses.field(default_factory=Branding)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
@@ -99,6 +103,7 @@ class WebOptions:
             secure_cookies=secure_cookies,
             rate_limit=settings.web_rate_limit,
             public_url=settings.public_url,
+            branding=Branding.from_settings(settings),
         )
 
 
@@ -168,17 +173,26 @@ class WebChat:
             lstrip_blocks=True,
         )
         self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
-        self.static = {
-            name: f"/static/{name}?v={hashlib.sha256((HERE / 'static' / name).read_bytes()).hexdigest()[:10]}"
-            for name in ("chat.css", "chat.js")
-        }
+        # defaults that a page may override: where the focus lands after a tap (view.py), what is announced
+        self.templates.globals.update(
+            restart=Command("restart"), beian_url=BEIAN_URL, focus="", after_tap=False, announce=[]
+        )
+        self.assets = Assets()
+        for name in ("chat.css", "chat.js"):
+            self.assets.add_file(HERE / "static" / name)
+        brand = options.branding
+        if brand.css():
+            self.assets.add("brand.css", brand.css().encode())
+        if brand.logo_name:
+            self.assets.add(brand.logo_name, brand.logo)
+        self.static = self.assets.urls
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/", self.page, methods=["GET"]),
-            Route("/", self.post, methods=["POST"]),
+            Route("/", self.index, methods=["GET", "POST"]),
+            Route("/start-over", self.start_over, methods=["GET"]),
             Route("/healthz", self.health, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Route("/static/{name}", self.assets.serve, methods=["GET"]),
         ]
 
     # ------------------------------------------------------------------ requests
@@ -186,9 +200,15 @@ class WebChat:
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def index(self, request: Request) -> Response:
+        """One route for both methods, so a 405 names both in its Allow header."""
+        return await (self.post(request) if request.method == "POST" else self.page(request))
+
     async def page(self, request: Request) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
+        if new and request.method == "GET":
+            self._started(request, session_id)
         source = request.query_params.get("src", "")
         if source:
             response: Response = RedirectResponse("/", status_code=303)
@@ -248,7 +268,26 @@ class WebChat:
             if reply.alert:
                 said = ""  # a message that may mean a risk is never echoed back
             self._remember(request, user_key, said, reply.notices, reply.prompt, reply.alert)
-        return RedirectResponse("/#now", status_code=303)
+        return RedirectResponse("/", status_code=303)
+
+    async def start_over(self, request: Request) -> Response:
+        """Ask before "Start over" wipes every answer: a page of its own, so it works without JavaScript.
+
+        Its "Yes" posts the restart with the page's step token; "No" is a link back."""
+        session_id, new = self._session(request)
+        conv = self._open(request, self.sessions.user_key(session_id))
+        if new or conv.state == CONSENT:  # nothing to clear
+            return RedirectResponse("/", status_code=303)
+        t = self.screener.translator(conv.language)
+        html = self.templates.get_template("confirm.html").render(
+            **self._frame(conv.language, t),
+            csrf=self.sessions.csrf_token(session_id),
+            step=step_token(conv),
+            language=conv.language,
+            can_start_over=False,
+            question=t(_("Start again from the first question? All your answers so far will be cleared.")),
+        )
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     # ------------------------------------------------------------------ sessions and turns
 
@@ -257,6 +296,13 @@ class WebChat:
         if self.sessions.well_formed(session_id):
             return session_id, False
         return self.sessions.new_id(), True
+
+    def _started(self, request: Request, session_id: str) -> None:
+        """A browser opens the chat for the first time: the web's /start, so the funnel counts it as started.
+
+        Counted once per session (a reload, a campaign redirect and every tap carry the cookie);
+        nothing is stored about the person before they agree."""
+        self.screener.handle(self._open(request, self.sessions.user_key(session_id)), Command("start"))
 
     def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
         if new:
@@ -315,8 +361,11 @@ class WebChat:
         conv = self._open(request, user_key)
         shown = self._shown(conv, user_key)
         t = self.screener.translator(conv.language)
-        notices = list(shown.notices)
-        notices += [text for text in self.screener.outcome_texts(conv) if text not in notices]
+        context = [text for text in self.screener.outcome_texts(conv) if text not in shown.notices]
+        outcome = t(self.screener.dialog.outcomes[conv.state].title) if conv.state in OUTCOMES else ""
+        notices = view.page_notices(shown.notices, context, outcome)
+        typed = typed_input(shown.prompt)
+        focus = view.focus_target(notices, bool(shown.prompt and shown.prompt.text), typed is not None)
         frame = self._frame(conv.language, t)
         if shown.prompt:  # no second "Delete my answers" under a prompt that has one
             offered = {b.action for b in (*shown.prompt.options, *shown.prompt.navigation)}
@@ -330,10 +379,14 @@ class WebChat:
             notices=notices,
             extra=list(extra),
             prompt=shown.prompt,
-            typed=typed_input(shown.prompt),
+            typed=typed,
             message_box=message_box(shown.prompt),
             alert=shown.alert,
             hint=_hint_text(shown.prompt, t),
+            can_start_over=conv.state != CONSENT,
+            focus=focus,
+            announce=view.announced(notices, focus),
+            after_tap=bool(extra) or self.turns.get(user_key) is shown,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
@@ -343,6 +396,8 @@ class WebChat:
         return {
             "lang_attr": language.replace("_", "-"),
             "title": t(self.screener.dialog.title),
+            "hospital": t(self.screener.site.hospital),
+            "brand": self.options.branding,
             "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.screener.languages],
             "static": self.static,
             "start_over": Button(t(_("Start over")), Command("restart")),
@@ -359,12 +414,16 @@ class WebChat:
                 "answer": t(_("Your answer")),
                 "message": t(_("Or type a message")),
                 "back_to_chat": t(_("Go to the screening")),
+                "result": t(_("Your result")),
+                "yes_start_over": t(_("Yes, start over")),
+                "no_keep": t(_("No, keep my answers")),
             },
         }
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return self._error_page(request, _("Sorry, there is no page here."), status)
+        headers = dict(exc.headers) if isinstance(exc, HTTPException) and exc.headers else None  # a 405's Allow
+        return self._error_page(request, _("Sorry, there is no page here."), status, headers=headers)
 
     async def unavailable(self, request: Request, exc: Exception) -> Response:
         """The database failed (a full disk, a lock held too long): a kind page, 503, and nothing half-stored.

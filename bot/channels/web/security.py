@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,8 @@ log = logging.getLogger("bot.web.access")
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 KEY_FILE = "web_secret.key"
+#: Longest request value written to the log; the rest is cut.
+LOGGED_MAX = 200
 
 #: Only this app's own files, never a frame, never a referrer: see the README's privacy notes.
 SECURITY_HEADERS = [
@@ -38,6 +41,15 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 ]
+
+
+def loggable(value: str) -> str:
+    """A value from a request (a path, a method), safe to write into a log line.
+
+    Percent-encoded as in a URL, so a line feed, a NUL or any other control or non-ASCII
+    character shows as `%0A`, `%00` ... and can neither forge a log line nor corrupt the
+    file. Every value of a request that the web chat logs goes through this."""
+    return quote(value[:LOGGED_MAX], safe="/-._~!$&'()*+,;=:@")
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:
@@ -137,4 +149,5 @@ class SecurityHeaders:
                 if scope["path"].startswith("/static/") or scope["path"] in ("/", "/healthz")
                 else "(other)"
             )
-            log.info("%s %s %s %.0fms", scope["method"], path, status, (time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("%s %s %s %.0fms", loggable(scope["method"]), loggable(path), status, elapsed)
