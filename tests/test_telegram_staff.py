@@ -25,7 +25,7 @@ from bot.store.vault import rotate_key
 
 from .conftest import LOCALES, answer_until, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
-from .telegram_support import Clock, Person, conversation_of, running_bot
+from .telegram_support import Clock, Person, conversation_of, erasures_followed_up, running_bot
 from .test_telegram_conversations import screen
 
 STAFF_ID = 424242
@@ -254,7 +254,7 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
     chat_id = 987654321987
     raw = [str(chat_id).encode(), chat_id.to_bytes(6, "big")]  # as text, and as SQLite stores the integer
     person = Person(api, chat_id=chat_id)
-    async with staffed(api, screener):
+    async with staffed(api, screener) as app:
         await become_lead(person, dialog)
         [lead] = screener.leads.find()
         await staff_post(api, lead.id)
@@ -268,8 +268,17 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
         await person.say("/delete")
         await person.tap("Yes")
         await api.wait_for(lambda: api.messages[api.chat(STAFF_CHAT)[0].message_id].text == t(ERASED_POST, id=lead.id))
+        await erasures_followed_up(app)  # the log is emptied off the event loop
     db = screener.store.db
-    for table in ("conversations", "leads", "lead_history", "telegram_reminders", "telegram_staff_posts"):
+    tables = (
+        "conversations",
+        "leads",
+        "lead_history",
+        "telegram_reminders",
+        "telegram_staff_posts",
+        "channel_addresses",
+    )
+    for table in tables:
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert ("person", "erase", lead.id) in audit_actions(screener)
     assert not any(r in _stored_bytes(db_path) for r in raw)

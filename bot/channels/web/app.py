@@ -10,24 +10,30 @@ Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
 longer matches and is answered with the current page instead of being applied.
 Handlers run on the event loop thread on purpose: the Screener and its SQLite
-connection are used by one request at a time, so that check cannot race.
+connection are used by one request at a time, so that check cannot race. The one
+slow thing an answer can cause, emptying the write-ahead log after a /delete or a
+"no" to contact (bot/store/wipe.py), runs after the response, in a worker thread,
+and is retried every minute while the server runs until it is done.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -41,6 +47,7 @@ from ...dialog.model import CONSENT
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
 from ...screening import Screener
+from ...store.wipe import defer_wipes, wipe_pending_async
 from .forms import action_from, fields, first, parse_form
 from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
 
@@ -51,6 +58,8 @@ SOURCE_COOKIE = "screening_source"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
 TURN_SECONDS = 3600
+#: Seconds between retries of a write-ahead-log wipe that a reader held up (bot/store/wipe.py).
+WIPE_RETRY_SECONDS = 60.0
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: How a typed answer is asked for, by prompt kind: (input type, inputmode, autocomplete).
 TYPED_INPUTS = {
@@ -166,6 +175,22 @@ class WebChat:
             name: f"/static/{name}?v={hashlib.sha256((HERE / 'static' / name).read_bytes()).hexdigest()[:10]}"
             for name in ("chat.css", "chat.js")
         }
+        #: Set when an answer erased something: the response then empties the log in the background.
+        self.wipe_due = False
+        defer_wipes(screener.store.db, self.note_wipe)
+
+    def note_wipe(self) -> None:
+        self.wipe_due = True
+
+    async def wipe(self) -> None:
+        """Empty the write-ahead log after an erasure, off the event loop (a bounded number of tries)."""
+        await wipe_pending_async(self.screener.store.db)
+
+    async def keep_wiping(self) -> None:
+        """While the server runs: at start and every minute, finish a wipe a reader held up."""
+        while True:
+            await self.wipe()
+            await asyncio.sleep(WIPE_RETRY_SECONDS)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -240,7 +265,9 @@ class WebChat:
             if self.durable is not None:
                 await self.durable()
             self._remember(request, user_key, said, reply.notices, reply.prompt)
-        return RedirectResponse("/#now", status_code=303)
+        wipe = BackgroundTask(self.wipe) if self.wipe_due else None
+        self.wipe_due = False
+        return RedirectResponse("/#now", status_code=303, background=wipe)
 
     # ------------------------------------------------------------------ sessions and turns
 
@@ -441,10 +468,22 @@ def create_app(
     `durable` is awaited after each accepted answer, before the reply: given when the app
     shares the bot's group-committed database (`screening-bot run --web`)."""
     chat = WebChat(screener, WebOptions.from_settings(settings), durable)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        wiping = asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")
+        try:
+            yield
+        finally:
+            wiping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await wiping
+
     app = Starlette(
         routes=[*routes, *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: chat.not_found, 405: chat.not_found},
+        lifespan=lifespan,
     )
     app.state.web_chat = chat
     return app
