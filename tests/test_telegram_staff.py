@@ -262,7 +262,10 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
         assert conv is not None and conv.user_key == screener.pseudonym("telegram", chat_id) != str(chat_id)
         await person.say("/restart")  # mid-screening again: a reminder is scheduled
         [reminder] = list(screener.store.db.query("SELECT chat_id, chat_enc FROM telegram_reminders"))
-        assert reminder["chat_id"] == 0 and screener.leads.vault.decrypt(reminder["chat_enc"]) == str(chat_id)
+        assert (reminder["chat_id"], reminder["chat_enc"]) == (0, "")  # the one copy is the conversation's:
+        [address] = list(screener.store.db.query("SELECT conversation_id, address_enc FROM channel_addresses"))
+        assert address["conversation_id"] == conv.id
+        assert screener.leads.vault.decrypt(address["address_enc"]) == str(chat_id)
         assert not any(r in _stored_bytes(db_path) for r in raw)
 
         await person.say("/delete")
