@@ -229,10 +229,10 @@ async def test_export_sends_a_csv_whose_rows_match_the_database(
         for r in screener.store.db.query("SELECT id, status, outcome, phone_enc, call_time, channel FROM leads")
     }
     assert sorted(r["id"] for r in rows) == sorted(stored) and len(rows) == 2
-    assert {r["phone"] for r in rows} == {PHONE, OTHER_PHONE}
+    assert {r["phone"] for r in rows} == {"'" + PHONE, "'" + OTHER_PHONE}  # marked as text for spreadsheets
     for row in rows:
         db_row = stored[row["id"]]
-        assert row["phone"] == screener.leads.vault.decrypt(db_row["phone_enc"])
+        assert row["phone"] == "'" + screener.leads.vault.decrypt(db_row["phone_enc"])
         assert (row["status"], row["outcome"], row["call_time"], row["channel"]) == (
             db_row["status"],
             db_row["outcome"],
