@@ -6,9 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .channels.web.cli import add_web_commands
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, flag_type, load_settings
 from .dialog.load import DialogError, load_dialog
 from .retention import retention_from
 from .screening import Screener
@@ -21,8 +22,9 @@ log = logging.getLogger("bot")
 
 
 def build_screener(settings: Settings) -> Screener:
-    """Load and check the dialog, open the database: the same for every channel."""
+    """Load and check the dialog and the catalogs, then open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
+    settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     db = open_database(settings.db_path)
     DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
     vault = open_vault(db, settings.screening_key, settings.key_path())
@@ -45,6 +47,14 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_token and args.web:
+        from .channels.web.cli import serve_web
+
+        screener = build_screener(settings)
+        print(
+            "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
+        )
+        return serve_web(screener, settings)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
@@ -55,10 +65,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     )
     webhook = None
     if settings.telegram_webhook_url:
-        if not settings.telegram_webhook_port.isdigit():
-            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a number, not {settings.telegram_webhook_port!r}")
         webhook = Webhook(
-            settings.telegram_webhook_url, settings.telegram_webhook_listen, int(settings.telegram_webhook_port)
+            settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
     screener = build_screener(settings)
     beside = []
@@ -81,30 +89,83 @@ def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
     return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
 
 
+def cmd_check_launch(settings: Settings, args: argparse.Namespace) -> int:
+    from .launch import check_launch, report
+
+    return report(check_launch(settings))
+
+
+class Parser(argparse.ArgumentParser):
+    """screening-bot's parser: the global options work before or after any subcommand's name.
+
+    argparse builds every subcommand's parser (at every level) with the class of the parser
+    above it, so each one gets them. Their default is "not given" (SUPPRESS), so a value given
+    after the subcommand wins over one before it, and one given nowhere leaves the setting alone.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        group = self.add_argument_group("global options (before or after the command)")
+        group.add_argument(
+            "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML config file (default: $SCREENING_CONFIG)"
+        )
+        group.add_argument(
+            "--db",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            type=flag_type("db_path"),
+            help="SQLite database file (default: data/screening.db in the current folder, or $SCREENING_DB)",
+        )
+        group.add_argument(
+            "--dialog",
+            metavar="FILE",
+            default=argparse.SUPPRESS,
+            type=flag_type("dialog_path"),
+            help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
+        )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings (defaults, config file, environment), then the global options given on the command line."""
+    settings = load_settings(getattr(args, "config", None))
+    return settings.with_overrides(db_path=getattr(args, "db", None), dialog_path=getattr(args, "dialog", None))
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study."
-    )
-    p.add_argument("--config", help="TOML config file (default: $SCREENING_CONFIG)")
-    p.add_argument("--db", help="SQLite database file (default: data/screening.db or $SCREENING_DB)")
-    p.add_argument("--dialog", help="dialog file (default: dialogs/nct06349343.toml or $SCREENING_DIALOG)")
+    p = Parser(prog="screening-bot", description="Self-screening chat for the NCT06349343 lupus CAR-T study.")
     sub = p.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
     chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
     chat.set_defaults(func=cmd_chat)
     run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
     run.add_argument("--session", default="local", help=argparse.SUPPRESS)
-    run.add_argument("--webhook", metavar="URL", help="Telegram: receive updates at this public https URL, not polling")
-    run.add_argument("--listen", help="Telegram webhook: address to listen on (default 127.0.0.1)")
-    run.add_argument("--port", help="Telegram webhook: port to listen on (default 8443)")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        type=flag_type("telegram_webhook_url"),
+        help="Telegram: receive updates at this public https URL, not polling",
+    )
+    run.add_argument(
+        "--listen",
+        type=flag_type("telegram_webhook_listen"),
+        help="Telegram webhook: address to listen on (default 127.0.0.1)",
+    )
+    run.add_argument(
+        "--port", type=flag_type("telegram_webhook_port"), help="Telegram webhook: port to listen on (default 8443)"
+    )
     run.add_argument(
         "--web",
         action="store_true",
-        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT)",
+        help="also serve the web chat in the same process (address from WEB_HOST / WEB_PORT); "
+        "without a Telegram token, only the web chat",
     )
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check-dialog", help="validate the dialog file and exit")
     check.set_defaults(func=cmd_check_dialog)
+    launch = sub.add_parser(
+        "check-launch", help="list what the site must still confirm before going live (exit 1 while anything is open)"
+    )
+    launch.set_defaults(func=cmd_check_launch)
     export = sub.add_parser("export-script", help="write the ethics-committee pack (HTML and Markdown) of the dialog")
     export.add_argument("--out", default=".", help="folder to write into (default: the current folder)")
     export.add_argument("--diff", metavar="OLD_VERSION", help="also list what changed since this stored version")
@@ -122,8 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         args = parser().parse_args([*(argv or sys.argv[1:]), "run"])
     try:
-        settings = load_settings(args.config).with_overrides(db_path=args.db, dialog_path=args.dialog)
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        settings = settings_from(args)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         logging.getLogger("transitions").setLevel(logging.WARNING)
         return args.func(settings, args)
     except (ConfigError, DialogError, VaultError) as exc:

@@ -1,128 +1,405 @@
 """Every setting in one place: defaults, then a TOML config file, then the environment.
 
-Each setting has one environment variable (listed in the README). A config file
-(`--config` or `SCREENING_CONFIG`) uses the same names in lower case, e.g.
-`site_phone = "+86 27 ..."`. Secrets such as the bot token are never printed.
+Each setting has one environment variable (listed in the README); its key in a config
+file (`--config` or `SCREENING_CONFIG`) is that variable in lower case, e.g.
+`site_phone = "+86 27 ..."` for SITE_PHONE. Every value is read and checked here, once,
+before the program touches the disk or the network: the rest of the code gets whole
+numbers, true/false, paths and lists, never text to parse. A bad value stops the
+program with one line naming the setting (both names), the value (never a secret's)
+and what is expected.
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
+import binascii
+import math
 import os
+import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _default_path(relative: str) -> Path:
-    """Paths are relative to the working directory when it is a checkout, else to the installed project."""
-    here = Path.cwd() / relative
-    return here if (Path.cwd() / "dialogs").is_dir() else PROJECT_ROOT / relative
+def shipped(folder: str) -> Path:
+    """A data folder that ships with the bot (`dialogs` or `locales`), however it was installed.
+
+    In a checkout and in an editable install they are the folders at the top of the
+    repository, beside `bot/`; an installed wheel carries them inside the package as
+    `bot/shipped/<folder>` (pyproject.toml maps one to the other). Never the working
+    directory: the bot runs the same from any folder.
+    """
+    inside = PACKAGE_DIR / "shipped" / folder
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / folder
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+class Invalid(ValueError):
+    """A value a kind of setting cannot take; the message says what it expects."""
+
+
+# ---------------------------------------------------------------------- kinds of setting
+#
+# A kind reads a value as it comes: text from the environment or a flag, or a TOML value
+# from a config file (which may already be a number, true/false or a list).
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+BOOLEAN_WORDS = "true or false (also 1/0, yes/no, on/off)"
+
+
+def _text_of(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise Invalid("text (in a config file: in quotes)")
+    return raw.strip()
+
+
+def text(raw: Any) -> str:
+    return _text_of(raw)
+
+
+def boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = raw.strip().casefold() if isinstance(raw, str) else str(raw) if raw in (0, 1) else None
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise Invalid(BOOLEAN_WORDS)
+
+
+def boolean_or_auto(raw: Any) -> bool | None:
+    """True, False, or None for `auto` (the program decides)."""
+    if isinstance(raw, str) and raw.strip().casefold() == "auto":
+        return None
+    try:
+        return boolean(raw)
+    except Invalid:
+        raise Invalid("auto, true or false (also 1/0, yes/no, on/off)") from None
+
+
+def whole_number(low: int, high: int, unit: str = "", expected: str = "") -> Callable[[Any], int]:
+    expected = expected or f"a whole number{' of ' + unit if unit else ''} from {low} to {high}"
+
+    def parse(raw: Any) -> int:
+        if isinstance(raw, str) and re.fullmatch(r"[+-]?\d+", raw.strip()):
+            raw = int(raw.strip())
+        if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
+            raise Invalid(expected)
+        return raw
+
+    return parse
+
+
+def number(low: float, high: float, unit: str) -> Callable[[Any], float]:
+    expected = f"a number of {unit} from {low:g} to {high:g} (such as 24 or 1.5)"
+
+    def parse(raw: Any) -> float:
+        if isinstance(raw, str):
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                raise Invalid(expected) from None
+        if not isinstance(raw, int | float) or isinstance(raw, bool) or not math.isfinite(raw):
+            raise Invalid(expected)
+        if not low <= raw <= high:
+            raise Invalid(expected)
+        return float(raw)
+
+    return parse
+
+
+port = whole_number(1, 65535, expected="a port number from 1 to 65535")
+#: Retention periods; ten years is far beyond anything an ethics committee approves.
+days = whole_number(1, 3650, "days")
+
+
+def optional(kind: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The same kind, where an empty value means 'not set' (None)."""
+
+    def parse(raw: Any) -> Any:
+        return None if isinstance(raw, str) and not raw.strip() else kind(raw)
+
+    return parse
+
+
+def path(raw: Any) -> Path:
+    value = _text_of(raw)
+    if not value:
+        raise Invalid("a file or folder path")
+    return Path(value).expanduser()
+
+
+def host(raw: Any) -> str:
+    value = _text_of(raw)
+    if not value or any(ch.isspace() or ch == "/" for ch in value):
+        raise Invalid("an address to listen on, such as 127.0.0.1 or 0.0.0.0")
+    return value
+
+
+def url(raw: Any) -> str:
+    """An http(s) address with a host; kept without a trailing slash (paths are appended to it)."""
+    value = _text_of(raw)
+    if value and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", value):
+        raise Invalid("an address starting with https:// (or http://)")
+    return value.rstrip("/")
+
+
+def chat_id(raw: Any) -> int | None:
+    if isinstance(raw, str) and not raw.strip():
+        return None
+    if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+        raw = int(raw.strip())
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw == 0:
+        raise Invalid("a Telegram chat id (a number; a group's starts with -)")
+    return raw
+
+
+def user_ids(raw: Any) -> tuple[int, ...]:
+    expected = "Telegram user ids (numbers) separated by commas"
+    if isinstance(raw, list):
+        parts = raw
+    elif isinstance(raw, str):
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+    else:
+        raise Invalid(expected)
+    ids = []
+    for part in parts:
+        if isinstance(part, str) and part.isascii() and part.isdigit():
+            part = int(part)
+        if not isinstance(part, int) or isinstance(part, bool) or part < 1:
+            raise Invalid(expected)
+        ids.append(part)
+    return tuple(ids)
+
+
+def language_code(raw: Any) -> str:
+    """A language code as clients send them (en, zh, zh-Hans, zh_TW ...); `Settings.languages` checks it ships."""
+    value = _text_of(raw)
+    if value and not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*", value):
+        raise Invalid("a language code such as en, zh_Hans or zh_Hant")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def logging_level(raw: Any) -> str:
+    value = _text_of(raw).upper()
+    if value not in LOG_LEVELS:
+        raise Invalid(", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1])
+    return value
+
+
+def bot_username(raw: Any) -> str:
+    value = _text_of(raw).lstrip("@")
+    if value and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+        raise Invalid("a Telegram bot username such as lupus_study_bot (letters, digits and _)")
+    return value
+
+
+def fernet_keys(raw: Any) -> str:
+    """One or more Fernet keys (comma-separated, newest first); only their form is checked here."""
+    value = _text_of(raw)
+    for key in (k.strip() for k in value.replace(",", "\n").splitlines()):
+        if not key:
+            continue
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            ok = False
+        if not ok:
+            raise Invalid("Fernet keys (44 characters of url-safe base64 each), separated by commas")
+    return value
+
+
+def long_secret(raw: Any) -> str:
+    value = _text_of(raw)
+    if value and len(value) < 16:
+        raise Invalid("a random secret of at least 16 characters")
+    return value
+
+
+# ---------------------------------------------------------------------- the settings
+
+
+def env(name: str, kind: Callable[[Any], Any], *, secret: bool = False) -> dict[str, Any]:
+    """A setting's field metadata: its environment variable (the config-file key is the same in lower case),
+    its kind, and whether it is a secret (never shown, never logged)."""
+    return {"env": name, "kind": kind, "secret": secret}
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = field(default_factory=lambda: _default_path("data/screening.db"), metadata={"env": "SCREENING_DB"})
+    db_path: Path = field(default=Path("data/screening.db"), metadata=env("SCREENING_DB", path))
     dialog_path: Path = field(
-        default_factory=lambda: _default_path("dialogs/nct06349343.toml"), metadata={"env": "SCREENING_DIALOG"}
+        default_factory=lambda: shipped("dialogs") / "nct06349343.toml", metadata=env("SCREENING_DIALOG", path)
     )
-    locales_dir: Path = field(default_factory=lambda: _default_path("locales"), metadata={"env": "SCREENING_LOCALES"})
-    language: str = field(default="", metadata={"env": "SCREENING_LANGUAGE"})
-    telegram_token: str = field(default="", repr=False, metadata={"env": "TELEGRAM_BOT_TOKEN", "secret": True})
-    telegram_api_base_url: str = field(default="https://api.telegram.org", metadata={"env": "TELEGRAM_API_BASE_URL"})
-    telegram_webhook_url: str = field(default="", metadata={"env": "TELEGRAM_WEBHOOK_URL"})
-    telegram_webhook_listen: str = field(default="127.0.0.1", metadata={"env": "TELEGRAM_WEBHOOK_LISTEN"})
-    telegram_webhook_port: str = field(default="8443", metadata={"env": "TELEGRAM_WEBHOOK_PORT"})
-    telegram_reminder_hours: str = field(default="24", metadata={"env": "TELEGRAM_REMINDER_HOURS"})
-    site_hospital: str = field(default="", metadata={"env": "SITE_HOSPITAL"})
-    site_department: str = field(default="", metadata={"env": "SITE_DEPARTMENT"})
-    site_city: str = field(default="", metadata={"env": "SITE_CITY"})
-    site_address: str = field(default="", metadata={"env": "SITE_ADDRESS"})
-    site_investigator: str = field(default="", metadata={"env": "SITE_INVESTIGATOR"})
-    site_phone: str = field(default="", metadata={"env": "SITE_PHONE"})
-    site_email: str = field(default="", metadata={"env": "SITE_EMAIL"})
-    site_hours: str = field(default="", metadata={"env": "SITE_HOURS"})
-    site_response_days: str = field(default="", metadata={"env": "SITE_RESPONSE_DAYS"})
-    screening_key: str = field(default="", repr=False, metadata={"env": "SCREENING_KEY", "secret": True})
-    key_file: str = field(default="", metadata={"env": "SCREENING_KEY_FILE"})
-    retain_unfinished_days: str = field(default="30", metadata={"env": "RETAIN_UNFINISHED_DAYS"})
-    retain_not_eligible_days: str = field(default="30", metadata={"env": "RETAIN_NOT_ELIGIBLE_DAYS"})
-    retain_closed_lead_days: str = field(default="180", metadata={"env": "RETAIN_CLOSED_LEAD_DAYS"})
-    log_level: str = field(default="INFO", metadata={"env": "SCREENING_LOG_LEVEL"})
+    locales_dir: Path = field(default_factory=lambda: shipped("locales"), metadata=env("SCREENING_LOCALES", path))
+    language: str = field(default="", metadata=env("SCREENING_LANGUAGE", language_code))
+    log_level: str = field(default="INFO", metadata=env("SCREENING_LOG_LEVEL", logging_level))
+    telegram_token: str = field(default="", repr=False, metadata=env("TELEGRAM_BOT_TOKEN", text, secret=True))
+    telegram_api_base_url: str = field(default="https://api.telegram.org", metadata=env("TELEGRAM_API_BASE_URL", url))
+    telegram_webhook_url: str = field(default="", metadata=env("TELEGRAM_WEBHOOK_URL", url))
+    telegram_webhook_listen: str = field(default="127.0.0.1", metadata=env("TELEGRAM_WEBHOOK_LISTEN", host))
+    telegram_webhook_port: int = field(default=8443, metadata=env("TELEGRAM_WEBHOOK_PORT", port))
+    #: 0 turns the reminder off; 720 hours is the 30 days an unfinished screening is kept by default.
+    telegram_reminder_hours: float = field(
+        default=24.0, metadata=env("TELEGRAM_REMINDER_HOURS", number(0, 720, "hours"))
+    )
+    telegram_bot_username: str = field(default="", metadata=env("TELEGRAM_BOT_USERNAME", bot_username))
+    site_hospital: str = field(default="", metadata=env("SITE_HOSPITAL", text))
+    site_department: str = field(default="", metadata=env("SITE_DEPARTMENT", text))
+    site_city: str = field(default="", metadata=env("SITE_CITY", text))
+    site_address: str = field(default="", metadata=env("SITE_ADDRESS", text))
+    site_investigator: str = field(default="", metadata=env("SITE_INVESTIGATOR", text))
+    site_phone: str = field(default="", metadata=env("SITE_PHONE", text))
+    site_email: str = field(default="", metadata=env("SITE_EMAIL", text))
+    site_hours: str = field(default="", metadata=env("SITE_HOURS", text))
+    site_response_days: int | None = field(
+        default=None, metadata=env("SITE_RESPONSE_DAYS", optional(whole_number(1, 60, "working days")))
+    )
+    #: Where the server with the answers is (city, country, hosting company), named in the consent notice.
+    site_server_location: str = field(default="", metadata=env("SITE_SERVER_LOCATION", text))
+    screening_key: str = field(default="", repr=False, metadata=env("SCREENING_KEY", fernet_keys, secret=True))
+    key_file: Path | None = field(default=None, metadata=env("SCREENING_KEY_FILE", optional(path)))
+    retain_unfinished_days: int = field(default=30, metadata=env("RETAIN_UNFINISHED_DAYS", days))
+    retain_not_eligible_days: int = field(default=30, metadata=env("RETAIN_NOT_ELIGIBLE_DAYS", days))
+    retain_closed_lead_days: int = field(default=180, metadata=env("RETAIN_CLOSED_LEAD_DAYS", days))
     # The web chat (bot/channels/web) and its poster QR codes.
-    public_url: str = field(default="", metadata={"env": "WEB_PUBLIC_URL"})
-    web_host: str = field(default="127.0.0.1", metadata={"env": "WEB_HOST"})
-    web_port: str = field(default="8080", metadata={"env": "WEB_PORT"})
-    web_secure_cookies: str = field(default="auto", metadata={"env": "WEB_SECURE_COOKIES"})
-    web_secret: str = field(default="", repr=False, metadata={"env": "WEB_SECRET", "secret": True})
-    web_rate_limit: str = field(default="60", metadata={"env": "WEB_RATE_LIMIT"})
-    telegram_bot_username: str = field(default="", metadata={"env": "TELEGRAM_BOT_USERNAME"})
-    staff_chat_id: str = field(default="", metadata={"env": "STAFF_CHAT_ID"})
-    staff_user_ids: str = field(default="", metadata={"env": "STAFF_USER_IDS"})
-    staff_notify_contact: str = field(default="0", metadata={"env": "STAFF_NOTIFY_CONTACT"})
-    staff_language: str = field(default="", metadata={"env": "STAFF_LANGUAGE"})
+    public_url: str = field(default="", metadata=env("WEB_PUBLIC_URL", url))
+    web_host: str = field(default="127.0.0.1", metadata=env("WEB_HOST", host))
+    web_port: int = field(default=8080, metadata=env("WEB_PORT", port))
+    #: None is `auto`: Secure when WEB_PUBLIC_URL is https.
+    web_secure_cookies: bool | None = field(default=None, metadata=env("WEB_SECURE_COOKIES", boolean_or_auto))
+    web_secret: str = field(default="", repr=False, metadata=env("WEB_SECRET", long_secret, secret=True))
+    web_rate_limit: int = field(
+        default=60, metadata=env("WEB_RATE_LIMIT", whole_number(0, 100_000, "posts per minute"))
+    )
+    forwarded_allow_ips: str = field(default="127.0.0.1", metadata=env("FORWARDED_ALLOW_IPS", text))
+    # The study team on Telegram (bot/channels/telegram/staff.py).
+    staff_chat_id: int | None = field(default=None, metadata=env("STAFF_CHAT_ID", chat_id))
+    staff_user_ids: tuple[int, ...] = field(default=(), metadata=env("STAFF_USER_IDS", user_ids))
+    staff_notify_contact: bool = field(default=False, metadata=env("STAFF_NOTIFY_CONTACT", boolean))
+    staff_language: str = field(default="", metadata=env("STAFF_LANGUAGE", language_code))
+    # The dialog version the ethics committee approved; check-launch compares it with the dialog file.
+    ethics_approved_version: str = field(default="", metadata=env("ETHICS_APPROVED_VERSION", text))
 
     def site_overrides(self) -> dict[str, str]:
         """Site details set by the deployment; they replace the dialog file's public defaults."""
-        return {
-            f.name[5:]: getattr(self, f.name)
-            for f in fields(self)
-            if f.name.startswith("site_") and getattr(self, f.name)
-        }
+        found = {f.name[5:]: getattr(self, f.name) for f in fields(self) if f.name.startswith("site_")}
+        return {name: str(value) for name, value in found.items() if value not in ("", None)}
 
     def key_path(self) -> Path:
         """The encryption key file: SCREENING_KEY_FILE, else beside the database (data/screening.key)."""
-        return Path(self.key_file) if self.key_file else self.db_path.with_suffix(".key")
+        return self.key_file if self.key_file else self.db_path.with_suffix(".key")
 
-    def retention_days(self) -> dict[str, int]:
-        """The retention periods in days, checked: whole numbers of at least 1."""
-        days = {}
-        for name in ("unfinished", "not_eligible", "closed_lead"):
-            raw = getattr(self, f"retain_{name}_days")
-            if not str(raw).strip().isdigit() or int(raw) < 1:
-                raise ConfigError(f"RETAIN_{name.upper()}_DAYS must be a whole number of days (1 or more), not {raw!r}")
-            days[f"{name}_days"] = int(raw)
-        return days
+    def languages(self) -> list[str]:
+        """The shipped languages, with SCREENING_LANGUAGE and STAFF_LANGUAGE checked against them.
+
+        Reads the locales folder, so it is called where a channel is built, not when settings load."""
+        from .i18n import available_languages, match_language
+
+        shipped_languages = available_languages(self.locales_dir)
+        for name in ("language", "staff_language"):
+            value = getattr(self, name)
+            if value and match_language(value, shipped_languages) is None:
+                raise ConfigError(
+                    f"{describe(name)} is {value!r}, a language with no catalog in {self.locales_dir}; "
+                    f"use one of {', '.join(shipped_languages)}"
+                )
+        return shipped_languages
 
     def with_overrides(self, **values: Any) -> Settings:
-        """Command-line flags win over everything; None means 'not given'."""
-        given = {k: (Path(v) if isinstance(getattr(self, k), Path) else v) for k, v in values.items() if v is not None}
-        return replace(self, **given)
+        """Command-line flags win over everything; None means 'not given'. Flags are read by `flag_type`."""
+        return replace(self, **{name: value for name, value in values.items() if value is not None})
 
 
-def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Defaults, overlaid by the config file, overlaid by the environment."""
+SETTINGS = {f.name: f for f in fields(Settings)}
+#: environment variable -> field name
+BY_ENV = {f.metadata["env"]: f.name for f in fields(Settings)}
+
+
+def config_key(name: str) -> str:
+    """A setting's key in a config file: its environment variable in lower case."""
+    return SETTINGS[name].metadata["env"].lower()
+
+
+def describe(name: str, in_file: bool = False) -> str:
+    """Both names of a setting, for messages: `WEB_PORT (config file: web_port)`."""
+    env = SETTINGS[name].metadata["env"]
+    return f"{config_key(name)} (environment: {env})" if in_file else f"{env} (config file: {config_key(name)})"
+
+
+def read_value(name: str, raw: Any, config_file: Path | None = None) -> Any:
+    """One setting's value from the environment, or from `config_file`, checked; else ConfigError."""
+    spec = SETTINGS[name]
+    try:
+        return spec.metadata["kind"](raw)
+    except Invalid as exc:
+        shown = "the value given (not shown: it is a secret)" if spec.metadata["secret"] else repr(raw)
+        where = f"{config_file}: " if config_file else ""
+        raise ConfigError(f"{where}{describe(name, in_file=bool(config_file))} must be {exc}, not {shown}") from None
+
+
+def flag_type(name: str) -> Callable[[str], Any]:
+    """An argparse `type=` for a flag that sets a setting: read like the environment's value."""
+
+    def parse(raw: str) -> Any:
+        try:
+            return SETTINGS[name].metadata["kind"](raw)
+        except Invalid as exc:
+            raise argparse.ArgumentTypeError(f"must be {exc}, not {raw!r}") from None
+
+    return parse
+
+
+def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, overlaid by the config file, overlaid by the environment; every value checked.
+
+    An empty environment variable counts as not set.
+    """
     environ = dict(os.environ if environ is None else environ)
     config_file = config_file or environ.get("SCREENING_CONFIG")
     values: dict[str, Any] = {}
     if config_file:
-        path = Path(config_file)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        known = {f.name for f in fields(Settings)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        values.update(data)
-    for f in fields(Settings):
-        env = f.metadata.get("env")
-        if env and environ.get(env):
-            values[f.name] = environ[env]
-    for f in fields(Settings):
-        if f.name in values and isinstance(values[f.name], int) and not isinstance(values[f.name], bool):
-            values[f.name] = str(values[f.name])  # e.g. retain_unfinished_days = 30 in the TOML file
-        if f.name in values and f.name.endswith(("_path", "_dir")):
-            values[f.name] = Path(values[f.name])
-        elif f.name in values and not isinstance(values[f.name], str):
-            raise ConfigError(f"setting {f.name} must be text")
+        values.update(read_config_file(Path(config_file)))
+    for env, name in BY_ENV.items():
+        if environ.get(env, "").strip():
+            values[name] = read_value(name, environ[env])
     return Settings(**values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML config file, by field name, checked; unknown keys are refused."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    by_key = {config_key(name): name for name in SETTINGS}
+    unknown = sorted(set(data) - set(by_key))
+    if unknown:
+        hints = [f"{key} (write it in lower case: {key.lower()})" for key in unknown if key.lower() in by_key]
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(hints or unknown)}; "
+            f"the keys are the environment variables in lower case: {', '.join(sorted(by_key))}"
+        )
+    values = {}
+    for key, raw in data.items():
+        if isinstance(raw, str) and not raw.strip():
+            continue  # empty means not set, as in the environment
+        values[by_key[key]] = read_value(by_key[key], raw, path)
+    return values

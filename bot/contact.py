@@ -1,5 +1,9 @@
 """Contact capture after "likely candidate" and "needs review", the same for every channel.
 
+A person who may be at risk (a risk answer, or a typed message that may mean a risk of
+suicide: `Screener.urgent_reason`) is offered contact after any outcome, with a consent
+text of its own, and their lead is marked urgent so the study team reaches them first.
+
 Sub-steps, kept in `Conversation.contact_step` (the outcome state itself does not change):
 
     ask       a separate, explicit consent to be contacted (text version + time recorded)
@@ -56,12 +60,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when the wording of CONTACT_CONSENT_TEXT changes: each lead records the version it agreed to.
-CONTACT_CONSENT_VERSION = "contact-1"
+#: contact-2: no longer says "only the study team can see them" (the server's staff can; on
+#: Telegram, Telegram can): it says what the details are used for instead.
+CONTACT_CONSENT_VERSION = "contact-2"
 CONTACT_CONSENT_TEXT = _(
     "Would you like the study team to contact you about this study?\n"
     "If yes, we will ask for your phone number. You can also give your name.\n"
-    "We keep these details locked (encrypted). Only the study team can see them, and only to contact you.\n"
+    "We keep these details locked (encrypted). The study team uses them only to contact you.\n"
     "If no, we keep no contact details. You can still contact the study team yourself."
+)
+#: After a risk answer, whatever the outcome: the offer of a person to talk to, and its own version.
+URGENT_CONTACT_CONSENT_VERSION = "contact-urgent-1"
+URGENT_CONTACT_CONSENT_TEXT = _(
+    "You told us something that matters for your safety. "
+    "Would you like a person from the study team to contact you?\n"
+    "They can talk with you about your answers and about the study.\n"
+    "If yes, we will ask for your phone number. You can also give your name.\n"
+    "We keep these details locked (encrypted). The study team uses them only to contact you.\n"
+    "The study team is not an emergency service. If you are in danger now, call {emergency}.\n"
+    "If no, we keep no contact details. The numbers above are there for you at any time."
 )
 PHONE_QUESTION = _(
     "Please type your mobile phone number.\nFor a number outside mainland China, start with + and the country code."
@@ -138,11 +155,17 @@ class ContactCapture:
     # ------------------------------------------------------------------ entry points for the Screener
 
     def active(self, conv: Conversation) -> bool:
-        return conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) and conv.contact_step in ACTIVE_STEPS
+        """Contact capture was offered at this outcome (see `offered`) and is not finished."""
+        return bool(conv.outcome) and conv.contact_step in ACTIVE_STEPS
+
+    def offered(self, conv: Conversation) -> bool:
+        """Contact is offered to possible candidates, to people whose answers need a check, and to
+        anyone who may be at risk, whatever the outcome."""
+        return conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) or bool(self.screener.urgent_reason(conv))
 
     def outcome_reached(self, conv: Conversation, findings: list[rules.Finding]) -> None:
         """Called before the new outcome is saved: start contact capture, or keep an existing lead current."""
-        if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
+        if self.offered(conv):
             conv.contact_step = ASK
             return
         conv.contact_step = ""
@@ -172,7 +195,9 @@ class ContactCapture:
             choice = self._pick(action, CONSENT_QUESTION, CONSENT_OPTIONS, t)
             if choice == "yes":
                 conv.contact_step = PHONE
-                conv.contact_consent_version, conv.contact_consented_at = CONTACT_CONSENT_VERSION, _now()
+                urgent = bool(self.screener.urgent_reason(conv))
+                version = URGENT_CONTACT_CONSENT_VERSION if urgent else CONTACT_CONSENT_VERSION
+                conv.contact_consent_version, conv.contact_consented_at = version, _now()
                 self.screener.store.save(conv)
                 audit.count(self.screener.store.db, "contact_agreed")
                 return Reply([], self.prompt(conv, t))
@@ -199,7 +224,7 @@ class ContactCapture:
                 self.screener.store.save(conv)
                 if lead_id:
                     self.notify(lead_id, "completed")
-                return Reply(self._next_steps(t), self.screener.prompt(conv))
+                return Reply(self._next_steps(conv, t), self.screener.prompt(conv))
         if step in (PHONE, NAME) and not isinstance(action, Text):
             return Reply([t(_("Please type your answer."))], self.prompt(conv, t))
         return Reply([t(_("Please choose one answer from the list, or type its number."))], self.prompt(conv, t))
@@ -208,7 +233,11 @@ class ContactCapture:
         back = Button(t(_("Back")), Command("back"))
         step = conv.contact_step
         if step == ASK:
-            return self._choice(CONSENT_QUESTION, t(CONTACT_CONSENT_TEXT), CONSENT_OPTIONS, t, back)
+            if self.screener.urgent_reason(conv):
+                text = self.screener.fill_safety_numbers(t(URGENT_CONTACT_CONSENT_TEXT), t)
+            else:
+                text = t(CONTACT_CONSENT_TEXT)
+            return self._choice(CONSENT_QUESTION, text, CONSENT_OPTIONS, t, back)
         if step == PHONE:
             return Prompt(
                 "phone",
@@ -288,27 +317,37 @@ class ContactCapture:
         if site.phone or site.email:
             lines.append(t(_("You can contact them to talk about the next step.")))
         lines.append(t(_("If you change your mind, choose Back and then show the result again.")))
+        if self.screener.urgent_reason(conv):
+            audit.count(self.screener.store.db, "contact_declined_urgent")
+            lines.append(self.screener.crisis_text(conv, t))
         return Reply(lines, self.screener.prompt(conv))
 
-    def _next_steps(self, t: Translator) -> list[str]:
+    def _next_steps(self, conv: Conversation, t: Translator) -> list[str]:
         days = self.screener.site.response_days.strip()
         when = (
             t(_("A member of the study team will usually call you within {days} working days."), days=days)
             if days
             else t(_("A member of the study team will call you soon."))
         )
-        return [
+        if conv.respondent == "caregiver":
+            about = [
+                t(_("They will ask you some more questions about the patient's health.")),
+                t(_("If the study may fit the patient, they will invite them to a visit at the hospital in Wuhan.")),
+                t(_("Only the study team can decide if the patient can join.")),
+            ]
+        else:
+            about = [
+                t(_("They will ask you some more questions about your health.")),
+                t(_("If the study may fit you, they will invite you to a visit at the hospital in Wuhan.")),
+                t(_("Only the study team can decide if you can join.")),
+            ]
+        texts = [
             t(_("Thank you. We have saved your contact details, locked (encrypted).")),
-            "\n".join(
-                [
-                    t(_("What happens next:")),
-                    when,
-                    t(_("They will ask you some more questions about your health.")),
-                    t(_("If the study may fit you, they will invite you to a visit at the hospital in Wuhan.")),
-                    t(_("Only the study team can decide if you can join.")),
-                ]
-            ),
+            "\n".join([t(_("What happens next:")), when, *about]),
         ]
+        if self.screener.urgent_reason(conv):
+            texts.append(self.screener.crisis_text(conv, t))
+        return texts
 
     # ------------------------------------------------------------------ helpers
 
@@ -332,6 +371,7 @@ class ContactCapture:
             ],
             review_answers=list({r["question"]: r for r in review}.values()),
             criteria=dict(rules.criterion_results(dialog, conv.answers, today)),
+            urgent=self.screener.urgent_reason(conv),
         )
 
     def notify(self, lead_id: str, event: str) -> None:

@@ -32,8 +32,19 @@ def _(message: str) -> str:
 
 
 def available_languages(locales_dir: Path) -> list[str]:
-    """English plus every language with a catalog under `locales/`."""
+    """English plus every language with a catalog under `locales/`.
+
+    A folder without catalogs is a mistake (a wrong SCREENING_LOCALES, a broken install),
+    never a reason to run in English only: people who read Chinese would get English."""
     found = sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    if not found:
+        from .config import ConfigError, describe
+
+        problem = "has no translation catalogs" if locales_dir.is_dir() else "does not exist"
+        raise ConfigError(
+            f"{locales_dir}: the translations folder {problem} (it should hold zh_Hans/LC_MESSAGES/{DOMAIN}.po); "
+            f"set {describe('locales_dir')} to the locales folder, or leave it unset for the one that ships"
+        )
     return [SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE)]
 
 

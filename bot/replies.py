@@ -86,10 +86,14 @@ class Prompt:
 
 @dataclass(slots=True)
 class Reply:
-    """Messages to show, in order, then the prompt (None when the conversation has ended)."""
+    """Messages to show, in order, then the prompt (None when the conversation has ended).
+
+    `alert` is "crisis" or "emergency" when a typed message may have meant a risk: the
+    notices are then help to show at once, and a channel never echoes what was typed."""
 
     notices: list[str] = field(default_factory=list)
     prompt: Prompt | None = None
+    alert: str = ""
 
     @property
     def ended(self) -> bool:

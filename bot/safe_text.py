@@ -9,7 +9,7 @@ One place for the rules, used by every channel and every staff view:
   zero-width and other format characters (category Cf), line and paragraph separators,
   private-use, unassigned and surrogate code points, and the blank "letters" that render
   as nothing (Hangul fillers, U+3164 ...).
-- **Out to a terminal or a chat** (`shown`): any such character already stored (an old
+- **Out to a terminal or a chat** (`escaped`): any such character already stored (an old
   row, a staff note) is printed as a visible escape (`\\x1b`, `\\u202e`), so it can neither
   drive the terminal nor turn text around.
 - **Out to a spreadsheet** (`spreadsheet_cell`): the same escapes, and a cell that a
@@ -70,7 +70,7 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def shown(text: Any, keep_newlines: bool = False) -> str:
+def escaped(text: Any, keep_newlines: bool = False) -> str:
     """Text safe to print to a terminal or send to a chat: hidden characters become visible escapes."""
     text = "" if text is None else str(text)
     if text.isascii() and text.isprintable():
@@ -91,7 +91,7 @@ def spreadsheet_cell(value: Any, quote: bool = True) -> Any:
     text instead: see bot/staff.py)."""
     if not isinstance(value, str):
         return value
-    text = shown(value)
+    text = escaped(value)
     if quote and looks_like_formula(text):
         return "'" + text
     return text

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from .dialog import rules
+from .dialog import rules, signals
 from .dialog.engine import Conversation, Engine, NotNow
 from .dialog.model import (
     CONSENT,
@@ -28,6 +28,7 @@ from .dialog.model import (
     SUMMARY,
     Dialog,
     Question,
+    SeparateConsent,
     Site,
 )
 from .i18n import Translator, _, available_languages, language_name, match_language, negotiate
@@ -99,6 +100,8 @@ class Screener:
     def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
         """The person's conversation, or a new one in the language their client reports."""
         conv = self.store.load(channel, user_key)
+        if conv is not None and conv.state not in (CONSENT, DECLINED, *OUTCOMES) and self.engine.resume(conv):
+            log_event(log, "resumed_after_dialog_change", conv=conv.id)
         if conv is None:
             conv = Conversation(
                 channel=channel,
@@ -109,12 +112,19 @@ class Screener:
         return conv
 
     def handle(self, conv: Conversation, action: Action) -> Reply:
-        """Apply one action to a conversation and say what to show next."""
+        """Apply one action to a conversation and say what to show next.
+
+        Typed text is first checked for signs of risk (bot/dialog/signals.py), whatever is
+        asked: a match shows help at once and asks again, and the text is never an answer."""
         t = self.translator(conv.language)
+        if isinstance(action, Text) and (found := signals.detect(action.text, self.dialog.safety.signals)):
+            return self._risk_signal(conv, found, t)
         if isinstance(action, Command):
             return self._command(conv, action, t)
         if conv.state == CONSENT:
             return self._consent(conv, action, t)
+        if (consent := self.engine.current_consent(conv)) is not None:
+            return self._separate_consent(conv, consent, action, t)
         question = self.engine.current_question(conv)
         if question is not None:
             return self._answer(conv, question, action, t)
@@ -143,11 +153,31 @@ class Screener:
 
     # ------------------------------------------------------------------ steps
 
+    def _risk_signal(self, conv: Conversation, kinds: list[str], t: Translator) -> Reply:
+        """A typed message that may mean a risk: help at once, then the same step again.
+
+        Only an anonymous count is kept, never the text. A possible risk of suicide is also
+        noted on the conversation (a yes/no, not the words), once the person has agreed to
+        health questions, so the study team is offered as a contact at the end, as after a
+        risk answer."""
+        notices = []
+        for kind in kinds:
+            audit.count(self.store.db, f"signal:{kind}")
+            log_event(log, "risk_signal", conv=conv.id, kind=kind)
+            notices.append(self.crisis_text(conv, t) if kind == "suicide" else self.emergency_text(conv, t))
+        keep = conv.state not in (CONSENT, DECLINED) and self.engine.may_keep_health_data(conv)
+        if "suicide" in kinds and keep and not conv.risk_signal and self.engine.current_consent(conv) is None:
+            conv.risk_signal = True
+            self.store.save(conv)
+        return Reply(notices, self.prompt(conv), alert="crisis" if "suicide" in kinds else "emergency")
+
     def _consent(self, conv: Conversation, action: Action, t: Translator) -> Reply:
         words = {
             "agree": [self.dialog.consent.agree, t(self.dialog.consent.agree), "yes", "1"],
             "decline": [self.dialog.consent.decline, t(self.dialog.consent.decline), "no", "2"],
         }
+        if self.dialog.consent.under_age:
+            words["under_age"] = [self.dialog.consent.under_age, t(self.dialog.consent.under_age), "3"]
         choice = ""
         if isinstance(action, Choose) and action.question == CONSENT:
             choice = action.option
@@ -165,6 +195,8 @@ class Screener:
             self.store.delete(conv.id)
             audit.count(self.store.db, "declined_consent")
             return Reply([t(self.dialog.consent.declined)], Prompt("ended", ""))
+        if choice == "under_age":
+            return self._under_age(conv, t)
         return Reply(
             [
                 t(
@@ -173,6 +205,45 @@ class Screener:
                     decline=t(self.dialog.consent.decline),
                 )
             ],
+            self.prompt(conv),
+        )
+
+    def _under_age(self, conv: Conversation, t: Translator, at_age_question: bool = False) -> Reply:
+        """A child under the guardian age (PIPL art. 31): nothing is kept, and the chat ends kindly.
+
+        The study is for adults, so a child can never join; a parent or guardian answering
+        for a child reaches the same end at the age question."""
+        consent = self.dialog.consent
+        text = consent.under_age_text_caregiver if conv.respondent == "caregiver" else consent.under_age_text
+        self.store.delete(conv.id)
+        audit.count(self.store.db, "stopped:under_guardian_age")
+        log_event(log, "under_guardian_age", conv=conv.id)
+        notices = [t(text or consent.under_age_text)]
+        if at_age_question:
+            notices.append(t(_("If the age was a typing mistake, please start again.")))
+        return Reply(notices, Prompt("ended", ""))
+
+    def _separate_consent(self, conv: Conversation, consent: SeparateConsent, action: Action, t: Translator) -> Reply:
+        """A consent of its own (health data, servers abroad): agree goes on, decline ends with nothing kept."""
+        words = {
+            "agree": [consent.agree, t(consent.agree), "yes", "1"],
+            "decline": [consent.decline, t(consent.decline), "no", "2"],
+        }
+        choice = ""
+        if isinstance(action, Choose) and action.question == consent.id:
+            choice = action.option
+        elif isinstance(action, Text):
+            typed = rules.normalise(action.text)
+            choice = next((k for k, v in words.items() if typed in {rules.normalise(w) for w in v}), "")
+        if choice == "agree":
+            return self._advance(conv, [], t, lambda: self.engine.give_consent(conv, _now()))
+        if choice == "decline":
+            self.engine.decline(conv)
+            self.store.delete(conv.id)
+            audit.count(self.store.db, f"declined_consent:{consent.id}")
+            return Reply([t(consent.declined)], Prompt("ended", ""))
+        return Reply(
+            [t(_('Please choose "{agree}" or "{decline}".'), agree=t(consent.agree), decline=t(consent.decline))],
             self.prompt(conv),
         )
 
@@ -198,12 +269,22 @@ class Screener:
             value = rules.parse_answer(question, action.text, self.today(), self._words(question, t))
         if isinstance(value, rules.Invalid):
             return Reply([self._invalid(value, t)], self.prompt(conv))
+        if self._under_guardian_age(conv, question, value):
+            return self._under_age(conv, t, at_age_question=True)
         notices = []
         if question.kind in ("choice", "multi"):
             picked = value if isinstance(value, list) else [value]
             if any(question.option(o).safety for o in picked):  # type: ignore[union-attr]
-                notices.append(t(self.dialog.safety_text))
+                notices.append(self.crisis_text(conv, t))
         return self._advance(conv, notices, t, lambda: self.engine.answer(conv, value))
+
+    def _under_guardian_age(self, conv: Conversation, question: Question, value: Any) -> bool:
+        """True when the patient's age may be under the age at which a guardian must consent."""
+        gate = self.dialog.consent
+        if not gate.guardian_age or question.id != gate.age_question or not isinstance(value, int):
+            return False
+        youngest, _oldest = rules.age_range(question, value, self.today())
+        return youngest < gate.guardian_age
 
     def _toggle(self, conv: Conversation, question: Question, option_id: str, t: Translator) -> Reply:
         """One tap on a multiple-choice button: add or remove it from the draft answer."""
@@ -232,13 +313,15 @@ class Screener:
             ready = day.isoformat() if day else ""
             if self.contact:
                 self.contact.outcome_reached(conv, findings)
+            if self.urgent_reason(conv):
+                audit.count(self.store.db, "finished_urgent")
             audit.count(self.store.db, "finished")
             audit.count(self.store.db, f"outcome:{conv.outcome}")
             log_event(log, "outcome", conv=conv.id, outcome=conv.outcome)
         self.store.save(conv, findings=findings, ready_from=ready)
         if findings is not None:
-            notices.extend(self._outcome_texts(conv, findings, t))
-            notices.extend(self.rescreen.outcome_reached(conv, rules.ready_from(findings), t))
+            date_notes = self.rescreen.outcome_reached(conv, rules.ready_from(findings), t)
+            notices.extend(self._outcome_texts(conv, findings, t, before_crisis=date_notes))
         return Reply(notices, self.prompt(conv))
 
     def _command(self, conv: Conversation, command: Command, t: Translator) -> Reply:
@@ -256,14 +339,11 @@ class Screener:
         if name == "start":
             if command.arg and not conv.source:
                 conv.source = command.arg[:64]
-            if conv.state == CONSENT:
-                audit.count(self.store.db, "started")
-                return Reply([t(_("Hello! This is the screening chat for a lupus study."))], self.prompt(conv))
-            return Reply([t(_("Welcome back. Let's continue where you left off."))], self.prompt(conv))
+            return Reply(self.welcome(conv, t, count=True), self.prompt(conv))
         if name == "help":
-            return Reply([self.help_text(t)], self.prompt(conv))
+            return Reply([self.help_text(t, conv)], self.prompt(conv))
         if name == "privacy":
-            return Reply([t(self.dialog.consent.text)], self.prompt(conv))
+            return Reply([self.privacy_text(conv, t)], self.prompt(conv))
         if name == "language":
             return self._language(conv, command.arg, t)
         if name == "delete":
@@ -346,13 +426,18 @@ class Screener:
         t = self.translator(conv.language)
         if conv.state == CONSENT:
             c = self.dialog.consent
+            options = [Button(t(c.agree), Choose(CONSENT, "agree")), Button(t(c.decline), Choose(CONSENT, "decline"))]
+            if c.under_age:
+                options.append(Button(t(c.under_age), Choose(CONSENT, "under_age")))
+            return Prompt("consent", self.consent_text(t), question=CONSENT, options=options)
+        if (consent := self.engine.current_consent(conv)) is not None:
             return Prompt(
                 "consent",
-                t(c.text),
-                question=CONSENT,
+                t(consent.prompt(conv.respondent)).replace("{recipient}", consent.recipient),
+                question=consent.id,
                 options=[
-                    Button(t(c.agree), Choose(CONSENT, "agree")),
-                    Button(t(c.decline), Choose(CONSENT, "decline")),
+                    Button(t(consent.agree), Choose(consent.id, "agree")),
+                    Button(t(consent.decline), Choose(consent.id, "decline")),
                 ],
             )
         question = self.engine.current_question(conv)
@@ -367,7 +452,14 @@ class Screener:
                 "finished",
                 t(_("What would you like to do now?")),
                 options=[
-                    Button(t(_("Summary for my doctor")), Command("summary")),
+                    Button(
+                        t(
+                            _("Summary for the patient's doctor")
+                            if conv.respondent == "caregiver"
+                            else _("Summary for my doctor")
+                        ),
+                        Command("summary"),
+                    ),
                     Button(t(_("Back")), Command("back")),
                     Button(t(_("Start again")), Command("restart")),
                     Button(t(_("Delete my answers")), Command("delete")),
@@ -380,7 +472,7 @@ class Screener:
         body, options, navigation, hint = self._question_parts(question, t, conv.respondent == "caregiver")
         prompt = Prompt(
             question.kind,
-            t(_("Question {number} of {total}"), number=number, total=total) + "\n" + body,
+            t(_("Question {number} of up to {total}"), number=number, total=total) + "\n" + body,
             question=question.id,
             options=list(options),
             navigation=list(navigation),
@@ -443,13 +535,17 @@ class Screener:
             return t(_(", ")).join(labels) if labels else str(value)
         return str(value)
 
-    def _outcome_texts(self, conv: Conversation, findings: list[rules.Finding], t: Translator) -> list[str]:
+    def _outcome_texts(
+        self, conv: Conversation, findings: list[rules.Finding], t: Translator, before_crisis: list[str] | None = None
+    ) -> list[str]:
+        """The outcome, its reasons and the site; `before_crisis` (the reminder notes) come before the
+        crisis text, which is always the last thing a person who may be at risk reads."""
         outcome = self.dialog.outcomes[conv.outcome]
         ready = rules.ready_from(findings)
         body = t(outcome.body(conv.respondent))
         if ready:
             body = body.replace("{date}", t.date(ready))
-        texts = [f"{t(outcome.title)}\n{body}"]
+        texts = [f"{t(outcome.heading(conv.respondent))}\n{body}"]
         if conv.outcome == NOT_ELIGIBLE:
             reasons = _unique(self.dialog.criteria[f.criterion].reason for f in findings if f.status == "not_met")
             texts.append(t(_("The reason:")) + "\n" + "\n".join(f"• {t(r)}" for r in reasons))
@@ -474,9 +570,75 @@ class Screener:
                     + "\n"
                     + "\n".join(f"• {t(label)}" for label in unclear)
                 )
-        if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
+        urgent = bool(self.urgent_reason(conv))
+        if conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) or urgent:
             texts.append(self.site_text(t, closing=self.contact is None))
+        texts.extend(before_crisis or [])
+        if urgent:
+            texts.append(self.crisis_text(conv, t))
         return texts
+
+    # ------------------------------------------------------------------ safety
+
+    def urgent_reason(self, conv: Conversation) -> str:
+        """Why the study team should reach this person first, or "" when nothing suggests a risk:
+        the ids of questions answered with a risk answer, and "typed_risk" after a typed message
+        that may have meant a risk of suicide (comma-separated)."""
+        reasons = rules.safety_answers(self.dialog, conv.answers, self.today())
+        if conv.risk_signal:
+            reasons.append("typed_risk")
+        return ",".join(reasons)
+
+    def fill_safety_numbers(self, text: str, t: Translator) -> str:
+        """Fill {lines} (every crisis line, one per row) and {<line id>} (one number) in a safety text."""
+        for line in self.dialog.safety.lines:
+            text = text.replace("{" + line.id + "}", line.number)
+        if "{lines}" in text:
+            rows = [
+                "• "
+                + t(_("{label}: {number}"), label=t(line.label), number=line.number)
+                + (f" ({t(line.hours)})" if line.hours else "")
+                for line in self.dialog.safety.lines
+                if line.crisis
+            ]
+            text = text.replace("{lines}", "\n".join(rows))
+        return text
+
+    def crisis_text(self, conv: Conversation, t: Translator) -> str:
+        """The crisis-help text, in the carer's words when a carer answers, with the numbers filled in."""
+        return self.fill_safety_numbers(t(self.dialog.safety.crisis(conv.respondent)), t)
+
+    def emergency_text(self, conv: Conversation, t: Translator) -> str:
+        return self.fill_safety_numbers(t(self.dialog.safety.emergency(conv.respondent)), t)
+
+    def unwell_now_text(self, t: Translator) -> str:
+        """One line for the welcome and the help: what to do if very unwell now ("" when not set)."""
+        text = self.dialog.safety.unwell_now
+        return self.fill_safety_numbers(t(text), t) if text else ""
+
+    def welcome(self, conv: Conversation, t: Translator, count: bool = False) -> list[str]:
+        """The greeting at /start (or a new web page), with what to do if very unwell now."""
+        if conv.state == CONSENT:
+            if count:
+                audit.count(self.store.db, "started")
+            texts = [t(_("Hello! This is the screening chat for a lupus study."))]
+        else:
+            texts = [t(_("Welcome back. Let's continue where you left off."))]
+        return [*texts, *filter(None, [self.unwell_now_text(t)])]
+
+    def consent_text(self, t: Translator) -> str:
+        """The consent notice, with where the server is (SITE_SERVER_LOCATION) filled in."""
+        place = self.site.server_location
+        shown = t(place) if place else t(_("not yet set by the hospital"))
+        return t(self.dialog.consent.text).replace("{server_location}", shown)
+
+    def privacy_text(self, conv: Conversation, t: Translator) -> str:
+        """/privacy: the consent notice, and the separate notices that apply to this channel."""
+        texts = [self.consent_text(t)]
+        for consent in self.dialog.consents:
+            if consent.applies_to(conv.channel):
+                texts.append(t(consent.prompt(conv.respondent)).replace("{recipient}", consent.recipient))
+        return "\n\n".join(texts)
 
     def site_text(self, t: Translator, closing: bool = True) -> str:
         """Who runs the study and how to reach them; unset details are simply left out.
@@ -504,10 +666,17 @@ class Screener:
             lines.append(t(_("The study team will get in touch with you about the next step.")))
         return "\n".join(lines)
 
-    def help_text(self, t: Translator) -> str:
+    def help_text(self, t: Translator, conv: Conversation | None = None) -> str:
+        caregiver = conv is not None and conv.respondent == "caregiver"
+        about = (
+            _("This chat asks questions to see if a lupus study may fit the patient. It is not medical advice.")
+            if caregiver
+            else _("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")
+        )
         return "\n".join(
             [
-                t(_("This chat asks questions to see if a lupus study may fit you. It is not medical advice.")),
+                t(about),
+                *filter(None, [self.unwell_now_text(t)]),
                 t(_("You can use these commands:")),
                 t(_("back: go to the previous question")),
                 t(_("restart: start again from the first question")),

@@ -30,18 +30,19 @@ from typing import Any
 
 import sqlite_utils
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
-from .dialog.rules import Invalid
+from .dialog.rules import SELF_REPORTED, Invalid
 from .i18n import _
 from .retention import retention_from
-from .safe_text import json_safe, looks_like_formula, shown, spreadsheet_cell, typed_text
+from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
 from .store import audit, open_database
 from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
 from .store.wipe import pending
+from .summary import RESULT_WORDS, shown_result
 
 #: Staff words; marked for the catalogs because the Telegram staff view (channels/telegram/staff.py) translates them.
 OUTCOME_NAMES = {
@@ -50,6 +51,20 @@ OUTCOME_NAMES = {
     "not_eligible": _("likely not eligible"),
     "not_yet": _("not yet"),
 }
+#: Why a lead is urgent, besides the label of a question answered with a risk answer.
+TYPED_RISK = "typed_risk"
+TYPED_RISK_WORDS = _("typed a message that may mean a risk of suicide")
+
+
+def urgent_reasons(urgent: str, dialog: Dialog) -> list[str]:
+    """A lead's `urgent` codes as (untranslated) words: each risk answer's question label, or a typed risk."""
+    reasons = []
+    for code in filter(None, urgent.split(",")):
+        if code == TYPED_RISK:
+            reasons.append(TYPED_RISK_WORDS)
+        else:
+            reasons.append(dialog.question(code).label if dialog.has_question(code) else code)
+    return reasons
 
 
 @dataclass
@@ -66,8 +81,19 @@ def staff_name(args: argparse.Namespace) -> str:
     return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
 
 
+def open_staff_database(settings: Settings, args: argparse.Namespace) -> sqlite_utils.Database:
+    """The database the channels filled. Staff commands never start one by accident: a mistyped
+    --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
+    if not args.create and not settings.db_path.exists():
+        raise ConfigError(
+            f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
+            "check the path; to start a new, empty database there, add --create"
+        )
+    return open_database(settings.db_path)
+
+
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     vault = open_vault(db, settings.screening_key, settings.key_path())
     return Desk(db, LeadStore(db, vault), load_dialog(settings.dialog_path), staff_name(args))
 
@@ -80,7 +106,7 @@ def _width(text: str) -> int:
 
 
 def _cell(value: Any, limit: int = 40) -> str:
-    text = shown(" ".join(str("" if value is None else value).split()))
+    text = escaped(" ".join(str("" if value is None else value).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -114,6 +140,7 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
     rows = [
         [
             lead.id,
+            "URGENT" if lead.urgent else "",
             _minute(lead.created_at),
             lead.status + (f" ({lead.close_reason})" if lead.close_reason else ""),
             OUTCOME_NAMES.get(lead.outcome, lead.outcome),
@@ -128,7 +155,7 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
         for lead in found
     ]
     headers = [
-        "ID", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS",
+        "ID", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS",
         "POSSIBLE DUPLICATE OF",
     ]  # fmt: skip
     print(table(headers, rows))
@@ -140,7 +167,7 @@ def cmd_leads_show(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     lead = desk.leads.get(args.id)
     if lead is None:
-        print(f"error: no lead {shown(repr(args.id))}; `screening-bot leads list` shows the ids", file=sys.stderr)
+        print(f"error: no lead {escaped(repr(args.id))}; `screening-bot leads list` shows the ids", file=sys.stderr)
         return 1
     audit.record(desk.db, desk.staff, "read", lead.id)
     print(show_lead(lead, desk.dialog))
@@ -151,6 +178,9 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
     """The whole lead for staff, in English (the dialog file's labels)."""
     facts = [
         ("Lead", lead.id),
+        ("URGENT", "yes: " + "; ".join(urgent_reasons(lead.urgent, dialog)) + ". Call first.")
+        if lead.urgent
+        else ("Urgent", "no"),
         ("Status", lead.status + (f" ({lead.close_reason})" if lead.close_reason else "")),
         ("Outcome", OUTCOME_NAMES.get(lead.outcome, lead.outcome)),
         ("Answered by", "a carer" if lead.respondent == "caregiver" else "the patient"),
@@ -169,7 +199,7 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
     out = [table(["", ""], facts, limit=100).split("\n", 2)[2]]
     if lead.duplicates:
         out.append("\nOther leads that may be the same person:")
-        out += [f"  • {shown(duplicate_text(lead, link))}" for link in lead.duplicates]
+        out += [f"  • {escaped(duplicate_text(lead, link))}" for link in lead.duplicates]
         if lead.open_duplicates():
             out.append(
                 f"  (decide with `screening-bot leads merge {lead.id} --into OTHER_ID`"
@@ -178,9 +208,9 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
     if lead.review_answers:
         out.append("\nAnswers the study team should check:")
         for item in lead.review_answers:
-            out.append(shown(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}"))
+            out.append(escaped(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}"))
     criteria = [
-        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result.replace("_", " ")]
+        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result_in_words(result, cid, dialog)]
         for cid, result in lead.criteria.items()
     ]
     if criteria:
@@ -204,6 +234,12 @@ def duplicate_text(lead: Lead, link: dict[str, str]) -> str:
     if link["state"] == NOT_DUPLICATE:
         return f"{other}: not the same person (decided)"
     return f"{other}: possible duplicate ({link['reason']}), not decided yet"
+
+
+def result_in_words(result: str, criterion_id: str, dialog: Dialog) -> str:
+    """A criterion's result as staff read it: a self-report is "none reported", never "met"."""
+    shown = shown_result(result, dialog.criteria.get(criterion_id))
+    return RESULT_WORDS[shown] if shown in SELF_REPORTED else shown.replace("_", " ")
 
 
 def _question_label(dialog: Dialog, question_id: str) -> str:
@@ -242,7 +278,7 @@ def cmd_leads_set_status(settings: Settings, args: argparse.Namespace) -> int:
     try:
         lead = desk.leads.set_status(args.id, args.status, desk.staff, note=args.note, reason=args.reason)
     except LeadError as exc:
-        print(f"error: {shown(exc)}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
     audit.record(desk.db, desk.staff, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
     print(f"Lead {lead.id}: {lead.status}" + (f" ({lead.close_reason})" if lead.close_reason else ""))
@@ -257,10 +293,10 @@ def cmd_leads_merge(settings: Settings, args: argparse.Namespace) -> int:
     try:
         lead = desk.leads.merge(args.id, args.into, desk.staff, note)
     except LeadError as exc:
-        print(f"error: {shown(exc)}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
     audit.record(desk.db, desk.staff, "merge", lead.id, f"into={args.into.strip().lower()}")
-    print(f"Lead {lead.id}: closed as a duplicate, merged into {shown(args.into.strip().lower())}")
+    print(f"Lead {lead.id}: closed as a duplicate, merged into {escaped(args.into.strip().lower())}")
     return 0
 
 
@@ -272,16 +308,17 @@ def cmd_leads_not_duplicate(settings: Settings, args: argparse.Namespace) -> int
     try:
         lead = desk.leads.not_duplicate(args.id, args.other, desk.staff, note)
     except LeadError as exc:
-        print(f"error: {shown(exc)}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
     other = args.other.strip().lower()
     audit.record(desk.db, desk.staff, "not-duplicate", lead.id, f"other={other}")
-    print(f"Leads {lead.id} and {shown(other)}: not the same person")
+    print(f"Leads {lead.id} and {escaped(other)}: not the same person")
     return 0
 
 
 EXPORT_COLUMNS = (
     "id",
+    "urgent",
     "created_at",
     "status",
     "close_reason",
@@ -311,6 +348,7 @@ def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
     for lead in leads:
         row: dict[str, Any] = {
             "id": lead.id,
+            "urgent": "; ".join(urgent_reasons(lead.urgent, dialog)),
             "created_at": lead.created_at,
             "status": lead.status,
             "close_reason": lead.close_reason,
@@ -335,7 +373,7 @@ def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
             ),
         }
         for cid in dialog.criteria:
-            row[cid] = lead.criteria.get(cid, "")
+            row[cid] = shown_result(lead.criteria[cid], dialog.criteria[cid]) if cid in lead.criteria else ""
         rows.append(row)
     return rows
 
@@ -406,7 +444,7 @@ def _xlsx(headers: list[str], rows: list[dict[str, Any]]) -> bytes:
 def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     if desk.leads.get(args.id) is None:
-        print(f"error: no lead {shown(repr(args.id))}", file=sys.stderr)
+        print(f"error: no lead {escaped(repr(args.id))}", file=sys.stderr)
         return 1
     if not args.yes:
         print(f"Erase lead {args.id} and the whole screening behind it? This cannot be undone. Type yes: ", end="")
@@ -415,7 +453,7 @@ def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
             print("Nothing was erased.")
             return 1
     erase_lead(desk.db, args.id, desk.staff)
-    print(f"Lead {shown(args.id)} erased (logged in the audit log, without its data).")
+    print(f"Lead {escaped(args.id)} erased (logged in the audit log, without its data).")
     if pending(desk.db):
         print(
             "note: another program is reading the database, so its write-ahead log still holds the erased data. "
@@ -447,6 +485,11 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
         [_("agreed to be contacted"), n.get("contact_agreed", 0)],
         [_("did not want contact"), n.get("contact_declined", 0)],
         [_("leads created"), n.get("lead_created", 0)],
+        [_("finished and marked urgent (a sign of risk)"), n.get("finished_urgent", 0)],
+        ["- " + _("of them, did not want contact"), n.get("contact_declined_urgent", 0)],
+        [_("typed messages that may mean a risk of suicide"), n.get("signal:suicide", 0)],
+        [_("typed messages that may mean a medical emergency"), n.get("signal:emergency", 0)],
+        [_("stopped: under 14 (nothing kept)"), n.get("stopped:under_guardian_age", 0)],
         [_("possible duplicates (same phone number)"), n.get("lead_possible_duplicate", 0)],
         [_("no contact wanted after all (lead deleted)"), n.get("contact_withdrawn", 0)],
         [_("screened again (repeat)"), n.get("lead_repeat", 0)],
@@ -471,7 +514,7 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     steps, stops, statuses = funnel(db, load_dialog(settings.dialog_path))
     print("Screening funnel (anonymous counts, all time)\n")
     print(table(["STEP", "PEOPLE"], steps))
@@ -486,7 +529,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in audit.entries(db, args.limit)]
     print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
     return 0
@@ -494,7 +537,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     periods = retention_from(settings)
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
     counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))
     verb = "would be removed" if args.dry_run else "removed"
@@ -516,7 +559,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_database(settings.db_path)
+    db = open_staff_database(settings, args)
     vault = open_vault(db, settings.screening_key, settings.key_path())
     keys = read_keys(settings.screening_key, settings.key_path())
     key_file = keys.key_file if keys else settings.key_path()
@@ -552,6 +595,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the staff subcommands to `screening-bot`."""
     staff = argparse.ArgumentParser(add_help=False)
     staff.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
+    )
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument(
         "--status", choices=[*STATUSES, "open"], help="only leads with this status ('open': not closed or enrolled)"
@@ -561,45 +608,53 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     leads = sub.add_parser("leads", help="staff: list, show, update and export leads")
     leads_sub = leads.add_subparsers(dest="leads_command", required=True)
-    p = leads_sub.add_parser("list", parents=[staff, filters], help="leads, newest first")
+    p = leads_sub.add_parser("list", parents=[staff, database, filters], help="leads, newest first")
     p.set_defaults(func=cmd_leads_list)
-    p = leads_sub.add_parser("show", parents=[staff], help="one whole lead, with its history")
+    p = leads_sub.add_parser("show", parents=[staff, database], help="one whole lead, with its history")
     p.add_argument("id")
     p.set_defaults(func=cmd_leads_show)
-    p = leads_sub.add_parser("set-status", parents=[staff], help="change a lead's status")
+    p = leads_sub.add_parser("set-status", parents=[staff, database], help="change a lead's status")
     p.add_argument("id")
     p.add_argument("status", choices=STATUSES)
     p.add_argument("--reason", default="", choices=["", *CLOSE_REASONS], help="why it is closed (needed for 'closed')")
     p.add_argument("--note", default="", help="a short note kept in the lead's history")
     p.set_defaults(func=cmd_leads_set_status)
     p = leads_sub.add_parser(
-        "merge", parents=[staff], help="two leads are the same person: close ID as a duplicate of --into"
+        "merge", parents=[staff, database], help="two leads are the same person: close ID as a duplicate of --into"
     )
     p.add_argument("id")
     p.add_argument("--into", required=True, metavar="OTHER_ID", help="the lead that is kept")
     p.add_argument("--note", default="", help="a short note kept in both leads' history")
     p.set_defaults(func=cmd_leads_merge)
-    p = leads_sub.add_parser("not-duplicate", parents=[staff], help="two leads with one number are different people")
+    p = leads_sub.add_parser(
+        "not-duplicate", parents=[staff, database], help="two leads with one number are different people"
+    )
     p.add_argument("id")
     p.add_argument("other")
     p.add_argument("--note", default="", help="a short note kept in both leads' history")
     p.set_defaults(func=cmd_leads_not_duplicate)
-    p = leads_sub.add_parser("export", parents=[staff, filters], help="leads as CSV (Excel-ready), XLSX or JSON")
+    p = leads_sub.add_parser(
+        "export", parents=[staff, database, filters], help="leads as CSV (Excel-ready), XLSX or JSON"
+    )
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: standard output; needed for xlsx)")
     p.set_defaults(func=cmd_leads_export)
-    p = leads_sub.add_parser("erase", parents=[staff], help="erase a lead and the person's whole screening")
+    p = leads_sub.add_parser("erase", parents=[staff, database], help="erase a lead and the person's whole screening")
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_leads_erase)
 
-    p = sub.add_parser("stats", help="staff: the screening funnel and where people stop")
+    p = sub.add_parser("stats", parents=[database], help="staff: the screening funnel and where people stop")
     p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("audit", help="staff: the audit log, newest first")
+    p = sub.add_parser("audit", parents=[database], help="staff: the audit log, newest first")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_audit)
-    p = sub.add_parser("purge", parents=[staff], help="remove data past its retention period")
+    p = sub.add_parser("purge", parents=[staff, database], help="remove data past its retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     p.set_defaults(func=cmd_purge)
-    p = sub.add_parser("rotate-key", parents=[staff], help="re-encrypt every lead with a new key")
+    p = sub.add_parser(
+        "rotate-key",
+        parents=[staff, database],
+        help="new keys: re-encrypt everything, re-derive phone hashes and pseudonyms",
+    )
     p.set_defaults(func=cmd_rotate_key)

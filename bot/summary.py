@@ -13,21 +13,31 @@ from typing import TYPE_CHECKING
 
 from .dialog import rules
 from .dialog.engine import Conversation
-from .dialog.model import NOT_ELIGIBLE, OUTCOMES
+from .dialog.model import NOT_ELIGIBLE, OUTCOMES, Criterion
 from .i18n import Translator, _
 from .replies import Button, Command, Prompt, Reply
 
 if TYPE_CHECKING:
     from .screening import Screener
 
+#: A self-report is never shown as "met": the answers say nothing stands against the rule, no more.
 RESULT_WORDS = {
-    "met": _("met"),
+    "reported": _("reported, not checked"),
+    "none_reported": _("none reported"),
     "not_met": _("not met"),
     "not_yet": _("not yet (from about {date})"),
     "unclear": _("unclear: the study team will check"),
     "study_team": _("checked by the study team"),
     "not_asked": _("not asked"),
 }
+
+
+def shown_result(result: str, criterion: Criterion | None) -> str:
+    """A criterion result as it is shown: "met" (stored by versions before 1.3.0) becomes the
+    self-report it always was, "reported" for an inclusion rule, "none reported" for an exclusion."""
+    if result == "met":
+        return rules.self_reported(criterion.kind if criterion else "exclusion")
+    return result
 
 
 def results_with_dates(screener: Screener, conv: Conversation) -> list[tuple[str, str, date | None]]:
@@ -54,7 +64,11 @@ def summary_text(screener: Screener, conv: Conversation, t: Translator) -> str:
         t(dialog.title),
         t(_("Date: {date}. Question list version: {version}."), date=t.date(screener.today()), version=dialog.version),
         t(_("This is not a medical decision. It only shows the answers given in a screening chat.")),
-        t(_("Only the study team can decide who may join. Please show this to your own doctor.")),
+        t(
+            _("Only the study team can decide who may join. Please show this to the patient's own doctor.")
+            if conv.respondent == "caregiver"
+            else _("Only the study team can decide who may join. Please show this to your own doctor.")
+        ),
         "",
         t(_("Answers:")),
     ]
@@ -66,7 +80,7 @@ def summary_text(screener: Screener, conv: Conversation, t: Translator) -> str:
         word = t(RESULT_WORDS[result], date=t.date(until)) if result == "not_yet" and until else t(RESULT_WORDS[result])
         lines.append("• " + t(_("{label}: {answer}"), label=t(dialog.criteria[cid].label), answer=word))
     if conv.outcome:
-        lines += ["", t(_("Result: {outcome}"), outcome=t(dialog.outcomes[conv.outcome].title))]
+        lines += ["", t(_("Result: {outcome}"), outcome=t(dialog.outcomes[conv.outcome].heading(conv.respondent)))]
     return "\n".join(lines)
 
 

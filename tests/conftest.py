@@ -11,7 +11,7 @@ import pytest
 
 from bot.dialog.load import load_dialog
 from bot.dialog.model import Dialog, Question
-from bot.replies import Button, Command, Reply, Text
+from bot.replies import Button, Choose, Command, Reply, Text
 from bot.screening import Screener
 from bot.store import ConversationStore, open_database
 
@@ -114,10 +114,15 @@ def harmless_answer(question: Question) -> str:
 def answer_until(
     chat: Chat, dialog: Dialog, stop_at: str | None = None, overrides: dict[str, str] | None = None
 ) -> None:
-    """Answer harmlessly (or with `overrides`) until the question `stop_at`, the summary, or an outcome."""
+    """Answer harmlessly (or with `overrides`) until the question `stop_at`, the summary, or an outcome.
+
+    A separate consent on the way (health data, Telegram's servers) is agreed to."""
     overrides = overrides or {}
     for _ in range(100):
         qid = chat.question
+        if qid and qid != stop_at and dialog.separate_consent(qid) is not None:
+            chat._do(Choose(qid, "agree"))
+            continue
         if not qid or qid == stop_at or not dialog.has_question(qid):
             return
         chat.send(overrides[qid] if qid in overrides else harmless_answer(dialog.question(qid)))

@@ -7,7 +7,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from telegram.ext import Application
@@ -74,6 +74,10 @@ async def running_bot(
         yield app
     finally:
         await stop(app)
+
+
+#: `Patient.wait_for_prompt`'s sign that the chat ended with nothing kept.
+ENDED = ChatMessage(message_id=-1, chat_id=0, text="", reply_markup=None)
 
 
 class Person:
@@ -193,6 +197,17 @@ async def erasures_followed_up(app: Application) -> None:
     raise AssertionError("the pending WAL wipe was never done")
 
 
+async def agree_to_everything_asked_first(
+    person: Person, dialog: Dialog, t: Callable[[str], str] = lambda text: text
+) -> None:
+    """Tap "I agree" on the consent notice, then on each separate consent asked before the first
+    question on Telegram (Telegram's servers abroad): the person is then asked who is answering.
+    `t` translates the labels for a person who reads another language."""
+    await person.tap(t(dialog.consent.agree))
+    while (consent := dialog.separate_consent(person.step)) is not None:
+        await person.tap(t(consent.agree))
+
+
 def translator(language: str, screener: Screener) -> Translator:
     return Translator(language, screener.locales_dir)
 
@@ -212,6 +227,8 @@ class Patient(Person):
         #: (question id, stored value) for answers; ("consent", True) and ("summary", True) for the steps.
         self.acknowledged: list[tuple[str, Any]] = []
         self.pending: tuple[str, Any, ChatMessage] | None = None
+        #: For each typed text the age question would read as a child's age: the newest bot message then.
+        self.child_like_sends: list[int] = []
         self.finished = False
         #: Set when the bot is killed: the person stops (they would wait for an answer).
         self.stopped = False
@@ -236,13 +253,44 @@ class Patient(Person):
             self.acknowledged.append((step, value))
         self.pending = None
 
+    def ended_ids(self) -> list[int]:
+        """The messages that ended the chat with nothing kept. After a crash, a typed "1" meant for a
+        button question can land on the age question (a patient under 14), and a typed "2" on a
+        consent ("I don't agree"): both delete the conversation."""
+        consent = self.dialog.consent
+        texts = [consent.under_age_text, consent.under_age_text_caregiver, consent.declined]
+        texts += [c.declined for c in self.dialog.consents]
+        ended = {text.strip().split("\n")[0] for text in texts if text}
+        return [m.message_id for m in self._bot_messages() if m.text.split("\n")[0] in ended]
+
+    def ended_after(self, after: int) -> bool:
+        return any(message_id > after for message_id in self.ended_ids())
+
+    def could_end_as_a_child_after(self, message_id: int) -> bool:
+        """True if, after the bot's message `message_id`, this person typed a number the age question
+        reads as a child ("1" meant for a button, "2015" meant for the year of diagnosis, landing on
+        the age question after a crash): the bot then deletes the conversation, and a kill can come
+        before the person sees why."""
+        return any(shown >= message_id for shown in self.child_like_sends)
+
     async def wait_for_prompt(self, after: int) -> ChatMessage:
+        """The next question; after a chat that ended with nothing kept, /start is said again first."""
+
         def arrived() -> ChatMessage | None:
             latest = self.latest_prompt()
-            return latest if latest and latest.message_id > after else None
+            if latest and latest.message_id > after:
+                return latest
+            if self.ended_after(after):
+                return ENDED
+            return None
 
         try:
-            return await self.api.wait_for(arrived, timeout=20)
+            found = await self.api.wait_for(arrived, timeout=20)
+            if found is ENDED:
+                after = max(self.api.messages, default=0)
+                await self.api.queue(self.text_update("/start"))
+                return await self.wait_for_prompt(after)
+            return found
         except TimeoutError:
             seen = [(m.message_id, m.text[:30], bool(m.buttons)) for m in self._bot_messages()][-4:]
             offsets = [c.params.get("offset") for c in self.api.calls_to("getUpdates")][-3:]
@@ -266,13 +314,24 @@ class Patient(Person):
             self.pending = (step, value, prompt)
             before = max(self.api.messages, default=0)
             self.last_update = update
+            if self.reads_as_a_child(update.get("message", {}).get("text", "")):
+                self.child_like_sends.append(before)
             await self.api.queue(update)
             prompt = await self.wait_for_prompt(before)
             self.settle()
 
+    def reads_as_a_child(self, text: str) -> bool:
+        """An age under the guardian age, or a birth year that could mean one."""
+        if not text.isdigit():
+            return False
+        youngest_birth_year = date.today().year - self.dialog.consent.guardian_age - 1
+        return int(text) < self.dialog.consent.guardian_age or int(text) > youngest_birth_year
+
     def answer(self, step: str, prompt: ChatMessage) -> tuple[dict[str, Any] | None, Any]:
         if step == CONSENT:
             return self.tap_update(prompt, self.dialog.consent.agree), True
+        if (consent := self.dialog.separate_consent(step)) is not None:
+            return self.tap_update(prompt, consent.agree), True
         if step == SUMMARY:
             return self.tap_update(prompt, prompt.buttons[0]["text"]), True
         if not self.dialog.has_question(step):

@@ -22,7 +22,7 @@ from .test_conversations import number_of
 ZH = Translator("zh_Hans", LOCALES)
 #: Latin-script words allowed in a Chinese reply: medical abbreviations Chinese patients
 #: read as they are, the app's name, and Telegram's own commands.
-ALLOWED_LATIN = {"CAR-T", "SLE", "HIV", "IVIG", "JAK", "BTK", "B", "T", "Telegram", "/delete", "/start"}
+ALLOWED_LATIN = {"CAR-T", "SLE", "HIV", "Telegram", "/delete", "/start"}
 
 
 def latin_words(text: str) -> list[str]:
@@ -85,7 +85,8 @@ def test_each_outcome_in_chinese_with_no_english_shown(
     chat = screen_in_chinese(screener, dialog, overrides, respondent)
     assert chat.state() == outcome
     shown = chat.everything_shown()
-    assert ZH(dialog.outcomes[outcome].title) in shown
+    carer = "caregiver" if respondent == "我替患者回答" else "self"
+    assert ZH(dialog.outcomes[outcome].heading(carer)) in shown
     assert "请不要因为这次聊天" in shown
     if outcome == "not_yet":
         assert "2027年2月15日" in shown
@@ -106,6 +107,13 @@ def test_chinese_words_answer_every_kind_of_question(screener: Screener, dialog:
     chat.send("我替患者回答")
     chat.assert_asked("患者今年多大？")
     chat.send("４０岁")
+    chat.send("女")
+    chat.send("是")
+    chat.send("我同意")  # the health consent
+    chat.send("都没有")
+    chat.send("否")
+    chat.send("否")
+    chat.send("是")
     chat.send("不确定")
     chat.send("是")
     chat.send("羟氯喹、他克莫司")
@@ -176,10 +184,11 @@ def terminal(db: Path, lines: list[str], lang: str = "zh_CN.UTF-8") -> str:
 
 #: Every question answered with its Chinese words, for a person who meets every rule.
 CANDIDATE_WORDS = [
-    "我同意", "我是患者本人", "40岁", "2015", "是", "羟氯喹、他克莫司", "3个月或更久",
-    "都没有", "都没有", "否", "都没有", "都没有", "都没有", "否", "否", "都没有", "都没有",
-    "否", "女", "否", "否", "是", "否", "否", "是",
+    "我同意", "我是患者本人", "40岁", "女", "是", "我同意", "都没有", "否", "否", "是",
+    "2015", "是", "羟氯喹、他克莫司", "3个月或更久", "都没有", "都没有", "都没有", "都没有",
+    "都没有", "都没有", "是", "否", "否", "否",
 ]  # fmt: skip
+TRAVEL, ACTIVE, TREATMENT_TIME = 4, 11, 13
 
 
 def with_answer(line: int, words: str) -> list[str]:
@@ -192,9 +201,9 @@ def with_answer(line: int, words: str) -> list[str]:
     ("lines", "outcome"),
     [
         ([*CANDIDATE_WORDS, "都对了，看结果"], "您可能适合参加"),
-        ([*with_answer(4, "不确定"), "都对了，看结果"], "需要研究团队核实"),
-        ([*CANDIDATE_WORDS[:-1], "否"], "这项研究可能不适合您"),
-        ([*with_answer(6, "不到1个月"), "都对了，看结果"], "现在还不行，以后也许可以"),
+        ([*with_answer(ACTIVE, "不确定"), "都对了，看结果"], "需要研究团队核实"),
+        (with_answer(TRAVEL, "否")[: TRAVEL + 1], "这项研究可能不适合您"),
+        ([*with_answer(TREATMENT_TIME, "不到1个月"), "都对了，看结果"], "现在还不行，以后也许可以"),
     ],
 )
 def test_the_terminal_reaches_each_outcome_with_chinese_words(tmp_path: Path, lines: list[str], outcome: str) -> None:
@@ -207,7 +216,7 @@ def test_the_terminal_reaches_each_outcome_with_chinese_words(tmp_path: Path, li
 
 
 def test_lang_in_the_terminal_switches_and_asks_again(tmp_path: Path) -> None:
-    out = terminal(tmp_path / "s.db", ["1", "1", "40", "lang zh", "2015", "语言 en", "quit"], lang="C.UTF-8")
-    assert out.index("In what year did a doctor") < out.index("已换成简体中文。")
-    assert out.index("医生哪一年第一次说您得了狼疮？") < out.index("Language changed to English.")
-    assert "Lupus still active" not in out and "Do you still have lupus symptoms?" in out
+    out = terminal(tmp_path / "s.db", ["1", "1", "40", "lang zh", "1", "语言 en", "quit"], lang="C.UTF-8")
+    assert out.index("What was your sex at birth?") < out.index("已换成简体中文。")
+    assert out.index("您出生时的性别是？") < out.index("Language changed to English.")
+    assert "Can come to Wuhan" not in out and "Could you come?" in out

@@ -37,7 +37,8 @@ def test_a_likely_candidate_gives_contact_details_and_becomes_a_lead(dialog: Dia
     assert lead.status == "new" and lead.outcome == "likely_candidate" and lead.respondent == "self"
     assert lead.contact_consent_version == CONTACT_CONSENT_VERSION and lead.contact_consented_at
     assert lead.dialog_version == dialog.version and lead.channel == "test"
-    assert lead.criteria["I2"] == "met" and lead.criteria["I4a"] == "study_team"
+    assert lead.criteria["I2"] == "reported" and lead.criteria["I4a"] == "study_team"
+    assert lead.criteria["E7"] == "none_reported" and "met" not in lead.criteria.values()
     assert events == [(lead.id, "created"), (lead.id, "completed")]
     assert [h["change"] for h in screener.leads.get(lead.id).history] == ["created"]
 

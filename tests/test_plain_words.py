@@ -13,9 +13,10 @@ import pytest
 import textstat
 from babel.messages.pofile import read_po
 
+from bot.dialog.engine import Conversation
 from bot.dialog.model import Dialog
 
-from .conftest import LOCALES
+from .conftest import LOCALES, make_screener
 
 #: Grade limit from the brief (US grade 8; we aim for 6 on average).
 MAX_GRADE = 8.0
@@ -23,19 +24,6 @@ MEAN_GRADE = 6.0
 #: Below this many words Flesch-Kincaid is noise (one three-syllable word scores grade 20),
 #: so shorter texts (buttons, labels) are scored within the screen where they appear.
 SHORT = 10
-#: Names that cannot be said more plainly: drugs by their generic names (people match them
-#: against the box), months, diseases a doctor names, and the site's names. Each counts as
-#: one short word when scoring; everything around them is still measured.
-NAMES = [
-    "hydroxychloroquine", "prednisone", "methylprednisolone", "mycophenolate mofetil", "cyclophosphamide",
-    "azathioprine", "tacrolimus", "cyclosporine", "methotrexate", "leflunomide", "rituximab", "belimumab",
-    "telitacicept", "obinutuzumab", "ofatumumab", "inebilizumab", "tofacitinib", "baricitinib", "upadacitinib",
-    "ruxolitinib", "ibrutinib", "zanubrutinib", "orelabrutinib", "anifrolumab",
-    "january", "february", "april", "july", "august", "september", "october", "november", "december",
-    "hepatitis", "syphilis", "tuberculosis", "lymphoma", "psoriasis", "rheumatoid arthritis", "dialysis",
-    "union hospital", "tongji medical college", "huazhong university of science and technology",
-    "jiefang avenue", "jianghan district", "qiubai li", "hubei", "telegram",
-]  # fmt: skip
 
 
 def catalog_ids(path: Path = LOCALES / "messages.pot") -> list[str]:
@@ -44,11 +32,11 @@ def catalog_ids(path: Path = LOCALES / "messages.pot") -> list[str]:
 
 
 def plain(text: str) -> str:
-    """The text as scored: placeholders and names become one short word."""
-    text = re.sub(r"\{\w+\}", "it", text)
-    for name in NAMES:
-        text = re.sub(rf"\b{re.escape(name)}\b", "it", text, flags=re.IGNORECASE)
-    return text
+    """The text as scored: exactly as shown, with each placeholder filled by one short word.
+
+    Names are scored as they are (a drug, a disease, the hospital's official name): a person
+    reads them too, so the words around them must be plain enough to carry them."""
+    return re.sub(r"\{\w+\}", "it", text)
 
 
 def words(text: str) -> int:
@@ -59,9 +47,23 @@ def grade(text: str) -> float:
     return float(textstat.flesch_kincaid_grade(plain(text)))
 
 
+def fragments(dialog: Dialog) -> set[str]:
+    """Texts that are never shown alone, only inside a message or a list: the site's facts (in the
+    site message), the help lines (in the crisis text), and the labels of options, questions and
+    criteria (items of a list). Each is scored within the message or list where it appears."""
+    site = {getattr(dialog.site, f) for f in ("hospital", "department", "city", "address", "investigator", "hours")}
+    lines = {text for line in dialog.safety.lines for text in (line.label, line.hours)}
+    labels = {c.label for c in dialog.criteria.values()}
+    labels |= {text for q in dialog.questions for text in (q.label, *(o.label for o in q.options))}
+    labels |= {o.label_caregiver for q in dialog.questions for o in q.options}
+    return {t for t in site | lines | labels if t}
+
+
 def passages(dialog: Dialog, ids: list[str]) -> dict[str, str]:
-    """Every text a person reads, as scored: long texts alone, short ones on their screen."""
-    short = {i for i in ids if words(i) < SHORT}
+    """Every text a person reads, as scored: long texts alone, short ones and fragments in their message."""
+    screener = make_screener(dialog, Path(":memory:"))
+    pieces = fragments(dialog)
+    short = {i for i in ids if words(i) < SHORT or i in pieces}
     scored: dict[str, str] = {i: i for i in ids if i not in short}
 
     def screen(texts: list[str]) -> str:
@@ -72,6 +74,10 @@ def passages(dialog: Dialog, ids: list[str]) -> dict[str, str]:
         texts += [label for o in q.options for label in (o.label, o.label_caregiver)]
         scored[f"question {q.id}"] = screen([t for t in texts if t])
     scored["criteria labels (time rules, staff views)"] = screen([c.label for c in dialog.criteria.values()])
+    english = screener.translator("en")
+    scored["the site message"] = screen(screener.site_text(english).splitlines())
+    crisis = screener.crisis_text(Conversation(), english)
+    scored["the crisis message"] = screen(crisis.splitlines())
     rest = [i for i in short if not any(i in p for p in scored.values())]
     scored["buttons and short notices"] = screen(rest)
     return scored
@@ -97,9 +103,33 @@ def test_english_is_at_most_grade_8_and_about_6_on_average(scores: dict[str, flo
     assert mean <= MEAN_GRADE, f"mean grade {mean:.1f}"
 
 
+def test_names_are_scored_as_they_are() -> None:
+    """The measure does not hide hard words behind a list of names: a drug name counts in full."""
+    assert grade("Have you had hydroxychloroquine?") > grade("Have you had it?")
+    assert plain("Take {name} at {time}.") == "Take it at it."
+
+
 def test_the_measure_catches_hard_words() -> None:
     assert grade("The investigational pharmacotherapeutic intervention necessitates comprehensive evaluation.") > 8
     assert grade("Please do not change your medicines because of this chat.") <= 8
+
+
+def report(scores: dict[str, float]) -> str:
+    """The figures for the README: python -c 'from tests.test_plain_words import main; main()'."""
+    worst = sorted(scores.items(), key=lambda x: -x[1])[:5]
+    mean = sum(scores.values()) / len(scores)
+    lines = [f"{len(scores)} texts and screens; hardest {worst[0][1]:.1f}, mean {mean:.1f}"]
+    lines += [f"  {score:5.1f}  {name[:90]}" for name, score in worst]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from bot.dialog.load import load_dialog
+
+    from .conftest import DIALOG_PATH
+
+    dialog = load_dialog(DIALOG_PATH)
+    print(report({name: grade(text) for name, text in passages(dialog, catalog_ids()).items()}))
 
 
 #: Longest Chinese sentence, counted in characters, with a run of Latin letters or digits

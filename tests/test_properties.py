@@ -41,11 +41,19 @@ COMMANDS = [
 
 
 def _steps(dialog: Dialog) -> dict[str, str]:
-    """One question of each kind, plus consent, the summary, the outcome and contact capture."""
+    """One question of each kind, plus consent, a separate consent, the summary, the outcome and contact capture."""
     by_kind: dict[str, str] = {}
     for question in dialog.questions:
         by_kind.setdefault(question.kind, question.id)
-    return {"consent": "consent", **by_kind, "summary": "summary", "outcome": "outcome", "phone": "contact_phone"}
+    separate = {"separate_consent": dialog.consents[-1].id} if dialog.consents else {}
+    return {
+        "consent": "consent",
+        **separate,
+        **by_kind,
+        "summary": "summary",
+        "outcome": "outcome",
+        "phone": "contact_phone",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +76,9 @@ def world(dialog: Dialog) -> tuple[Screener, dict[str, Conversation]]:
             chat.press("Yes, please contact me")
             snapshots["contact_phone"] = copy.deepcopy(screener.store.load("test", "template"))
             break
+        if dialog.separate_consent(step) is not None:
+            chat.send("1")  # agree
+            continue
         chat.send(harmless_answer(dialog.question(step)))
     assert set(snapshots) >= wanted, set(wanted) - set(snapshots)
     return screener, snapshots
@@ -138,11 +149,16 @@ def assert_stored_state_is_valid(screener: Screener, conv: Conversation) -> None
     question = screener.engine.current_question(stored)
     assert set(stored.draft) <= ({o.id for o in question.options} if question else set())
     assert stored.contact_step in ("", *ACTIVE_STEPS, DONE, DECLINED)
+    for consent_id, record in stored.consents.items():
+        consent = dialog.separate_consent(consent_id)
+        assert consent is not None and record["version"] == consent.version and record["at"]
     for row in screener.store.answer_history(stored.id):
         assert valid_answer(dialog.question(row["question_id"]), json.loads(row["value"]))
 
 
-@pytest.mark.parametrize("step", ["consent", "choice", "multi", "number", "year", "summary", "outcome", "phone"])
+@pytest.mark.parametrize(
+    "step", ["consent", "separate_consent", "choice", "multi", "number", "year", "summary", "outcome", "phone"]
+)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(actions, min_size=1, max_size=8))
 def test_anything_at_any_step_raises_nothing_and_keeps_the_stored_state_valid(

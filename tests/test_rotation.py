@@ -26,7 +26,7 @@ from bot.store.vault import open_vault, pseudonym
 
 from .conftest import DIALOG_PATH, give_contact, make_lead_screener, reach_outcome, start_screening
 from .fake_bot_api import FakeBotApi
-from .telegram_support import Person, conversation_of, running_bot
+from .telegram_support import Person, agree_to_everything_asked_first, conversation_of, running_bot
 
 PHONES = {"+8613912340007": "139 1234 0007", "+8613912345042": "139 1234 5042"}
 CANDIDATES = [f"+86139123{n:05d}" for n in range(40_000, 50_000)] + [f"+861391234{n:04d}" for n in range(10_000)]
@@ -76,7 +76,7 @@ async def test_an_old_key_and_an_old_copy_recover_nothing_and_everything_still_w
     async with running_bot(api, screener):
         for person in (mid_screening, legacy):
             await person.say("/start")
-            await person.tap(dialog.consent.agree)
+            await agree_to_everything_asked_first(person, dialog)
             await person.tap("I am the patient")
     steps = {mid_screening.chat_id: mid_screening.step, legacy.chat_id: legacy.step}
     legacy_conv = conversation_of(screener, legacy)

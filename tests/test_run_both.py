@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -66,3 +71,37 @@ async def test_inside_the_bot_the_web_chat_flushes_each_answer_before_it_replies
     chat = web.config.app.state.web_chat
     assert chat.durable is not None
     assert screener.store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: flushed by the channel
+
+
+def test_run_web_without_a_token_serves_the_web_chat_alone_and_says_so(tmp_path: Path) -> None:
+    """No token: the web chat alone (a terminal chat would only wait on a console nobody reads)."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "TELEGRAM_", "WEB_"))}
+    environ |= {"SCREENING_DB": str(tmp_path / "screening.db"), "WEB_PORT": str(port), "WEB_SECRET": "x" * 32}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--web"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=environ,
+    )
+    watchdog = threading.Timer(60, proc.kill)  # only if it never starts: the test then fails below
+    watchdog.start()
+    try:
+        said = []
+        for line in proc.stderr:  # type: ignore[union-attr]
+            said.append(line)
+            if "Uvicorn running on" in line:
+                break
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200 and "Telegram" in page.text  # the consent notice
+    finally:
+        proc.terminate()  # SIGTERM, as a supervisor stops it
+        out, rest = proc.communicate(timeout=30)
+        watchdog.cancel()
+    assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught, after a clean stop
+    assert said[0] == "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).\n"
+    assert out == ""  # no terminal chat: it would have shown the consent notice here
+    assert "Traceback" not in "".join(said) + rest

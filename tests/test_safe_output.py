@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from bot.channels.telegram.staff import StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.safe_text import is_hidden, json_safe, looks_like_formula, shown, spreadsheet_cell
+from bot.safe_text import escaped, is_hidden, json_safe, looks_like_formula, spreadsheet_cell
 from bot.screening import Screener
 from bot.staff import write_export
 from bot.store import audit
@@ -167,7 +167,7 @@ def test_leads_show_escapes_every_field(bad_rows: Screener, db_path: Path, capsy
         assert run(db_path, "leads", "show", lead.id) == 0
         out = capsys.readouterr().out
         assert visible(out), lead.name
-        assert shown(" ".join(lead.name.split())) in out  # tabs and line breaks fold into spaces
+        assert escaped(" ".join(lead.name.split())) in out  # tabs and line breaks fold into spaces
 
 
 def test_a_bad_lead_id_is_echoed_escaped(bad_rows: Screener, db_path: Path, capsys) -> None:
@@ -190,9 +190,9 @@ async def test_telegram_staff_views_and_exports_are_safe(api: FakeBotApi, dialog
             store_badly(screener, lead.id, payload)
             await staff.tap("Contacted" if screener.leads.get(lead.id).status == "new" else "Visit booked", post)
             post = api.messages[post.message_id]  # redrawn from the database
-            assert visible(post.text) and f"Name: {shown(payload)}" in post.text
+            assert visible(post.text) and f"Name: {escaped(payload)}" in post.text
             [card] = await staff.say(f"/lead_{lead.id}", new_messages=1)
-            assert visible(card.text) and shown(payload) in card.text
+            assert visible(card.text) and escaped(payload) in card.text
             [page] = await staff.say("/leads", new_messages=1)
             assert visible(page.text)
         [csv_file] = await staff.say("/export", new_messages=1)
@@ -214,7 +214,7 @@ def test_any_text_becomes_a_safe_spreadsheet_cell(text: str) -> None:
 
 @given(st.text())
 def test_any_text_prints_visibly_and_any_json_survives(text: str) -> None:
-    assert visible(shown(text), keep="")
+    assert visible(escaped(text), keep="")
     encoded = json_safe(json.dumps({"v": text}, ensure_ascii=False, indent=2))
     assert visible(encoded) and json.loads(encoded) == {"v": text}
 

@@ -195,3 +195,58 @@ def test_the_real_command_purges_rotates_and_refuses_a_wrong_key(desk: Screener,
     wrong = cli(db_path, "leads", "list", SCREENING_KEY="x" * 43 + "=")
     assert wrong.returncode == 2
     assert "does not open this database" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+STAFF_COMMANDS = [
+    ["leads", "list"],
+    ["leads", "show", "L-0001"],
+    ["leads", "set-status", "L-0001", "contacted"],
+    ["leads", "export"],
+    ["leads", "erase", "L-0001", "--yes"],
+    ["stats"],
+    ["audit"],
+    ["purge", "--dry-run"],
+    ["rotate-key"],
+]
+
+
+@pytest.mark.parametrize("command", STAFF_COMMANDS, ids=" ".join)
+def test_a_mistyped_db_is_refused_and_nothing_is_created(
+    command: list[str], tmp_path: Path, staff_env: None, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    typo = tmp_path / "dta" / "screening.db"
+    key_file = tmp_path / "keys" / "screening.key"
+    monkeypatch.setenv("SCREENING_KEY_FILE", str(key_file))
+    assert main(["--db", str(typo), *command]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: no database at {typo} (from --db, SCREENING_DB or the default): "
+        "check the path; to start a new, empty database there, add --create\n"
+    )
+    assert captured.out == ""
+    assert list(tmp_path.iterdir()) == []  # no database, no key, no folder
+
+
+def test_a_relative_db_is_named_with_the_folder_it_was_looked_for_in(
+    tmp_path: Path, staff_env: None, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["stats"]) == 2
+    assert f"no database at {tmp_path / 'data' / 'screening.db'} " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_starts_a_new_database_on_purpose(tmp_path: Path, staff_env: None, capsys) -> None:
+    db = tmp_path / "new" / "screening.db"
+    assert main(["leads", "list", "--db", str(db), "--create"]) == 0
+    assert "No leads match." in capsys.readouterr().out
+    assert db.exists() and db.with_suffix(".key").exists()
+    assert main(["leads", "list", "--db", str(db)]) == 0  # from now on it is there
+
+
+def test_the_real_command_refuses_a_mistyped_db_without_a_traceback(tmp_path: Path) -> None:
+    typo = tmp_path / "screning.db"
+    done = cli(typo, "leads", "list")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: no database at {typo} ") and "--create" in done.stderr
+    assert not typo.exists() and not typo.with_suffix(".key").exists()

@@ -13,7 +13,7 @@ from bot.screening import Screener
 
 from .conftest import make_lead_screener
 from .fake_bot_api import FakeBotApi
-from .telegram_support import Person, running_bot
+from .telegram_support import Person, agree_to_everything_asked_first, running_bot
 
 TOKEN = "7654321:AAE-known-secret-token-for-the-log-test"
 PHONE = "+86 138 0013 8000"
@@ -50,7 +50,7 @@ async def test_no_token_phone_chat_id_or_answer_in_any_log_record(
     person.first_name = "Meiling"
     async with running_bot(api, screener):
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         await person.tap("I am the patient")
         contact = {"contact": {"phone_number": PHONE, "first_name": "Meiling", "user_id": CHAT_ID}}
         await person.send({"update_id": api.next_update_id(), "message": person._message(**contact)}, new_messages=1)

@@ -21,7 +21,7 @@ from bot.screening import Screener
 
 from .conftest import make_lead_screener
 from .fake_bot_api import FakeBotApi
-from .telegram_support import Clock, Patient, Person, conversation_of, running_bot
+from .telegram_support import Clock, Patient, Person, agree_to_everything_asked_first, conversation_of, running_bot
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def screener(dialog: Dialog, db_path: Path) -> Screener:
 async def begin(person: Person, dialog: Dialog) -> None:
     """/start, agree, 'I am the patient': the person is asked their age."""
     await person.say("/start")
-    await person.tap(dialog.consent.agree)
+    await agree_to_everything_asked_first(person, dialog)
     await person.tap("I am the patient")
     assert person.step == "age"
 
@@ -50,7 +50,7 @@ async def test_a_stale_button_is_refused_and_changes_nothing(
     person = Person(api)
     async with running_bot(api, screener):
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         old = copy.deepcopy(person.prompt())  # a client may still show old buttons
         await person.tap("I am the patient")
         new = await person.tap("I am answering for the patient", message=old)
@@ -65,7 +65,7 @@ async def test_a_double_tap_answers_once(api: FakeBotApi, screener: Screener, di
     person = Person(api)
     async with running_bot(api, screener):
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         prompt = person.prompt()
         first, second = person.tap_update(prompt, "I am the patient"), person.tap_update(prompt, "I am the patient")
         await api.queue(second | {"update_id": first["update_id"] + 1} if False else first)
@@ -94,7 +94,7 @@ async def test_an_update_delivered_three_times_has_one_effect(
         assert len(person.texts()) == before + 2
     assert history(screener, person, "age") == ["40"]
     assert history(screener, person, "respondent") == ['"self"']
-    assert person.step == "diagnosis_year"
+    assert person.step == "sex"
     tap_id = tap["callback_query"]["id"]
     assert [c.params.get("callback_query_id") for c in api.calls_to("answerCallbackQuery")].count(tap_id) == 1
 
@@ -111,7 +111,7 @@ async def test_a_restart_of_the_bot_resumes_mid_dialog(api: FakeBotApi, db_path,
         await person.say("41")
         await person.say("/start")
         assert "Welcome back" in person.all_text()
-        assert person.step == "diagnosis_year"
+        assert person.step == "sex"
     assert history(make_lead_screener(dialog, db_path), person, "age") == ["40", "41"]
 
 
@@ -121,7 +121,7 @@ async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice
     person = Person(api)
     async with running_bot(api, screener, read_timeout=0.5):
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         api.failures["sendMessage"].extend(["429:1", "502", "hang"])
         await person.tap("I am the patient")
         attempts = [c for c in api.calls_to("sendMessage") if "How old are you?" in c.params["text"]]
@@ -129,7 +129,7 @@ async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice
         assert attempts[1].at - attempts[0].at >= 1.0, "retry_after was respected"
         age_question = attempts[-1]
         await person.say("40")
-        await person.say("2015")
+        await person.say("1")  # female
         # The age question's message id never came back, so its buttons could not be removed:
         # they are refused as stale.
         stale = next(m for m in api.chat(person.chat_id) if m.text == age_question.params["text"])
@@ -137,9 +137,9 @@ async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice
         assert api.calls_to("answerCallbackQuery")[-1].params.get("text") == STALE_BUTTON
     texts = person.texts()
     assert sum("How old are you?" in t for t in texts) == 1
-    assert sum("In what year" in t for t in texts) == 1
+    assert sum("What was your sex at birth?" in t for t in texts) == 1
     assert history(screener, person, "age") == ["40"]
-    assert conversation_of(screener, person).state == "active"
+    assert conversation_of(screener, person).state == "travel"
 
 
 async def test_a_person_who_blocked_the_bot_becomes_inactive_and_gets_no_reminder(
@@ -157,7 +157,7 @@ async def test_a_person_who_blocked_the_bot_becomes_inactive_and_gets_no_reminde
         clock.advance(hours=25)
         assert await app.bot_data["reminders"].send_due() == 0
         api.blocked.clear()
-        await person.say("2015")
+        await person.say("1")
         assert conv_status() == "active"
 
 
@@ -248,11 +248,11 @@ async def test_chats_run_side_by_side_and_each_chat_stays_in_order(
     async with running_bot(api, screener):
         await begin(ann, dialog)
         await begin(bo, dialog)
-        for update in (ann.text_update("40"), bo.text_update("50"), ann.text_update("2015"), bo.text_update("2016")):
+        for update in (ann.text_update("40"), bo.text_update("50"), ann.text_update("1"), bo.text_update("2")):
             await api.queue(update)
-        await api.wait_for(lambda: ann.asked("active") and bo.asked("active"))
-    assert history(screener, ann, "age") == ["40"] and history(screener, ann, "diagnosis_year") == ["2015"]
-    assert history(screener, bo, "age") == ["50"] and history(screener, bo, "diagnosis_year") == ["2016"]
+        await api.wait_for(lambda: ann.asked("travel") and bo.asked("travel"))
+    assert history(screener, ann, "age") == ["40"] and history(screener, ann, "sex") == ['"female"']
+    assert history(screener, bo, "age") == ["50"] and history(screener, bo, "sex") == ['"male"']
 
 
 async def test_an_error_is_logged_with_an_incident_id_and_the_person_is_told_kindly(
@@ -341,26 +341,47 @@ async def test_two_hundred_people_at_once_never_see_each_others_questions_or_ans
     api: FakeBotApi, screener: Screener, dialog: Dialog
 ) -> None:
     people = [Person(api) for _ in range(200)]
-    # (age, diagnosis year) is different for everyone, so any answer shown in a wrong chat is caught.
-    answers = {p.chat_id: (str(20 + i % 40), str(1990 + i // 40)) for i, p in enumerate(people)}
+    # The age is different for neighbours, so an answer shown in a wrong chat is caught.
+    answers = {p.chat_id: (str(20 + i % 40), "1") for i, p in enumerate(people)}
 
     async def screening(person: Person) -> None:
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         await person.tap("I am the patient")
-        age, year = answers[person.chat_id]
+        age, sex = answers[person.chat_id]
         await person.say(age)
-        await person.say(year)
+        await person.say(sex)
 
     async with running_bot(api, screener, in_process=True):
         await asyncio.wait_for(asyncio.gather(*(screening(p) for p in people)), 60)
     reference = [m.text for m in api.chat(people[0].chat_id)]
     for person in people:
-        age, year = answers[person.chat_id]
+        age, sex = answers[person.chat_id]
         texts = [m.text for m in api.chat(person.chat_id)]
         echoes = [t.rsplit(CHECKED, 1)[1] for t in texts if CHECKED in t]
-        assert echoes == [dialog.consent.agree, "I am the patient", age, year]
+        assert echoes == [
+            dialog.consent.agree,
+            dialog.separate_consent("cross_border").agree,
+            "I am the patient",
+            age,
+            sex,
+        ]
         assert [t.split(CHECKED)[0] for t in texts] == [t.split(CHECKED)[0] for t in reference]
         assert history(screener, person, "age") == [age]
-        assert history(screener, person, "diagnosis_year") == [year]
-        assert person.step == "active"
+        assert history(screener, person, "sex") == ['"female"']
+        assert person.step == "travel"
+
+
+async def test_an_age_under_14_ends_the_chat_with_nothing_kept_and_start_begins_again(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    """E.g. a "1" typed for a button question lands on the age question: kindly stopped, a typo can be redone."""
+    person = Person(api)
+    async with running_bot(api, screener):
+        await begin(person, dialog)
+        new = await person.say("1", new_messages=2)
+        assert new[0].text == dialog.consent.under_age_text
+        assert "If the age was a typing mistake, please start again." in person.all_text()
+        assert conversation_of(screener, person) is None
+        await person.say("/start")
+        assert person.step == "consent"

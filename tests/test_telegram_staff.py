@@ -25,7 +25,14 @@ from bot.store.vault import rotate_key
 
 from .conftest import LOCALES, answer_until, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
-from .telegram_support import Clock, Person, conversation_of, erasures_followed_up, running_bot
+from .telegram_support import (
+    Clock,
+    Person,
+    agree_to_everything_asked_first,
+    conversation_of,
+    erasures_followed_up,
+    running_bot,
+)
 from .test_telegram_conversations import screen
 
 STAFF_ID = 424242
@@ -175,7 +182,7 @@ async def test_staff_commands_do_not_exist_for_anyone_else(api: FakeBotApi, scre
         await become_lead(person, dialog)
         [lead] = screener.leads.find()
         await outsider.say("/start")
-        await outsider.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(outsider, dialog)
         await outsider.tap("I am the patient")
         unknown = [m.text for m in await outsider.say("/frobnicate")]
         for command in ("/leads", "/stats", f"/lead {lead.id}", f"/lead_{lead.id}", "/export"):
@@ -295,7 +302,7 @@ async def test_reminders_survive_a_key_rotation(api: FakeBotApi, dialog: Dialog,
     screener = make_lead_screener(dialog, db_path)
     async with running_bot(api, screener, clock=clock):
         await person.say("/start")
-        await person.tap(dialog.consent.agree)
+        await agree_to_everything_asked_first(person, dialog)
         await person.tap("I am the patient")
     rotate_key(screener.store.db, screener.leads.vault, db_path.with_suffix(".key"))
     clock.advance(hours=25)
@@ -317,7 +324,7 @@ async def test_the_retention_purge_runs_daily_inside_the_bot(
         await staff.tap("Close…", post)
         await staff.tap("duplicate", api.messages[post.message_id])
         await quiet.say("/start")
-        await quiet.tap(dialog.consent.agree)  # then says no more
+        await agree_to_everything_asked_first(quiet, dialog)  # then says no more
 
         async def a_day_later(days: float) -> None:
             clock.advance(days=days)

@@ -148,6 +148,10 @@ def button_labelled(driver, label: str):
 def answer(driver, dialog: Dialog, qid: str) -> None:
     from selenium.webdriver.common.by import By
 
+    if dialog.separate_consent(qid) is not None:
+        xpath = f"//form[input[@name='question' and @value='{qid}']][input[@name='option' and @value='agree']]//button"
+        tap(driver, driver.find_element(By.XPATH, xpath))
+        return
     question = dialog.question(qid)
     value = harmless(question)
     if question.kind in ("number", "year"):

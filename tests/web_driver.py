@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot.channels.web.app import SESSION_COOKIE, create_app
-from bot.config import Settings
+from bot.config import Settings, read_value
 from bot.dialog.model import Dialog, Question
 from bot.i18n import Translator
 from bot.screening import Screener
@@ -51,7 +51,8 @@ def zh_locales(tmp_dir: Path, dialog: Dialog, mark_title: bool = True) -> Path:
 
 
 def web_settings(db_path: Path, **values: str) -> Settings:
-    return dataclasses.replace(Settings(), db_path=db_path, **values)
+    """Settings with some values given as text, read the way the environment's are (bot.config.read_value)."""
+    return dataclasses.replace(Settings(), db_path=db_path, **{k: read_value(k, v) for k, v in values.items()})
 
 
 def make_app(
@@ -258,10 +259,15 @@ def harmless(question: Question) -> str:
 def answer_until(
     user: WebUser, dialog: Dialog, stop_at: str | None = None, answers: dict[str, str] | None = None
 ) -> None:
-    """Answer harmlessly (or as `answers` says, by option id) until `stop_at`, the summary or an outcome."""
+    """Answer harmlessly (or as `answers` says, by option id) until `stop_at`, the summary or an outcome.
+
+    A separate consent on the way (health data) is agreed to."""
     answers = answers or {}
     for _ in range(100):
         qid = user.page.question
+        if qid and qid != stop_at and dialog.separate_consent(qid) is not None:
+            user.choose("agree")
+            continue
         if not qid or qid == stop_at or not dialog.has_question(qid):
             return
         question = dialog.question(qid)

@@ -1,14 +1,16 @@
 """The screening state machine, built once from the dialog and shared by every conversation.
 
 pytransitions holds the states and transitions as data: consent, one state per
-question in dialog order, the summary, and the outcomes. One machine serves every
+question in dialog order (with each separate consent just before its question), the
+summary, and the outcomes. One machine serves every
 conversation: a conversation meets the machine only while one input is handled
 (`Engine.fire`), so the cost per input does not grow with the number of people
 mid-screening.
 
 Skips are not extra edges: entering a question that does not apply (its `ask_if`
-fails) passes straight on in the same direction, which keeps the drawn flow a
-readable chain for an ethics committee.
+fails), or a separate consent already given or not for this channel, passes straight
+on in the same direction, which keeps the drawn flow a readable chain for an ethics
+committee. "Back" steps over separate consents: a consent is asked once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .model import (
     SUMMARY,
     Dialog,
     Question,
+    SeparateConsent,
 )
 
 
@@ -57,6 +60,10 @@ class Conversation:
     contact_step: str = ""
     contact_consent_version: str = ""
     contact_consented_at: str = ""
+    #: Separate consents given (PIPL): consent id -> {"version": ..., "at": ...}; kept across restarts.
+    consents: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: A typed message may have meant a risk of suicide (the text itself is never kept); see Screener.
+    risk_signal: bool = False
     #: Answers given since the last save, oldest first: the store appends them to the history.
     new_answers: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -77,6 +84,11 @@ class Engine:
         self.dialog = dialog
         self.today = today
         self.first_question = dialog.questions[0].id
+        #: Every step in order: each separate consent just before the question it precedes.
+        self.chain: list[str] = []
+        for q in dialog.questions:
+            self.chain += [c.id for c in dialog.consents if c.before == q.id]
+            self.chain.append(q.id)
         self.machine = Machine(
             model=None,
             states=self._states(),
@@ -91,19 +103,21 @@ class Engine:
 
     def _states(self) -> list[dict[str, Any]]:
         states: list[dict[str, Any]] = [{"name": CONSENT}]
-        states += [{"name": q.id, "on_enter": [self._pass_if_not_needed]} for q in self.dialog.questions]
+        states += [{"name": step, "on_enter": [self._pass_if_not_needed]} for step in self.chain]
         states.append({"name": SUMMARY, "on_enter": [self._tidy_for_summary]})
         states += [{"name": name, "final": True} for name in (*OUTCOMES, DECLINED)]
         return states
 
     def _transitions(self) -> list[dict[str, Any]]:
         ids = [q.id for q in self.dialog.questions]
+        consents = [c.id for c in self.dialog.consents]
         t: list[dict[str, Any]] = [
-            {"trigger": "agree", "source": CONSENT, "dest": self.first_question},
-            {"trigger": "decline", "source": CONSENT, "dest": DECLINED},
+            {"trigger": "agree", "source": CONSENT, "dest": self.chain[0]},
+            {"trigger": "decline", "source": [CONSENT, *consents], "dest": DECLINED},
         ]
-        for here, after in zip(ids, [*ids[1:], SUMMARY], strict=True):
-            t.append({"trigger": "next", "source": here, "dest": NOT_ELIGIBLE, "conditions": [self._rules_out]})
+        for here, after in zip(self.chain, [*self.chain[1:], SUMMARY], strict=True):
+            if here not in consents:
+                t.append({"trigger": "next", "source": here, "dest": NOT_ELIGIBLE, "conditions": [self._rules_out]})
             t.append({"trigger": "next", "source": here, "dest": after})
         for here, before in zip(ids[1:], ids[:-1], strict=True):
             t.append({"trigger": "back", "source": here, "dest": before})
@@ -139,7 +153,7 @@ class Engine:
         return t
 
     def _state_names(self) -> list[str]:
-        return [CONSENT, *(q.id for q in self.dialog.questions), SUMMARY, *OUTCOMES, DECLINED]
+        return [CONSENT, *self.chain, SUMMARY, *OUTCOMES, DECLINED]
 
     # ------------------------------------------------------------------ callbacks
 
@@ -159,8 +173,14 @@ class Engine:
         return test
 
     def _pass_if_not_needed(self, event: EventData) -> None:
-        """Skip a question that does not apply, or (when editing) one already answered."""
+        """Skip a question that does not apply, or (when editing) one already answered; and a
+        separate consent already given, or not asked on this channel."""
         conv: Conversation = event.model
+        consent = self.dialog.separate_consent(conv.state)
+        if consent is not None:
+            if not self.consent_needed(conv, consent):
+                event.machine.events["next"].trigger(conv)
+            return
         question = self.dialog.question(conv.state)
         direction = event.event.name
         needed = rules.should_ask(question, conv.answers, self.today())
@@ -214,6 +234,49 @@ class Engine:
     def current_question(self, conv: Conversation) -> Question | None:
         return self.dialog.question(conv.state) if self.dialog.has_question(conv.state) else None
 
+    def resume(self, conv: Conversation) -> bool:
+        """A conversation saved at a step this dialog no longer has (a question removed in a newer
+        version): go on at the first step still to do, skipping the answers already given on the way
+        (edit mode, left at the summary). True when it was moved."""
+        if conv.state in self.machine.states:
+            return False
+        today = self.today()
+        for step in self.chain:
+            consent = self.dialog.separate_consent(step)
+            if consent is not None:
+                if self.consent_needed(conv, consent):
+                    break
+                continue
+            question = self.dialog.question(step)
+            if step not in conv.answers and rules.should_ask(question, conv.answers, today):
+                break
+        else:
+            step = SUMMARY
+        conv.state, conv.editing, conv.draft = step, step != SUMMARY, []
+        return True
+
+    def current_consent(self, conv: Conversation) -> SeparateConsent | None:
+        """The separate consent asked now, or None."""
+        return self.dialog.separate_consent(conv.state)
+
+    @staticmethod
+    def consent_needed(conv: Conversation, consent: SeparateConsent) -> bool:
+        """A separate consent is asked when it applies to the channel and this version was not given."""
+        given = conv.consents.get(consent.id, {})
+        return consent.applies_to(conv.channel) and given.get("version") != consent.version
+
+    def give_consent(self, conv: Conversation, at: str) -> None:
+        """The person agreed to the separate consent asked now: note its version and time, and go on."""
+        consent = self.current_consent(conv)
+        if consent is None:
+            raise NotNow("give_consent")
+        conv.consents[consent.id] = {"version": consent.version, "at": at}
+        self.fire(conv, "next")
+
+    def may_keep_health_data(self, conv: Conversation) -> bool:
+        """True once every separate consent for sensitive (health) data on this channel was given."""
+        return not any(self.consent_needed(conv, c) for c in self.dialog.consents if c.kind == "sensitive_data")
+
     def answer(self, conv: Conversation, value: Any) -> None:
         """Record an already-parsed answer to the current question and move on."""
         question = self.current_question(conv)
@@ -258,11 +321,24 @@ class Engine:
         ]
 
     def progress(self, conv: Conversation) -> tuple[int, int]:
-        """(this question's number, how many questions apply so far), for 'Question 3 of 24'."""
-        asked = [q.id for q in rules.asked_questions(self.dialog, conv.answers, self.today())]
-        if conv.state in asked:
-            return asked.index(conv.state) + 1, len(asked)
-        return len(asked), len(asked)
+        """(this question's number, the most questions there can be), for 'Question 3 of up to 24'.
+
+        The most: the questions before this one that applied, plus this one and every later
+        question the answers so far do not already skip. An answer can only skip questions,
+        never add one that was not counted, so going forward the total never grows; it
+        shrinks as answers rule out the questions that depend on them."""
+        today = self.today()
+        here = self.dialog.position(conv.state) if self.dialog.has_question(conv.state) else len(self.dialog.questions)
+        before = 0
+        ahead = 0
+        for position, question in enumerate(self.dialog.questions):
+            if position < here:
+                before += not question.ask_if or rules.should_ask(question, conv.answers, today)
+            else:
+                ahead += rules.may_still_apply(self.dialog, question, conv.answers, today, here)
+        if here == len(self.dialog.questions):
+            return before, before
+        return before + 1, before + ahead
 
 
 def _last_question_is(question_id: str) -> Callable[[EventData], bool]:

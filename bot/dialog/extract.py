@@ -12,8 +12,10 @@ from typing import IO, Any
 
 #: Keys whose values people read; ids, kinds and numbers are not translated.
 TEXT_KEYS = {
-    "title", "text", "text_caregiver", "label", "label_caregiver", "reason", "agree", "decline", "declined",
-    "hospital", "department", "city", "address", "investigator", "hours",
+    "title", "title_caregiver", "text", "text_caregiver", "label", "label_caregiver", "reason", "agree", "decline",
+    "declined", "hospital", "department", "city", "address", "investigator", "hours", "server_location",
+    "under_age", "under_age_text", "under_age_text_caregiver", "emergency_text", "emergency_text_caregiver",
+    "unwell_now",
 }  # fmt: skip
 
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 Kind = Literal["choice", "multi", "number", "year"]
 Lay = Literal["yes", "partly", "no"]
+CriterionKind = Literal["inclusion", "exclusion"]
+ConsentKind = Literal["sensitive_data", "cross_border"]
 
 #: Outcome states, in the trial's words. `declined` ends a conversation whose
 #: person did not agree to the consent notice.
@@ -33,6 +35,8 @@ class Criterion:
     lay: Lay
     label: str
     reason: str = ""
+    #: Inclusion rules must hold, exclusion rules must not (ids starting with I or E, unless `kind` says).
+    kind: CriterionKind = "exclusion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,12 @@ class OutcomeText:
     title: str
     text: str
     text_caregiver: str = ""
+    title_caregiver: str = ""
+
+    def heading(self, respondent: str | None) -> str:
+        if respondent == "caregiver" and self.title_caregiver:
+            return self.title_caregiver
+        return self.title
 
     def body(self, respondent: str | None) -> str:
         if respondent == "caregiver" and self.text_caregiver:
@@ -128,11 +138,91 @@ class OutcomeText:
 
 @dataclass(frozen=True, slots=True)
 class Consent:
+    """The first consent: the notice (who, why, where answers go, how long, deletion) and "I agree".
+
+    `{server_location}` in the text is where the server is (SITE_SERVER_LOCATION). A child under
+    `guardian_age` must not consent alone (PIPL art. 31): the `under_age` button, and a patient
+    under that age at `age_question`, end the chat with `under_age_text` and nothing kept."""
+
     version: str
     text: str
     agree: str
     decline: str
     declined: str
+    under_age: str = ""
+    under_age_text: str = ""
+    under_age_text_caregiver: str = ""
+    guardian_age: int = 0
+    age_question: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeparateConsent:
+    """A consent of its own, asked once right before the question `before` (PIPL art. 29 and 39).
+
+    `kind` says what it is for: "sensitive_data" (health answers) or "cross_border" (answers that
+    pass through servers outside mainland China, named in `recipient`). `channels` limits it to
+    some channels ("telegram"); empty means every channel. Declining ends the chat, nothing kept."""
+
+    id: str
+    kind: ConsentKind
+    version: str
+    before: str
+    text: str
+    agree: str
+    decline: str
+    declined: str
+    text_caregiver: str = ""
+    channels: tuple[str, ...] = ()
+    recipient: str = ""
+
+    def applies_to(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+    def prompt(self, respondent: str | None) -> str:
+        if respondent == "caregiver" and self.text_caregiver:
+            return self.text_caregiver
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class HelpLine:
+    """A phone number a person at risk can call; `crisis` lines are listed in the crisis text."""
+
+    id: str
+    number: str
+    label: str
+    hours: str = ""
+    crisis: bool = False
+
+
+#: The kinds of typed message that are checked for signs of risk, and what each one shows.
+SIGNAL_KINDS = ("suicide", "emergency")
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """What a person at risk is shown, and the phrases that tell a typed message may mean risk.
+
+    Texts name numbers only through placeholders: `{lines}` (the crisis lines, one per row)
+    and `{<line id>}` (one number), so every number is a HelpLine the site confirms."""
+
+    text: str = ""
+    text_caregiver: str = ""
+    emergency_text: str = ""
+    emergency_text_caregiver: str = ""
+    unwell_now: str = ""
+    lines: tuple[HelpLine, ...] = ()
+    #: kind ("suicide", "emergency") -> phrases, as written in the dialog file.
+    signals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def crisis(self, respondent: str | None) -> str:
+        return self.text_caregiver if respondent == "caregiver" and self.text_caregiver else self.text
+
+    def emergency(self, respondent: str | None) -> str:
+        if respondent == "caregiver" and self.emergency_text_caregiver:
+            return self.emergency_text_caregiver
+        return self.emergency_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +239,44 @@ class Site:
     hours: str = ""
     #: How many working days the team usually needs to call back (SITE_RESPONSE_DAYS); "" promises nothing.
     response_days: str = ""
+    #: Where the server that keeps the answers is (SITE_SERVER_LOCATION), named in the consent notice.
+    server_location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TwoLanguages:
+    """A name as it is officially written in English and in Chinese: not a translation from the catalogs."""
+
+    en: str = ""
+    zh: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """What the ethics pack and the launch check state about the trial (`[study]`); patients do not see it.
+
+    "" means not known yet: `screening-bot check-launch` lists it until it is filled in."""
+
+    #: The date of this dialog version (版本日期), printed with the version on every page of the pack.
+    version_date: str = ""
+    official_title: TwoLanguages = field(default_factory=TwoLanguages)
+    sponsor: TwoLanguages = field(default_factory=TwoLanguages)
+    #: Who decides why and how the answers are used (PIPL: 个人信息处理者).
+    data_controller: TwoLanguages = field(default_factory=TwoLanguages)
+    ethics_committee: TwoLanguages = field(default_factory=TwoLanguages)
+    ethics_committee_phone: str = ""
+    ethics_committee_email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToConfirm:
+    """One thing in the dialog file the site must confirm before launch (`[[to_confirm]]`)."""
+
+    #: Where in the file: a section and key ("safety.text"), a question ("questions.age"), an option
+    #: ("questions.travel.options.no"); the loader refuses a part the file does not have.
+    part: str
+    #: What to confirm, in plain words, in English and Chinese.
+    what: TwoLanguages
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +288,29 @@ class Dialog:
     recruiting: bool
     consent: Consent
     site: Site
-    safety_text: str
+    safety: Safety
     criteria: dict[str, Criterion]
     questions: tuple[Question, ...]
     outcomes: dict[str, OutcomeText]
     respondent_question: str = ""
     source_path: str = ""
     content_hash: str = ""
+    study: Study = field(default_factory=Study)
+    to_confirm: tuple[ToConfirm, ...] = ()
+    consents: tuple[SeparateConsent, ...] = ()
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def safety_text(self) -> str:
+        """The crisis-help text (patient's wording), as earlier versions named it."""
+        return self.safety.text
+
+    def waits_for_confirmation(self, part: str) -> bool:
+        """True while a `[[to_confirm]]` item names this part of the file (e.g. "safety.lines.emergency")."""
+        return any(item.part == part for item in self.to_confirm)
+
+    def separate_consent(self, consent_id: str) -> SeparateConsent | None:
+        return next((c for c in self.consents if c.id == consent_id), None)
 
     def question(self, question_id: str) -> Question:
         return self.questions[self._index[question_id]]

@@ -233,37 +233,68 @@ def asked_questions(dialog: Dialog, answers: dict[str, dict[str, Any]], today: d
     return [q for q in dialog.questions if not q.ask_if or should_ask(q, answers, today)]
 
 
+def may_still_apply(
+    dialog: Dialog, question: Question, answers: dict[str, dict[str, Any]], today: date, here: int
+) -> bool:
+    """True unless the answers so far already skip this question. A condition on a question not
+    reached yet (at or after position `here`) may still hold; one on a question before `here`
+    is decided (a question skipped on the way has no answer, and that decides it too)."""
+    for condition in question.ask_if:
+        if dialog.position(condition.question) >= here:
+            continue
+        if not condition_holds(condition, answers, today):
+            return False
+    return True
+
+
+def safety_answers(dialog: Dialog, answers: dict[str, dict[str, Any]], today: date) -> list[str]:
+    """The questions (ids, in dialog order) whose answer is marked `safety`: a person who may be at risk."""
+    found = []
+    for question in asked_questions(dialog, answers, today):
+        entry = answers.get(question.id)
+        if entry is None or question.kind not in ("choice", "multi"):
+            continue
+        value = entry["value"]
+        picked = value if isinstance(value, list) else [value]
+        if any((option := question.option(p)) is not None and option.safety for p in picked):
+            found.append(question.id)
+    return found
+
+
 def _answered_on(entry: dict[str, Any], today: date) -> date:
     on = entry.get("on")
     return date.fromisoformat(on) if on else today
 
 
 def findings_for(dialog: Dialog, question: Question, answers: dict[str, dict[str, Any]], today: date) -> list[Finding]:
-    """What one answer means for the rules, or [] when it raises no concern."""
+    """What one answer means for the rules, or [] when it raises no concern.
+
+    Each finding names the criterion the answer bears on: the option's `rules_out` or
+    `criterion`. An answer that names none (a "Not sure") flags every criterion of the
+    question: the study team must check all of them, not only the first."""
     entry = answers.get(question.id)
     if entry is None:
         return []
     value = entry["value"]
-    first_criterion = question.criteria[0] if question.criteria else ""
     if value == NOT_SURE and question.kind in ("number", "year"):
         if _is_day_of_a_date(dialog, question):
             return []  # the month still bounds the date: the year question's rule judges it
-        return [Finding(first_criterion, question.id, "unclear")]
+        return [Finding(criterion, question.id, "unclear") for criterion in question.criteria]
     if question.kind in ("choice", "multi"):
         found = []
         for option_id in value if isinstance(value, list) else [value]:
             option = question.option(option_id)
             if option is None:
                 continue
-            criterion = option.rules_out or option.criterion or first_criterion
             if option.rules_out:
-                found.append(Finding(criterion, question.id, "not_met"))
+                found.append(Finding(option.rules_out, question.id, "not_met", safety=option.safety))
             elif option.wait_days:
                 until = _answered_on(entry, today) + timedelta(days=option.wait_days)
                 if until > today:
-                    found.append(Finding(criterion, question.id, "wait", until=until))
+                    found.append(Finding(option.criterion, question.id, "wait", until=until, safety=option.safety))
             elif option.review:
-                found.append(Finding(criterion, question.id, "unclear", safety=option.safety))
+                criteria = (option.criterion,) if option.criterion else question.criteria
+                found += [Finding(c, question.id, "unclear", safety=option.safety) for c in criteria]
         return found
     if question.accept is not None:
         youngest, oldest = age_range(question, value, today)
@@ -322,11 +353,20 @@ def ready_from(findings: list[Finding]) -> date | None:
     return max(waits) if waits else None
 
 
-CriterionResult = Literal["met", "not_met", "not_yet", "unclear", "study_team"]
+CriterionResult = Literal["reported", "none_reported", "not_met", "not_yet", "unclear", "study_team"]
+#: A self-report never proves a rule is met: the answers only say nothing stands against it.
+#: "reported" for an inclusion rule (the answers say it holds), "none_reported" for an exclusion
+#: rule (nothing was reported). Leads stored before version 1.3.0 say "met" for both.
+SELF_REPORTED = ("reported", "none_reported")
+
+
+def self_reported(kind: str) -> CriterionResult:
+    return "reported" if kind == "inclusion" else "none_reported"
 
 
 def criterion_results(dialog: Dialog, answers: dict[str, dict[str, Any]], today: date) -> dict[str, CriterionResult]:
-    """Each criterion's result for the study team: met, not met, not yet, unclear, or theirs to check."""
+    """Each criterion's result for the study team: reported / none reported (as the person said, not
+    checked), not met, not yet, unclear, or theirs to check."""
     findings = assess(dialog, answers, today)
     asked = {q.id for q in asked_questions(dialog, answers, today)}
     answered_criteria = {cid for q in dialog.questions if q.id in asked and q.id in answers for cid in q.criteria}
@@ -336,12 +376,12 @@ def criterion_results(dialog: Dialog, answers: dict[str, dict[str, Any]], today:
         if criterion.lay == "no":
             results[criterion.id] = "study_team"
         elif criterion.id in answered_criteria:
-            results[criterion.id] = "met"
+            results[criterion.id] = self_reported(criterion.kind)
         else:
             results[criterion.id] = "unclear"
     for f in findings:
         status: CriterionResult = "not_yet" if f.status == "wait" else f.status
-        current = results.get(f.criterion, "met")
-        if current in ("met", "study_team") or rank[status] > rank.get(current, 0):
+        current = results.get(f.criterion, "none_reported")
+        if current in (*SELF_REPORTED, "study_team") or rank[status] > rank.get(current, 0):
             results[f.criterion] = status
     return results

@@ -15,13 +15,15 @@ from ..store import ConversationStore, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
+from .observe import observe
 from .pack import write_pack
+from .words import Words
 
 
 def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
     """The dialog as it was at version `old`, from the database's record (or from a file path)."""
     if Path(old).is_file():
-        return load_dialog(old)
+        return load_dialog(old, lenient=True)
     if not Path(settings.db_path).exists():
         raise DialogError(f"{settings.db_path}: no database, so no stored version {old} of dialog {dialog.id}")
     versions = DialogVersions(open_database(settings.db_path))
@@ -32,12 +34,15 @@ def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
             f"{settings.db_path}: dialog {dialog.id} version {old} was never run with this database "
             f"(versions stored: {known}); pass a version from that list, or the path of the old dialog file"
         )
-    return parse_dialog(tomllib.loads(stored.text), source=f"{dialog.id} version {old}", content_hash=stored.hash)
+    return parse_dialog(
+        tomllib.loads(stored.text), source=f"{dialog.id} version {old}", content_hash=stored.hash, lenient=True
+    )
 
 
 def export_script(settings: Settings, out: str = ".", diff: str | None = None, draw_flow: bool = True) -> int:
     """Write the pack; never records the version (a draft amendment may still change before approval)."""
     dialog = load_dialog(settings.dialog_path)
+    settings.languages()  # the catalogs the pack shows side by side must be there
     if Path(settings.db_path).exists():
         try:
             DialogVersions(open_database(settings.db_path)).check(dialog)
@@ -56,10 +61,15 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
     svg = None
     if draw_flow:
         try:
-            svg = flow_svg(screener.engine)
+            svg = flow_svg(screener.engine, Words(dialog, settings.locales_dir))
         except FlowError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    for path in write_pack(Path(out), screener, retention_from(settings), svg, changes, diff or ""):
+    # What the bot does after each kind of answer, measured on the same code and settings.
+    observed = observe(dialog, settings.locales_dir, site_overrides=settings.site_overrides())
+    written = write_pack(
+        Path(out), screener, retention_from(settings), svg, observed, changes, diff or "", settings=settings
+    )
+    for path in written:
         print(path)
     return 0

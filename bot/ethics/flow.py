@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from ..dialog.engine import Engine
 from ..dialog.model import CONSENT, DECLINED, LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, SUMMARY, Question
-from .words import ask_if_in_words
+from .bilingual import Bi
+from .words import Words
 
 #: Events drawn as edges; the others are described in the note.
 DRAWN_EVENTS = ("agree", "decline", "next", "confirm")
@@ -35,12 +36,12 @@ OUTCOME_STYLE = {
     DECLINED: "#e2e2e2",
 }
 
-#: The order the summary's `confirm` tries the outcomes (the machine's order), in words.
+#: The order the summary's `confirm` tries the outcomes (the machine's order, rules.outcome_of), in words.
 CONFIRM_RULE = {
-    NOT_ELIGIBLE: "1. an answer rules out",
-    NOT_YET: "2. else, only time stands in the way",
-    NEEDS_REVIEW: "3. else, an answer needs review",
-    LIKELY_CANDIDATE: "4. otherwise",
+    NOT_ELIGIBLE: Bi("1. an answer rules out", "1. 有回答导致排除"),
+    NOT_YET: Bi("2. else, only time stands in the way", "2. 否则，只差时间"),
+    NEEDS_REVIEW: Bi("3. else, an answer needs review", "3. 否则，有回答需核查"),
+    LIKELY_CANDIDATE: Bi("4. otherwise", "4. 其他情况"),
 }
 
 NOTE = (
@@ -49,8 +50,17 @@ NOTE = (
     "  an outcome goes back to the summary, likely not eligible to the question that ruled out.\\l"
     "- edit: from the summary to any answered question, then on to the summary.\\l"
     "- restart: from anywhere after consent to the first question, answers cleared.\\l"
+    "为使图面清晰，以下未画出：\\l"
+    "- 返回：每个问题可回到上一个问题（跳过的问题略过）；结果可回到摘要，“可能不符合”可回到导致排除的问题。\\l"
+    "- 修改：从摘要到任一已答问题，再回到摘要。\\l"
+    "- 重新开始：同意之后任何时候都可回到第一个问题，答案清空。\\l"
 )
 
+
+#: Latin text in Noto Sans, Chinese in Noto Sans CJK SC (as the HTML pack), else what the system has.
+FONTS = '"Noto Sans, Noto Sans CJK SC, DejaVu Sans, sans-serif"'
+
+DECLINED_WORDS = Bi("did not agree: nothing kept", "不同意：不保存任何内容")
 
 #: The one node that is not a state: the note on what is not drawn.
 NOTE_NODE = "not drawn"
@@ -73,7 +83,7 @@ def can_rule_out(question: Question) -> bool:
     return question.accept is not None or any(o.rules_out for o in question.options)
 
 
-def drawn_edges(engine: Engine) -> list[Edge]:
+def drawn_edges(engine: Engine, words: Words) -> list[Edge]:
     """The machine's transitions as the picture shows them, each one a real transition of the machine."""
     dialog = engine.dialog
     edges: list[Edge] = []
@@ -82,7 +92,9 @@ def drawn_edges(engine: Engine) -> list[Edge]:
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 dest = transition.dest
-                if name == "next" and dest == NOT_ELIGIBLE:
+                if name == "next" and not dialog.has_question(source):  # a separate consent
+                    edges.append(Edge(source, dest, name, "agree"))
+                elif name == "next" and dest == NOT_ELIGIBLE:
                     question = dialog.question(source)
                     if not can_rule_out(question):
                         continue
@@ -90,16 +102,17 @@ def drawn_edges(engine: Engine) -> list[Edge]:
                         {o.rules_out for o in question.options if o.rules_out}
                         | ({question.accept.criterion} if question.accept else set())
                     )
-                    edges.append(Edge(source, dest, name, "rules out: " + ", ".join(ids), "bold"))
+                    label = _two(Bi("rules out: ", "排除：") + Bi.same(", ".join(ids)))
+                    edges.append(Edge(source, dest, name, label, "bold"))
                 elif name == "next":
                     edges.append(Edge(source, dest, name))
                     question = dialog.question(source)
                     if question.ask_if:
-                        edges.append(
-                            Edge(source, dest, name, "skipped: " + ask_if_in_words(dialog, question), "dashed")
-                        )
+                        unless = Bi.join((words.condition(c) for c in question.ask_if), "; and ", "；并且")
+                        label = _two(Bi("skipped unless ", "跳过，除非") + unless)
+                        edges.append(Edge(source, dest, name, label, "dashed"))
                 elif name == "confirm":
-                    edges.append(Edge(source, dest, name, CONFIRM_RULE.get(dest, "")))
+                    edges.append(Edge(source, dest, name, _two(CONFIRM_RULE[dest]) if dest in CONFIRM_RULE else ""))
                 else:
                     edges.append(Edge(source, dest, name, name))
     return edges
@@ -113,36 +126,52 @@ def _wrap(text: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(text, width)) if text else ""
 
 
-def flow_dot(engine: Engine) -> str:
+def _two(text: Bi, width: int = 34) -> str:
+    """A label in both languages, English lines first; Chinese has no spaces, so it wraps by characters."""
+    return "\n".join(filter(None, [_wrap(text.en, width), _wrap(text.zh, width // 2 + 2)]))
+
+
+def flow_dot(engine: Engine, words: Words) -> str:
     """The machine as Graphviz DOT: questions as boxes, outcomes filled and bold, skips dashed."""
     dialog = engine.dialog
     lines = [
         f"digraph {_quote(dialog.id)} {{",
-        '  graph [rankdir=TB, fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=11, nodesep=0.3, ranksep=0.3,'
-        f" labelloc=t, label={_quote(f'{dialog.title} (dialog {dialog.id} version {dialog.version})')}];",
-        '  node [fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=10, shape=box, style=rounded];',
-        '  edge [fontname="Noto Sans, DejaVu Sans, sans-serif", fontsize=8, color="#555555"];',
+        f"  graph [rankdir=TB, fontname={FONTS}, fontsize=11, nodesep=0.3, ranksep=0.3,"
+        f" labelloc=t, label={_quote(f'{dialog.title} / {words.zh(dialog.title)} ({dialog.id} {dialog.version})')}];",
+        f"  node [fontname={FONTS}, fontsize=10, shape=box, style=rounded];",
+        f'  edge [fontname={FONTS}, fontsize=8, color="#555555"];',
     ]
     for name in engine.machine.states:
         if name == CONSENT:
-            attrs = f"label={_quote('consent' + chr(10) + 'consent notice ' + dialog.consent.version)}, shape=note"
+            label = f"consent\n{_two(Bi('consent notice ', '知情同意告知 ') + Bi.same(dialog.consent.version), 30)}"
+            attrs = f"label={_quote(label)}, shape=note"
+        elif (consent := dialog.separate_consent(name)) is not None:
+            where = Bi(", ".join(consent.channels) or "every channel", ", ".join(consent.channels) or "所有渠道")
+            kind = Bi(
+                consent.kind.replace("_", " "),
+                {"sensitive_data": "敏感个人信息", "cross_border": "出境"}.get(consent.kind, consent.kind),
+            )
+            text = Bi("separate consent ", "单独同意 ") + Bi.same(consent.version + " (") + kind + Bi.same("; ") + where
+            label = f"{consent.id}\n{_two(text + Bi.same(')'), 30)}"
+            attrs = f"label={_quote(label)}, shape=note"
         elif dialog.has_question(name):
             q = dialog.question(name)
-            label = f"{q.id}\n{_wrap(q.label, 30)}"
+            label = f"{q.id}\n{_two(words.text(q.label), 30)}"
             attrs = f"label={_quote(label)}" + (', style="rounded,dashed"' if q.ask_if else "")
         elif name == SUMMARY:
-            attrs = f'label={_quote("summary" + chr(10) + "answers shown; confirm or edit")}, shape=box, style=""'
+            label = "summary\n" + _two(Bi("answers shown; confirm or edit", "显示答案；确认或修改"), 30)
+            attrs = f'label={_quote(label)}, shape=box, style=""'
         else:
-            title = dialog.outcomes[name].title if name in dialog.outcomes else "did not agree: nothing kept"
+            title = words.text(dialog.outcomes[name].title) if name in dialog.outcomes else DECLINED_WORDS
             attrs = (
-                f'label={_quote(name + chr(10) + _wrap(title, 30))}, shape=box, style="filled,bold", '
+                f'label={_quote(name + chr(10) + _two(title, 30))}, shape=box, style="filled,bold", '
                 f"penwidth=2, fillcolor={_quote(OUTCOME_STYLE.get(name, '#eeeeee'))}, peripheries=2"
             )
         lines.append(f"  {_quote(name)} [{attrs}];")
-    for edge in drawn_edges(engine):
+    for edge in drawn_edges(engine, words):
         attrs = [f"style={edge.style}"]
         if edge.label:
-            attrs.append(f"label={_quote(_wrap(edge.label))}")
+            attrs.append(f"label={_quote(edge.label)}")
         if edge.style == "dashed":
             attrs.append('color="#1f5fa8", fontcolor="#1f5fa8"')
         if edge.dest == NOT_ELIGIBLE:
@@ -179,5 +208,5 @@ def render_svg(dot_text: str) -> str:
     return result.stdout
 
 
-def flow_svg(engine: Engine) -> str:
-    return render_svg(flow_dot(engine))
+def flow_svg(engine: Engine, words: Words) -> str:
+    return render_svg(flow_dot(engine, words))

@@ -1,15 +1,21 @@
 """Assemble the ethics-committee pack from the running dialog, and write it as HTML and Markdown.
 
-Every text comes from the dialog file and the Babel catalogs through `Translator`,
-exactly as the bot would say it; a text with no translation is shown marked, never
-silently in English. The HTML is one self-contained file (inline CSS, the flow SVG
-embedded) that prints to PDF from a browser.
+Every text the bot says comes from the dialog file and the Babel catalogs through
+`Translator`, exactly as the bot would say it; a text with no translation is shown marked,
+never silently in English. The pack's own words are English and Chinese pairs
+(bilingual.py). What the pack says the bot *does* is generated: the rules from the dialog
+(words.py), the flow from the state machine (flow.py), and what happens after each kind of
+answer from running the real screening (observe.py). The HTML is one self-contained file
+(inline CSS, the flow SVG embedded) that prints to PDF with the version and version date on
+every page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,53 +24,96 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from ..contact import CONSENT_OPTIONS, CONTACT_CONSENT_TEXT, CONTACT_CONSENT_VERSION
 from ..dialog.extract import dialog_texts
-from ..dialog.model import NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, OUTCOMES, Dialog
+from ..dialog.model import OUTCOMES, Consent, Dialog, Site, Study, TwoLanguages
+from ..dialog.rules import CriterionResult
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
+from ..launch import shown_path
+from ..rescreen import OFFER_TEXT, REMINDER_CONSENT_VERSION
 from ..retention import Retention
 from ..screening import Screener
-from ..store.leads import CLOSE_REASONS, STATUSES
+from ..store.leads import CLOSE_REASONS, STATUSES, Lead
+from . import bilingual as P
+from .bilingual import Bi, to_bi
 from .diff import Change
 from .flow import CONFIRM_RULE, OUTCOME_STYLE
-from .words import ask_if_in_words, criterion_name, option_in_words, typed_answer_in_words
+from .observe import Observations
+from .words import Words
 
 #: The languages the trial screens in; more appear when locales/ has their catalogs.
 TRIAL_LANGUAGES = (SOURCE_LANGUAGE, "zh_Hans")
 UNTRANSLATED = "NOT TRANSLATED"
 
-#: What the study team receives about a person (a "lead"), and why each field is there.
-STAFF_NOTIFICATION_FIELDS = (
-    ("Outcome", "likely candidate, needs review, likely not eligible or not yet"),
-    ("Reasons", "the criteria (with ids) behind the outcome, and the date for a 'not yet'"),
-    ("Answers needing review", "the questions whose answers the study team must check"),
-    ("Respondent type", "the patient, or a carer answering for them"),
-    ("Language", "the language the person screened in, so the team can reply in it"),
-    (
-        "Contact details",
-        "only what the person chose to give, so the team can reach them; stored encrypted, and left out of "
-        "the Telegram staff chat's post unless STAFF_NOTIFY_CONTACT=1",
-    ),
-    ("Dialog version", "the approved version (and content hash) of the questions they answered"),
-    (
-        "Status",
-        "set by the study team, each change kept with who, when and a note: "
-        + ", ".join(status.replace("_", " ") for status in STATUSES)
-        + " (closed with a reason: "
-        + ", ".join(reason.replace("_", " ") for reason in CLOSE_REASONS)
-        + ")",
-    ),
-    ("Criterion results", "for each criterion: met, not met, not yet, unclear, or for the study team to check"),
-    ("Campaign source", "where the person came from (e.g. a poster's QR code), never who they are"),
-)
 
-OUTCOME_SHOWS = {
-    "likely_candidate": "Shown when no answer rules out, none needs review and no time rule waits. "
-    "Followed by the site contact message.",
-    NEEDS_REVIEW: "Shown when an answer needs a check by the study team (and none rules out or waits). "
-    "Followed by the list of answers to check and the site contact message.",
-    NOT_ELIGIBLE: "Shown when an answer rules out. Followed by the reason(s) in plain words (below, by criterion).",
-    NOT_YET: "Shown when only time stands in the way; {date} becomes the day every time rule is met. "
-    "Followed by each time rule with its date, and any answers to check.",
+#: Chinese for the values the code stores (lead statuses, close reasons, criterion results); others show as they are.
+VALUES_ZH = {
+    "met": "符合", "not_met": "不符合", "not_yet": "暂不", "unclear": "不确定", "study_team": "由研究团队判断",
+    "new": "新线索", "attempt_1": "第1次未接通", "attempt_2": "第2次未接通", "attempt_3": "第3次未接通",
+    "contacted": "已联系", "visit_booked": "已预约访视", "enrolled": "已入组", "closed": "已结案",
+    "not_eligible_at_visit": "访视时不符合", "declined": "本人拒绝", "unreachable": "联系不上", "duplicate": "重复",
+}  # fmt: skip
+
+
+def _words(values: tuple[str, ...]) -> Bi:
+    return Bi(", ".join(v.replace("_", " ") for v in values), "、".join(VALUES_ZH.get(v, v) for v in values))
+
+
+#: What each field of a lead (bot/store/leads.py `Lead`) is, and why the study team has it.
+#: A field missing here is printed flagged NOT DESCRIBED, and the tests fail.
+LEAD_FIELDS: dict[str, Bi] = {
+    "id": Bi("A random id, so staff can name the lead", "随机编号，供工作人员指称该线索"),
+    "conversation_id": Bi(
+        "The screening it came from (a random id); erasing one erases the other",
+        "来源筛查的随机编号；删除其一即删除另一个",
+    ),
+    "channel": Bi("Where the person screened: Telegram, web or terminal", "筛查渠道：Telegram、网页或终端"),
+    "source": Bi(
+        "Where the person came from (e.g. a poster's QR code), never who they are", "来源（如海报二维码），不含身份信息"
+    ),
+    "outcome": Bi("The outcome of the screening", "筛查结果"),
+    "respondent": Bi("The patient, or a carer answering for them", "由患者本人还是照护者回答"),
+    "language": Bi("The language of the screening, so the team can reply in it", "筛查语言，便于团队用同一语言回复"),
+    "call_language": Bi("The language the person wants for the call", "本人希望通话使用的语言"),
+    "call_time": Bi("The best time to call", "方便通话的时间"),
+    "phone": Bi("The mobile number, stored encrypted, so the team can call", "手机号码，加密保存，供团队致电"),
+    "name": Bi("The name to use on the call (optional), stored encrypted", "通话时的称呼（可不填），加密保存"),
+    "username": Bi(
+        "Telegram user name: a column the bot never fills (always empty)", "Telegram用户名：机器人从不填写（始终为空）"
+    ),
+    "reasons": Bi(
+        "The criteria (with ids) behind the outcome, and the date of each time rule",
+        "导致该结果的标准（含编号），以及各时间规则的日期",
+    ),
+    "review_answers": Bi("The answers the study team must check", "研究团队需要核查的回答"),
+    "criteria": Bi("Each criterion's result from the answers: {results}", "各标准根据回答得出的结果：{results}").format(
+        results=_words(typing.get_args(CriterionResult))
+    ),
+    "dialog_version": Bi("The script version the person answered", "本人回答时的脚本版本"),
+    "contact_consent_version": Bi("The version of the contact consent they agreed to", "本人同意的联系同意书版本"),
+    "contact_consented_at": Bi("When they agreed to be contacted", "同意被联系的时间"),
+    "status": Bi("Set by the study team: {statuses}", "由研究团队设置：{statuses}").format(statuses=_words(STATUSES)),
+    "close_reason": Bi("Why a lead was closed: {reasons}", "结案原因：{reasons}").format(reasons=_words(CLOSE_REASONS)),
+    "repeat_count": Bi(
+        "How often the same person (the same chat or browser) gave contact details again",
+        "同一人（同一聊天或浏览器）再次留下联系方式的次数",
+    ),
+    "duplicates": Bi(
+        "Other leads with the same phone number (possible duplicates, by lead id only) and what the study "
+        "team decided: merged, or not the same person. Nothing moves between them",
+        "手机号相同的其他线索（可能重复，只记线索编号）及研究团队的决定：合并，或不是同一人。两者之间不转移任何信息",
+    ),
+    "created_at": Bi("When the lead was made", "线索生成时间"),
+    "updated_at": Bi("When it last changed", "最后修改时间"),
+    "status_changed_at": Bi(
+        "When its status last changed (retention counts from here)", "最后一次状态变更时间（保存期限由此起算）"
+    ),
+    "history": Bi("Every status change and note, with who and when", "每次状态变更和备注，以及操作人和时间"),
+    "urgent": Bi(
+        "Why the team should reach this person first: a risk answer (its question) or a typed sign of risk; "
+        "never the words typed",
+        "团队应优先联系此人的原因：一项风险回答（所在问题）或输入中的风险迹象；不保存输入的文字",
+    ),
 }
 
 
@@ -86,6 +135,37 @@ class Wording:
         return any(c.missing for c in self.cells)
 
 
+@dataclass(frozen=True)
+class ConsentText:
+    """One consent the bot asks for: its texts (message ids), version, when it is asked and what each answer does."""
+
+    name: Bi
+    version: str
+    source: str
+    when: Bi
+    if_yes: Bi
+    if_no: Bi
+    rows: tuple[tuple[Bi, str], ...]
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """Where the deployment keeps the encryption key, for the pack's statement on storage."""
+
+    from_environment: bool
+    path: str
+    beside_database: bool
+
+
+@dataclass(frozen=True)
+class StaffFacts:
+    """The deployment's staff settings, as far as the pack's statements on transfer abroad need them."""
+
+    chat_set: bool
+    notify_contact: bool
+    user_ids: int
+
+
 @dataclass
 class Pack:
     dialog: Dialog
@@ -95,14 +175,35 @@ class Pack:
     changes: list[Change] | None
     old_version: str
     retention: Retention
+    site: Site
     site_texts: list[Cell]
     other_messages: list[Wording]
+    consents: list[ConsentText]
+    observed: Observations
+    #: (where in the dialog file, what) for each [study] fact not set yet.
+    unset_facts: list[tuple[str, Bi]]
+    #: (where in the dialog file, value) of what no other section shows.
+    everything_else: list[tuple[str, Any]]
+    staff: StaffFacts
+    key: KeyFacts
+    catalog_hashes: list[tuple[str, str]]
+
+    @property
+    def study(self) -> Study:
+        return self.dialog.study
 
     @property
     def dialog_file(self) -> str:
-        """The dialog file as the team names it (relative to the checkout when it is inside it)."""
-        path = Path(self.dialog.source_path).resolve()
-        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+        return shown_path(self.dialog.source_path)
+
+    @property
+    def version_date_unchanged(self) -> bool:
+        """True when a diff shows a new version but no new version date (the date printed on every page)."""
+        if not self.changes:
+            return False
+        new_version = any(c.part == "the dialog" and c.field == "version" for c in self.changes)
+        new_date = any(c.part == "the study" and c.field == "version date" for c in self.changes)
+        return new_version and not new_date
 
 
 def pack_languages(locales_dir: Path) -> list[str]:
@@ -148,23 +249,227 @@ def code_messages(locales_dir: Path, dialog_texts: set[str]) -> list[str]:
     ]
 
 
+#: How a Consent's fields are headed in the pack; a field not named here is headed by its name.
+CONSENT_ROWS = {"text": P.CONSENT_TEXT, "agree": P.CONSENT_AGREE, "decline": P.CONSENT_DECLINE}
+
+
+def _consent_rows(consent: Consent) -> tuple[tuple[Bi, str], ...]:
+    return tuple(
+        (CONSENT_ROWS.get(f.name, P.CONSENT_DECLINED if f.name == "declined" else Bi.same(f.name)), value)
+        for f in fields(consent)
+        if f.name != "version" and isinstance(value := getattr(consent, f.name), str) and value
+    )
+
+
+def dialog_consents(dialog: Any, where: str = "", depth: int = 3) -> list[tuple[str, Consent]]:
+    """Every consent in the dialog, found by type (also inside tables and lists of the dialog's own
+    dataclasses), so a consent added to the file is never left out of the pack."""
+    if isinstance(dialog, Consent):
+        return [(where, dialog)]
+    if depth == 0:
+        return []
+    if isinstance(dialog, dict):
+        children = [(str(key), value) for key, value in dialog.items()]
+    elif isinstance(dialog, tuple | list):
+        children = [(str(index), value) for index, value in enumerate(dialog)]
+    elif hasattr(dialog, "__dataclass_fields__"):
+        children = [(f.name, getattr(dialog, f.name)) for f in fields(dialog) if not f.name.startswith("_")]
+    else:
+        return []
+    found = []
+    for name, value in children:
+        found += dialog_consents(value, f"{where}.{name}" if where else name, depth - 1)
+    return found
+
+
+#: The parts of a dialog file the pack shows in its own sections: key -> None (shown whole) or the rule for
+#: what is inside ("*": all of it; "<table>": the rule for each table under it; "[]": for each list item).
+#: Anything else in the file is listed under "Everything else in the script": nothing is hidden.
+_OPTION = dict.fromkeys(
+    ("id", "label", "label_caregiver", "rules_out", "review", "wait_days", "criterion", "exclusive", "safety")
+)
+_QUESTION = dict.fromkeys(
+    ("id", "kind", "text", "label", "text_caregiver", "criteria", "not_sure", "min", "max", "birth_year", "accept",
+     "since", "ask_if")
+) | {"options": {"[]": _OPTION}}  # fmt: skip
+SHOWN: dict[str, Any] = {
+    "dialog": dict.fromkeys(("id", "version", "trial", "title", "recruiting", "respondent_question")),
+    "consent": "*",
+    "site": "*",
+    "safety": dict.fromkeys(("text",)),
+    "study": "*",
+    "to_confirm": "*",
+    "criteria": {"<table>": dict.fromkeys(("lay", "label", "reason"))},
+    "outcomes": {"<table>": dict.fromkeys(("title", "text", "text_caregiver"))},
+    "questions": {"[]": _QUESTION},
+}
+
+
+def unshown_parts(data: Any, rule: Any = SHOWN, where: str = "") -> list[tuple[str, Any]]:
+    """(dotted place, value) of every part of the raw dialog file that no section of the pack shows."""
+    if rule is None or rule == "*":
+        return []
+    if isinstance(data, list) and "[]" in rule:
+        found = []
+        for index, item in enumerate(data):
+            name = item.get("id", index) if isinstance(item, dict) else index
+            found += unshown_parts(item, rule["[]"], f"{where}.{name}")
+        return found
+    if isinstance(data, dict) and "<table>" in rule:
+        return [p for key, value in data.items() for p in unshown_parts(value, rule["<table>"], f"{where}.{key}")]
+    if not isinstance(data, dict):
+        return _leaves(data, where)
+    found = []
+    for key, value in data.items():
+        place = f"{where}.{key}" if where else key
+        found += unshown_parts(value, rule[key], place) if key in rule else _leaves(value, place)
+    return found
+
+
+def _leaves(value: Any, where: str) -> list[tuple[str, Any]]:
+    """A part of the file as (place, text, number or list of them) rows."""
+    if isinstance(value, dict):
+        return [leaf for key, inner in value.items() for leaf in _leaves(inner, f"{where}.{key}")]
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return [
+            leaf
+            for index, item in enumerate(value)
+            for leaf in _leaves(item, f"{where}.{item.get('id', index) if isinstance(item, dict) else index}")
+        ]
+    return [(where, value)]
+
+
+def shown_value(value: Any) -> str:
+    """A value of the file as a reviewer reads it: texts as they are, lists one item per line."""
+    if isinstance(value, list):
+        return "\n".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[ConsentText]:
+    """The dialog's consents, then the ones whose texts live in the code (contact, reminder)."""
+    kept = observed.kept_after_declining
+    kept_words = (P.KEPT_NOTHING if kept == 0 else P.KEPT_SOMETHING).format(rows=kept)
+    consents = []
+    for where, consent in dialog_consents(dialog):
+        main = where == "consent"
+        consents.append(
+            ConsentText(
+                name=P.CONSENT_NOTICE if main else Bi.same(f"[{where}]"),
+                version=consent.version,
+                source=f"{shown_path(dialog.source_path)} [{where}]",
+                when=P.CONSENT_NOTICE_WHEN if main else P.CONSENT_FROM_DIALOG.format(where=f"[{where}]"),
+                if_yes=P.CONSENT_NOTICE_YES if main else Bi("—", "—"),
+                if_no=P.CONSENT_NOTICE_NO.format(kept=kept_words) if main else Bi("—", "—"),
+                rows=_consent_rows(consent),
+            )
+        )
+    outcomes = Bi.join((words.quoted(dialog.outcomes[o].title) for o in observed.contact_outcomes()), " or ", "或")
+    consents.append(
+        ConsentText(
+            name=P.CONTACT_CONSENT,
+            version=CONTACT_CONSENT_VERSION,
+            source="bot/contact.py",
+            when=P.CONTACT_CONSENT_WHEN.format(when=Bi("the outcome is ", "结果为") + outcomes),
+            if_yes=P.CONTACT_CONSENT_YES,
+            if_no=P.CONTACT_CONSENT_NO,
+            rows=(
+                (P.CONSENT_TEXT, CONTACT_CONSENT_TEXT),
+                *((P.BUTTON.format(id=oid), label) for oid, label in CONSENT_OPTIONS),
+            ),
+        )
+    )
+    consents.append(
+        ConsentText(
+            name=P.REMINDER_CONSENT,
+            version=REMINDER_CONSENT_VERSION,
+            source="bot/rescreen.py",
+            when=P.REMINDER_CONSENT_WHEN,
+            if_yes=P.REMINDER_CONSENT_YES,
+            if_no=P.REMINDER_CONSENT_NO,
+            rows=((P.CONSENT_TEXT, OFFER_TEXT),),
+        )
+    )
+    return consents
+
+
+#: The [study] facts, named as the pack heads them.
+STUDY_FACT_NAMES = {
+    "version_date": P.VERSION_DATE,
+    "official_title": P.OFFICIAL_TITLE,
+    "sponsor": P.SPONSOR,
+    "data_controller": P.DATA_CONTROLLER,
+    "ethics_committee": P.ETHICS_COMMITTEE,
+}
+
+
+def unset_facts(study: Study) -> list[tuple[str, Bi]]:
+    """The [study] facts still empty (in either language), each with where it goes in the dialog file."""
+    unset = []
+    for key, name in STUDY_FACT_NAMES.items():
+        value = getattr(study, key)
+        if not value or (isinstance(value, TwoLanguages) and not (value.en and value.zh)):
+            unset.append((f"study.{key}", name))
+    if not (study.ethics_committee_phone or study.ethics_committee_email):
+        unset.append(("study.ethics_committee_phone / _email", P.ETHICS_CONTACT))
+    return unset
+
+
+def staff_facts(settings: Any) -> StaffFacts:
+    if settings is None:
+        return StaffFacts(chat_set=False, notify_contact=False, user_ids=0)
+    from ..channels.telegram.staff import StaffOptions
+
+    staff = StaffOptions.from_settings(settings)
+    return StaffFacts(staff.chat_id is not None, staff.notify_contact, len(staff.user_ids))
+
+
+def key_facts(settings: Any) -> KeyFacts:
+    if settings is None:
+        return KeyFacts(False, "data/screening.key", True)
+    path = settings.key_path()
+    beside = path.resolve().parent == settings.db_path.resolve().parent
+    return KeyFacts(bool(settings.screening_key.strip()), shown_path(path), beside)
+
+
+def key_statement(pack: Pack) -> Bi:
+    if pack.key.from_environment:
+        return P.KEY_FROM_ENVIRONMENT
+    return (P.KEY_BESIDE if pack.key.beside_database else P.KEY_APART).format(path=pack.key.path)
+
+
+def catalog_hashes(locales_dir: Path, languages: list[str]) -> list[tuple[str, str]]:
+    """(catalog file, SHA-256) per translated language: the version names the script, these name its wording."""
+    found = []
+    for lang in languages:
+        po = locales_dir / lang / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            found.append((shown_path(po), hashlib.sha256(po.read_bytes()).hexdigest()))
+    return found
+
+
 def build_pack(
     screener: Screener,
     retention: Retention,
     svg: str | None,
+    observed: Observations,
     changes: list[Change] | None = None,
     old_version: str = "",
+    settings: Any = None,
     today: datetime | None = None,
-) -> tuple[Pack, Texts]:
+) -> tuple[Pack, Texts, Words]:
     languages = pack_languages(screener.locales_dir)
     texts = Texts(languages, screener.locales_dir)
+    words = Words(screener.dialog, screener.locales_dir)
     site_texts = []
+    english = screener.site_text(Translator(SOURCE_LANGUAGE, screener.locales_dir))
     for lang in languages:
-        t = Translator(lang, screener.locales_dir)
-        shown = screener.site_text(t)
-        english = screener.site_text(Translator(SOURCE_LANGUAGE, screener.locales_dir))
+        shown = screener.site_text(Translator(lang, screener.locales_dir))
         site_texts.append(Cell(lang, shown, lang != SOURCE_LANGUAGE and shown == english))
-    in_dialog = {text for _, text in dialog_texts(tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8")))}
+    raw = tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8"))
+    in_dialog = {text for _, text in dialog_texts(raw)}
     others = [texts(m) for m in code_messages(screener.locales_dir, in_dialog)]
     pack = Pack(
         dialog=screener.dialog,
@@ -174,10 +479,109 @@ def build_pack(
         changes=changes,
         old_version=old_version,
         retention=retention,
+        site=screener.site,
         site_texts=site_texts,
         other_messages=others,
+        consents=pack_consents(screener.dialog, observed, words),
+        observed=observed,
+        unset_facts=unset_facts(screener.dialog.study),
+        everything_else=unshown_parts(raw),
+        staff=staff_facts(settings),
+        key=key_facts(settings),
+        catalog_hashes=catalog_hashes(screener.locales_dir, languages[1:]),
     )
-    return pack, texts
+    return pack, texts, words
+
+
+# ---------------------------------------------------------------------- statements built from the pack's data
+
+
+def outcome_then(pack: Pack, words: Words, outcome: str) -> Bi | None:
+    """What a person with no safety answer was shown after this outcome, as measured."""
+    seen = next((p for p in pack.observed.people if not p.plan.safety and p.reachable and p.outcome == outcome), None)
+    if seen is None:
+        return None
+    then = []
+    if seen.site_contact:
+        then.append(Bi("the site contact message", "研究团队联系信息"))
+    if seen.contact_offered:
+        then.append(Bi("the offer to be contacted", "询问是否愿意被联系"))
+    else:
+        then.append(Bi("NO offer to be contacted", "不询问是否愿意被联系"))
+    if seen.crisis_at_end:
+        then.append(Bi("the crisis-help message", "危机求助信息"))
+    if seen.reminder_offered:
+        then.append(Bi("on Telegram, the offer of a reminder on the date", "在Telegram上，询问是否需要到期提醒"))
+    return P.OUTCOME_THEN.format(then=Bi.join(then, "; ", "；"))
+
+
+def safety_statement(pack: Pack, words: Words) -> list[Bi]:
+    """What follows a safety answer, from the measured screenings; a warning when nobody hears of the person."""
+    cases = [p for p in pack.observed.people if p.plan.safety and p.reachable]
+    if not cases:
+        return []
+    said = [
+        P.SAFETY_CASE.format(
+            outcome=words.quoted(pack.dialog.outcomes[p.outcome].title),
+            offered=P.OFFERED if p.contact_offered else P.NOT_OFFERED,
+            told=P.TOLD if p.staff_told else P.NOT_TOLD,
+        )
+        for p in cases
+    ]
+    lines = [P.SAFETY_AFTER.format(cases=Bi.join(said, "; ", "；"))]
+    silent = sum(1 for p in cases if not p.staff_told)
+    if silent:
+        lines.append(P.SAFETY_GAP.format(count=silent))
+    return lines
+
+
+def contact_outcomes(pack: Pack, words: Words) -> Bi:
+    return Bi.join(
+        (words.quoted(pack.dialog.outcomes[o].title) for o in pack.observed.contact_outcomes()), " and ", "和"
+    )
+
+
+def site_outcomes(pack: Pack, words: Words) -> Bi:
+    shown = dict.fromkeys(p.outcome for p in pack.observed.people if p.reachable and p.site_contact)
+    return Bi.join((words.quoted(pack.dialog.outcomes[o].title) for o in shown), " and ", "和")
+
+
+def confirm_order() -> Bi:
+    """The order the summary's confirm tries the outcomes (rules.outcome_of), in words."""
+    order = ("not_eligible", "not_yet", "needs_review", "likely_candidate")
+    return Bi.join((CONFIRM_RULE[name] + Bi.same(f" → {name}") for name in order), "; ", "；")
+
+
+def safety_answers(dialog: Dialog, words: Words) -> list[Bi]:
+    """Each answer that shows the crisis-help message, as 'question id: "label"'."""
+    return [Bi.same(f"{q.id}: ") + words.quoted(o.label) for q in dialog.questions for o in q.options if o.safety]
+
+
+def age_question(dialog: Dialog) -> tuple[int, Any] | None:
+    """(number, question) of the question whose accepted range rules people out by age, if any."""
+    for number, q in enumerate(dialog.questions, start=1):
+        if q.accept is not None:
+            return number, q
+    return None
+
+
+def retention_rows(retention: Retention) -> list[tuple[Bi, Bi]]:
+    days = P.DAYS
+    return [
+        (P.RETENTION_ROWS["unfinished"], days.format(days=retention.unfinished_days)),
+        (P.RETENTION_ROWS["finished"], days.format(days=retention.not_eligible_days)),
+        (P.RETENTION_ROWS["reminder"], days.format(days=retention.not_eligible_days)),
+        (P.RETENTION_ROWS["open_lead"], P.NO_LIMIT),
+        (P.RETENTION_ROWS["closed_lead"], days.format(days=retention.closed_lead_days)),
+    ]
+
+
+def lead_fields() -> list[tuple[str, Bi | None]]:
+    """Every field of a lead with its description (None: not described yet)."""
+    return [(f.name, LEAD_FIELDS.get(f.name)) for f in fields(Lead)]
+
+
+# ---------------------------------------------------------------------- rendering
 
 
 def _environment() -> Environment:
@@ -189,20 +593,37 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["md"] = _markdown_cell
+    env.filters["bi"] = to_bi
+    env.filters["code"] = _inline_code
     env.globals.update(
+        P=P,
+        Bi=Bi,
         language_name=language_name,
-        ask_if_in_words=ask_if_in_words,
-        option_in_words=option_in_words,
-        typed_answer_in_words=typed_answer_in_words,
-        criterion_name=criterion_name,
         OUTCOMES=OUTCOMES,
-        OUTCOME_SHOWS=OUTCOME_SHOWS,
         CONFIRM_RULE=CONFIRM_RULE,
         OUTCOME_STYLE=OUTCOME_STYLE,
-        STAFF_NOTIFICATION_FIELDS=STAFF_NOTIFICATION_FIELDS,
         UNTRANSLATED=UNTRANSLATED,
+        outcome_then=outcome_then,
+        safety_statement=safety_statement,
+        contact_outcomes=contact_outcomes,
+        site_outcomes=site_outcomes,
+        age_question=age_question,
+        confirm_order=confirm_order,
+        safety_answers=safety_answers,
+        key_statement=key_statement,
+        shown_value=shown_value,
+        retention_rows=retention_rows,
+        lead_fields=lead_fields,
     )
     return env
+
+
+def _inline_code(text: Any) -> Markup:
+    """A text for HTML with its `backticked` words as <code>, everything else escaped."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if index % 2 else Markup.escape(part) for index, part in enumerate(parts)
+    )
 
 
 def _markdown_cell(text: Any) -> str:
@@ -217,9 +638,16 @@ def _inline_svg(svg: str | None) -> Markup | None:
     return Markup(svg[svg.index("<svg") :])
 
 
-def render(pack: Pack, texts: Texts, template: str, flow_file: str = "") -> str:
+def render(pack: Pack, texts: Texts, words: Words, template: str, flow_file: str = "") -> str:
     env = _environment()
-    context = {"pack": pack, "d": pack.dialog, "tr": texts, "flow_file": flow_file, "svg": _inline_svg(pack.svg)}
+    context = {
+        "pack": pack,
+        "d": pack.dialog,
+        "tr": texts,
+        "w": words,
+        "flow_file": flow_file,
+        "svg": _inline_svg(pack.svg),
+    }
     # Render once so every text is counted, then again with the counts in the header.
     env.get_template(template).render(**context, counts={})
     return env.get_template(template).render(**context, counts=texts.counts())
@@ -234,8 +662,10 @@ def write_pack(
     screener: Screener,
     retention: Retention,
     svg: str | None,
+    observed: Observations,
     changes: list[Change] | None = None,
     old_version: str = "",
+    settings: Any = None,
 ) -> list[Path]:
     """Write <id>-<version>.html, .md and (with a picture) -flow.svg into out_dir; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -247,9 +677,9 @@ def write_pack(
         flow_path.write_text(svg, encoding="utf-8")
         flow_file = flow_path.name
         written.append(flow_path)
-    pack, texts = build_pack(screener, retention, svg, changes, old_version)
+    pack, texts, words = build_pack(screener, retention, svg, observed, changes, old_version, settings)
     for suffix, template in ((".html", "pack.html.j2"), (".md", "pack.md.j2")):
         path = out_dir / f"{stem}{suffix}"
-        path.write_text(render(pack, texts, template, flow_file), encoding="utf-8")
+        path.write_text(render(pack, texts, words, template, flow_file), encoding="utf-8")
         written.append(path)
     return written

@@ -1,93 +1,224 @@
-"""The dialog's rules in plain English words, for people who approve them without reading TOML."""
+"""The dialog's rules in plain words, in English and Chinese, for people who approve them without reading TOML.
+
+Every kind of `ask_if` test has its wording in CONDITION_WORDS; a kind without one stops the
+pack with UnexplainedRule (and fails the tests), so no rule is ever printed blank.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
 from ..dialog.model import Condition, Dialog, Option, Question
+from ..i18n import Translator
+from .bilingual import Bi
+
+#: Condition fields that say which answer is tested, not how.
+NOT_A_TEST = ("question", "month_question")
 
 
-def quoted_options(question: Question, option_ids: tuple[str, ...]) -> str:
-    labels = [f'"{question.option(o).label}"' if question.option(o) else f'"{o}"' for o in option_ids]
+class UnexplainedRule(ValueError):
+    """A skip rule uses a kind of test the pack cannot yet put into words."""
+
+
+def _options_or(labels: list[Bi]) -> Bi:
     if len(labels) <= 1:
-        return "".join(labels)
-    return ", ".join(labels[:-1]) + " or " + labels[-1]
+        return Bi.join(labels)
+    return Bi(
+        ", ".join(b.en for b in labels[:-1]) + " or " + labels[-1].en,
+        "、".join(b.zh for b in labels[:-1]) + "或" + labels[-1].zh,
+    )
 
 
-def condition_in_words(dialog: Dialog, condition: Condition) -> str:
-    """One ask_if test, e.g. 'the answer to "Sex" is "Female" or "Prefer not to say"'."""
-    source = dialog.question(condition.question)
-    subject = f'the answer to "{source.label}" ({source.id})'
-    parts = []
-    if condition.any_of:
-        verb = "includes" if source.kind == "multi" else "is"
-        parts.append(f"{verb} {quoted_options(source, condition.any_of)}")
-    if condition.none_of:
-        verb = "includes neither" if source.kind == "multi" else "is neither"
-        parts.append(f"{verb} {quoted_options(source, condition.none_of).replace(' or ', ' nor ')}")
-    if condition.years_ago_at_most is not None:
-        n = condition.years_ago_at_most
-        parts.append(f"is a year at most {n} year{'s' if n != 1 else ''} before this year")
-    if condition.at_least is not None:
-        parts.append(f"is at least {condition.at_least:g}")
-    if condition.at_most is not None:
-        parts.append(f"is at most {condition.at_most:g}")
-    return f"{subject} {' and '.join(parts)}"
+class Words:
+    """Rules in words for one dialog; the dialog's own texts appear in Chinese as the catalog translates them."""
+
+    def __init__(self, dialog: Dialog, locales_dir: Path) -> None:
+        self.dialog = dialog
+        self.zh = Translator("zh_Hans", locales_dir)
+
+    def text(self, text: str) -> Bi:
+        return Bi(text, self.zh(text))
+
+    def quoted(self, text: str) -> Bi:
+        return Bi(f'"{text}"', f"“{self.zh(text)}”")
+
+    def option_labels(self, question: Question, option_ids: tuple[str, ...]) -> list[Bi]:
+        return [self.quoted(question.option(o).label) if question.option(o) else Bi.same(f'"{o}"') for o in option_ids]
+
+    def criterion_in_both(self, criterion_id: str) -> str:
+        """'I3 (Lupus diagnosed at least 24 weeks ago · 确诊狼疮至少24周)': one line for a heading."""
+        label = self.dialog.criteria[criterion_id].label
+        return f"{criterion_id} ({label} · {self.zh(label)})"
+
+    def criterion_name(self, criterion_id: str) -> Bi:
+        label = self.dialog.criteria[criterion_id].label
+        return Bi(f"{criterion_id} ({label})", f"{criterion_id}（{self.zh(label)}）")
+
+    # ------------------------------------------------------------------ skip rules
+
+    def condition(self, condition: Condition) -> Bi:
+        """One ask_if test, e.g. 'the answer to "Sex" (sex) is "Female" or "Prefer not to say"'."""
+        source = self.dialog.question(condition.question)
+        tests = []
+        for f in fields(Condition):
+            value = getattr(condition, f.name)
+            if f.name in NOT_A_TEST or value in ((), None):
+                continue
+            if f.name not in CONDITION_WORDS:
+                raise UnexplainedRule(
+                    f"question {condition.question!r}: the pack has no words for the skip-rule test {f.name!r}; "
+                    "add them to CONDITION_WORDS in bot/ethics/words.py"
+                )
+            tests.append(CONDITION_WORDS[f.name](self, source, condition, value))
+        if not tests:
+            raise UnexplainedRule(f"question {condition.question!r}: a skip rule that tests nothing")
+        subject = Bi(f'the answer to "{source.label}" ({source.id})', f"“{self.zh(source.label)}”（{source.id}）的回答")
+        return subject + Bi(" ", "") + Bi.join(tests, " and ", "，且")
+
+    def ask_if(self, question: Question) -> Bi:
+        """'' for a question everyone is asked, else when it is asked and that it is skipped otherwise."""
+        if not question.ask_if:
+            return Bi("", "")
+        tests = Bi.join((self.condition(c) for c in question.ask_if), "; and ", "；并且")
+        return Bi("Asked only if ", "仅当") + tests + Bi(". Otherwise it is skipped.", "时提问，否则跳过。")
+
+    # ------------------------------------------------------------------ answers
+
+    def option(self, question: Question, option: Option) -> Bi:
+        """Where choosing this option leads, as the rules (bot/dialog/rules.py) decide it."""
+        if option.rules_out:
+            lead = Bi("Rules out: likely not eligible, criterion {c}.", "排除：可能不符合，标准 {c}。").format(
+                c=self.criterion_name(option.rules_out)
+            )
+        elif option.wait_days:
+            lead = Bi(
+                "Not yet: criterion {c} is met {days} days after the answer; the outcome gives that date.",
+                "暂不：回答{days}天后符合标准 {c}；结果中给出该日期。",
+            ).format(c=self.criterion_name(option.criterion), days=option.wait_days)
+        elif option.review:
+            criterion = option.criterion or (question.criteria[0] if question.criteria else "")
+            lead = (
+                Bi("Needs review by the study team (criterion {c}).", "需研究团队核查（标准 {c}）。").format(
+                    c=self.criterion_name(criterion)
+                )
+                if criterion
+                else Bi("Needs review by the study team.", "需研究团队核查。")
+            )
+        else:
+            lead = Bi("Goes on to the next question.", "继续下一个问题。")
+        extra = []
+        if option.exclusive:
+            extra.append(Bi("Cannot be chosen together with other answers.", "不能与其他答案同时选择。"))
+        if option.safety:
+            extra.append(Bi("Shows the crisis-help message at once.", "立即显示危机求助信息。"))
+        return Bi.join([lead, *extra], " ", "")
+
+    def typed_answer(self, question: Question) -> list[Bi]:
+        """What a typed (number or year) answer may be and what it leads to."""
+        lines = []
+        if question.kind == "number":
+            accepted = Bi("A number from {min} to {max}.", "{min}到{max}之间的数字。").format(
+                min=question.min, max=question.max
+            )
+            if question.birth_year:
+                accepted = accepted + Bi(" A year of birth is also accepted.", "也可以输入出生年份。")
+            lines.append(accepted)
+        if question.kind == "year":
+            lines.append(
+                Bi("A year with 4 digits, from {min} to this year.", "4位数的年份，{min}年至今年。").format(
+                    min=question.min
+                )
+                if question.min
+                else Bi("A year with 4 digits, up to this year.", "4位数的年份，不晚于今年。")
+            )
+        if question.accept is not None:
+            a = question.accept
+            lines.append(
+                Bi(
+                    "Outside {min} to {max}: rules out, criterion {c}. If a year of birth leaves doubt at the edge: "
+                    "needs review.",
+                    "不在{min}到{max}之间：排除，标准 {c}。如按出生年份在边界上无法确定：需核查。",
+                ).format(min=a.min, max=a.max, c=self.criterion_name(a.criterion))
+            )
+        if question.since is not None:
+            s = question.since
+            parts = [Bi("year", "年份")]
+            if s.month_question:
+                parts.append(Bi("month", "月份"))
+            if s.day_question:
+                parts.append(Bi("day", "日期"))
+            lines.append(
+                Bi(
+                    "If the date ({parts}) lies less than {weeks} weeks before today: not yet, criterion {c}, with "
+                    "the date it will be met. If the answers leave it open: needs review.",
+                    "如日期（{parts}）距今不足{weeks}周：暂不，标准 {c}，并给出符合的日期。如回答无法判断：需核查。",
+                ).format(parts=Bi.join(parts), weeks=s.weeks, c=self.criterion_name(s.criterion))
+            )
+        if question.not_sure:
+            day_of = [q for q in self.dialog.questions if q.since and q.since.day_question == question.id]
+            if day_of:
+                lines.append(
+                    Bi(
+                        'A "Not sure" button: the date rule of {q} then uses the whole month.',
+                        "“不确定”按钮：此时{q}的日期规则按整个月份判断。",
+                    ).format(q=Bi.same(day_of[0].id))
+                )
+            else:
+                lines.append(Bi('A "Not sure" button: needs review.', "“不确定”按钮：需核查。"))
+        return lines
 
 
-def ask_if_in_words(dialog: Dialog, question: Question) -> str:
-    """'' for a question everyone is asked, else when it is asked (it is skipped otherwise)."""
-    if not question.ask_if:
-        return ""
-    return "Asked only if " + "; and ".join(condition_in_words(dialog, c) for c in question.ask_if) + "."
+def _any_of(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    labels = _options_or(w.option_labels(source, value))
+    return (Bi("includes {o}", "包括{o}") if source.kind == "multi" else Bi("is {o}", "是{o}")).format(o=labels)
 
 
-def criterion_name(dialog: Dialog, criterion_id: str) -> str:
-    return f"{criterion_id} ({dialog.criteria[criterion_id].label})"
+def _none_of(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    labels = w.option_labels(source, value)
+    if len(labels) == 1:
+        pattern = Bi("does not include {o}", "不包括{o}") if source.kind == "multi" else Bi("is not {o}", "不是{o}")
+        return pattern.format(o=labels[0])
+    listed = Bi(" nor ".join(b.en for b in labels), "、".join(b.zh for b in labels))
+    if source.kind == "multi":
+        return Bi("includes neither {o}", "不包括{o}中的任何一项").format(o=listed)
+    return Bi("is neither {o}", "不是{o}中的任何一项").format(o=listed)
 
 
-def option_in_words(dialog: Dialog, question: Question, option: Option) -> str:
-    """Where choosing this option leads."""
-    lead = "Goes on to the next question."
-    if option.rules_out:
-        lead = f"Rules out: likely not eligible, criterion {criterion_name(dialog, option.rules_out)}."
-    elif option.wait_days:
-        lead = (
-            f"Not yet: criterion {criterion_name(dialog, option.criterion)} is met {option.wait_days} days "
-            "after the answer; the outcome gives that date."
-        )
-    elif option.review:
-        lead = "Needs review by the study team."
-    extra = []
-    if option.exclusive:
-        extra.append("Cannot be chosen together with other answers.")
-    if option.safety:
-        extra.append("Shows the crisis-help message at once.")
-    return " ".join([lead, *extra])
+def _years_ago_at_most(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    return Bi("is a year at most {n} year{s} before this year", "是今年或今年之前{n}年内的年份").format(
+        n=value, s="" if value == 1 else "s"
+    )
 
 
-def typed_answer_in_words(dialog: Dialog, question: Question) -> list[str]:
-    """What a typed (number or year) answer may be and what it leads to."""
-    lines = []
-    if question.kind == "number":
-        accepted = f"A number from {question.min} to {question.max}."
-        if question.birth_year:
-            accepted += " A year of birth is also accepted."
-        lines.append(accepted)
-    if question.kind == "year":
-        lines.append(f"A year with 4 digits, from {question.min} to this year." if question.min else "A year.")
-    if question.accept is not None:
-        a = question.accept
-        lines.append(
-            f"Outside {a.min} to {a.max}: rules out, criterion {criterion_name(dialog, a.criterion)}. "
-            "If a year of birth leaves doubt at the edge: needs review."
-        )
-    if question.since is not None:
-        s = question.since
-        month = f" (and the month from {s.month_question})" if s.month_question else ""
-        lines.append(
-            f"Less than {s.weeks} weeks before today by the year{month}: not yet, criterion "
-            f"{criterion_name(dialog, s.criterion)}, with the date it will be met. "
-            "If the year cannot tell: needs review."
-        )
-    if question.not_sure:
-        lines.append('A "Not sure" button: needs review.')
-    return lines
+def _at_least(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    return Bi("is at least {v:g}", "不小于{v:g}").format(v=value)
+
+
+def _at_most(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    return Bi("is at most {v:g}", "不大于{v:g}").format(v=value)
+
+
+def _less_than_weeks_ago(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    if condition.month_question:
+        month = w.dialog.question(condition.month_question)
+        return Bi(
+            "gives, with a known month (question {m}), a date that may lie less than {n} weeks before today",
+            "连同已知的月份（问题 {m}）得出的日期可能距今不足{n}周",
+        ).format(m=month.id, n=value)
+    return Bi("gives a date that may lie less than {n} weeks before today", "得出的日期可能距今不足{n}周").format(
+        n=value
+    )
+
+
+#: The words for each kind of ask_if test (a field of Condition). A new kind needs its words here.
+CONDITION_WORDS: dict[str, Callable[[Words, Question, Condition, Any], Bi]] = {
+    "any_of": _any_of,
+    "none_of": _none_of,
+    "years_ago_at_most": _years_ago_at_most,
+    "at_least": _at_least,
+    "at_most": _at_most,
+    "less_than_weeks_ago": _less_than_weeks_ago,
+}

@@ -24,6 +24,7 @@ from ..dialog.rules import Finding
 _LOAD_COLUMNS = (
     "id", "channel", "user_key", "source", "state", "language", "answers", "editing", "last_question", "draft",
     "consent_version", "consented_at", "outcome", "contact_step", "contact_consent_version", "contact_consented_at",
+    "consents", "risk_signal",
 )  # fmt: skip
 _LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ?"
 
@@ -112,6 +113,8 @@ class ConversationStore:
         fields["answers"] = json.loads(fields["answers"])
         fields["draft"] = json.loads(fields["draft"])
         fields["editing"] = bool(fields["editing"])
+        fields["consents"] = json.loads(fields["consents"])
+        fields["risk_signal"] = bool(fields["risk_signal"])
         return Conversation(**fields)
 
     def save(self, conv: Conversation, findings: list[Finding] | None = None, ready_from: str = "") -> None:
@@ -139,6 +142,8 @@ class ConversationStore:
             "contact_step": conv.contact_step,
             "contact_consent_version": conv.contact_consent_version,
             "contact_consented_at": conv.contact_consented_at,
+            "consents": _to_json(conv.consents),
+            "risk_signal": int(conv.risk_signal),
             "updated_at": stamp,
         }
         with transaction(self.db):

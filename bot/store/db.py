@@ -239,7 +239,22 @@ def _v6_telegram_staff(db: sqlite_utils.Database) -> None:
     )
 
 
-def _v7_leads_you_can_trust(db: sqlite_utils.Database) -> None:
+def _v7_urgent_leads_and_consents(db: sqlite_utils.Database) -> None:
+    """Safety and PIPL: urgent leads, separate consents, and a typed risk noted without its words.
+
+    `leads.urgent` says why the study team should reach a person first ("" = not urgent):
+    question ids of risk answers and/or "typed_risk". `conversations.consents` holds each
+    separate consent given (health data, servers abroad) with its version and time, as
+    JSON; `conversations.risk_signal` is 1 once a typed message may have meant a risk of
+    suicide (the message itself is never stored).
+    """
+    db.execute("ALTER TABLE leads ADD COLUMN urgent TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX leads_by_urgency ON leads(urgent, created_at)")
+    db.execute("ALTER TABLE conversations ADD COLUMN consents TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE conversations ADD COLUMN risk_signal INTEGER NOT NULL DEFAULT 0")
+
+
+def _v8_leads_you_can_trust(db: sqlite_utils.Database) -> None:
     """Issue 17: possible duplicates, staff messages to blank on erasure, pending WAL wipes, chat ids
     for re-keying, and the one hash key kept for conversations that could not be re-keyed yet.
 
@@ -311,7 +326,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v4_telegram,
     _v5_ready_reminders,
     _v6_telegram_staff,
-    _v7_leads_you_can_trust,
+    _v7_urgent_leads_and_consents,
+    _v8_leads_you_can_trust,
 ]
 
 

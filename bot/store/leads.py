@@ -56,6 +56,8 @@ class Screening:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     review_answers: list[dict[str, Any]] = field(default_factory=list)
     criteria: dict[str, str] = field(default_factory=dict)
+    #: Why the study team should reach this person first ("" = not urgent): see Screener.urgent_reason.
+    urgent: str = ""
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Lead:
     updated_at: str
     status_changed_at: str
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Why the study team should reach this person first: question ids of risk answers and/or
+    #: "typed_risk" (comma-separated); "" when nothing suggests a risk.
+    urgent: str = ""
     #: Other leads this one may be the same person as: {"id", "reason", "state", "kept"}.
     duplicates: list[dict[str, str]] = field(default_factory=list)
 
@@ -153,6 +158,7 @@ class LeadStore:
             "dialog_version": screening.dialog_version,
             "contact_consent_version": consent_version,
             "contact_consented_at": consented_at,
+            "urgent": screening.urgent,
             "updated_at": stamp,
         }
         with transaction(self.db):
@@ -268,7 +274,8 @@ class LeadStore:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE leads SET outcome = ?, respondent = ?, language = ?, reasons = ?, review_answers = ?,"
-                " criteria = ?, dialog_version = ?, repeat_count = repeat_count + 1, updated_at = ? WHERE id = ?",
+                " criteria = ?, dialog_version = ?, urgent = ?, repeat_count = repeat_count + 1, updated_at = ?"
+                " WHERE id = ?",
                 [
                     screening.outcome,
                     screening.respondent,
@@ -277,6 +284,7 @@ class LeadStore:
                     json.dumps(screening.review_answers, ensure_ascii=False),
                     json.dumps(screening.criteria),
                     screening.dialog_version,
+                    screening.urgent,
                     stamp,
                     lead_id,
                 ],
@@ -302,7 +310,7 @@ class LeadStore:
         return lead
 
     def find(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[Lead]:
-        """Leads, newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
+        """Urgent leads first, then newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
         where, params = [], []
         if status:
             if status == "open":
@@ -321,7 +329,7 @@ class LeadStore:
         sql = (
             "SELECT * FROM leads"
             + (f" WHERE {' AND '.join(where)}" if where else "")
-            + " ORDER BY created_at DESC, rowid DESC"
+            + " ORDER BY urgent != '' DESC, created_at DESC, rowid DESC"
         )
         leads = [self._lead(r) for r in self.db.query(sql, params)]
         links: dict[str, list[dict[str, str]]] = {}
@@ -466,6 +474,7 @@ class LeadStore:
             created_at=r["created_at"],
             updated_at=r["updated_at"],
             status_changed_at=r["status_changed_at"],
+            urgent=r["urgent"],
         )
 
 

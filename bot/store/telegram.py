@@ -64,7 +64,7 @@ class TelegramStore:
         self._move_old_chat_ids()
 
     def _move_old_chat_ids(self) -> None:
-        """Chat ids in reminder rows written before schema v7 (plain before v6, encrypted before v7)
+        """Chat ids in reminder rows written before schema v8 (plain before v6, encrypted before v8)
         move to `channel_addresses`, encrypted; the reminder rows keep none."""
         with transaction(self.db):
             for row in list(

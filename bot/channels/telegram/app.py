@@ -91,7 +91,7 @@ class TelegramOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramOptions:
-        hours = float(settings.telegram_reminder_hours or 0)
+        hours = settings.telegram_reminder_hours
         return cls(
             token=settings.telegram_token,
             api_base_url=settings.telegram_api_base_url or DEFAULT_API_BASE_URL,

@@ -50,17 +50,18 @@ from telegram.ext import (
     filters,
 )
 
-from ...config import ConfigError, Settings
+from ...config import Settings
 from ...contact import CALL_LANGUAGES, CALL_TIMES
 from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
 from ...i18n import Translator, _, language_name, negotiate
-from ...safe_text import shown
+from ...safe_text import escaped
 from ...screening import Screener
-from ...staff import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, write_export
+from ...staff import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, urgent_reasons, write_export
 from ...store import audit
 from ...store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, Lead, LeadError, LeadStore
 from ...store.telegram import CARD as CARD_VIEW
 from ...store.telegram import EXPORT, StaffPost, StaffView, TelegramStore
+from ...summary import RESULT_WORDS, shown_result
 from .sending import ChatBlocked, Sender
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ RESPONDENT_LABELS = {"self": _("the patient"), "caregiver": _("a carer")}
 
 NEW_LEAD = _("New lead {id}")
 SCREENED_AGAIN = _("Lead {id} (screened again)")
+URGENT_LEAD = _("URGENT: lead {id}. Please call first.")
+URGENT_WHY = _("Why: {reasons}")
 PRIVATE_ONLY = _("For privacy, use this command only in a private chat with me.")
 NO_SUCH_LEAD = _("There is no lead {id}. Type /leads to see the open leads.")
 LEAD_GONE = _("This lead is no longer here.")
@@ -122,21 +125,11 @@ class StaffOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StaffOptions:
-        chat = settings.staff_chat_id.strip()
-        if chat and not chat.lstrip("-").isdigit():
-            raise ConfigError(f"STAFF_CHAT_ID must be a Telegram chat id (a number, groups start with -), not {chat!r}")
-        ids = [part.strip() for part in settings.staff_user_ids.split(",") if part.strip()]
-        bad = [part for part in ids if not part.isdigit()]
-        if bad:
-            raise ConfigError(f"STAFF_USER_IDS must be Telegram user ids (numbers) separated by commas, not {bad[0]!r}")
-        notify = settings.staff_notify_contact.strip().lower()
-        if notify not in ("", "0", "1", "no", "yes", "false", "true"):
-            raise ConfigError(f"STAFF_NOTIFY_CONTACT must be 0 or 1, not {notify!r}")
         return cls(
-            chat_id=int(chat) if chat else None,
-            user_ids=frozenset(int(part) for part in ids),
-            notify_contact=notify in ("1", "yes", "true"),
-            language=settings.staff_language.strip(),
+            chat_id=settings.staff_chat_id,
+            user_ids=frozenset(settings.staff_user_ids),
+            notify_contact=settings.staff_notify_contact,
+            language=settings.staff_language,
         )
 
 
@@ -196,7 +189,7 @@ class StaffDesk:
         channel in this process (the web chat under `screening-bot run --web`) has no such
         update, so a flush is also started on the running event loop.
         """
-        if event not in ("completed", "repeat", "erased", "withdrawn"):
+        if event not in ("created", "completed", "repeat", "erased", "withdrawn"):
             return
         self.pending.append((lead_id, event))
         try:
@@ -207,11 +200,12 @@ class StaffDesk:
             self._flusher = loop.create_task(self.flush(), name="staff-chat-posts")
 
     async def flush(self) -> None:
-        """Post what was queued; a failure is logged and never reaches the person."""
+        """Post what was queued, urgent leads first; a failure is logged and never reaches the person."""
         while self.pending:
             async with self._blanking:
                 if not self.pending:
                     return
+                self.pending.sort(key=lambda item: not self._urgent(item[0]))
                 lead_id, event = self.pending.pop(0)
                 await self._handle(lead_id, event)
 
@@ -226,6 +220,10 @@ class StaffDesk:
                 await self._post(lead_id, event)
         except Exception as exc:
             log.error("staff chat: the %s post for lead %s failed (%s)", event, lead_id, type(exc).__name__)
+
+    def _urgent(self, lead_id: str) -> bool:
+        lead = self.leads.get(lead_id)
+        return lead is not None and bool(lead.urgent)
 
     async def blank_orphans(self) -> int:
         """Blank the staff messages of leads erased from the command line or removed by retention."""
@@ -251,7 +249,9 @@ class StaffDesk:
         lead = self.leads.get(lead_id)
         if lead is None:
             return
-        if event == "repeat" and lead.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW):
+        if event == "created" and not lead.urgent:
+            return  # the post waits until contact capture is complete; an urgent lead is posted at once
+        if event == "repeat" and lead.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) and not lead.urgent:
             return  # contact capture is under way again: its "completed" posts the lead
         t = self.post_translator()
         old = self.store.staff_post(lead.id)
@@ -290,7 +290,11 @@ class StaffDesk:
     def summary(self, lead: Lead, t: Translator) -> str:
         """The short post for the staff chat: what to check and when to call, no contact details by default."""
         title = SCREENED_AGAIN if lead.repeat_count else NEW_LEAD
-        lines = [
+        lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
+        if lead.urgent:
+            reasons = [t(r) for r in urgent_reasons(lead.urgent, self.screener.dialog)]
+            lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
+        lines += [
             t(title, id=lead.id),
             t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
             t(_("Status: {status}"), status=self.status_text(lead, t)),
@@ -311,7 +315,7 @@ class StaffDesk:
             lines.append(t(_("Name: {name}"), name=lead.name or "-"))
             lines.append(t(_("Phone: {phone}"), phone=lead.phone))
         lines.append(t(_("Details: /lead_{id} (in a private chat with me)"), id=lead.id))
-        return shown("\n".join(lines), keep_newlines=True)
+        return escaped("\n".join(lines), keep_newlines=True)
 
     def duplicate_lines(self, lead: Lead, t: Translator) -> list[str]:
         """What staff should know about other leads that may be the same person."""
@@ -562,12 +566,13 @@ class StaffDesk:
         ]
         for lead in page:
             line = (
-                f"/lead_{lead.id} · {_minute(lead.created_at)} · {self.status_text(lead, t)} · "
+                (t(_("URGENT")) + " · " if lead.urgent else "")
+                + f"/lead_{lead.id} · {_minute(lead.created_at)} · {self.status_text(lead, t)} · "
                 f"{t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))} · {self.call_time(lead, t)}"
             )
             for other in lead.open_duplicates():
                 line += " · " + t(POSSIBLE_DUPLICATE, id=other)
-            lines.append(shown(line))
+            lines.append(escaped(line))
         buttons = []
         if offset > 0:
             previous = max(0, offset - self.options.page_size)
@@ -590,7 +595,11 @@ class StaffDesk:
 
     def card(self, lead: Lead, t: Translator) -> str:
         """The whole lead, decrypted, for a private chat with a staff member."""
-        lines = [
+        lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
+        if lead.urgent:
+            reasons = [t(r) for r in urgent_reasons(lead.urgent, self.screener.dialog)]
+            lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
+        lines += [
             t(_("Lead {id}"), id=lead.id),
             t(_("Status: {status}"), status=self.status_text(lead, t)),
             t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
@@ -614,10 +623,11 @@ class StaffDesk:
             lines.append("\n" + t(_("Answers to check:")))
             lines += [f"• {self._answer(item, t)}" for item in lead.review_answers]
         criteria = self.screener.dialog.criteria
-        results = {**RESULT_LABELS, "met": _("met"), "study_team": _("the study team checks")}
+        results = {**RESULT_WORDS, **RESULT_LABELS, "study_team": _("the study team checks")}
         lines.append("\n" + t(_("Rules:")))
         lines += [
-            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: {t(results.get(result, result))}"
+            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: "
+            + t(results.get(shown := shown_result(result, criteria.get(cid)), shown))
             for cid, result in lead.criteria.items()
         ]
         lines.append("\n" + t(_("History:")))
@@ -626,7 +636,7 @@ class StaffDesk:
             + (f" · {h['note']}" if h["note"] else "")
             for h in lead.history
         ]
-        return shown("\n".join(lines), keep_newlines=True)
+        return escaped("\n".join(lines), keep_newlines=True)
 
     def _answer(self, item: dict[str, Any], t: Translator) -> str:
         dialog = self.screener.dialog

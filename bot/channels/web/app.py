@@ -41,9 +41,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ...config import ConfigError, Settings
+from ...config import Settings
 from ...dialog.engine import Conversation
-from ...dialog.model import CONSENT
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
 from ...screening import Screener
@@ -85,38 +84,29 @@ class WebOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebOptions:
-        secure = settings.web_secure_cookies.strip().lower()
-        if secure == "auto":
+        secure_cookies = settings.web_secure_cookies
+        if secure_cookies is None:  # auto
             secure_cookies = settings.public_url.startswith("https://")
-        elif secure in ("1", "true", "yes", "on"):
-            secure_cookies = True
-        elif secure in ("0", "false", "no", "off"):
-            secure_cookies = False
-        else:
-            raise ConfigError(f"WEB_SECURE_COOKIES must be auto, true or false, not {settings.web_secure_cookies!r}")
-        try:
-            rate_limit = int(settings.web_rate_limit)
-        except ValueError:
-            raise ConfigError(
-                f"WEB_RATE_LIMIT must be a whole number of posts per minute, not {settings.web_rate_limit!r}"
-            ) from None
         return cls(
-            secret=load_secret(settings.web_secret, Path(settings.db_path).parent),
+            secret=load_secret(settings.web_secret, settings.db_path.parent),
             secure_cookies=secure_cookies,
-            rate_limit=rate_limit,
-            public_url=settings.public_url.rstrip("/"),
+            rate_limit=settings.web_rate_limit,
+            public_url=settings.public_url,
         )
 
 
 @dataclass
 class Turn:
-    """What the last post showed (what was said, the notices, the prompt), to draw after the redirect."""
+    """What the last post showed (what was said, the notices, the prompt), to draw after the redirect.
+
+    `alert` is set when the notices are help for a person who may be at risk (Reply.alert)."""
 
     step: str
     said: str
     notices: list[str]
     prompt: Prompt | None
     at: float
+    alert: str = ""
 
 
 def step_token(conv: Conversation) -> str:
@@ -264,7 +254,9 @@ class WebChat:
             reply = self.screener.handle(conv, action)
             if self.durable is not None:
                 await self.durable()
-            self._remember(request, user_key, said, reply.notices, reply.prompt)
+            if reply.alert:
+                said = ""  # a message that may mean a risk is never echoed back
+            self._remember(request, user_key, said, reply.notices, reply.prompt, reply.alert)
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
         return RedirectResponse("/#now", status_code=303, background=wipe)
@@ -299,12 +291,14 @@ class WebChat:
             return self.screener.translator(negotiate(self._hint(request), self.screener.languages))
         return self.screener.translator(self._open(request, self.sessions.user_key(session_id)).language)
 
-    def _remember(self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None) -> None:
+    def _remember(
+        self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
+    ) -> None:
         """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
         now = _clock()
         conv = self._open(request, user_key)  # reloaded: a delete or a decline leaves a fresh conversation
         self.turns.pop(user_key, None)
-        self.turns[user_key] = Turn(step_token(conv), said, list(notices), prompt, now)
+        self.turns[user_key] = Turn(step_token(conv), said, list(notices), prompt, now, alert)
         while self.turns and (len(self.turns) > 10_000 or next(iter(self.turns.values())).at < now - TURN_SECONDS):
             self.turns.popitem(last=False)
 
@@ -315,11 +309,7 @@ class WebChat:
         if turn and turn.step == step and turn.at >= _clock() - TURN_SECONDS:
             return turn
         t = self.screener.translator(conv.language)
-        if conv.state == CONSENT:
-            greeting = t(_("Hello! This is the screening chat for a lupus study."))
-        else:
-            greeting = t(_("Welcome back. Let's continue where you left off."))
-        return Turn(step, "", [greeting], self.screener.current(conv).prompt, _clock())
+        return Turn(step, "", self.screener.welcome(conv, t), self.screener.current(conv).prompt, _clock())
 
     # ------------------------------------------------------------------ drawing
 
@@ -352,6 +342,8 @@ class WebChat:
             extra=list(extra),
             prompt=shown.prompt,
             typed=typed_input(shown.prompt),
+            message_box=message_box(shown.prompt),
+            alert=shown.alert,
             hint=_hint_text(shown.prompt, t),
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
@@ -376,6 +368,7 @@ class WebChat:
                 "you": t(_("You")),
                 "language": t(_("Language")),
                 "answer": t(_("Your answer")),
+                "message": t(_("Or type a message")),
                 "back_to_chat": t(_("Go to the screening")),
             },
         }
@@ -399,6 +392,12 @@ def typed_input(prompt: Prompt | None) -> tuple[str, str, str] | None:
     if not prompt.options:
         return ("text", "text", "off")
     return None
+
+
+def message_box(prompt: Prompt | None) -> bool:
+    """A question answered with buttons also takes a typed message, as in Telegram and the terminal:
+    the words of an answer, or anything else a person needs to say (a sign of risk is seen at once)."""
+    return prompt is not None and prompt.kind in ("choice", "multi", "consent") and typed_input(prompt) is None
 
 
 def done_button(prompt: Prompt) -> Button | None:

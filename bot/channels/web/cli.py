@@ -4,40 +4,49 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from ...config import Settings
+from ...config import Settings, flag_type
 from ...screening import Screener
 
 
 def add_web_commands(sub: argparse._SubParsersAction) -> None:
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
-    web.add_argument("--host", help="address to listen on (default: 127.0.0.1 or $WEB_HOST)")
-    web.add_argument("--port", type=int, help="port (default: 8080 or $WEB_PORT)")
-    web.add_argument("--public-url", help="the address people open, e.g. https://screening.example.org")
+    web.add_argument(
+        "--host", type=flag_type("web_host"), help="address to listen on (default: 127.0.0.1 or $WEB_HOST)"
+    )
+    web.add_argument("--port", type=flag_type("web_port"), help="port (default: 8080 or $WEB_PORT)")
+    web.add_argument(
+        "--public-url", type=flag_type("public_url"), help="the address people open, e.g. https://screening.example.org"
+    )
     web.set_defaults(func=cmd_web)
     qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
-    qr.add_argument("--public-url", help="the web chat's public address (default: $WEB_PUBLIC_URL)")
+    qr.add_argument(
+        "--public-url", type=flag_type("public_url"), help="the web chat's public address (default: $WEB_PUBLIC_URL)"
+    )
     qr.add_argument("--out", default="data/qr", help="folder for the files (default: data/qr)")
     qr.set_defaults(func=cmd_qr)
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from ...cli import build_screener
+
+    settings = settings.with_overrides(web_host=args.host, web_port=args.port, public_url=args.public_url)
+    return serve_web(build_screener(settings), settings)
+
+
+def serve_web(screener: Screener, settings: Settings) -> int:
+    """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token)."""
     from .app import create_app
 
-    settings = settings.with_overrides(
-        web_host=args.host, web_port=None if args.port is None else str(args.port), public_url=args.public_url
-    )
-    app = create_app(build_screener(settings), settings)
+    app = create_app(screener, settings)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    uvicorn.Server(server_config(app, settings.web_host, int(settings.web_port))).run()
+    uvicorn.Server(server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)).run()
     return 0
 
 
@@ -63,10 +72,10 @@ def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
 
     app = create_app(screener, settings, durable=durable_flush(screener.store.db))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    return EmbeddedServer(server_config(app, settings.web_host, int(settings.web_port)))
+    return EmbeddedServer(server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips))
 
 
-def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+def server_config(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> uvicorn.Config:
     """How the web chat is served (the browser test serves it the same way).
 
     uvicorn's access log prints client addresses and query strings, so it is off:
@@ -82,7 +91,7 @@ def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         server_header=False,
         log_config=None,
         proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

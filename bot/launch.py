@@ -1,0 +1,447 @@
+"""`screening-bot check-launch`: everything a site must confirm before the bot meets patients.
+
+Each check returns Items: an open one says, in plain words, what is not ready and how to
+close it; an OK one says briefly what was found. The command exits 1 while anything is open
+(2 stays for usage errors), so a deployment script can refuse to go live. The checks only
+read: no file, database or key is created or changed.
+
+What the dialog file still marks for confirmation (`[[to_confirm]]`, empty `[study]` facts)
+is also printed in the ethics pack, from `dialog_items`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+import sqlite_utils
+
+from .config import Settings
+from .dialog.extract import dialog_texts
+from .dialog.load import DialogError, load_dialog
+from .dialog.model import Dialog, TwoLanguages
+from .i18n import Translator, available_languages, language_name
+from .retention import retention_from
+
+#: The Traditional Chinese fixes a reviewer keeps by hand (bot/hant.py); its [to_confirm] lists what waits.
+OVERRIDES = Path("zh_Hant") / "overrides.toml"
+
+#: [study] facts a committee and the patients' consent need, in words; version_date is checked on its own.
+STUDY_FACTS = {
+    "official_title": "the trial's official title",
+    "sponsor": "the sponsor",
+    "data_controller": "who handles the personal information (PIPL: 个人信息处理者)",
+    "ethics_committee": "the ethics committee's name",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to confirm before launch: open (with how to close it) or OK."""
+
+    topic: str
+    open: bool
+    says: str
+    fix: str = ""
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as the team names it: relative to the working directory when inside it."""
+    full = Path(path).resolve()
+    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(path)
+
+
+def ok(topic: str, says: str) -> Item:
+    return Item(topic, False, says)
+
+
+def todo(topic: str, says: str, fix: str) -> Item:
+    return Item(topic, True, says, fix)
+
+
+# ---------------------------------------------------------------------- the dialog file
+
+
+def dialog_items(dialog: Dialog) -> list[Item]:
+    """What the dialog file itself leaves open: unset [study] facts and every [[to_confirm]] item."""
+    items = []
+    file = shown_path(dialog.source_path)
+    study = dialog.study
+    if not study.version_date:
+        items.append(
+            todo(
+                "Version date",
+                "[study] version_date is not set, so the ethics pack cannot print the version date (版本日期).",
+                f'In {file}, set version_date = "YYYY-MM-DD" under [study]: the day this [dialog] version was made.',
+            )
+        )
+    for key, what in STUDY_FACTS.items():
+        value: TwoLanguages = getattr(study, key)
+        missing = [lang for lang, text in (("English", value.en), ("Chinese", value.zh)) if not text]
+        if missing:
+            items.append(
+                todo(
+                    f"[study] {key}",
+                    f"[study] {key} is not set in {' or '.join(missing)}: {what}.",
+                    f'In {file}, under [study], set {key} = {{ en = "...", zh = "..." }}.',
+                )
+            )
+    if not (study.ethics_committee_phone or study.ethics_committee_email):
+        items.append(
+            todo(
+                "[study] ethics committee contact",
+                "Neither [study] ethics_committee_phone nor ethics_committee_email is set: the ethics pack "
+                "names no way to reach the committee.",
+                f"In {file}, under [study], set ethics_committee_phone and/or ethics_committee_email.",
+            )
+        )
+    for item in dialog.to_confirm:
+        items.append(
+            todo(
+                f"[[to_confirm]] {item.part}",
+                f"{item.what.en} ({file}, [[to_confirm]] part = {item.part!r})",
+                "Have the site confirm it (fix the text if needed, and bump [dialog] version if you do), then "
+                "remove this [[to_confirm]] item from the dialog file.",
+            )
+        )
+    if not items:
+        items.append(ok("Dialog file", f"{file}: every [study] fact is set and nothing is marked to confirm."))
+    return items
+
+
+def overrides_items(locales_dir: Path) -> list[Item]:
+    """The Traditional Chinese terms still waiting for the site ([to_confirm] in overrides.toml)."""
+    path = locales_dir / OVERRIDES
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return [todo("Traditional Chinese fixes", f"{shown_path(path)} cannot be read: {exc}", f"Fix {path}.")]
+    waiting = data.get("to_confirm", {})
+    items = []
+    for table in ("terms", "messages"):
+        known = data.get(table, {})
+        keys = waiting.get(table, [])
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            items.append(
+                todo(
+                    "Traditional Chinese fixes",
+                    f"{shown_path(path)}: [to_confirm] {table} lists {', '.join(unknown)}, not in [{table}].",
+                    f"Remove them from [to_confirm] {table}, or add them to [{table}].",
+                )
+            )
+        listed = [f"{key} → {known[key]}" for key in keys if key in known]
+        if listed:
+            items.append(
+                todo(
+                    f"Traditional Chinese {table}",
+                    f"{len(listed)} wording(s) for Taiwan and Hong Kong are not confirmed by the site: "
+                    + "; ".join(listed)
+                    + ".",
+                    f"Have the site confirm each (fix it in [{table}] and run `python -m bot.hant` if needed), then "
+                    f"remove it from [to_confirm] {table} in {shown_path(path)}.",
+                )
+            )
+    if not items:
+        items.append(ok("Traditional Chinese fixes", f"{shown_path(path)}: nothing waits for confirmation."))
+    return items
+
+
+def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
+    """Every text of the dialog file translated in every catalog, so nobody is shown English by mistake."""
+    data = tomllib.loads(Path(dialog.source_path).read_text(encoding="utf-8"))
+    texts = {text for _, text in dialog_texts(data)}
+    items = []
+    for language in available_languages(locales_dir)[1:]:
+        t = Translator(language, locales_dir)
+        missing = sorted(text for text in texts if t(text) == text)
+        if missing:
+            items.append(
+                todo(
+                    f"Translations {language}",
+                    f"{len(missing)} text(s) of the dialog file have no {language_name(language)} translation, "
+                    f"e.g. {missing[0][:60]!r}.",
+                    "Follow README 'Translations' (extract, update, translate, generate zh_Hant), then run the "
+                    "catalog tests.",
+                )
+            )
+        else:
+            items.append(ok(f"Translations {language}", f"all {len(texts)} texts of the dialog file translated."))
+    return items
+
+
+# ---------------------------------------------------------------------- the deployment
+
+
+def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
+    from .contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
+    from .rescreen import REMINDER_CONSENT_VERSION
+
+    consents = ", ".join(
+        [
+            f"consent notice {dialog.consent.version}",
+            *(f"{c.id} consent {c.version}" for c in dialog.consents),
+            f"contact consent {CONTACT_CONSENT_VERSION}",
+            f"contact consent after a risk answer {URGENT_CONTACT_CONSENT_VERSION}",
+            f"reminder opt-in {REMINDER_CONSENT_VERSION}",
+        ]
+    )
+    approved = settings.ethics_approved_version.strip()
+    pack = f"`screening-bot export-script` writes the pack of version {dialog.version}"
+    if not approved:
+        return [
+            todo(
+                "Ethics approval",
+                f"No approved dialog version is recorded (ETHICS_APPROVED_VERSION). The bot would run dialog "
+                f"{dialog.id} version {dialog.version}, with these consents: {consents}.",
+                f"{pack}; once the ethics committee has approved it, set ethics_approved_version = "
+                f'"{dialog.version}" in the config file (or ETHICS_APPROVED_VERSION).',
+            )
+        ]
+    if approved != dialog.version:
+        return [
+            todo(
+                "Ethics approval",
+                f"The approved dialog version is {approved}, but the dialog file is version {dialog.version}.",
+                f"{pack} with `--diff {approved}` for the amendment; once it is approved, set "
+                f'ethics_approved_version = "{dialog.version}". Or run the approved dialog file.',
+            )
+        ]
+    return [ok("Ethics approval", f"dialog version {dialog.version} is the approved one ({consents}).")]
+
+
+def recruiting_items(dialog: Dialog) -> list[Item]:
+    if not dialog.recruiting:
+        return [
+            todo(
+                "Recruiting",
+                f"{shown_path(dialog.source_path)} says recruiting = false: the trial is closed, and no reminder "
+                "is sent.",
+                "Set recruiting = true under [dialog] (and bump the version) only when the trial recruits again.",
+            )
+        ]
+    return [ok("Recruiting", "the dialog file says recruiting = true.")]
+
+
+SITE_SETTINGS = (
+    ("phone", "SITE_PHONE", "site_phone", '"+86 27 ..."', "People who may fit cannot call the study team themselves."),
+    ("email", "SITE_EMAIL", "site_email", '"..."', "People cannot write to the study team."),
+    ("hours", "SITE_HOURS", "site_hours", '"Mon-Fri 9:00-17:00"', "People are not told when someone answers."),
+    (
+        "server_location",
+        "SITE_SERVER_LOCATION",
+        "site_server_location",
+        '"Wuhan, China (Union Hospital data centre)"',
+        "The consent notice cannot say where the answers are kept (PIPL).",
+    ),
+    (
+        "response_days",
+        "SITE_RESPONSE_DAYS",
+        "site_response_days",
+        "3",
+        'People who leave a number are told only that the team will call "soon".',
+    ),
+)
+
+
+def site_items(settings: Settings, dialog: Dialog) -> list[Item]:
+    site = replace(dialog.site, **settings.site_overrides())
+    items = []
+    for name, env, key, example, why in SITE_SETTINGS:
+        value = getattr(site, name)
+        if value:
+            items.append(ok(f"Site {name}", f"{env} = {value}"))
+        else:
+            items.append(
+                todo(
+                    f"Site {name}",
+                    f"{env} is not set. {why}",
+                    f"Set {key} = {example} in the config file (or {env} in the environment). Never guess it.",
+                )
+            )
+    return items
+
+
+def key_items(settings: Settings) -> list[Item]:
+    if settings.screening_key.strip():
+        return [
+            ok(
+                "Encryption key",
+                "comes from SCREENING_KEY (not a file): keep a copy in the hospital's password safe.",
+            )
+        ]
+    path = settings.key_path()
+    if not path.exists():
+        return [
+            todo(
+                "Encryption key",
+                f"There is no key file yet at {path}; it is made (mode 0600) at the first start.",
+                "Start the bot once where it will run (e.g. `screening-bot chat`, then quit), back the key up apart "
+                "from the database, then run check-launch again.",
+            )
+        ]
+    items = []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        items.append(
+            todo(
+                "Encryption key",
+                f"{path} can be read by other users (mode {mode:04o}).",
+                f"chmod 600 {path}",
+            )
+        )
+    if path.resolve().parent == settings.db_path.resolve().parent:
+        items.append(
+            todo(
+                "Encryption key",
+                f"The key file {path} is in the same folder as the database, so one copy of that folder holds "
+                "both the data and the key that opens it.",
+                "Move the key out of the data folder (e.g. /etc/screening-bot/screening.key, mode 0600, owned by "
+                "the bot's user), set SCREENING_KEY_FILE to it, and back it up apart from the database.",
+            )
+        )
+    return items or [ok("Encryption key", f"{path}: mode {mode:04o}, apart from the database.")]
+
+
+def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
+    path = settings.db_path
+    if not path.exists():
+        return [ok("Database", f"none yet at {path}; it is made (mode 0600) at the first start.")]
+    items = []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        items.append(todo("Database", f"{path} can be read by other users (mode {mode:04o}).", f"chmod 600 {path}"))
+    try:
+        from .store.dialog_versions import DialogVersionError, DialogVersions
+
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            DialogVersions(sqlite_utils.Database(conn)).check(dialog)
+        finally:
+            conn.close()
+    except DialogVersionError as exc:
+        items.append(todo("Database", str(exc), "Bump [dialog] version (the bot refuses to start as it is)."))
+    except sqlite3.Error as exc:
+        items.append(todo("Database", f"{path} cannot be read: {exc}.", "Check the file and its permissions."))
+    return items or [ok("Database", f"{path}: mode {mode:04o}, the dialog version matches what it recorded.")]
+
+
+def staff_items(settings: Settings) -> list[Item]:
+    items = []
+    if settings.staff_chat_id is None:
+        items.append(
+            todo(
+                "Staff notification",
+                "STAFF_CHAT_ID is not set: nobody is told when a person leaves a phone number.",
+                "Add the bot to the study team's Telegram group, then set staff_chat_id to the group's id "
+                "(it starts with -).",
+            )
+        )
+    elif not settings.telegram_token:
+        items.append(
+            todo(
+                "Staff notification",
+                "STAFF_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: the posts are sent by the Telegram bot.",
+                "Set TELEGRAM_BOT_TOKEN (in the environment, never in a file others can read).",
+            )
+        )
+    else:
+        items.append(ok("Staff notification", f"new leads are posted to Telegram chat {settings.staff_chat_id}."))
+    if not settings.staff_user_ids:
+        items.append(
+            todo(
+                "Staff members",
+                "STAFF_USER_IDS is not set: nobody can read a lead's phone number or set its status in Telegram.",
+                "Set staff_user_ids to the study team's Telegram user ids, separated by commas.",
+            )
+        )
+    else:
+        items.append(ok("Staff members", f"{len(settings.staff_user_ids)} Telegram user id(s) in STAFF_USER_IDS."))
+    if settings.staff_notify_contact:
+        items.append(
+            todo(
+                "Phone numbers in staff posts",
+                "STAFF_NOTIFY_CONTACT=1 puts phone numbers and names into the staff chat's posts, which pass "
+                "through Telegram's servers outside mainland China.",
+                "Set staff_notify_contact = false, unless the ethics committee approved this transfer and the "
+                "consent says so.",
+            )
+        )
+    return items
+
+
+def web_items(settings: Settings) -> list[Item]:
+    url = settings.public_url.strip()
+    if not url:
+        return [
+            todo(
+                "Web address",
+                "WEB_PUBLIC_URL is not set: QR codes and links for posters cannot be made.",
+                'Set web_public_url = "https://..." to the web chat\'s public address (behind a TLS proxy).',
+            )
+        ]
+    if not url.startswith("https://"):
+        return [
+            todo(
+                "Web address",
+                f"WEB_PUBLIC_URL is {url}: not https, so answers would cross the network unencrypted.",
+                "Serve the web chat behind a TLS reverse proxy and set an https:// address.",
+            )
+        ]
+    return [ok("Web address", url)]
+
+
+def retention_items(settings: Settings) -> list[Item]:
+    periods = retention_from(settings)
+    return [
+        ok(
+            "Retention",
+            f"unfinished {periods.unfinished_days} days, finished without a lead {periods.not_eligible_days} days, "
+            f"closed leads {periods.closed_lead_days} days",
+        )
+    ]
+
+
+def check_launch(settings: Settings) -> list[Item]:
+    """Every check, in the order a site would work through them."""
+    try:
+        dialog = load_dialog(settings.dialog_path)
+    except DialogError as exc:
+        return [todo("Dialog file", str(exc), "Fix the dialog file; `screening-bot check-dialog` checks it.")]
+    return [
+        *approval_items(settings, dialog),
+        *recruiting_items(dialog),
+        *dialog_items(dialog),
+        *overrides_items(settings.locales_dir),
+        *translation_items(dialog, settings.locales_dir),
+        *site_items(settings, dialog),
+        *staff_items(settings),
+        *web_items(settings),
+        *key_items(settings),
+        *database_items(settings, dialog),
+        *retention_items(settings),
+    ]
+
+
+def report(items: list[Item], out: TextIO | None = None) -> int:
+    """Print open items in full, then OK items one line each; 1 while anything is open, else 0."""
+    out = out or sys.stdout
+    still = [i for i in items if i.open]
+    done = [i for i in items if not i.open]
+    if still:
+        print(f"Not ready to go live: {len(still)} open, {len(done)} OK.\n", file=out)
+    else:
+        print(f"Ready to go live: all {len(done)} checks OK.\n", file=out)
+    for item in still:
+        print(f"OPEN  {item.topic}: {item.says}", file=out)
+        print(f"      To close: {item.fix}\n", file=out)
+    for item in done:
+        print(f"OK    {item.topic}: {item.says}", file=out)
+    return 1 if still else 0
