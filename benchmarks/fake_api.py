@@ -18,7 +18,7 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {"id": 999000111, "is_bot": True, "first_name": "Screening", "username": "screening_bench_bot"}
-TOKEN = "123456:BENCH-token-for-the-fake-api"
+TOKEN = "123456:BENCH-token-for-the-fake-bot-api-0000"
 
 
 class FakeBotApi(BaseRequest):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +12,13 @@ from typing import Any
 from .channels.web.cli import add_web_commands
 from .config import ConfigError, Settings, flag_type, load_settings
 from .dialog.load import DialogError, load_dialog
+from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
+from .files import new_files_removed_on_failure
+from .logs import OneLineFormatter, keep_secrets_out
 from .retention import retention_from
 from .screening import Screener
 from .store import ConversationStore, open_database
+from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.leads import LeadStore
 from .store.vault import VaultError, open_vault
@@ -25,9 +30,10 @@ def build_screener(settings: Settings) -> Screener:
     """Load and check the dialog and the catalogs, then open the database: the same for every channel."""
     dialog = load_dialog(settings.dialog_path)
     settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
-    db = open_database(settings.db_path)
-    DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
-    vault = open_vault(db, settings.screening_key, settings.key_path())
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        db = open_database(settings.db_path)
+        DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+        vault = open_vault(db, settings.screening_key, settings.key_path())
     screener = Screener(
         dialog,
         ConversationStore(db, dialog),
@@ -48,17 +54,18 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token and args.web:
-        from .channels.web.cli import serve_web
+        from .channels.web.cli import listening_socket, serve_web
 
+        listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
         screener = build_screener(settings)
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
-        return serve_web(screener, settings)
+        return serve_web(screener, settings, listening)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
-    from .channels.telegram import Webhook, run_telegram
+    from .channels.telegram import Webhook, check_telegram, run_telegram
 
     settings = settings.with_overrides(
         telegram_webhook_url=args.webhook, telegram_webhook_listen=args.listen, telegram_webhook_port=args.port
@@ -68,6 +75,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         webhook = Webhook(
             settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
+    check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
     screener = build_screener(settings)
     beside = []
     if args.web:
@@ -179,17 +187,38 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever goes wrong ends in one line on stderr, never a traceback (bot/errors.py)."""
+    closed = settle_standard_streams()
     args = parser().parse_args(argv)
     if not getattr(args, "func", None):
         args = parser().parse_args([*(argv or sys.argv[1:]), "run"])
+    settings: Settings | None = None
     try:
+        if "stdout" in closed:
+            raise Problem(
+                "standard output is closed, so what this command prints would be lost. "
+                "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
+            )
         settings = settings_from(args)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret)
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLineFormatter())
+        logging.basicConfig(level=settings.log_level, handlers=[handler])
         logging.getLogger("transitions").setLevel(logging.WARNING)
-        return args.func(settings, args)
-    except (ConfigError, DialogError, VaultError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        status = args.func(settings, args)
+        sys.stdout.flush()  # a closed pipe (`| head`) shows here, while it can still be explained
+        return status
+    except (ConfigError, DialogError, VaultError, Problem) as exc:
+        return failed(str(exc))
+    except KeyboardInterrupt:
+        return failed("stopped (Ctrl-C).", EXIT_INTERRUPTED, prefix="")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the last resort: a known failure of the environment, else a bug
+        if isinstance(exc, BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second failure at exit
+        message = explain(exc, settings.db_path if settings else None)
+        return failed(message) if message else failed(incident(exc), EXIT_BUG)
 
 
 if __name__ == "__main__":

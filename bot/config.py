@@ -256,6 +256,10 @@ class Settings:
     telegram_reminder_hours: float = field(
         default=24.0, metadata=env("TELEGRAM_REMINDER_HOURS", number(0, 720, "hours"))
     )
+    #: How long `run` keeps trying to reach Telegram at start (bot/channels/telegram/link.py).
+    telegram_start_seconds: float = field(
+        default=60.0, metadata=env("TELEGRAM_START_SECONDS", number(0, 86_400, "seconds"))
+    )
     telegram_bot_username: str = field(default="", metadata=env("TELEGRAM_BOT_USERNAME", bot_username))
     site_hospital: str = field(default="", metadata=env("SITE_HOSPITAL", text))
     site_department: str = field(default="", metadata=env("SITE_DEPARTMENT", text))

@@ -9,6 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .i18n import _
+
+# What every channel says when something fails on our side, in the same words.
+#: An answer could not be stored (a full disk, a locked database).
+NOT_SAVED = _(
+    "Sorry, your last answer could not be saved just now. Your earlier answers are safe. Please try again later."
+)
+#: The screening could not even be shown (the web chat's page, for the same reasons).
+UNAVAILABLE = _(
+    "Sorry, the screening is not available just now. Your answers so far are safe. Please try again in a few minutes."
+)
+#: Anything else that failed (a bug); the incident id is in the log line about it.
+SOMETHING_WENT_WRONG = _(
+    "Sorry, something went wrong on our side. Your answers so far are safe. "
+    "Please try again in a moment. (Reference: {incident})"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Text:

@@ -34,10 +34,12 @@ from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
 from .dialog.rules import SELF_REPORTED, Invalid
+from .files import OutputFiles, new_files_removed_on_failure
 from .i18n import _
 from .retention import retention_from
 from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
 from .store import audit, open_database
+from .store.db import database_files
 from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
@@ -93,9 +95,11 @@ def open_staff_database(settings: Settings, args: argparse.Namespace) -> sqlite_
 
 
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
-    db = open_staff_database(settings, args)
-    vault = open_vault(db, settings.screening_key, settings.key_path())
-    return Desk(db, LeadStore(db, vault), load_dialog(settings.dialog_path), staff_name(args))
+    dialog = load_dialog(settings.dialog_path)
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        db = open_staff_database(settings, args)
+        vault = open_vault(db, settings.screening_key, settings.key_path())
+    return Desk(db, LeadStore(db, vault), dialog, staff_name(args))
 
 
 # ---------------------------------------------------------------------- tables
@@ -390,9 +394,8 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
     audit.record(desk.db, desk.staff, "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"))
     if args.output:
         path = Path(args.output)
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)  # it holds contact details
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with OutputFiles(path.parent, mode=0o600) as out:  # it holds contact details; never half-written
+            out.write(path.name, data)
         print(f"{len(rows)} lead(s) written to {path}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
@@ -514,8 +517,8 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_staff_database(settings, args)
-    steps, stops, statuses = funnel(db, load_dialog(settings.dialog_path))
+    dialog = load_dialog(settings.dialog_path)
+    steps, stops, statuses = funnel(open_staff_database(settings, args), dialog)
     print("Screening funnel (anonymous counts, all time)\n")
     print(table(["STEP", "PEOPLE"], steps))
     print("\nWhere unfinished screenings stop\n")

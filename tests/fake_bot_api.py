@@ -59,7 +59,10 @@ class ChatMessage:
 
 @dataclass
 class FakeBotApi:
-    token: str = "123456:TEST-token-for-the-fake-api"
+    #: Shaped like a real token (digits, a colon, 30+ characters): the bot refuses any other shape.
+    token: str = "123456:TEST-token-for-the-fake-bot-api-0000"
+    #: The status for a call with another token: 401, or 404 as Telegram answers a malformed one.
+    refuse_with: int = 401
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     failures: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
@@ -81,6 +84,7 @@ class FakeBotApi:
         self._changed = asyncio.Event()
         self._release = asyncio.Event()
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._revoked = False
         self.port = 0
 
     # ------------------------------------------------------------------ server
@@ -89,12 +93,20 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on a free port, or on `port` again after `stop()` (Telegram back after an outage)."""
         app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _Method, {"api": self})])
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self._server = tornado.httpserver.HTTPServer(app)
         self._server.add_sockets(sockets)
+
+    async def revoke_token(self) -> None:
+        """As when the owner revokes the token in @BotFather: every call from now on is refused
+        (a long poll under way ends at once, and the next one is refused)."""
+        self.token = "0:revoked-" + "x" * 30
+        self._revoked = True
+        await self._notify()
 
     async def stop(self) -> None:
         self._release.set()
@@ -147,7 +159,7 @@ class FakeBotApi:
         self._queue = [u for u in self._queue if u["update_id"] >= offset]
 
         def ready() -> bool:
-            return bool(self._queue or self._replays)
+            return bool(self._queue or self._replays or self._revoked)
 
         if not ready() and timeout > 0:
             with contextlib.suppress(TimeoutError):
@@ -226,7 +238,7 @@ class FakeBotApi:
         await api._notify()  # a waiting test sees the call as it arrives (a long poll ends much later)
         try:
             if token != api.token:
-                raise _Error(401, "Unauthorized")
+                raise _Error(api.refuse_with, "Unauthorized" if api.refuse_with == 401 else "Not Found")
             failure = api.failures[method].popleft() if api.failures[method] else ""
             if method == "sendMessage" and int(params.get("chat_id", 0)) in api.blocked:
                 failure = "403"

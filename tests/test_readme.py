@@ -193,7 +193,7 @@ def web(command: str, tmp_path: Path) -> None:
     )
     try:
         for line in proc.stderr:  # type: ignore[union-attr]
-            if "Uvicorn running on" in line:
+            if "Web chat on http:" in line:  # printed once its port is taken: connections queue from then on
                 break
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "Telegram" in page.text

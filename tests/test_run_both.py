@@ -93,7 +93,7 @@ def test_run_web_without_a_token_serves_the_web_chat_alone_and_says_so(tmp_path:
         said = []
         for line in proc.stderr:  # type: ignore[union-attr]
             said.append(line)
-            if "Uvicorn running on" in line:
+            if "Web chat on http:" in line:  # printed once its port is taken: connections queue from then on
                 break
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "Telegram" in page.text  # the consent notice

@@ -12,8 +12,9 @@ import sys
 from typing import TextIO
 
 from ..dialog.rules import normalise
+from ..errors import EXIT_INTERRUPTED, STORAGE_ERRORS
 from ..i18n import _
-from ..replies import Action, Command, Prompt, Reply, Text
+from ..replies import NOT_SAVED, Action, Command, Prompt, Reply, Text
 from ..screening import Screener
 
 COMMANDS = {
@@ -38,6 +39,7 @@ COMMANDS = {
     "停止": "stop",
 }
 QUIT = {"quit", "exit", "q", "退出"}
+GOODBYE = _("Goodbye. Run the chat again to continue where you stopped.")
 #: Prompts whose numbered buttons a typed number picks directly.
 BUTTON_PROMPTS = {"consent", "choice", "summary", "language", "confirm_delete", "finished"}
 
@@ -81,32 +83,48 @@ def _option_id(action: Action) -> str:
 
 
 def run_terminal(
-    screener: Screener, session: str = "local", stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+    screener: Screener, session: str = "local", stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
-    """Chat until the person quits or input ends; everything is saved after each answer."""
+    """Chat until the person quits or input ends; everything is saved after each answer.
+
+    Ctrl-C ends the chat like `quit` (with the goodbye), but with exit status 130, as a shell
+    expects of an interrupted program. When an answer cannot be saved (a full disk, say), the
+    person is told so in their language and the error goes on to `screening-bot` (exit 2)."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
     language = os.environ.get("LANG", "").split(".")[0] or None
     conv = screener.open("terminal", session, language_hint=language)
     t = screener.translator(conv.language)
     piped = not stdin.isatty()
     out.write(t(_("Type quit to stop. Your answers are saved after each one.")) + "\n")
-    reply = screener.handle(conv, Command("start"))
-    render(reply, out)
-    while not reply.ended:
-        out.write("> ")
-        out.flush()
-        line = stdin.readline()
-        if not line:
-            out.write("\n")
-            break
-        if piped:
-            out.write(line if line.endswith("\n") else line + "\n")
-        action = read_action(line.rstrip("\n"), reply.prompt)
-        if action is None:
-            break
-        reply = screener.handle(conv, action)
+    try:
+        reply = screener.handle(conv, Command("start"))
         render(reply, out)
-        if reply.ended:
-            return 0
-        t = screener.translator(conv.language)
-    out.write(t(_("Goodbye. Run the chat again to continue where you stopped.")) + "\n")
+        while not reply.ended:
+            out.write("> ")
+            out.flush()
+            line = stdin.readline()
+            if not line:
+                out.write("\n")
+                break
+            if piped:
+                out.write(line if line.endswith("\n") else line + "\n")
+            action = read_action(line.rstrip("\n"), reply.prompt)
+            if action is None:
+                break
+            try:
+                reply = screener.handle(conv, action)
+            except STORAGE_ERRORS:
+                out.write("\n" + t(NOT_SAVED) + "\n")
+                out.flush()
+                raise
+            render(reply, out)
+            if reply.ended:
+                return 0
+            t = screener.translator(conv.language)
+    except KeyboardInterrupt:
+        out.write("\n" + t(GOODBYE) + "\n")
+        out.flush()
+        return EXIT_INTERRUPTED
+    out.write(t(GOODBYE) + "\n")
     return 0

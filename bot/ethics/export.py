@@ -9,9 +9,10 @@ from pathlib import Path
 from ..config import Settings
 from ..dialog.load import DialogError, load_dialog, parse_dialog
 from ..dialog.model import Dialog
+from ..errors import Problem, explain_os_error
 from ..retention import retention_from
 from ..screening import Screener
-from ..store import ConversationStore, open_database
+from ..store import ConversationStore, StoreError, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
@@ -48,6 +49,8 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
             DialogVersions(open_database(settings.db_path)).check(dialog)
         except DialogVersionError as exc:
             print(f"warning: {exc}", file=sys.stderr)
+        except StoreError as exc:  # the check is advice; the pack is made from the dialog file alone
+            print(f"warning: the versions the bot has run were not checked: {exc}", file=sys.stderr)
     changes: list[Change] | None = None
     if diff:
         changes = dialog_changes(old_dialog(settings, dialog, diff), dialog)
@@ -67,9 +70,12 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
             return 2
     # What the bot does after each kind of answer, measured on the same code and settings.
     observed = observe(dialog, settings.locales_dir, site_overrides=settings.site_overrides())
-    written = write_pack(
-        Path(out), screener, retention_from(settings), svg, observed, changes, diff or "", settings=settings
-    )
+    try:
+        written = write_pack(
+            Path(out), screener, retention_from(settings), svg, observed, changes, diff or "", settings=settings
+        )
+    except OSError as exc:
+        raise Problem(explain_os_error(exc, "write the ethics pack into", out) + " Nothing was written.") from exc
     for path in written:
         print(path)
     return 0

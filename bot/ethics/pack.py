@@ -28,6 +28,7 @@ from ..contact import CONSENT_OPTIONS, CONTACT_CONSENT_TEXT, CONTACT_CONSENT_VER
 from ..dialog.extract import dialog_texts
 from ..dialog.model import OUTCOMES, Consent, Dialog, Site, Study, TwoLanguages
 from ..dialog.rules import CriterionResult
+from ..files import OutputFiles
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
 from ..launch import shown_path
 from ..rescreen import OFFER_TEXT, REMINDER_CONSENT_VERSION
@@ -667,19 +668,18 @@ def write_pack(
     old_version: str = "",
     settings: Any = None,
 ) -> list[Path]:
-    """Write <id>-<version>.html, .md and (with a picture) -flow.svg into out_dir; return their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write <id>-<version>.html, .md and (with a picture) -flow.svg into out_dir; return their paths.
+
+    All of them or none: a failure (a full disk, say) leaves no half-written pack, and an
+    older pack of the same version stays as it was."""
     stem = file_stem(screener.dialog)
     written = []
     flow_file = ""
-    if svg:
-        flow_path = out_dir / f"{stem}-flow.svg"
-        flow_path.write_text(svg, encoding="utf-8")
-        flow_file = flow_path.name
-        written.append(flow_path)
     pack, texts, words = build_pack(screener, retention, svg, observed, changes, old_version, settings)
-    for suffix, template in ((".html", "pack.html.j2"), (".md", "pack.md.j2")):
-        path = out_dir / f"{stem}{suffix}"
-        path.write_text(render(pack, texts, words, template, flow_file), encoding="utf-8")
-        written.append(path)
+    with OutputFiles(out_dir) as out:
+        if svg:
+            flow_file = f"{stem}-flow.svg"
+            written.append(out.write(flow_file, svg))
+        for suffix, template in ((".html", "pack.html.j2"), (".md", "pack.md.j2")):
+            written.append(out.write(f"{stem}{suffix}", render(pack, texts, words, template, flow_file)))
     return written

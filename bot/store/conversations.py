@@ -70,19 +70,21 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK TO nested")
-            conn.execute("RELEASE nested")
+            if conn.in_transaction:  # not after a failure SQLite answered by rolling back everything
+                conn.execute("ROLLBACK TO nested")
+                conn.execute("RELEASE nested")
             raise
         conn.execute("RELEASE nested")
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")  # may fail too (a full disk): then it is undone like any failure
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite itself rolls back after some failures (disk full, I/O error)
+            conn.execute("ROLLBACK")
         _AFTER_COMMIT.pop(id(conn), None)
         raise
-    conn.execute("COMMIT")
     for work in _AFTER_COMMIT.pop(id(conn), ()):
         work()
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import Problem, explain_os_error, explain_sqlite_error
+from ..files import new_files_removed_on_failure
 from .wipe import wipe_pending
 
 
@@ -331,21 +333,56 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
+class StoreError(Problem):
+    """The database cannot be opened or brought up to date; the message names the file and what to do."""
+
+
+def database_files(path: Path) -> list[Path]:
+    """The database file and the two SQLite keeps beside it in WAL mode."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
 def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed, mode 0600) and migrate the screening database."""
+    """Open (creating if needed, mode 0600) and migrate the screening database.
+
+    Every way this can fail ends in a StoreError naming the file and what to do, and
+    leaves the disk as it was: a database (or folder) made by this call is removed again.
+    """
     path = Path(path)
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    if str(path) == ":memory:":
+        return _prepare(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), path)
+    if path.is_dir():
+        raise StoreError(
+            f"{path} is a folder, not a database file. Set SCREENING_DB (or --db) to a file, "
+            f"for example {path / 'screening.db'}."
+        )
+    with new_files_removed_on_failure(*database_files(path)):
+        conn = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            db = _prepare(conn, path)
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()  # before its files are removed
+            if isinstance(exc, OSError):
+                raise StoreError(explain_os_error(exc, "create the database", path)) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(explain_sqlite_error(exc, path)) from exc
+            raise
+    return db
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
     db.execute("PRAGMA busy_timeout=5000")
-    migrate(db)
+    migrate(db, path)
     wipe_pending(db)  # an erasure whose log could not be emptied before (a reader was open)
     return db
 
@@ -354,13 +391,13 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: sqlite_utils.Database, path: str | Path = "the database") -> None:
     """Bring the schema up to date, one transaction per step."""
     current = schema_version(db)
     if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"The database schema is version {current}, newer than this program knows ({len(MIGRATIONS)}). "
-            "Upgrade the program before using this database."
+        raise StoreError(
+            f"{path}: the database schema is version {current}, newer than this program knows "
+            f"({len(MIGRATIONS)}): a newer screening-bot made it. Upgrade this program before using this database."
         )
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         db.execute("BEGIN IMMEDIATE")

@@ -36,6 +36,7 @@ from pathlib import Path
 import sqlite_utils
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from ..errors import explain_os_error
 from .conversations import transaction
 from .wipe import request_wipe
 
@@ -91,15 +92,22 @@ def read_keys(env_key: str, key_file: Path) -> Keys | None:
 
 def write_key_file(path: Path, keys: tuple[bytes, ...]) -> None:
     """Write keys (newest first) readable by the owner only, replacing the file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".new")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write("\n".join(k.decode() for k in keys) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write("\n".join(k.decode() for k in keys) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VaultError(
+            explain_os_error(exc, "write the key file", path)
+            + " Its place is SCREENING_KEY_FILE (by default, beside the database)."
+        ) from exc
 
 
 class Vault:

@@ -1,6 +1,6 @@
 """The Telegram channel (python-telegram-bot v22): see app.py for how it is built and run."""
 
-from .app import TelegramOptions, Webhook, build_application, run_telegram
+from .app import TelegramOptions, Webhook, build_application, check_telegram, run_telegram
 from .identity import telegram_user_key
 
-__all__ = ["TelegramOptions", "Webhook", "build_application", "run_telegram", "telegram_user_key"]
+__all__ = ["TelegramOptions", "Webhook", "build_application", "check_telegram", "run_telegram", "telegram_user_key"]

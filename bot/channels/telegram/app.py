@@ -21,12 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from ...config import ConfigError, Settings
+from ...errors import explain_os_error
 from ...i18n import Translator, _
 from ...retention import Retention, retention_from
 from ...screening import Screener
@@ -34,6 +35,7 @@ from ...store.durable import durable_flush
 from ...store.telegram import TelegramStore
 from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
+from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
 from .logguard import guard_logs
 from .ready_reminders import ReadyReminders
 from .reminders import Reminders
@@ -86,14 +88,19 @@ class TelegramOptions:
     retention: Retention = field(default_factory=Retention)
     #: Seconds between "is a purge due?" checks; a purge runs at start and then once a day.
     purge_check_every: float = 3600.0
+    #: How long to keep trying to reach Telegram at start before giving up (link.py).
+    start_seconds: float = 60.0
     #: Seconds between retries of an erasure's follow-up (WAL wipe, staff messages) until it is done.
     erasure_check_every: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramOptions:
+        """The options from the settings; a token that cannot be right is refused here, before any network call."""
+        check_token_format(settings.telegram_token)
         hours = settings.telegram_reminder_hours
         return cls(
             token=settings.telegram_token,
+            start_seconds=settings.telegram_start_seconds,
             api_base_url=settings.telegram_api_base_url or DEFAULT_API_BASE_URL,
             reminder_after=timedelta(hours=hours) if hours > 0 else None,
             staff=StaffOptions.from_settings(settings),
@@ -163,16 +170,11 @@ def build_application(
         .concurrent_updates(update_processor or True)
         .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    else:
-        builder = (
-            builder.connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .write_timeout(options.read_timeout)
-            .get_updates_read_timeout(options.read_timeout)
-        )
+    link = TelegramLink(root)
+    sending, polling = (request, request) if request is not None else http_requests(options)
+    builder = builder.request(WatchedRequest(sending, link)).get_updates_request(WatchedRequest(polling, link))
     app = builder.build()
+    app.bot_data["link"] = link
     durable = durable_flush(screener.store.db)
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
     store = TelegramStore(screener.store.db, screener.leads.vault)
@@ -187,6 +189,45 @@ def build_application(
     app.bot_data["erasures"] = ErasureFollowUp(channel, options.erasure_check_every)
     app.bot_data["options"] = options
     return app
+
+
+def http_requests(options: TelegramOptions) -> tuple[BaseRequest, BaseRequest]:
+    """ptb's HTTP layer for sending (many connections) and for polling (one), with our timeouts."""
+    return (
+        HTTPXRequest(
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            write_timeout=options.read_timeout,
+        ),
+        HTTPXRequest(connection_pool_size=1, read_timeout=options.read_timeout),
+    )
+
+
+def check_telegram(settings: Settings) -> None:
+    """Before anything is written: the token's format, then Telegram's answer to it (getMe, retried).
+
+    `screening-bot run` calls this before it opens the database, so a wrong token or no network
+    stops it with one line and leaves no new database or key behind."""
+    options = TelegramOptions.from_settings(settings)
+    guard_logs(options.token)
+
+    async def ask() -> None:
+        root = options.api_base_url.rstrip("/")
+        link = TelegramLink(root)
+        sending, polling = http_requests(options)
+        bot = Bot(
+            options.token,
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=WatchedRequest(sending, link),
+            get_updates_request=WatchedRequest(polling, link),
+        )
+        try:
+            await reach_telegram(bot, link, options.start_seconds)
+        finally:
+            await bot.shutdown()
+
+    asyncio.run(ask())
 
 
 async def register_commands(app: Application, screener: Screener, staff: StaffOptions | None = None) -> None:
@@ -212,6 +253,8 @@ async def register_commands(app: Application, screener: Screener, staff: StaffOp
 async def start(app: Application, webhook: Webhook | None = None) -> None:
     channel: TelegramChannel = app.bot_data["channel"]
     options: TelegramOptions = app.bot_data["options"]
+    link: TelegramLink = app.bot_data["link"]
+    await reach_telegram(app.bot, link, options.start_seconds)
     await app.initialize()
     channel.store.forget_updates_before(channel.clock() - timedelta(days=2))
     if channel.staff is not None:
@@ -219,21 +262,29 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     await register_commands(app, channel.screener, options.staff)
     await app.start()
     assert app.updater is not None
-    if webhook is None:
-        await app.updater.start_polling(
-            timeout=options.poll_timeout,
-            allowed_updates=Update.ALL_TYPES,
-            error_callback=lambda exc: log.warning("polling: %s; trying again", _kind(exc)),
-        )
-    else:
-        await app.updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.url_path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret_token,
-            allowed_updates=Update.ALL_TYPES,
-        )
+    try:
+        if webhook is None:
+            await app.updater.start_polling(
+                timeout=options.poll_timeout, allowed_updates=Update.ALL_TYPES, error_callback=link.polling_failed
+            )
+        else:
+            await app.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+    except InvalidToken:
+        raise TelegramProblem(link.refused_message()) from None
+    except NetworkError as exc:
+        raise TelegramProblem(
+            f"Telegram stopped answering while the bot started ({_kind(exc)}); start it again."
+        ) from None
+    except OSError as exc:  # the webhook's address
+        where = f"{webhook.listen}:{webhook.port}" if webhook else "the webhook address"
+        raise TelegramProblem(explain_os_error(exc, "listen for the Telegram webhook on", where)) from exc
     app.bot_data["reminders"].start()
     app.bot_data["ready_reminders"].start()
     app.bot_data["purge"].start()
@@ -250,7 +301,10 @@ async def stop(app: Application) -> None:
     if channel.staff is not None and channel.staff.on_lead in channel.screener.on_lead:
         channel.screener.on_lead.remove(channel.staff.on_lead)
     if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+        try:
+            await app.updater.stop()
+        except TelegramError as exc:  # polling had ended on it (a refused token): already reported
+            log.info("polling had stopped: %s", _kind(exc))
     if app.running:
         await app.stop()
     await app.shutdown()
@@ -269,10 +323,16 @@ async def serve(
     `serve()` and a `should_exit` flag, as uvicorn.Server has.
     """
     stopping = stopping or asyncio.Event()
+    link: TelegramLink = app.bot_data["link"]
+    link.on_refused = stopping.set  # a token revoked while running stops the bot (and the process: exit 2)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    await start(app, webhook)
+    try:
+        await start(app, webhook)
+    except BaseException:
+        await stop(app)
+        raise
     servers = [asyncio.create_task(server.serve()) for server in beside]
     try:
         await stopping.wait()
@@ -282,6 +342,8 @@ async def serve(
             server.should_exit = True
         await asyncio.gather(*servers, return_exceptions=True)
         await stop(app)
+    if link.refused:
+        raise TelegramProblem(link.refused_message(while_running=True))
 
 
 def run_telegram(

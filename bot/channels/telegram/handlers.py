@@ -16,7 +16,6 @@ import contextlib
 import logging
 import re
 import secrets
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,7 +37,8 @@ from telegram.ext import (
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT, DECLINED, OUTCOMES
 from ...i18n import Translator, _, negotiate
-from ...replies import Action, Choose, Command, Reply, Text
+from ...logs import exception_summary
+from ...replies import SOMETHING_WENT_WRONG, Action, Choose, Command, Reply, Text
 from ...screening import Screener
 from ...store.conversations import transaction
 from ...store.telegram import DueReminder, TelegramStore
@@ -75,10 +75,6 @@ KEYBOARD_CLOSED = _("OK.")
 EDITED = _("I cannot see changes to a message. Please send your answer again as a new message.")
 PRIVATE_ONLY = _("I only talk in private chats. Please open a private chat with me to do the screening.")
 REMINDER = _("Hello again. Your screening is not finished. When you are ready, you can go on where you stopped.")
-SOMETHING_WENT_WRONG = _(
-    "Sorry, something went wrong on our side. Your answers so far are safe. "
-    "Please try again in a moment. (Reference: {incident})"
-)
 
 
 class TelegramChannel:
@@ -207,8 +203,7 @@ class TelegramChannel:
         """Log with an incident id (type and code location only: no message text, no ids), and say sorry."""
         incident = secrets.token_hex(4)
         error = context.error
-        where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
-        log.error("incident %s: %s while handling an update\n%s", incident, type(error).__name__, where)
+        log.error("incident %s while handling an update: %s", incident, exception_summary(error) if error else "?")
         if not (
             isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE
         ):

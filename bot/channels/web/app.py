@@ -23,7 +23,9 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import re
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -43,13 +45,27 @@ from starlette.staticfiles import StaticFiles
 
 from ...config import Settings
 from ...dialog.engine import Conversation
+from ...errors import STORAGE_ERRORS
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
-from ...replies import Action, Button, Choose, ChooseMany, Command, Prompt, Text
+from ...logs import exception_summary
+from ...replies import (
+    NOT_SAVED,
+    SOMETHING_WENT_WRONG,
+    UNAVAILABLE,
+    Action,
+    Button,
+    Choose,
+    ChooseMany,
+    Command,
+    Prompt,
+    Text,
+)
 from ...screening import Screener
 from ...store.wipe import defer_wipes, wipe_pending_async
 from .forms import action_from, fields, first, parse_form
 from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
 
+log = logging.getLogger("bot.web")
 HERE = Path(__file__).resolve().parent
 CHANNEL = "web"
 SESSION_COOKIE = "screening_session"
@@ -375,12 +391,33 @@ class WebChat:
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return self._error_page(request, _("Sorry, there is no page here."), status)
+
+    async def unavailable(self, request: Request, exc: Exception) -> Response:
+        """The database failed (a full disk, a lock held too long): a kind page, 503, and nothing half-stored.
+
+        The step's transaction was rolled back, so the person's earlier answers are as they were
+        and sending the answer again once the disk has room simply works."""
+        log.error("event=unavailable method=%s path=%s %s", request.method, request.url.path, exception_summary(exc))
+        message = NOT_SAVED if request.method == "POST" else UNAVAILABLE
+        return self._error_page(request, message, 503, headers={"Retry-After": "60"})
+
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """Anything else (a bug): a kind page with a reference; the log line has the same id."""
+        incident = secrets.token_hex(4)
+        log.error("incident %s while handling a web request: %s", incident, exception_summary(exc))
+        return self._error_page(request, SOMETHING_WENT_WRONG, 500, incident=incident)
+
+    def _error_page(
+        self, request: Request, message: str, status: int, headers: dict[str, str] | None = None, **values: str
+    ) -> Response:
+        """An error page in the browser's language; it needs nothing from the database, which may be what failed."""
         language = negotiate(self._hint(request), self.screener.languages)
         t = self.screener.translator(language)
         html = self.templates.get_template("error.html").render(
-            **self._frame(language, t), message=t(_("Sorry, there is no page here."))
+            **self._frame(language, t), message=t(message, **values)
         )
-        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def typed_input(prompt: Prompt | None) -> tuple[str, str, str] | None:
@@ -481,7 +518,12 @@ def create_app(
     app = Starlette(
         routes=[*routes, *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={404: chat.not_found, 405: chat.not_found},
+        exception_handlers={
+            404: chat.not_found,
+            405: chat.not_found,
+            **dict.fromkeys(STORAGE_ERRORS, chat.unavailable),
+            500: chat.failed,
+        },
         lifespan=lifespan,
     )
     app.state.web_chat = chat

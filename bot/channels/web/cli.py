@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import socket
 import sys
 from pathlib import Path
 
@@ -11,7 +13,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ...config import Settings, flag_type
+from ...errors import Problem
+from ...files import new_files_removed_on_failure
 from ...screening import Screener
+from .security import KEY_FILE
 
 
 def add_web_commands(sub: argparse._SubParsersAction) -> None:
@@ -37,29 +42,59 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from ...cli import build_screener
 
     settings = settings.with_overrides(web_host=args.host, web_port=args.port, public_url=args.public_url)
-    return serve_web(build_screener(settings), settings)
+    listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
+    return serve_web(build_screener(settings), settings, listening)
 
 
-def serve_web(screener: Screener, settings: Settings) -> int:
+def serve_web(screener: Screener, settings: Settings, listening: socket.socket | None = None) -> int:
     """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token)."""
     from .app import create_app
 
-    app = create_app(screener, settings)
+    listening = listening or listening_socket(settings.web_host, settings.web_port)
+    with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
+        app = create_app(screener, settings)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    uvicorn.Server(server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)).run()
+    config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The web chat's address, taken before the database is opened: an address in use or not allowed
+    stops the command with a clear message and nothing written."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        where = f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            why = "another program uses it (another screening-bot?). Stop it, or use another port (--port, WEB_PORT)."
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            why = "ports below 1024 need special rights. Use one above 1023 behind a reverse proxy (--port, WEB_PORT)."
+        elif exc.errno == errno.EADDRNOTAVAIL or (exc.errno or 0) < 0:  # negative: the name was not found
+            why = "this machine has no such address. Check --host or WEB_HOST (127.0.0.1 behind a reverse proxy)."
+        else:
+            why = f"{exc.strerror or type(exc).__name__}."
+        raise Problem(f"the web chat cannot listen on {where}: {why}") from exc
 
 
 class EmbeddedServer(uvicorn.Server):
     """The web chat inside another program's event loop (`screening-bot run --web`).
 
     The host program (the Telegram bot) owns SIGINT and SIGTERM and stops this server
-    by setting `should_exit`; uvicorn must not take the signals for itself.
+    by setting `should_exit`; uvicorn must not take the signals for itself. Its address
+    is taken when it is made (`listening`), so a port in use stops the bot at start.
     """
+
+    def __init__(self, config: uvicorn.Config, listening: socket.socket | None = None) -> None:
+        super().__init__(config)
+        self.listening = listening
 
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[override]
         yield
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().serve(sockets or ([self.listening] if self.listening else None))
 
 
 def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
@@ -70,9 +105,11 @@ def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
     from ...store.durable import durable_flush
     from .app import create_app
 
+    listening = listening_socket(settings.web_host, settings.web_port)
     app = create_app(screener, settings, durable=durable_flush(screener.store.db))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    return EmbeddedServer(server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips))
+    config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
+    return EmbeddedServer(config, listening)
 
 
 def server_config(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> uvicorn.Config:

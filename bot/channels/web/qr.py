@@ -7,12 +7,15 @@ or which WeChat group brought people in. It is a campaign name, never a person's
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import segno
 
 from ...config import ConfigError
+from ...errors import Problem, explain_os_error
+from ...files import OutputFiles
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -35,10 +38,15 @@ def telegram_link(bot_username: str, source: str) -> str:
 
 
 def write_qr(link: str, stem: Path) -> list[Path]:
-    """Write `stem`.svg (for print) and `stem`.png (for chat messages); medium error correction survives wear."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    """Write `stem`.svg (for print) and `stem`.png (for chat messages); medium error correction survives wear.
+
+    Both files or neither (bot/files.py): a full disk or a folder that cannot be made leaves nothing."""
     code = segno.make(link, error="m", micro=False)
-    paths = [stem.with_suffix(".svg"), stem.with_suffix(".png")]
-    code.save(paths[0], scale=10, border=4, title=link)
-    code.save(paths[1], scale=10, border=4)
-    return paths
+    svg, png = io.BytesIO(), io.BytesIO()
+    code.save(svg, kind="svg", scale=10, border=4, title=link)
+    code.save(png, kind="png", scale=10, border=4)
+    try:
+        with OutputFiles(stem.parent) as out:
+            return [out.write(f"{stem.name}.svg", svg.getvalue()), out.write(f"{stem.name}.png", png.getvalue())]
+    except OSError as exc:
+        raise Problem(explain_os_error(exc, "write the QR codes into", stem.parent) + " Nothing was written.") from exc
