@@ -15,12 +15,22 @@ Sub-steps, kept in `Conversation.contact_step` (the outcome state itself does no
     done      told what happens next and how long it usually takes
     declined  shown the site's contact details; no contact details are kept
 
+"No, thank you" means it, whenever it is said: after going back from a later step,
+after starting again, after changing answers, in any channel. The conversation's lead,
+if it has one (a phone number given earlier), is deleted with everything in it
+(LeadStore.withdraw), the record of the earlier contact consent is cleared, and the
+staff messages about it are blanked (the `withdrawn` event). A lead exists only with
+contact consent.
+
 A mobile number is required: the study team calls and sends text messages, and a
 landline reaches a patient only at home. Landlines get a clear re-ask.
 
 The lead is written when a valid phone number arrives, so a person who stops after
 that step can still be called. Channels learn of leads through `on_lead(lead_id,
-event)` callbacks (events: created, repeat, updated, completed, erased).
+event)` callbacks (events: created, repeat, updated, completed, erased, withdrawn).
+
+Typed names (and phone numbers) with hidden characters (controls, bidi overrides,
+zero-width characters ...) get a kind re-ask and are never stored (bot/safe_text.py).
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from .dialog.rules import N_, Invalid
 from .i18n import Translator, _
 from .logs import log_event
 from .replies import Action, Button, Choose, Command, Prompt, Reply, Text
+from .safe_text import TOO_LONG, is_hidden, typed_text
 from .store import audit
 from .store.leads import LeadStore, Screening
 
@@ -93,6 +104,10 @@ def parse_phone(text: str, region: str = PHONE_REGION) -> str | Invalid:
     """A typed phone number as E.164 ('+8613912345678'), or why it is not a mobile number we can call."""
     if len(text) > 40:
         return Invalid(N_("That is too long for a phone number. Please type only the number."), {})
+    if any(is_hidden(ch) for ch in text):
+        return Invalid(
+            N_("That has a hidden or special sign in it. Please type only the digits, like 139 1234 5678."), {}
+        )
     cleaned = unicodedata.normalize("NFKC", text).strip()
     if not cleaned:
         return Invalid(N_("Please type your mobile phone number, like 139 1234 5678."), {})
@@ -272,11 +287,13 @@ class ContactCapture:
         return Reply([], self.prompt(conv, t))
 
     def _name(self, conv: Conversation, typed: str, t: Translator) -> Reply:
-        name = " ".join(unicodedata.normalize("NFKC", typed).split())
-        if len(name) > MAX_NAME:
-            return Reply(
-                [t(_("Please type a shorter name (at most {count} letters)."), count=MAX_NAME)], self.prompt(conv, t)
-            )
+        name = typed_text(typed, MAX_NAME)
+        if isinstance(name, Invalid):
+            if name.message == TOO_LONG:
+                message = t(_("Please type a shorter name (at most {count} letters)."), count=MAX_NAME)
+            else:
+                message = t(name.message, **name.params)
+            return Reply([message], self.prompt(conv, t))
         if typed and not any(unicodedata.category(ch).startswith("L") for ch in name):
             return Reply([t(_("Please type a name, or choose Skip."))], self.prompt(conv, t))
         if name:
@@ -286,9 +303,15 @@ class ContactCapture:
         return Reply([], self.prompt(conv, t))
 
     def _declined(self, conv: Conversation, t: Translator) -> Reply:
+        """No contact: and so no lead, even one made from a phone number given before (see module doc)."""
         conv.contact_step = DECLINED
+        conv.contact_consent_version, conv.contact_consented_at = "", ""
         self.screener.store.save(conv)
+        withdrawn = self.leads.withdraw(conv.id)
         audit.count(self.screener.store.db, "contact_declined")
+        for lead_id in withdrawn:
+            log_event(log, "lead_withdrawn", conv=conv.id, lead=lead_id)
+            self.notify(lead_id, "withdrawn")
         site = self.screener.site
         lines = [t(_("That is fine. We keep no contact details.")), self.screener.site_text(t, closing=False)]
         if site.phone or site.email:

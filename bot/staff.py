@@ -1,9 +1,15 @@
 """Staff commands: `screening-bot leads|stats|audit|purge|rotate-key`.
 
-For study coordinators at a terminal. Every read, export, status change and
+For study coordinators at a terminal. Every read, export, status change, merge and
 erasure of a lead is appended to the audit log under the staff member's name
 (`--staff NAME`, else $USER). Tables are padded by display width, so Chinese
 names line up.
+
+Whatever is stored, what staff get is safe (bot/safe_text.py): every table cell and
+line printed has control, bidi and other hidden characters shown as escapes (a stored
+ESC cannot drive the terminal); CSV and XLSX cells that a spreadsheet would read as a
+formula are marked as text (OWASP), XLSX cells are always written as text, and no
+stored value can make an export fail.
 """
 
 from __future__ import annotations
@@ -27,15 +33,17 @@ import sqlite_utils
 from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
-from .dialog.rules import SELF_REPORTED
+from .dialog.rules import SELF_REPORTED, Invalid
 from .files import OutputFiles, new_files_removed_on_failure
 from .i18n import _
 from .retention import retention_from
+from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
 from .store import audit, open_database
 from .store.db import database_files
-from .store.leads import CLOSE_REASONS, STATUSES, Lead, LeadError, LeadStore
+from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
 from .store.vault import open_vault, read_keys, rotate_key
+from .store.wipe import pending
 from .summary import RESULT_WORDS, shown_result
 
 #: Staff words; marked for the catalogs because the Telegram staff view (channels/telegram/staff.py) translates them.
@@ -102,7 +110,7 @@ def _width(text: str) -> int:
 
 
 def _cell(value: Any, limit: int = 40) -> str:
-    text = " ".join(str("" if value is None else value).split())
+    text = escaped(" ".join(str("" if value is None else value).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -146,11 +154,14 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
             lead.call_language or "-",
             lead.source or "-",
             lead.repeat_count or "",
+            " ".join(lead.open_duplicates()) or "-",
         ]
         for lead in found
     ]
-    headers = ["ID", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE"]
-    headers.append("REPEATS")
+    headers = [
+        "ID", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS",
+        "POSSIBLE DUPLICATE OF",
+    ]  # fmt: skip
     print(table(headers, rows))
     print(f"\n{len(found)} lead(s).")
     return 0
@@ -160,7 +171,7 @@ def cmd_leads_show(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     lead = desk.leads.get(args.id)
     if lead is None:
-        print(f"error: no lead {args.id!r}; `screening-bot leads list` shows the ids", file=sys.stderr)
+        print(f"error: no lead {escaped(repr(args.id))}; `screening-bot leads list` shows the ids", file=sys.stderr)
         return 1
     audit.record(desk.db, desk.staff, "read", lead.id)
     print(show_lead(lead, desk.dialog))
@@ -190,10 +201,18 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
         ("Created", _minute(lead.created_at) + " UTC"),
     ]
     out = [table(["", ""], facts, limit=100).split("\n", 2)[2]]
+    if lead.duplicates:
+        out.append("\nOther leads that may be the same person:")
+        out += [f"  • {escaped(duplicate_text(lead, link))}" for link in lead.duplicates]
+        if lead.open_duplicates():
+            out.append(
+                f"  (decide with `screening-bot leads merge {lead.id} --into OTHER_ID`"
+                f" or `screening-bot leads not-duplicate {lead.id} OTHER_ID`)"
+            )
     if lead.review_answers:
         out.append("\nAnswers the study team should check:")
         for item in lead.review_answers:
-            out.append(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}")
+            out.append(escaped(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}"))
     criteria = [
         [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result_in_words(result, cid, dialog)]
         for cid, result in lead.criteria.items()
@@ -209,6 +228,16 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
         )
     )
     return "\n".join(out)
+
+
+def duplicate_text(lead: Lead, link: dict[str, str]) -> str:
+    """One line about a possible duplicate, in English, for the command line."""
+    other = link["id"]
+    if link["state"] == MERGED:
+        return f"{other}: the same person, merged into {link['kept']}"
+    if link["state"] == NOT_DUPLICATE:
+        return f"{other}: not the same person (decided)"
+    return f"{other}: possible duplicate ({link['reason']}), not decided yet"
 
 
 def result_in_words(result: str, criterion_id: str, dialog: Dialog) -> str:
@@ -233,15 +262,61 @@ def _answer_label(dialog: Dialog, item: dict[str, Any]) -> str:
     return str(value)
 
 
+def _note(args: argparse.Namespace) -> str | None:
+    """The --note, checked like anything typed that is kept: no hidden characters, at most 500 letters."""
+    note = typed_text(getattr(args, "note", "") or "", 500)
+    if isinstance(note, Invalid):
+        print(
+            "error: --note must be plain text of at most 500 letters, without control or hidden characters",
+            file=sys.stderr,
+        )
+        return None
+    return note
+
+
 def cmd_leads_set_status(settings: Settings, args: argparse.Namespace) -> int:
+    if (note := _note(args)) is None:
+        return 2
+    args.note = note
     desk = open_desk(settings, args)
     try:
         lead = desk.leads.set_status(args.id, args.status, desk.staff, note=args.note, reason=args.reason)
     except LeadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
     audit.record(desk.db, desk.staff, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
     print(f"Lead {lead.id}: {lead.status}" + (f" ({lead.close_reason})" if lead.close_reason else ""))
+    return 0
+
+
+def cmd_leads_merge(settings: Settings, args: argparse.Namespace) -> int:
+    """Two leads are the same person: ID is closed as a duplicate of --into, which is kept."""
+    if (note := _note(args)) is None:
+        return 2
+    desk = open_desk(settings, args)
+    try:
+        lead = desk.leads.merge(args.id, args.into, desk.staff, note)
+    except LeadError as exc:
+        print(f"error: {escaped(exc)}", file=sys.stderr)
+        return 1
+    audit.record(desk.db, desk.staff, "merge", lead.id, f"into={args.into.strip().lower()}")
+    print(f"Lead {lead.id}: closed as a duplicate, merged into {escaped(args.into.strip().lower())}")
+    return 0
+
+
+def cmd_leads_not_duplicate(settings: Settings, args: argparse.Namespace) -> int:
+    """Two leads with the same number are different people (e.g. one carer screening for two patients)."""
+    if (note := _note(args)) is None:
+        return 2
+    desk = open_desk(settings, args)
+    try:
+        lead = desk.leads.not_duplicate(args.id, args.other, desk.staff, note)
+    except LeadError as exc:
+        print(f"error: {escaped(exc)}", file=sys.stderr)
+        return 1
+    other = args.other.strip().lower()
+    audit.record(desk.db, desk.staff, "not-duplicate", lead.id, f"other={other}")
+    print(f"Leads {lead.id} and {escaped(other)}: not the same person")
     return 0
 
 
@@ -266,6 +341,7 @@ EXPORT_COLUMNS = (
     "dialog_version",
     "contact_consent_version",
     "contact_consented_at",
+    "possible_duplicate_of",
     "to_check",
 )
 
@@ -295,6 +371,7 @@ def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
             "dialog_version": lead.dialog_version,
             "contact_consent_version": lead.contact_consent_version,
             "contact_consented_at": lead.contact_consented_at,
+            "possible_duplicate_of": " ".join(lead.open_duplicates()),
             "to_check": "; ".join(
                 f"{_question_label(dialog, i['question'])}: {_answer_label(dialog, i)}" for i in lead.review_answers
             ),
@@ -327,33 +404,50 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def write_export(fmt: str, headers: list[str], rows: list[dict[str, Any]]) -> bytes:
-    """CSV as UTF-8 with a BOM (so Excel shows Chinese), XLSX, or JSON."""
-    if fmt == "json":
-        return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode()
-    if fmt == "xlsx":
-        from openpyxl import Workbook
+    """CSV as UTF-8 with a BOM (so Excel shows Chinese), XLSX, or JSON; safe to open whatever is stored.
 
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "leads"
-        sheet.append(headers)
-        for row in rows:
-            sheet.append([row[h] for h in headers])
-        sheet.freeze_panes = "A2"
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return buffer.getvalue()
+    CSV: every cell quoted, hidden characters escaped, and a cell a spreadsheet would read
+    as a formula gets a leading ' (OWASP CSV injection). XLSX: every text cell is written
+    as text (never a formula), hidden characters escaped (XML cannot even hold most of
+    them: openpyxl would refuse the whole file), and formula-looking cells carry Excel's
+    quote prefix, so editing one does not turn it into a formula either. JSON: the values
+    exactly as stored, with hidden characters written as \\u escapes."""
+    if fmt == "json":
+        return (json_safe(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n").encode()
+    if fmt == "xlsx":
+        return _xlsx(headers, rows)
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=headers)
+    writer = csv.DictWriter(text, fieldnames=headers, quoting=csv.QUOTE_ALL)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({h: spreadsheet_cell(row[h]) for h in headers} for row in rows)
     return text.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(headers: list[str], rows: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "leads"
+    for number, values in enumerate([dict(zip(headers, headers, strict=True)), *rows], start=1):
+        for column, header in enumerate(headers, start=1):
+            value = spreadsheet_cell(values[header], quote=False)
+            cell = sheet.cell(row=number, column=column)
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, even when it starts with = (openpyxl would make it a formula)
+                if looks_like_formula(value):
+                    cell.quotePrefix = True
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     if desk.leads.get(args.id) is None:
-        print(f"error: no lead {args.id!r}", file=sys.stderr)
+        print(f"error: no lead {escaped(repr(args.id))}", file=sys.stderr)
         return 1
     if not args.yes:
         print(f"Erase lead {args.id} and the whole screening behind it? This cannot be undone. Type yes: ", end="")
@@ -362,7 +456,14 @@ def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
             print("Nothing was erased.")
             return 1
     erase_lead(desk.db, args.id, desk.staff)
-    print(f"Lead {args.id} erased (logged in the audit log, without its data).")
+    print(f"Lead {escaped(args.id)} erased (logged in the audit log, without its data).")
+    if pending(desk.db):
+        print(
+            "note: another program is reading the database, so its write-ahead log still holds the erased data. "
+            "It is emptied as soon as that program is done: by the running bot or web chat within a minute, "
+            "or by the next `screening-bot` command.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -392,6 +493,8 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
         [_("typed messages that may mean a risk of suicide"), n.get("signal:suicide", 0)],
         [_("typed messages that may mean a medical emergency"), n.get("signal:emergency", 0)],
         [_("stopped: under 14 (nothing kept)"), n.get("stopped:under_guardian_age", 0)],
+        [_("possible duplicates (same phone number)"), n.get("lead_possible_duplicate", 0)],
+        [_("no contact wanted after all (lead deleted)"), n.get("contact_withdrawn", 0)],
         [_("screened again (repeat)"), n.get("lead_repeat", 0)],
         [_("erased at the person's request"), n.get("erased_by_person", 0)],
         [_("erased by staff"), n.get("erased_by_staff", 0)],
@@ -464,9 +567,15 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     keys = read_keys(settings.screening_key, settings.key_path())
     key_file = keys.key_file if keys else settings.key_path()
     new_key = rotate_key(db, vault, key_file)
-    audit.record(db, staff_name(args), "rotate-key", detail="every lead re-encrypted")
+    audit.record(
+        db, staff_name(args), "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived"
+    )
     count = next(db.query("SELECT COUNT(*) AS c FROM leads"))["c"]
-    print(f"{count} lead(s) re-encrypted with a new key.", file=sys.stderr)
+    print(
+        f"{count} lead(s) re-encrypted with a new key; phone hashes and Telegram pseudonyms made again with a new "
+        "hash key. Restart the bot and the web chat now if they were running: they still hold the old keys.",
+        file=sys.stderr,
+    )
     if key_file is None:
         print("The key comes from SCREENING_KEY: set it to this new key now (the old one no longer works):")
         print(new_key.decode())
@@ -514,6 +623,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--note", default="", help="a short note kept in the lead's history")
     p.set_defaults(func=cmd_leads_set_status)
     p = leads_sub.add_parser(
+        "merge", parents=[staff, database], help="two leads are the same person: close ID as a duplicate of --into"
+    )
+    p.add_argument("id")
+    p.add_argument("--into", required=True, metavar="OTHER_ID", help="the lead that is kept")
+    p.add_argument("--note", default="", help="a short note kept in both leads' history")
+    p.set_defaults(func=cmd_leads_merge)
+    p = leads_sub.add_parser(
+        "not-duplicate", parents=[staff, database], help="two leads with one number are different people"
+    )
+    p.add_argument("id")
+    p.add_argument("other")
+    p.add_argument("--note", default="", help="a short note kept in both leads' history")
+    p.set_defaults(func=cmd_leads_not_duplicate)
+    p = leads_sub.add_parser(
         "export", parents=[staff, database, filters], help="leads as CSV (Excel-ready), XLSX or JSON"
     )
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
@@ -532,5 +655,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("purge", parents=[staff, database], help="remove data past its retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     p.set_defaults(func=cmd_purge)
-    p = sub.add_parser("rotate-key", parents=[staff, database], help="re-encrypt every lead with a new key")
+    p = sub.add_parser(
+        "rotate-key",
+        parents=[staff, database],
+        help="new keys: re-encrypt everything, re-derive phone hashes and pseudonyms",
+    )
     p.set_defaults(func=cmd_rotate_key)

@@ -48,6 +48,8 @@ class ChatMessage:
     from_bot: bool = True
     #: (file name, bytes) of a sendDocument
     document: tuple[str, bytes] | None = None
+    #: deleted with deleteMessage (kept here so a test can see it happened)
+    deleted: bool = False
 
     @property
     def buttons(self) -> list[dict[str, str]]:
@@ -67,6 +69,8 @@ class FakeBotApi:
     blocked: set[int] = field(default_factory=set)
     #: callback query ids the bot called answerCallbackQuery for (successfully or not)
     queries_answered: set[str] = field(default_factory=set)
+    #: message ids deleteMessage refuses, as Telegram does for messages older than 48 hours
+    undeletable: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -198,6 +202,20 @@ class FakeBotApi:
             message = self._message(int(p["chat_id"]), p.get("caption", ""), None)
             message.document = p["document"]
             return {**self.message_json(message), "document": {"file_id": "f", "file_unique_id": "f"}}
+        if method == "deleteMessage":
+            m = self.messages.get(int(p["message_id"]))
+            if m is None or m.chat_id != int(p["chat_id"]) or m.deleted:
+                raise _Error(400, "Bad Request: message to delete not found")
+            if m.message_id in self.undeletable:
+                raise _Error(400, "Bad Request: message can't be deleted for everyone")
+            m.deleted = True
+            return True
+        if method == "editMessageCaption":
+            m = self.messages.get(int(p["message_id"]))
+            if m is None or m.chat_id != int(p["chat_id"]) or m.document is None:
+                raise _Error(400, "Bad Request: message to edit not found")
+            m.text = p.get("caption", "")
+            return self.message_json(m)
         if method in ("editMessageText", "editMessageReplyMarkup"):
             m = self.messages.get(int(p["message_id"]))
             if m is None or m.chat_id != int(p["chat_id"]):

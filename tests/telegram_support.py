@@ -20,6 +20,7 @@ from bot.dialog.engine import Conversation
 from bot.dialog.model import CONSENT, SUMMARY, Dialog
 from bot.i18n import Translator
 from bot.screening import Screener
+from bot.store.wipe import pending
 
 from .conftest import harmless_answer
 from .fake_bot_api import ChatMessage, FakeBotApi, InProcessRequest
@@ -183,6 +184,17 @@ class Person:
 
     def all_text(self) -> str:
         return "\n".join(self.texts())
+
+
+async def erasures_followed_up(app: Application) -> None:
+    """Wait until the bot has emptied the write-ahead log after an erasure (it does so off the event loop)."""
+    follow_up = app.bot_data["erasures"]
+    for _ in range(20):
+        if not pending(follow_up.db):
+            return
+        follow_up.wake()
+        await follow_up.checked.wait()
+    raise AssertionError("the pending WAL wipe was never done")
 
 
 async def agree_to_everything_asked_first(

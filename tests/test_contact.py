@@ -180,17 +180,22 @@ def test_the_same_person_screening_again_updates_their_lead_as_a_repeat(dialog: 
     assert (lead.id, "repeat") in events
 
 
-def test_the_same_phone_on_another_channel_is_the_same_lead(dialog: Dialog, db_path: Path) -> None:
+def test_the_same_phone_in_another_conversation_makes_its_own_lead_linked_as_a_possible_duplicate(
+    dialog: Dialog, db_path: Path
+) -> None:
     screener = make_lead_screener(dialog, db_path)
     first = start_screening(screener, user="telegram-person")
     reach_outcome(first, dialog)
     give_contact(first, "13912345678", "Li Na")
     second = start_screening(screener, user="web-person")
-    reach_outcome(second, dialog)
+    reach_outcome(second, dialog, NOT_SURE_OF_DIAGNOSIS)
     give_contact(second, "+86 139 1234 5678", None)
-    [lead] = screener.leads.find()
-    assert lead.repeat_count == 1
-    assert "same phone number" in screener.leads.get(lead.id).history[-1]["note"]
+    newer, older = screener.leads.find()
+    assert (older.name, older.outcome, older.repeat_count) == ("Li Na", "likely_candidate", 0)  # untouched
+    assert (newer.name, newer.outcome) == ("", "needs_review")
+    assert older.conversation_id != newer.conversation_id
+    assert newer.open_duplicates() == [older.id] and older.open_duplicates() == [newer.id]
+    assert f"possible duplicate of {older.id} (same phone number)" in screener.leads.get(newer.id).history[-1]["note"]
 
 
 def test_a_lead_screening_again_with_another_outcome_is_kept_current(dialog: Dialog, db_path: Path) -> None:
@@ -240,3 +245,178 @@ def test_the_terminal_channel_gets_contact_capture_too(tmp_path: Path) -> None:
     assert out.index("Would you like the study team to contact you") < out.index("Please type only the digits")
     assert "What happens next" in out
     assert (tmp_path / "s.key").exists()
+
+
+# ---------------------------------------------------------------------- "No, thank you" means it (issue 17)
+
+
+def raw_bytes(db_path: Path) -> bytes:
+    wal = db_path.with_name(db_path.name + "-wal")
+    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def back_to_the_contact_question(chat) -> None:
+    for _ in range(4):
+        if chat.question == "contact_consent":
+            return
+        chat.press("Back")
+    raise AssertionError(f"not back at the contact question: {chat.question}")
+
+
+def after_going_back(chat, dialog: Dialog) -> None:
+    """Phone and name given, then Back, Back, Back."""
+    chat.press("Yes, please contact me")
+    chat.send("139 7531 8642")
+    chat.send("Li Na")
+    back_to_the_contact_question(chat)
+
+
+def after_going_back_to_the_summary(chat, dialog: Dialog) -> None:
+    """Phone given, back to the contact question, back to the summary, then the result again."""
+    chat.press("Yes, please contact me")
+    chat.send("139 7531 8642")
+    back_to_the_contact_question(chat)
+    chat.press("Back")
+    chat.press("These are right: show the result")
+
+
+def after_starting_again(chat, dialog: Dialog) -> None:
+    """The whole contact capture done, then the screening again from the start."""
+    give_contact(chat, "139 7531 8642", "Li Na")
+    chat.press("Start again")
+    reach_outcome(chat, dialog, NOT_SURE_OF_DIAGNOSIS)
+
+
+def after_changing_an_answer(chat, dialog: Dialog) -> None:
+    """The whole contact capture done, then back to the summary and one answer changed."""
+    give_contact(chat, "139 7531 8642", "Li Na")
+    chat.press("Back")
+    assert chat.reply.prompt.kind == "summary"
+    question = dialog.question("diagnosis_year")
+    chat.press(f"Change: {question.label}")
+    chat.send("not sure")
+    answer = next(b.label for b in chat.buttons() if b.label.startswith("These are right"))
+    chat.press(answer)
+
+
+@pytest.mark.parametrize(
+    "before", [after_going_back, after_going_back_to_the_summary, after_starting_again, after_changing_an_answer]
+)
+def test_no_to_contact_at_any_point_deletes_every_contact_detail(dialog: Dialog, db_path: Path, before) -> None:
+    events: list[tuple[str, str]] = []
+    screener = make_lead_screener(dialog, db_path, on_lead=[lambda lead, event: events.append((lead, event))])
+    chat = start_screening(screener)
+    reach_outcome(chat, dialog)
+    before(chat, dialog)
+    assert chat.question == "contact_consent"
+    [lead] = rows(screener, "SELECT * FROM leads")
+    stored = [lead[c] for c in ("phone_enc", "phone_hash", "name_enc", "call_time") if lead[c]]
+    assert len(stored) >= 2 and all(v.encode() in raw_bytes(db_path) for v in stored[:2])
+
+    chat.press("No, thank you")
+    assert "We keep no contact details" in chat.said
+    for table in ("leads", "lead_history", "lead_links"):
+        assert rows(screener, f"SELECT * FROM {table}") == [], table
+    [conv] = rows(screener, "SELECT contact_step, contact_consent_version, contact_consented_at FROM conversations")
+    assert conv == {"contact_step": "declined", "contact_consent_version": "", "contact_consented_at": ""}
+    data = raw_bytes(db_path)
+    assert [v for v in stored if v.encode() in data] == [], "not in the database file or its write-ahead log"
+    assert (lead["id"], "withdrawn") in events
+    [entry] = [e for e in rows(screener, "SELECT * FROM audit_log") if e["action"] == "withdraw-contact"]
+    assert (entry["who"], entry["lead_id"]) == ("person", lead["id"])
+    assert "139" not in str(entry) and "Li Na" not in str(entry)
+    assert screener.leads.find() == []
+
+
+def test_no_to_contact_on_the_web_deletes_the_lead_made_before(dialog: Dialog, db_path: Path) -> None:
+    from .web_driver import WebUser, answer_until, make_app
+
+    app, screener = make_app(dialog, db_path, leads=True)
+    user = WebUser(app)
+    user.press(dialog.consent.agree)
+    answer_until(user, dialog)
+    user.press("These are right: show the result")
+    user.press("Yes, please contact me")
+    user.type("139 7531 8642")
+    assert len(screener.leads.find()) == 1
+    user.press("Back")
+    user.press("Back")
+    user.press("No, thank you")
+    assert "We keep no contact details" in user.page.text
+    assert screener.leads.find() == [] and rows(screener, "SELECT * FROM lead_history") == []
+
+
+def test_no_to_contact_never_touches_another_persons_lead(dialog: Dialog, db_path: Path) -> None:
+    screener = make_lead_screener(dialog, db_path)
+    other = start_screening(screener, user="someone-else")
+    reach_outcome(other, dialog)
+    give_contact(other, "139 7531 8642", "Wang Fang")
+    chat = start_screening(screener)
+    reach_outcome(chat, dialog)
+    after_going_back(chat, dialog)  # the same number: a lead of its own, linked as a possible duplicate
+    assert len(screener.leads.find()) == 2
+    chat.press("No, thank you")
+    [kept] = screener.leads.find()
+    assert (kept.name, kept.phone, kept.duplicates) == ("Wang Fang", "+8613975318642", [])
+
+
+# ---------------------------------------------------------------------- what a name may hold (issue 17)
+
+HIDDEN = {
+    "escape": "Li\x1b[2J\x1b[31mNa",
+    "right-to-left override": "Li\u202eaN",
+    "isolate": "Li \u2066Na\u2069",
+    "zero-width space": "Li\u200bNa",
+    "zero-width joiner": "Li\u200dNa",
+    "byte order mark": "\ufeffLi Na",
+    "soft hyphen": "Li\u00adNa",
+    "C1 control": "Li\x9bNa",
+    "delete": "Li\x7fNa",
+    "line separator": "Li\u2028Na",
+    "Hangul filler": "Li \u3164",
+    "private use": "Li\ue000Na",
+    "tag character": "Li\U000e0041Na",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+@pytest.mark.parametrize("typed", list(HIDDEN.values()), ids=list(HIDDEN))
+def test_a_name_with_hidden_characters_gets_a_kind_re_ask_and_is_not_kept(
+    dialog: Dialog, db_path: Path, typed: str, language: str
+) -> None:
+    from bot.i18n import Translator
+    from bot.safe_text import HIDDEN_CHARACTER
+
+    from .conftest import LOCALES
+
+    t = Translator(language, LOCALES)
+    screener = make_lead_screener(dialog, db_path)
+    chat = start_screening(screener)
+    reach_outcome(chat, dialog)
+    chat.command("language", language)
+    chat.press(t("Yes, please contact me"))
+    chat.send("139 1234 5678")
+    chat.send(typed)
+    assert t(HIDDEN_CHARACTER) in chat.said
+    assert chat.question == "contact_name"
+    assert screener.leads.find()[0].name == ""
+    chat.send("  Li\tNa  ")
+    assert screener.leads.find()[0].name == "Li Na"
+
+
+def test_names_are_nfc_normalised_and_bounded(dialog: Dialog, db_path: Path) -> None:
+    screener = make_lead_screener(dialog, db_path)
+    chat = start_screening(screener)
+    reach_outcome(chat, dialog)
+    chat.press("Yes, please contact me")
+    chat.send("139 1234 5678")
+    chat.send("x" * 5000)
+    assert "shorter name" in chat.said
+    chat.send("Jose\u0301  Li")  # e + combining acute accent
+    assert screener.leads.find()[0].name == "Jos\u00e9 Li"
+
+
+@pytest.mark.parametrize("typed", ["139\u202e1234 5678", "\x1b139 1234 5678", "139\u200b1234 5678"])
+def test_a_phone_number_with_hidden_characters_is_refused(typed: str) -> None:
+    result = parse_phone(typed)
+    assert isinstance(result, Invalid) and "hidden or special sign" in result.message

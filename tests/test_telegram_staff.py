@@ -25,7 +25,14 @@ from bot.store.vault import rotate_key
 
 from .conftest import LOCALES, answer_until, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
-from .telegram_support import Clock, Person, agree_to_everything_asked_first, conversation_of, running_bot
+from .telegram_support import (
+    Clock,
+    Person,
+    agree_to_everything_asked_first,
+    conversation_of,
+    erasures_followed_up,
+    running_bot,
+)
 from .test_telegram_conversations import screen
 
 STAFF_ID = 424242
@@ -229,10 +236,10 @@ async def test_export_sends_a_csv_whose_rows_match_the_database(
         for r in screener.store.db.query("SELECT id, status, outcome, phone_enc, call_time, channel FROM leads")
     }
     assert sorted(r["id"] for r in rows) == sorted(stored) and len(rows) == 2
-    assert {r["phone"] for r in rows} == {PHONE, OTHER_PHONE}
+    assert {r["phone"] for r in rows} == {"'" + PHONE, "'" + OTHER_PHONE}  # marked as text for spreadsheets
     for row in rows:
         db_row = stored[row["id"]]
-        assert row["phone"] == screener.leads.vault.decrypt(db_row["phone_enc"])
+        assert row["phone"] == "'" + screener.leads.vault.decrypt(db_row["phone_enc"])
         assert (row["status"], row["outcome"], row["call_time"], row["channel"]) == (
             db_row["status"],
             db_row["outcome"],
@@ -254,7 +261,7 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
     chat_id = 987654321987
     raw = [str(chat_id).encode(), chat_id.to_bytes(6, "big")]  # as text, and as SQLite stores the integer
     person = Person(api, chat_id=chat_id)
-    async with staffed(api, screener):
+    async with staffed(api, screener) as app:
         await become_lead(person, dialog)
         [lead] = screener.leads.find()
         await staff_post(api, lead.id)
@@ -262,14 +269,26 @@ async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
         assert conv is not None and conv.user_key == screener.pseudonym("telegram", chat_id) != str(chat_id)
         await person.say("/restart")  # mid-screening again: a reminder is scheduled
         [reminder] = list(screener.store.db.query("SELECT chat_id, chat_enc FROM telegram_reminders"))
-        assert reminder["chat_id"] == 0 and screener.leads.vault.decrypt(reminder["chat_enc"]) == str(chat_id)
+        assert (reminder["chat_id"], reminder["chat_enc"]) == (0, "")  # the one copy is the conversation's:
+        [address] = list(screener.store.db.query("SELECT conversation_id, address_enc FROM channel_addresses"))
+        assert address["conversation_id"] == conv.id
+        assert screener.leads.vault.decrypt(address["address_enc"]) == str(chat_id)
         assert not any(r in _stored_bytes(db_path) for r in raw)
 
         await person.say("/delete")
         await person.tap("Yes")
         await api.wait_for(lambda: api.messages[api.chat(STAFF_CHAT)[0].message_id].text == t(ERASED_POST, id=lead.id))
+        await erasures_followed_up(app)  # the log is emptied off the event loop
     db = screener.store.db
-    for table in ("conversations", "leads", "lead_history", "telegram_reminders", "telegram_staff_posts"):
+    tables = (
+        "conversations",
+        "leads",
+        "lead_history",
+        "telegram_reminders",
+        "telegram_staff_posts",
+        "channel_addresses",
+    )
+    for table in tables:
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert ("person", "erase", lead.id) in audit_actions(screener)
     assert not any(r in _stored_bytes(db_path) for r in raw)

@@ -96,8 +96,13 @@ LEAD_FIELDS: dict[str, Bi] = {
     "status": Bi("Set by the study team: {statuses}", "由研究团队设置：{statuses}").format(statuses=_words(STATUSES)),
     "close_reason": Bi("Why a lead was closed: {reasons}", "结案原因：{reasons}").format(reasons=_words(CLOSE_REASONS)),
     "repeat_count": Bi(
-        "How often the same person (same channel user or phone number) screened again",
-        "同一人（同一渠道用户或手机号）重复筛查的次数",
+        "How often the same person (the same chat or browser) gave contact details again",
+        "同一人（同一聊天或浏览器）再次留下联系方式的次数",
+    ),
+    "duplicates": Bi(
+        "Other leads with the same phone number (possible duplicates, by lead id only) and what the study "
+        "team decided: merged, or not the same person. Nothing moves between them",
+        "手机号相同的其他线索（可能重复，只记线索编号）及研究团队的决定：合并，或不是同一人。两者之间不转移任何信息",
     ),
     "created_at": Bi("When the lead was made", "线索生成时间"),
     "updated_at": Bi("When it last changed", "最后修改时间"),

@@ -171,9 +171,13 @@ class ConversationStore:
         conv.new_answers.clear()
 
     def delete(self, conversation_id: str) -> bool:
-        """Erase a conversation with its answers and outcomes (foreign keys cascade)."""
+        """Erase a conversation with its answers and outcomes (foreign keys cascade), and empty the log."""
+        from .wipe import request_wipe  # wipe.py builds on this module's after_commit
+
         with transaction(self.db):
             cursor = self.db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
+            if cursor.rowcount:
+                request_wipe(self.db)
         return cursor.rowcount > 0
 
     def answer_history(self, conversation_id: str) -> list[dict[str, Any]]:

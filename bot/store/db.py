@@ -18,6 +18,7 @@ import sqlite_utils
 
 from ..errors import Problem, explain_os_error, explain_sqlite_error
 from ..files import new_files_removed_on_failure
+from .wipe import wipe_pending
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -255,6 +256,70 @@ def _v7_urgent_leads_and_consents(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE conversations ADD COLUMN risk_signal INTEGER NOT NULL DEFAULT 0")
 
 
+def _v8_leads_you_can_trust(db: sqlite_utils.Database) -> None:
+    """Issue 17: possible duplicates, staff messages to blank on erasure, pending WAL wipes, chat ids
+    for re-keying, and the one hash key kept for conversations that could not be re-keyed yet.
+
+    - `lead_links`: two leads (two conversations) that gave the same phone number, for staff
+      to merge or mark "not a duplicate"; it goes with either lead (ON DELETE CASCADE), and
+      never moves anything between them.
+    - `telegram_staff_views`: each private /lead card and /export file that showed a lead
+      to a staff member (staff chat id, message id, random lead id: no personal data); no
+      foreign key on purpose, like `telegram_staff_posts`: it outlives an erased lead until
+      the bot has blanked the message.
+    - `wal_wipes`: erasures whose write-ahead log is not emptied yet (a time only).
+    - `channel_addresses`: the raw id a channel knows a person by (a Telegram chat id),
+      encrypted, one per conversation, erased with it: what lets `rotate-key` re-derive the
+      conversation's pseudonym. Filled from the reminders' encrypted chat ids, which are
+      then blanked (one copy instead of two). `legacy_enc` is the old pseudonym, encrypted,
+      of a conversation whose chat id was never stored (re-keyed when the person writes).
+    - `vault.legacy_hash_key_enc`: the hash key those old pseudonyms were made with, kept
+      (encrypted) only while such a conversation is left.
+    """
+    db.execute(
+        """
+        CREATE TABLE lead_links (
+            lead_id TEXT NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            other_id TEXT NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            noted_at TEXT NOT NULL,
+            decided_at TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL DEFAULT '',
+            kept TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (lead_id, other_id)
+        )"""
+    )
+    db.execute("CREATE INDEX lead_links_by_other ON lead_links(other_id)")
+    db.execute(
+        """
+        CREATE TABLE telegram_staff_views (
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            lead_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            shown_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id, lead_id)
+        )"""
+    )
+    db.execute("CREATE INDEX telegram_staff_views_by_lead ON telegram_staff_views(lead_id)")
+    db.execute("CREATE TABLE wal_wipes (id INTEGER PRIMARY KEY, requested_at TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE channel_addresses (
+            conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            address_enc TEXT NOT NULL DEFAULT '',
+            legacy_enc TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        "INSERT INTO channel_addresses (conversation_id, address_enc)"
+        " SELECT conversation_id, chat_enc FROM telegram_reminders WHERE chat_enc != ''"
+    )
+    db.execute("UPDATE telegram_reminders SET chat_enc = '' WHERE chat_enc != ''")
+    db.execute("ALTER TABLE vault ADD COLUMN legacy_hash_key_enc TEXT NOT NULL DEFAULT ''")
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -264,6 +329,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v5_ready_reminders,
     _v6_telegram_staff,
     _v7_urgent_leads_and_consents,
+    _v8_leads_you_can_trust,
 ]
 
 
@@ -317,6 +383,7 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
     db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
     db.execute("PRAGMA busy_timeout=5000")
     migrate(db, path)
+    wipe_pending(db)  # an erasure whose log could not be emptied before (a reader was open)
     return db
 
 

@@ -1,9 +1,16 @@
 """Leads: people who may fit the study and agreed that the study team contacts them.
 
-A lead belongs to its conversation (erasing the conversation erases the lead and
-its history). Contact details are stored only encrypted; the phone number also as
-a keyed hash, so the same person screening again (same channel user, or same
-number on another channel) updates their lead and it is marked as a repeat.
+A lead belongs to the conversation that made it, and only that conversation ever
+changes it: erasing the conversation erases the lead and its history, and saying
+"no" to contact deletes it (`withdraw`). There is no lead without contact consent.
+
+Contact details are stored only encrypted; the phone number also as a keyed hash.
+The same conversation screening again updates its own lead (a repeat). A screening
+in another conversation that gives a number some lead already has makes a lead of
+its own, linked to the other as a *possible duplicate* (`lead_links`): staff merge
+them or mark them "not a duplicate". Typing someone else's number therefore never
+reaches their lead, their answers or their erasure.
+
 Every change keeps who, when and a note in `lead_history`.
 """
 
@@ -18,12 +25,18 @@ from typing import Any
 
 import sqlite_utils
 
+from . import audit
 from .conversations import transaction
 from .vault import Vault
+from .wipe import request_wipe
 
 #: Statuses, in the order a lead usually moves; `closed` needs one of CLOSE_REASONS.
 STATUSES = ("new", "attempt_1", "attempt_2", "attempt_3", "contacted", "visit_booked", "enrolled", "closed")
 CLOSE_REASONS = ("not_eligible_at_visit", "declined", "unreachable", "duplicate")
+#: A possible duplicate is open until staff decide: merged (one is closed as a duplicate of
+#: the other, which is kept) or not the same person.
+OPEN, MERGED, NOT_DUPLICATE = "open", "merged", "not_duplicate"
+SAME_PHONE = "same phone number"
 #: Leads in these statuses are done with; retention counts from their last status change.
 FINISHED_STATUSES = ("enrolled", "closed")
 
@@ -79,6 +92,12 @@ class Lead:
     #: Why the study team should reach this person first: question ids of risk answers and/or
     #: "typed_risk" (comma-separated); "" when nothing suggests a risk.
     urgent: str = ""
+    #: Other leads this one may be the same person as: {"id", "reason", "state", "kept"}.
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+
+    def open_duplicates(self) -> list[str]:
+        """The ids of possible duplicates staff have not decided on yet."""
+        return [d["id"] for d in self.duplicates if d["state"] == OPEN]
 
 
 def _utc_now() -> datetime:
@@ -110,17 +129,18 @@ class LeadStore:
     ) -> tuple[str, str]:
         """Save a confirmed phone number with the screening; returns (lead id, 'created' | 'repeat' | 'updated').
 
-        The lead of this conversation, else the lead with the same phone number, is
-        updated; it is a repeat when it came from another conversation or an earlier contact consent
-        (the consent time, to the microsecond, tells one contact capture from the next).
+        Only this conversation's own lead is updated: a repeat when it comes from a new
+        contact consent (the consent time, to the microsecond, tells one contact capture
+        from the next), else a changed number. Without one, a new lead is made, even
+        when another lead has the same number: that one is only linked, as a possible
+        duplicate, never changed.
         """
         stamp = self._now()
         phone_hash = self.vault.phone_hash(phone_e164)
         found = list(
             self.db.query(
-                "SELECT id, contact_consented_at, conversation_id FROM leads"
-                " WHERE conversation_id = ? OR phone_hash = ? ORDER BY conversation_id = ? DESC, created_at LIMIT 1",
-                [conversation_id, phone_hash, conversation_id],
+                "SELECT id, contact_consented_at FROM leads WHERE conversation_id = ? ORDER BY created_at LIMIT 1",
+                [conversation_id],
             )
         )
         values = {
@@ -149,21 +169,70 @@ class LeadStore:
                     f"INSERT INTO leads ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
                 )
                 self._history(lead_id, stamp, "screening", "created", "new", f"outcome {screening.outcome}")
-                return lead_id, "created"
-            lead_id = found[0]["id"]
-            repeat = found[0]["conversation_id"] != conversation_id or found[0]["contact_consented_at"] != consented_at
-            self.db.execute(
-                f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)}"
-                f"{', repeat_count = repeat_count + 1' if repeat else ''} WHERE id = ?",
-                [*values.values(), lead_id],
-            )
-            status = self._status(lead_id)
-            if repeat:
-                how = "same person" if found[0]["conversation_id"] == conversation_id else "same phone number"
-                self._history(lead_id, stamp, "screening", "repeat", status, f"screened again ({how}, {channel})")
+                event = "created"
             else:
-                self._history(lead_id, stamp, "screening", "phone", status, "phone number changed")
-        return lead_id, "repeat" if repeat else "updated"
+                lead_id = found[0]["id"]
+                repeat = found[0]["contact_consented_at"] != consented_at
+                self.db.execute(
+                    f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)}"
+                    f"{', repeat_count = repeat_count + 1' if repeat else ''} WHERE id = ?",
+                    [*values.values(), lead_id],
+                )
+                status = self._status(lead_id)
+                if repeat:
+                    self._history(lead_id, stamp, "screening", "repeat", status, f"screened again ({channel})")
+                else:
+                    self._history(lead_id, stamp, "screening", "phone", status, "phone number changed")
+                event = "repeat" if repeat else "updated"
+            self._link_same_phone(lead_id, phone_hash, stamp)
+        return lead_id, event
+
+    def _link_same_phone(self, lead_id: str, phone_hash: str, stamp: str) -> None:
+        """Keep this lead's possible duplicates in step with its number: link every other lead with the
+        same number (unless staff already decided about that pair); drop open links the number left."""
+        same = {
+            r["id"]
+            for r in self.db.query("SELECT id FROM leads WHERE phone_hash = ? AND id != ?", [phone_hash, lead_id])
+        }
+        for link in self._links(lead_id):
+            if link["state"] == OPEN and link["reason"] == SAME_PHONE and link["id"] not in same:
+                self.db.execute(
+                    "DELETE FROM lead_links WHERE (lead_id = ? AND other_id = ?) OR (lead_id = ? AND other_id = ?)",
+                    [lead_id, link["id"], link["id"], lead_id],
+                )
+                for one, other in ((lead_id, link["id"]), (link["id"], lead_id)):
+                    note = f"no longer a possible duplicate of {other} (phone number changed)"
+                    self._history(one, stamp, "screening", "duplicate", self._status(one), note)
+        linked = {link["id"] for link in self._links(lead_id)}
+        for other in sorted(same - linked):
+            self.db.execute(
+                "INSERT INTO lead_links (lead_id, other_id, reason, noted_at) VALUES (?, ?, ?, ?)",
+                [lead_id, other, SAME_PHONE, stamp],
+            )
+            for one, two in ((lead_id, other), (other, lead_id)):
+                self._history(
+                    one,
+                    stamp,
+                    "screening",
+                    "duplicate",
+                    self._status(one),
+                    f"possible duplicate of {two} ({SAME_PHONE})",
+                )
+            audit.count(self.db, "lead_possible_duplicate")
+
+    def withdraw(self, conversation_id: str) -> list[str]:
+        """The person said no to contact: their lead, with every contact detail, its history and its
+        duplicate links, is deleted (and the write-ahead log emptied). Returns the deleted lead ids."""
+        lead_ids = [r["id"] for r in self.db.query("SELECT id FROM leads WHERE conversation_id = ?", [conversation_id])]
+        if not lead_ids:
+            return []
+        with transaction(self.db):
+            self.db.execute("DELETE FROM leads WHERE conversation_id = ?", [conversation_id])
+            for lead_id in lead_ids:
+                audit.record(self.db, "person", "withdraw-contact", lead_id, "no contact wanted: lead deleted")
+            audit.count(self.db, "contact_withdrawn", len(lead_ids))
+            request_wipe(self.db)
+        return lead_ids
 
     def add_details(
         self,
@@ -237,6 +306,7 @@ class LeadStore:
                 "SELECT at, who, change, status, note FROM lead_history WHERE lead_id = ? ORDER BY id", [lead.id]
             )
         )
+        lead.duplicates = self._links(lead.id)
         return lead
 
     def find(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[Lead]:
@@ -261,7 +331,14 @@ class LeadStore:
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + " ORDER BY urgent != '' DESC, created_at DESC, rowid DESC"
         )
-        return [self._lead(r) for r in self.db.query(sql, params)]
+        leads = [self._lead(r) for r in self.db.query(sql, params)]
+        links: dict[str, list[dict[str, str]]] = {}
+        for row in self.db.query("SELECT * FROM lead_links ORDER BY noted_at, rowid"):
+            for one, other in ((row["lead_id"], row["other_id"]), (row["other_id"], row["lead_id"])):
+                links.setdefault(one, []).append(_link(row, other))
+        for lead in leads:
+            lead.duplicates = links.get(lead.id, [])
+        return leads
 
     def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "") -> Lead:
         """Change a lead's status, keeping who, when and a note; closing needs a reason."""
@@ -284,7 +361,77 @@ class LeadStore:
         assert updated is not None
         return updated
 
+    def merge(self, lead_id: str, into_id: str, who: str, note: str = "") -> Lead:
+        """Staff found two leads to be the same person: `lead_id` is closed as a duplicate of `into_id`,
+        which is kept. Nothing moves between the two conversations, so erasing either one later
+        never touches the other; both histories say what happened."""
+        lead, kept = self._pair(lead_id, into_id)
+        stamp = self._now()
+        with transaction(self.db):
+            self._decide(lead.id, kept.id, MERGED, who, stamp, kept=kept.id)
+            self.db.execute(
+                "UPDATE leads SET status = 'closed', close_reason = 'duplicate', status_changed_at = ?, updated_at = ?"
+                " WHERE id = ?",
+                [stamp, stamp, lead.id],
+            )
+            extra = f" — {note}" if note else ""
+            self._history(lead.id, stamp, who, "merge", "closed", f"same person as {kept.id}: merged into it{extra}")
+            self._history(
+                kept.id,
+                stamp,
+                who,
+                "merge",
+                kept.status,
+                f"{lead.id} was the same person: merged into this lead{extra}",
+            )
+        merged = self.get(lead.id)
+        assert merged is not None
+        return merged
+
+    def not_duplicate(self, lead_id: str, other_id: str, who: str, note: str = "") -> Lead:
+        """Staff found two leads with the same number to be different people (e.g. one carer for two patients)."""
+        lead, other = self._pair(lead_id, other_id)
+        stamp = self._now()
+        with transaction(self.db):
+            self._decide(lead.id, other.id, NOT_DUPLICATE, who, stamp)
+            extra = f" — {note}" if note else ""
+            for one, two in ((lead, other), (other, lead)):
+                self._history(one.id, stamp, who, "duplicate", one.status, f"not the same person as {two.id}{extra}")
+        decided = self.get(lead.id)
+        assert decided is not None
+        return decided
+
     # ------------------------------------------------------------------ helpers
+
+    def _pair(self, lead_id: str, other_id: str) -> tuple[Lead, Lead]:
+        lead, other = self.get(lead_id), self.get(other_id)
+        if lead is None:
+            raise LeadError(f"no lead {lead_id!r}")
+        if other is None:
+            raise LeadError(f"no lead {other_id!r}")
+        if lead.id == other.id:
+            raise LeadError("a lead cannot be a duplicate of itself")
+        return lead, other
+
+    def _decide(self, one: str, two: str, state: str, who: str, stamp: str, kept: str = "") -> None:
+        """Record the staff decision on the link between two leads (made here when staff link them themselves)."""
+        cursor = self.db.execute(
+            "UPDATE lead_links SET state = ?, decided_at = ?, decided_by = ?, kept = ?"
+            " WHERE (lead_id = ? AND other_id = ?) OR (lead_id = ? AND other_id = ?)",
+            [state, stamp, who[:64], kept, one, two, two, one],
+        )
+        if cursor.rowcount == 0:
+            self.db.execute(
+                "INSERT INTO lead_links (lead_id, other_id, reason, state, noted_at, decided_at, decided_by, kept)"
+                " VALUES (?, ?, 'staff', ?, ?, ?, ?, ?)",
+                [one, two, state, stamp, stamp, who[:64], kept],
+            )
+
+    def _links(self, lead_id: str) -> list[dict[str, str]]:
+        rows = self.db.query(
+            "SELECT * FROM lead_links WHERE lead_id = ? OR other_id = ? ORDER BY noted_at, rowid", [lead_id, lead_id]
+        )
+        return [_link(r, r["other_id"] if r["lead_id"] == lead_id else r["lead_id"]) for r in rows]
 
     def _new_id(self) -> str:
         while True:
@@ -329,6 +476,10 @@ class LeadStore:
             status_changed_at=r["status_changed_at"],
             urgent=r["urgent"],
         )
+
+
+def _link(row: dict[str, Any], other: str) -> dict[str, str]:
+    return {"id": other, "reason": row["reason"], "state": row["state"], "kept": row["kept"]}
 
 
 def check_status(status: str) -> None:

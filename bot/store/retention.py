@@ -3,9 +3,10 @@
 Both delete the conversation row; answers, outcomes, the lead and its history hang
 off it with ON DELETE CASCADE (and any later per-conversation table, such as
 reminders, must do the same), so one DELETE leaves no row that links to the person.
-`secure_delete` overwrites the freed pages and a WAL checkpoint empties the log, so
-the erased bytes do not linger in the files either. What is left: anonymous
-monthly counters and an audit entry without the erased data.
+`secure_delete` overwrites the freed pages and a pending WAL wipe (store/wipe.py)
+empties the log, checked and retried until done, so the erased bytes do not linger
+in the files either. What is left: anonymous monthly counters and an audit entry
+without the erased data.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import sqlite_utils
 
 from ..retention import Retention as RetentionPeriods
 from . import audit
-from .conversations import after_commit, transaction
+from .conversations import transaction
 from .leads import FINISHED_STATUSES
+from .wipe import request_wipe
 
 __all__ = ["RetentionPeriods"]
 
@@ -59,7 +61,7 @@ def erase_conversation(db: sqlite_utils.Database, conversation_id: str, who: str
         audit.count(db, "erased_by_person" if who == "person" else "erased_by_staff", at=at)
         for lead_id in leads or [""]:
             audit.record(db, who, "erase", lead_id, "conversation, answers, outcomes and lead erased", at=at)
-    after_commit(db, lambda: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        request_wipe(db)
     return True
 
 
@@ -133,7 +135,7 @@ def purge(
             f"closed_leads={counts.closed_leads}",
             at=now,
         )
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        request_wipe(db)
     return counts
 
 

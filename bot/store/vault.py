@@ -5,10 +5,22 @@ mode 0600 beside the database on first run). Several keys may be given, newest
 first (MultiFernet): the newest encrypts, all decrypt, which is how rotation works.
 
 The key that makes phone hashes and pseudonyms (`hash key`) is random, stored in
-the database *encrypted with the Fernet key*. It never changes on rotation, so
-duplicate look-ups and channel pseudonyms stay stable; and it doubles as the check
-that the key is right: a wrong or missing key fails at start with a clear message
-instead of producing garbage later.
+the database *encrypted with the Fernet key*; it doubles as the check that the key
+is right: a wrong or missing key fails at start with a clear message instead of
+producing garbage later.
+
+Rotation (`rotate_key`) replaces both keys and re-derives everything made with the
+old ones, in one transaction: every ciphertext is re-encrypted, every phone hash is
+recomputed from the decrypted number, and every channel pseudonym from the channel's
+raw id, which is kept encrypted per conversation for this (`channel_addresses`). So
+the old key, even with a copy of the database from before, opens nothing in the new
+one and matches none of its hashes.
+
+A pseudonymous conversation whose raw id was never stored (one untouched since before
+chat ids were kept) cannot be re-derived: its old pseudonym is kept encrypted and
+replaced by a keyed hash of it under the new key, and the old hash key is kept
+(encrypted with the new key) so the person's next message finds it and re-keys it
+(`Vault.legacy_hash_key`, bot/store/telegram.py). Once none is left, that key goes.
 """
 
 from __future__ import annotations
@@ -25,6 +37,8 @@ import sqlite_utils
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ..errors import explain_os_error
+from .conversations import transaction
+from .wipe import request_wipe
 
 
 class VaultError(RuntimeError):
@@ -99,16 +113,21 @@ def write_key_file(path: Path, keys: tuple[bytes, ...]) -> None:
 class Vault:
     """Encrypts and decrypts contact details; makes keyed hashes for phone numbers and user ids."""
 
-    def __init__(self, keys: tuple[bytes, ...], hash_key: bytes) -> None:
+    def __init__(self, keys: tuple[bytes, ...], hash_key: bytes, legacy_hash_key: bytes = b"") -> None:
         self.keys = keys
         self.fernet = MultiFernet([Fernet(k) for k in keys])
         self.hash_key = hash_key
+        #: The hash key of pseudonyms made before raw ids were kept, while such a conversation is left.
+        self.legacy_hash_key = legacy_hash_key
 
     def encrypt(self, text: str) -> str:
         return self.fernet.encrypt(text.encode()).decode() if text else ""
 
     def decrypt(self, token: str) -> str:
         return self.fernet.decrypt(token.encode()).decode() if token else ""
+
+    def encrypt_bytes(self, secret: bytes) -> str:
+        return self.fernet.encrypt(secret).decode()
 
     def phone_hash(self, e164: str) -> str:
         """The same number always gives the same hash, so a repeat is found by an index look-up."""
@@ -117,11 +136,15 @@ class Vault:
     def pseudonym(self, channel: str, raw_id: str | int) -> str:
         return pseudonym(channel, raw_id, self.hash_key)
 
+    def legacy_pseudonym(self, old_pseudonym: str) -> str:
+        """The user key of a conversation that could not be re-keyed: its old pseudonym, hashed again."""
+        return hmac.new(self.hash_key, f"legacy\0{old_pseudonym}".encode(), hashlib.sha256).hexdigest()[:32]
+
 
 def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault:
     """The vault for this database: creates a key (file, mode 0600) on first run; refuses a missing or wrong key."""
     keys = read_keys(env_key, key_file)
-    rows = list(db.query("SELECT hash_key_enc FROM vault WHERE id = 1"))
+    rows = list(db.query("SELECT hash_key_enc, legacy_hash_key_enc FROM vault WHERE id = 1"))
     if rows:
         if keys is None:
             raise VaultError(
@@ -129,14 +152,17 @@ def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault
                 f"nor the key file {key_file} is there. Restore the key from your backup (see README, "
                 "'Encryption key'); without it the contact details cannot be read."
             )
+        fernet = MultiFernet([Fernet(k) for k in keys.keys])
         try:
-            hash_key = MultiFernet([Fernet(k) for k in keys.keys]).decrypt(rows[0]["hash_key_enc"].encode())
+            hash_key = fernet.decrypt(rows[0]["hash_key_enc"].encode())
+            legacy = rows[0]["legacy_hash_key_enc"]
+            legacy_hash_key = fernet.decrypt(legacy.encode()) if legacy else b""
         except InvalidToken as exc:
             raise VaultError(
                 f"The key from {keys.origin} does not open this database (wrong key, or a key from another "
                 "installation). Use the key that was backed up with this database; see README, 'Encryption key'."
             ) from exc
-        return Vault(keys.keys, hash_key)
+        return Vault(keys.keys, hash_key, legacy_hash_key)
     if keys is None:
         keys = Keys((Fernet.generate_key(),), str(key_file), key_file)
         write_key_file(key_file, keys.keys)
@@ -154,43 +180,84 @@ ENCRYPTED_COLUMNS = [
     ("leads", "id", ("phone_enc", "name_enc", "username_enc")),
     ("telegram_reminders", "conversation_id", ("chat_enc",)),
     ("ready_reminders", "conversation_id", ("address_enc",)),
+    ("channel_addresses", "conversation_id", ("address_enc", "legacy_enc")),
 ]
+#: Channels whose conversations are keyed by a pseudonym of a raw id (bot/channels/telegram/identity.py).
+PSEUDONYMOUS_CHANNELS = ("telegram",)
 
 
 def rotate_key(db: sqlite_utils.Database, vault: Vault, key_file: Path | None) -> bytes:
-    """Re-encrypt every stored secret with a new key; return the new key.
+    """Replace the encryption key and the hash key; re-encrypt and re-derive everything; return the new key.
 
-    Order matters so that a crash at any point loses nothing: the key file first
-    gets new+old keys, then the database is re-encrypted in one transaction, then
-    the file keeps only the new key. With SCREENING_KEY the operator must put the
-    returned key in the environment (the old one no longer opens the database).
+    Order matters so that a crash at any point loses nothing: the key file first gets
+    new+old keys, then the database changes in one transaction, then the file keeps
+    only the new key. With SCREENING_KEY the operator must put the returned key in the
+    environment (the old one no longer opens the database). Stop the bot first: a
+    running one still holds the old keys.
     """
     new_key = Fernet.generate_key()
     both = (new_key, *vault.keys)
     if key_file is not None:
         write_key_file(key_file, both)
     rotator = MultiFernet([Fernet(k) for k in both])
+    new = Vault((new_key,), secrets.token_bytes(32))
 
     def again(token: str) -> str:
         return rotator.rotate(token.encode()).decode() if token else ""
 
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         for table, key, columns in ENCRYPTED_COLUMNS:
             for row in list(db.query(f"SELECT {key}, {', '.join(columns)} FROM {table}")):
                 db.execute(
                     f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?",
                     [*(again(row[c]) for c in columns), row[key]],
                 )
+        for row in list(db.query("SELECT id, phone_enc FROM leads")):
+            db.execute(
+                "UPDATE leads SET phone_hash = ? WHERE id = ?",
+                [new.phone_hash(new.decrypt(row["phone_enc"])), row["id"]],
+            )
+        legacy_left = _rekey_pseudonyms(db, vault, new)
         db.execute(
-            "UPDATE vault SET hash_key_enc = ?, rotated_at = ? WHERE id = 1",
-            [rotator.encrypt(vault.hash_key).decode(), _now()],
+            "UPDATE vault SET hash_key_enc = ?, legacy_hash_key_enc = ?, rotated_at = ? WHERE id = 1",
+            [
+                new.encrypt_bytes(new.hash_key),
+                new.encrypt_bytes(vault.legacy_hash_key or vault.hash_key) if legacy_left else "",
+                _now(),
+            ],
         )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        request_wipe(db)  # the old ciphertexts and hashes must not linger in the log
     if key_file is not None:
         write_key_file(key_file, (new_key,))
     return new_key
+
+
+def _rekey_pseudonyms(db: sqlite_utils.Database, old: Vault, new: Vault) -> int:
+    """Every pseudonymous conversation's user key under the new hash key; how many could only be re-hidden.
+
+    With a stored raw id the pseudonym is made again from it. Without one (a conversation
+    untouched since before raw ids were kept) the old pseudonym is kept encrypted and the
+    user key becomes a keyed hash of it (see the module doc)."""
+    channels = ", ".join("?" for _ in PSEUDONYMOUS_CHANNELS)
+    rows = list(
+        db.query(
+            "SELECT c.id, c.channel, c.user_key, a.address_enc, a.legacy_enc FROM conversations c"
+            f" LEFT JOIN channel_addresses a ON a.conversation_id = c.id WHERE c.channel IN ({channels})",
+            list(PSEUDONYMOUS_CHANNELS),
+        )
+    )
+    legacy = 0
+    for row in rows:
+        if row["address_enc"]:
+            user_key = new.pseudonym(row["channel"], new.decrypt(row["address_enc"]))
+        else:
+            old_pseudonym = new.decrypt(row["legacy_enc"]) if row["legacy_enc"] else row["user_key"]
+            user_key = new.legacy_pseudonym(old_pseudonym)
+            db.execute(
+                "INSERT INTO channel_addresses (conversation_id, legacy_enc) VALUES (?, ?)"
+                " ON CONFLICT(conversation_id) DO UPDATE SET legacy_enc = excluded.legacy_enc",
+                [row["id"], new.encrypt(old_pseudonym)],
+            )
+            legacy += 1
+        db.execute("UPDATE conversations SET user_key = ? WHERE id = ?", [user_key, row["id"]])
+    return legacy

@@ -3,7 +3,8 @@
 `serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
 `run_polling`, which owns the event loop): initialise, register the command menu
 (optional: a failure is logged, the bot still runs), start polling or the webhook,
-start the reminder loop and the daily retention purge; on stop, the same in reverse.
+start the reminder loop, the daily retention purge and the erasure follow-up (WAL
+wipes off the event loop, staff messages blanked); on stop, the same in reverse.
 The study team's side (staff chat, staff commands) is in staff.py.
 """
 
@@ -32,6 +33,7 @@ from ...retention import Retention, retention_from
 from ...screening import Screener
 from ...store.durable import durable_flush
 from ...store.telegram import TelegramStore
+from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
 from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
 from .logguard import guard_logs
@@ -88,6 +90,8 @@ class TelegramOptions:
     purge_check_every: float = 3600.0
     #: How long to keep trying to reach Telegram at start before giving up (link.py).
     start_seconds: float = 60.0
+    #: Seconds between retries of an erasure's follow-up (WAL wipe, staff messages) until it is done.
+    erasure_check_every: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramOptions:
@@ -182,6 +186,7 @@ def build_application(
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
     channel.after_update.append(app.bot_data["ready_reminders"].note_chat)
     app.bot_data["purge"] = DailyPurge(channel, options.retention, options.purge_check_every)
+    app.bot_data["erasures"] = ErasureFollowUp(channel, options.erasure_check_every)
     app.bot_data["options"] = options
     return app
 
@@ -283,12 +288,14 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     app.bot_data["reminders"].start()
     app.bot_data["ready_reminders"].start()
     app.bot_data["purge"].start()
+    app.bot_data["erasures"].start()
     log.info("the Telegram bot is running (%s)", "webhook" if webhook else "long polling")
 
 
 async def stop(app: Application) -> None:
     channel: TelegramChannel = app.bot_data["channel"]
     await app.bot_data["purge"].stop()
+    await app.bot_data["erasures"].stop()
     await app.bot_data["reminders"].stop()
     await app.bot_data["ready_reminders"].stop()
     if channel.staff is not None and channel.staff.on_lead in channel.screener.on_lead:

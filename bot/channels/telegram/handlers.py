@@ -235,6 +235,7 @@ class TelegramChannel:
         async with self._lock(chat.id):
             now = self.clock()
             with transaction(self.screener.store.db):
+                self.store.rekey_legacy(chat.id)  # only while a conversation from before rotate-key waits
                 source = source or self._pending_source.pop(chat.id, "")
                 conv = self.screener.open(
                     CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None, source=source
@@ -248,6 +249,7 @@ class TelegramChannel:
                     draw = self._say(chat.id, conv, action)
                 if source and conv.state == CONSENT:
                     self._pending_source[chat.id] = source
+                self.store.remember_chat(conv.id, chat.id)  # encrypted, for reminders and rotate-key
                 self._plan_reminder(chat.id, conv, now)
                 stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
                 for hook in self.after_update:

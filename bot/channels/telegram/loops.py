@@ -27,6 +27,7 @@ class PeriodicCheck:
         self.checked = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def check(self) -> None:
         raise NotImplementedError
@@ -35,7 +36,7 @@ class PeriodicCheck:
         return True
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.check()
             except Exception as exc:  # a failed check is tried again at the next one
@@ -47,6 +48,7 @@ class PeriodicCheck:
 
     def start(self) -> None:
         if self.enabled() and self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name=self.name)
 
     def wake(self) -> None:
@@ -55,7 +57,10 @@ class PeriodicCheck:
         self._wake.set()
 
     async def stop(self) -> None:
+        """Cancel the loop. The flag as well: on Python 3.11, `asyncio.wait_for` loses a cancellation
+        that arrives just as the awaited event is set (a wake right before the stop)."""
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

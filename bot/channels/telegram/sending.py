@@ -171,6 +171,28 @@ class Sender:
             # "message is not modified", "message to edit not found": the message is as good as it gets.
             log.info("edit skipped: %s", _kind(exc))
 
+    async def delete(self, chat_id: int, message_id: int) -> bool:
+        """Delete a message we sent; False when Telegram refuses (e.g. older than 48 hours) or it is gone."""
+        try:
+            done = await self._call(
+                "deleteMessage", lambda: self.bot.delete_message(chat_id, message_id), idempotent=True
+            )
+        except BadRequest as exc:
+            log.info("delete refused: %s", _kind(exc))
+            return False
+        return bool(done)
+
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str) -> None:
+        """Change the caption of a file we sent."""
+        try:
+            await self._call(
+                "editMessageCaption",
+                lambda: self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=caption),
+                idempotent=True,
+            )
+        except BadRequest as exc:
+            log.info("caption edit skipped: %s", _kind(exc))
+
     async def answer_button(self, query_id: str, text: str = "") -> None:
         """Stop the button's spinner (with a short note when there is one)."""
         try:

@@ -14,6 +14,18 @@ with the bot; /lead and /export answer only there.
 Lead events arrive from the Screener as plain sync callbacks in the middle of a
 person's update; they are queued and posted by `flush()` right after that update
 is answered, so the person's reply never waits on the staff chat.
+
+When a lead is erased (the person's /delete, `leads erase`, retention) or withdrawn
+(the person said no to contact), every staff message that showed it is blanked: the
+staff chat's post, each private /lead card (edited), each /export file (deleted, or
+where Telegram no longer allows that, captioned as out of date). The bot remembers
+those messages by chat id, message id and lead id only (bot/store/telegram.py);
+`blank_orphans` catches erasures made outside this process.
+
+Possible duplicates (two leads with the same phone number) show in the post, in
+/leads and on the card, which has buttons to merge them or to mark them as different
+people. Every text from the database is shown with hidden characters escaped
+(bot/safe_text.py), so a stored control or bidi character cannot change what staff see.
 """
 
 from __future__ import annotations
@@ -42,11 +54,13 @@ from ...config import Settings
 from ...contact import CALL_LANGUAGES, CALL_TIMES
 from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
 from ...i18n import Translator, _, language_name, negotiate
+from ...safe_text import escaped
 from ...screening import Screener
 from ...staff import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, urgent_reasons, write_export
 from ...store import audit
-from ...store.leads import CLOSE_REASONS, FINISHED_STATUSES, Lead, LeadError, LeadStore
-from ...store.telegram import StaffPost, TelegramStore
+from ...store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, Lead, LeadError, LeadStore
+from ...store.telegram import CARD as CARD_VIEW
+from ...store.telegram import EXPORT, StaffPost, StaffView, TelegramStore
 from ...summary import RESULT_WORDS, shown_result
 from .sending import ChatBlocked, Sender
 
@@ -88,7 +102,15 @@ LEAD_GONE = _("This lead is no longer here.")
 LEAD_CHANGED = _("Someone changed this lead just now. The message shows it as it is now.")
 STATUS_SAVED = _("Saved: {status}")
 ERASED_POST = _("Lead {id} was deleted. Nothing about this person is kept.")
+WITHDRAWN_POST = _("Lead {id} was deleted: the person does not want to be contacted.")
+EXPORT_OUT_OF_DATE = _("This file is out of date: a lead in it was deleted. Please delete this file now.")
 NEWER_POST = _("Lead {id}: see the newer message below.")
+POSSIBLE_DUPLICATE = _("Possible duplicate of /lead_{id} (same phone number)")
+MERGED_INTO = _("Merged into /lead_{id} (the same person)")
+MERGED_FROM = _("/lead_{id} was the same person and was merged into this lead")
+NOT_SAME_PERSON = _("Not the same person as /lead_{id}")
+MERGE_BUTTON = _("Same person as {id}: close this lead")
+NOT_DUPLICATE_BUTTON = _("Not the same person as {id}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +162,9 @@ class StaffDesk:
         self.clock = clock
         self.pending: list[tuple[str, str]] = []
         self._flusher: asyncio.Task[None] | None = None
+        #: One blanking at a time: the sweep for leads erased elsewhere must not race a queued event
+        #: (which knows why the lead went: erased or withdrawn).
+        self._blanking = asyncio.Lock()
 
     # ------------------------------------------------------------------ wiring
 
@@ -164,7 +189,7 @@ class StaffDesk:
         channel in this process (the web chat under `screening-bot run --web`) has no such
         update, so a flush is also started on the running event loop.
         """
-        if event not in ("created", "completed", "repeat", "erased"):
+        if event not in ("created", "completed", "repeat", "erased", "withdrawn"):
             return
         self.pending.append((lead_id, event))
         try:
@@ -177,26 +202,40 @@ class StaffDesk:
     async def flush(self) -> None:
         """Post what was queued, urgent leads first; a failure is logged and never reaches the person."""
         while self.pending:
-            self.pending.sort(key=lambda item: not self._urgent(item[0]))
-            lead_id, event = self.pending.pop(0)
-            try:
-                if event == "erased":
-                    await self._blank(self.store.staff_post(lead_id), lead_id)
-                else:
-                    await self._post(lead_id, event)
-            except Exception as exc:
-                log.error("staff chat: the %s post for lead %s failed (%s)", event, lead_id, type(exc).__name__)
+            async with self._blanking:
+                if not self.pending:
+                    return
+                self.pending.sort(key=lambda item: not self._urgent(item[0]))
+                lead_id, event = self.pending.pop(0)
+                await self._handle(lead_id, event)
+
+    async def _handle(self, lead_id: str, event: str) -> None:
+        try:
+            if event in ("erased", "withdrawn"):
+                text = WITHDRAWN_POST if event == "withdrawn" else ERASED_POST
+                await self._blank(self.store.staff_post(lead_id), lead_id, text)
+                for view in self.store.staff_views(lead_id):
+                    await self._blank_view(view, text)
+            else:
+                await self._post(lead_id, event)
+        except Exception as exc:
+            log.error("staff chat: the %s post for lead %s failed (%s)", event, lead_id, type(exc).__name__)
 
     def _urgent(self, lead_id: str) -> bool:
         lead = self.leads.get(lead_id)
         return lead is not None and bool(lead.urgent)
 
     async def blank_orphans(self) -> int:
-        """Blank the staff posts of leads erased from the command line or removed by retention."""
-        posts = self.store.orphan_staff_posts()
-        for post in posts:
-            await self._blank(post, post.lead_id)
-        return len(posts)
+        """Blank the staff messages of leads erased from the command line or removed by retention."""
+        async with self._blanking:
+            queued = {lead_id for lead_id, _event in self.pending}  # flush() says why they went
+            posts = [p for p in self.store.orphan_staff_posts() if p.lead_id not in queued]
+            for post in posts:
+                await self._blank(post, post.lead_id)
+            views = [v for v in self.store.orphan_staff_views() if v.lead_id not in queued]
+            for view in views:
+                await self._blank_view(view, ERASED_POST)
+        return len(posts) + len(views)
 
     # ------------------------------------------------------------------ the staff chat
 
@@ -228,13 +267,25 @@ class StaffDesk:
         if sent is not None:
             self.store.save_staff_post(StaffPost(lead.id, sent.chat_id, sent.message_id), self.clock())
 
-    async def _blank(self, post: StaffPost | None, lead_id: str) -> None:
+    async def _blank(self, post: StaffPost | None, lead_id: str, text: str = ERASED_POST) -> None:
         if post is None:
             return
         t = self.post_translator()
         with contextlib.suppress(ChatBlocked):
-            await self.sender.edit(post.chat_id, post.message_id, t(ERASED_POST, id=lead_id), None)
+            await self.sender.edit(post.chat_id, post.message_id, t(text, id=lead_id), None)
         self.store.forget_staff_post(lead_id)
+
+    async def _blank_view(self, view: StaffView, text: str) -> None:
+        """A private card is edited to say the lead is gone; an export file is deleted (or, when Telegram
+        no longer lets the bot delete it, its caption asks the staff member to)."""
+        t = self.post_translator()
+        with contextlib.suppress(ChatBlocked):
+            if view.kind == EXPORT:
+                if not await self.sender.delete(view.chat_id, view.message_id):
+                    await self.sender.edit_caption(view.chat_id, view.message_id, t(EXPORT_OUT_OF_DATE))
+            else:
+                await self.sender.edit(view.chat_id, view.message_id, t(text, id=view.lead_id), None)
+        self.store.forget_staff_view(view)
 
     def summary(self, lead: Lead, t: Translator) -> str:
         """The short post for the staff chat: what to check and when to call, no contact details by default."""
@@ -259,11 +310,24 @@ class StaffDesk:
         if open_criteria:
             lines.append(t(_("Rules not met or not clear:")) + "\n" + "\n".join(open_criteria))
         lines.append(t(_("Best time to call: {time}"), time=self.call_time(lead, t)))
+        lines += self.duplicate_lines(lead, t)
         if self.options.notify_contact:
             lines.append(t(_("Name: {name}"), name=lead.name or "-"))
             lines.append(t(_("Phone: {phone}"), phone=lead.phone))
         lines.append(t(_("Details: /lead_{id} (in a private chat with me)"), id=lead.id))
-        return "\n".join(lines)
+        return escaped("\n".join(lines), keep_newlines=True)
+
+    def duplicate_lines(self, lead: Lead, t: Translator) -> list[str]:
+        """What staff should know about other leads that may be the same person."""
+        texts = {OPEN: POSSIBLE_DUPLICATE, NOT_DUPLICATE: NOT_SAME_PERSON}
+        lines = []
+        for link in lead.duplicates:
+            if link["state"] == MERGED:
+                text = MERGED_FROM if link["kept"] == lead.id else MERGED_INTO
+            else:
+                text = texts.get(link["state"], POSSIBLE_DUPLICATE)
+            lines.append(t(text, id=link["id"]))
+        return lines
 
     def status_text(self, lead: Lead, t: Translator) -> str:
         text = t(STATUS_LABELS.get(lead.status, lead.status))
@@ -287,20 +351,39 @@ class StaffDesk:
         ]
 
     def status_keyboard(self, lead: Lead, t: Translator, where: str) -> InlineKeyboardMarkup | None:
-        """Buttons for the next status; none once a lead is enrolled or closed."""
-        if lead.status in FINISHED_STATUSES:
-            return None
+        """Buttons for the next status (none once a lead is enrolled or closed); on a private card, also
+        one pair per open possible duplicate: merge (close this one) or not the same person."""
+        rows: list[list[InlineKeyboardButton]] = []
+        if lead.status not in FINISHED_STATUSES:
 
-        def button(status: str, label: str) -> InlineKeyboardButton:
-            return InlineKeyboardButton(label, callback_data=_data("set", where, lead.id, lead.status, status))
+            def button(status: str, label: str) -> InlineKeyboardButton:
+                return InlineKeyboardButton(label, callback_data=_data("set", where, lead.id, lead.status, status))
 
-        rows = [[button("contacted", t(_("Contacted")))]]
-        attempt = int(lead.status[-1]) if lead.status.startswith("attempt_") else 0
-        if attempt < 3:
-            rows[0].append(button(f"attempt_{attempt + 1}", t(_("No answer: attempt {n}"), n=attempt + 1)))
-        rows.append([button("visit_booked", t(_("Visit booked"))), button("enrolled", t(_("Enrolled")))])
-        rows.append([InlineKeyboardButton(t(_("Close…")), callback_data=_data("close", where, lead.id, lead.status))])
-        return InlineKeyboardMarkup(rows)
+            rows.append([button("contacted", t(_("Contacted")))])
+            attempt = int(lead.status[-1]) if lead.status.startswith("attempt_") else 0
+            if attempt < 3:
+                rows[0].append(button(f"attempt_{attempt + 1}", t(_("No answer: attempt {n}"), n=attempt + 1)))
+            rows.append([button("visit_booked", t(_("Visit booked"))), button("enrolled", t(_("Enrolled")))])
+            rows.append(
+                [InlineKeyboardButton(t(_("Close…")), callback_data=_data("close", where, lead.id, lead.status))]
+            )
+        if where == CARD:
+            for other in lead.open_duplicates():
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            t(MERGE_BUTTON, id=other), callback_data=_data("dup", lead.id, other, MERGED)
+                        )
+                    ]
+                )
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            t(NOT_DUPLICATE_BUTTON, id=other), callback_data=_data("dup", lead.id, other, NOT_DUPLICATE)
+                        )
+                    ]
+                )
+        return InlineKeyboardMarkup(rows) if rows else None
 
     def reason_keyboard(self, lead: Lead, t: Translator, where: str) -> InlineKeyboardMarkup:
         rows = [
@@ -333,6 +416,8 @@ class StaffDesk:
                 await self.sender.answer_button(query.id)
             elif parts[1] in ("set", "close", "back") and len(parts) >= 5 and message is not None:
                 await self._status_button(query.id, message, parts, t, user.id)
+            elif parts[1] == "dup" and len(parts) == 5 and message is not None:
+                await self._duplicate_button(query.id, message, parts[2], parts[3], parts[4], t, user.id)
             else:
                 await self.sender.answer_button(query.id)
         except ChatBlocked:
@@ -379,6 +464,42 @@ class StaffDesk:
                 pt = self.post_translator()
                 await self.sender.edit(
                     post.chat_id, post.message_id, self.summary(lead, pt), self.status_keyboard(lead, pt, POST)
+                )
+        await self.sender.answer_button(query_id, t(STATUS_SAVED, status=self.status_text(lead, t)))
+
+    async def _duplicate_button(
+        self, query_id: str, message: Message, lead_id: str, other_id: str, decision: str, t: Translator, user: int
+    ) -> None:
+        """Merge this lead into the other (it is closed as a duplicate), or mark them as different people."""
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            await self.sender.answer_button(query_id, t(LEAD_GONE))
+            await self.sender.edit(message.chat_id, message.message_id, None, None)
+            return
+        if other_id not in lead.open_duplicates():  # decided already, or the other lead is gone
+            await self._redraw(message, lead, CARD, t, user)
+            await self.sender.answer_button(query_id, t(LEAD_CHANGED))
+            return
+        try:
+            if decision == MERGED:
+                lead = self.leads.merge(lead.id, other_id, who(user))
+                audit.record(self.leads.db, who(user), "merge", lead.id, f"telegram into={other_id}")
+            else:
+                lead = self.leads.not_duplicate(lead.id, other_id, who(user))
+                audit.record(self.leads.db, who(user), "not-duplicate", lead.id, f"telegram other={other_id}")
+        except LeadError:
+            await self.sender.answer_button(query_id)
+            return
+        await self._redraw(message, lead, CARD, t, user)
+        pt = self.post_translator()
+        for shown_lead in (lead, self.leads.get(other_id)):  # keep both staff chat posts in step
+            post = self.store.staff_post(shown_lead.id) if shown_lead else None
+            if shown_lead is not None and post is not None:
+                await self.sender.edit(
+                    post.chat_id,
+                    post.message_id,
+                    self.summary(shown_lead, pt),
+                    self.status_keyboard(shown_lead, pt, POST),
                 )
         await self.sender.answer_button(query_id, t(STATUS_SAVED, status=self.status_text(lead, t)))
 
@@ -444,11 +565,14 @@ class StaffDesk:
             )
         ]
         for lead in page:
-            lines.append(
+            line = (
                 (t(_("URGENT")) + " · " if lead.urgent else "")
                 + f"/lead_{lead.id} · {_minute(lead.created_at)} · {self.status_text(lead, t)} · "
                 f"{t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))} · {self.call_time(lead, t)}"
             )
+            for other in lead.open_duplicates():
+                line += " · " + t(POSSIBLE_DUPLICATE, id=other)
+            lines.append(escaped(line))
         buttons = []
         if offset > 0:
             previous = max(0, offset - self.options.page_size)
@@ -464,7 +588,10 @@ class StaffDesk:
             await self._reply(chat_id, t(NO_SUCH_LEAD, id=lead_id[:16]))
             return
         audit.record(self.leads.db, who(user), "read", lead.id, "telegram")
-        await self._reply(chat_id, self.card(lead, t), self.status_keyboard(lead, t, CARD))
+        with contextlib.suppress(ChatBlocked):
+            sent = await self.sender.send(chat_id, self.card(lead, t)[:4096], self.status_keyboard(lead, t, CARD))
+            if sent is not None:  # it shows the phone number: blanked if the lead is erased
+                self.store.save_staff_view(sent.chat_id, sent.message_id, [lead.id], CARD_VIEW, self.clock())
 
     def card(self, lead: Lead, t: Translator) -> str:
         """The whole lead, decrypted, for a private chat with a staff member."""
@@ -490,6 +617,7 @@ class StaffDesk:
                 version=lead.contact_consent_version,
             ),
             t(_("Created: {time} UTC"), time=_minute(lead.created_at)),
+            *self.duplicate_lines(lead, t),
         ]
         if lead.review_answers:
             lines.append("\n" + t(_("Answers to check:")))
@@ -508,7 +636,7 @@ class StaffDesk:
             + (f" · {h['note']}" if h["note"] else "")
             for h in lead.history
         ]
-        return "\n".join(lines)
+        return escaped("\n".join(lines), keep_newlines=True)
 
     def _answer(self, item: dict[str, Any], t: Translator) -> str:
         dialog = self.screener.dialog
@@ -541,7 +669,8 @@ class StaffDesk:
             await self._reply(chat_id, t(_("Type /export for a CSV file, or /export xlsx for Excel.")))
             return
         dialog = self.screener.dialog
-        rows = export_rows(self.leads.find(), dialog)
+        leads = self.leads.find()
+        rows = export_rows(leads, dialog)
         data = write_export(fmt, [*EXPORT_COLUMNS, *dialog.criteria], rows)
         audit.record(self.leads.db, who(user), "export", detail=f"telegram format={fmt} rows={len(rows)}")
         name = f"leads-{self.clock().date().isoformat()}.{fmt}"
@@ -549,7 +678,10 @@ class StaffDesk:
             _("{count} leads. This file holds phone numbers: keep it safe, and delete it when done."), count=len(rows)
         )
         with contextlib.suppress(ChatBlocked):
-            await self.sender.send_document(chat_id, data, name, caption)
+            sent = await self.sender.send_document(chat_id, data, name, caption)
+            if sent is not None:  # the file holds every lead in it: deleted if one of them is erased
+                ids = [lead.id for lead in leads]
+                self.store.save_staff_view(sent.chat_id, sent.message_id, ids, EXPORT, self.clock())
 
 
 def _data(*parts: str) -> str:

@@ -10,11 +10,16 @@ Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
 longer matches and is answered with the current page instead of being applied.
 Handlers run on the event loop thread on purpose: the Screener and its SQLite
-connection are used by one request at a time, so that check cannot race.
+connection are used by one request at a time, so that check cannot race. The one
+slow thing an answer can cause, emptying the write-ahead log after a /delete or a
+"no" to contact (bot/store/wipe.py), runs after the response, in a worker thread,
+and is retried every minute while the server runs until it is done.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,13 +28,14 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -55,6 +61,7 @@ from ...replies import (
     Text,
 )
 from ...screening import Screener
+from ...store.wipe import defer_wipes, wipe_pending_async
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
@@ -69,6 +76,8 @@ SOURCE_COOKIE = "screening_source"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
 TURN_SECONDS = 3600
+#: Seconds between retries of a write-ahead-log wipe that a reader held up (bot/store/wipe.py).
+WIPE_RETRY_SECONDS = 60.0
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: How a typed answer is asked for, by prompt kind: (input type, inputmode, autocomplete).
 TYPED_INPUTS = {
@@ -186,6 +195,22 @@ class WebChat:
         if brand.logo_name:
             self.assets.add(brand.logo_name, brand.logo)
         self.static = self.assets.urls
+        #: Set when an answer erased something: the response then empties the log in the background.
+        self.wipe_due = False
+        defer_wipes(screener.store.db, self.note_wipe)
+
+    def note_wipe(self) -> None:
+        self.wipe_due = True
+
+    async def wipe(self) -> None:
+        """Empty the write-ahead log after an erasure, off the event loop (a bounded number of tries)."""
+        await wipe_pending_async(self.screener.store.db)
+
+    async def keep_wiping(self) -> None:
+        """While the server runs: at start and every minute, finish a wipe a reader held up."""
+        while True:
+            await self.wipe()
+            await asyncio.sleep(WIPE_RETRY_SECONDS)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -268,7 +293,9 @@ class WebChat:
             if reply.alert:
                 said = ""  # a message that may mean a risk is never echoed back
             self._remember(request, user_key, said, reply.notices, reply.prompt, reply.alert)
-        return RedirectResponse("/", status_code=303)
+        wipe = BackgroundTask(self.wipe) if self.wipe_due else None
+        self.wipe_due = False
+        return RedirectResponse("/", status_code=303, background=wipe)
 
     async def start_over(self, request: Request) -> Response:
         """Ask before "Start over" wipes every answer: a page of its own, so it works without JavaScript.
@@ -536,6 +563,17 @@ def create_app(
     `durable` is awaited after each accepted answer, before the reply: given when the app
     shares the bot's group-committed database (`screening-bot run --web`)."""
     chat = WebChat(screener, WebOptions.from_settings(settings), durable)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        wiping = asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")
+        try:
+            yield
+        finally:
+            wiping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await wiping
+
     app = Starlette(
         routes=[*routes, *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],
@@ -545,6 +583,7 @@ def create_app(
             **dict.fromkeys(STORAGE_ERRORS, chat.unavailable),
             500: chat.failed,
         },
+        lifespan=lifespan,
     )
     app.state.web_chat = chat
     return app
