@@ -16,12 +16,19 @@ import pytest
 from bot.channels.telegram.staff import ERASED_POST, EXPORT_OUT_OF_DATE, WITHDRAWN_POST, StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
 from bot.store import open_database
 from bot.store.wipe import checkpoint, pending, wipe_pending
 
-from .conftest import DIALOG_PATH, LOCALES, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    LOCALES,
+    AsSeen,
+    Screener,
+    give_contact,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+)
 from .fake_bot_api import ChatMessage, FakeBotApi
 from .telegram_support import Person, conversation_of, erasures_followed_up, running_bot
 from .test_telegram_staff import become_lead, reach_phone_question, staff_post
@@ -31,7 +38,7 @@ PHONE = "139 7531 8642"
 NAME = "Quillon Zephyrine"
 STAFF_ID = 424242
 STAFF_CHAT = -100777
-t = Translator("en", LOCALES)
+t = AsSeen("en", LOCALES)
 
 
 def raw_bytes(db_path: Path) -> bytes:
@@ -281,6 +288,6 @@ async def test_a_lead_erased_from_the_command_line_is_blanked_by_the_running_bot
 
 
 def test_the_staff_texts_are_translated() -> None:
-    zh = Translator("zh_Hans", LOCALES)
+    zh = AsSeen("zh_Hans", LOCALES)
     for text in (ERASED_POST, WITHDRAWN_POST, EXPORT_OUT_OF_DATE):
         assert zh(text, id="x") != text.format(id="x")

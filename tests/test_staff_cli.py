@@ -16,10 +16,9 @@ from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, ROOT, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, ROOT, Screener, give_contact, make_lead_screener, reach_outcome, start_screening
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ wordings line by line. gettext chooses one language at run time, and its catalog
 patients' catalog: committee prose there would fail the plain-words tests written for
 patients, and would be listed in the pack as one of "the bot's messages". What the bot
 says to people still comes from the dialog file and the catalogs, as the bot says it.
+
+Long on purpose (492 lines): the pack's own words in English and Chinese side by side, as a
+translator reviews them; it is data, not logic.
 """
 
 from __future__ import annotations

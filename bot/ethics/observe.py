@@ -1,7 +1,7 @@
 """What the bot does after each kind of answer, measured by running it, so the pack's claims are true.
 
 The pack must not say the bot does what its code does not. So the flow after an outcome is
-not described in prose: the generator drives the real Screener (an empty database in
+not described in prose: the generator drives the real service (an empty database in
 memory, a throwaway key, the real contact capture) through one made-up person per kind of
 answer and records what happened: the outcome, the crisis help shown, the site contact,
 the offer of contact, the lead and whether the study team was told. The answers are picked
@@ -17,13 +17,13 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from ..contact import CONSENT_QUESTION
+from ..dialog.flow import CONTACT_CONSENT as CONSENT_QUESTION
+from ..dialog.flow import REMINDER_OFFER as OFFER
 from ..dialog.model import CONSENT, SUMMARY, Dialog, Option, Question
 from ..replies import Action, Choose, ChooseMany, Command, Reply, Text
-from ..rescreen import OFFER
-from ..screening import Screener
-from ..store import ConversationStore, open_database
-from ..store.leads import LeadStore
+from ..screening import Key, ScreeningService
+from ..store import open_database
+from ..store.storage import Storage
 from ..store.vault import open_vault
 from . import bilingual as P
 from .bilingual import Bi
@@ -95,14 +95,14 @@ class Observations:
 
 
 def _effect_free(option: Option) -> bool:
-    return not (option.rules_out or option.review or option.wait_days or option.safety)
+    return not (option.rules_out or option.review or option.wait is not None or option.safety)
 
 
 class _Person:
     def __init__(
-        self, screener: Screener, plan: Plan, key: str, today: date, told: set[str], channel: str = CHANNEL
+        self, screener: ScreeningService, plan: Plan, key: str, today: date, told: set[str], channel: str = CHANNEL
     ) -> None:
-        """`told` collects the lead ids the study team's channels heard of (the Screener's on_lead)."""
+        """`told` collects the lead ids the study team's channels heard of (the service's on_lead)."""
         self.screener = screener
         self.channel = channel
         self.told = told
@@ -119,8 +119,9 @@ class _Person:
         self.planned: dict[str, str] = {}
 
     def do(self, action: Action) -> Reply:
-        conv = self.screener.open(self.channel, self.key, language_hint="en")
-        return self.screener.handle(conv, action)
+        reply = self.screener.handle(Key(self.channel, self.key, "en"), action)
+        assert reply is not None
+        return reply
 
     def words(self, question: Question, option: Option) -> Bi:
         zh = self.screener.translator("zh_Hans")
@@ -137,7 +138,7 @@ class _Person:
             return o
         wanted = {
             REVIEW: lambda o: o.review and not o.safety,
-            WAIT: lambda o: bool(o.wait_days),
+            WAIT: lambda o: o.wait is not None,
             RULE_OUT: lambda o: bool(o.rules_out),
         }.get(self.plan.concern)
         # A rule-out ends the screening at once: after the safety answer, or it would never be given.
@@ -163,8 +164,8 @@ class _Person:
 
     def run(self) -> Observed:
         seen = Observed(self.plan)
-        safety_text = self.screener.translator("en")(self.screener.dialog.safety_text)
-        site_line = self.screener.site_text(self.screener.translator("en"), closing=False).splitlines()[0]
+        safety_text = self.screener.translator("en").dialog(self.screener.dialog.safety_text)
+        site_line = self.screener.texts.site_text(self.screener.translator("en"), closing=False).splitlines()[0]
         self.do(Command("start"))
         reply = self.do(Choose(CONSENT, "agree"))
         for _ in range(4 * len(self.screener.dialog.questions) + 4):
@@ -187,16 +188,16 @@ class _Person:
                 seen.crisis_at_answer = True
         if reply.prompt and reply.prompt.kind == SUMMARY:
             reply = self.do(Command("confirm"))
-        conv = self.screener.open(self.channel, self.key)
+        conv = self.screener.conversation(Key(self.channel, self.key))
         seen.outcome = conv.outcome
         seen.crisis_at_end = safety_text in reply.notices
         seen.site_contact = any(site_line in notice for notice in reply.notices)
         seen.contact_offered = bool(reply.prompt and reply.prompt.question == CONSENT_QUESTION)
         seen.reminder_offered = bool(reply.prompt and reply.prompt.question == OFFER)
-        if seen.contact_offered and self.screener.leads is not None:
+        if seen.contact_offered and self.screener.keeps_contacts:
             self.do(Choose(CONSENT_QUESTION, "yes"))
             self.do(Text(TEST_PHONE))
-            lead = self.screener.leads.lead_of(conv.id)
+            lead = self.screener.storage.read.leads.lead_of(conv.id)
             seen.lead_made = lead is not None
             seen.staff_told = lead is not None and lead in self.told
         seen.reachable, seen.why_not = self._reachable()
@@ -234,23 +235,22 @@ class _Person:
 def observe(dialog: Dialog, locales_dir: Path, site_overrides: dict[str, str] | None = None) -> Observations:
     """Run one made-up person per plan through the real screening, in an empty database in memory."""
     db = open_database(":memory:")
-    leads = LeadStore(db, open_vault(db, Fernet.generate_key().decode(), Path("unused.key")))
+    vault = open_vault(db, Fernet.generate_key().decode(), Path("unused.key"))
     told: set[str] = set()
 
     def heard(lead_id: str, event: str) -> None:
         told.add(lead_id)
 
     today = date.today()
-    screener = Screener(
+    screener = ScreeningService(
         dialog,
-        ConversationStore(db, dialog),
+        Storage(db, dialog, vault),
         locales_dir,
         site_overrides=site_overrides,
         today=lambda: today,
-        leads=leads,
+        reminding_channels=(REMINDING_CHANNEL,),
         on_lead=[heard],
     )
-    screener.rescreen.channels.add(REMINDING_CHANNEL)
     found = Observations()
     plans = [p for p in PLANS if not p.safety or any(o.safety for q in dialog.questions for o in q.options)]
     for number, plan in enumerate(plans):

@@ -3,19 +3,18 @@
 Same shape as the reminders (loops.PeriodicCheck): it asks "is a purge due?" every
 `check_every` seconds by the bot's own clock. A purge runs at start and then once a
 day; it is a handful of indexed DELETEs, run in the event loop's thread because the
-bot shares one SQLite connection. The periods come from RETAIN_*_DAYS
+bot shares one database connection. The periods come from RETAIN_*_DAYS
 (bot/retention.py); afterwards the staff chat's posts about removed leads are blanked.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ...retention import Retention
-from ...store.retention import PurgeCounts, daily_purge
+from ...screening.upkeep import PurgeCounts
 from .loops import PeriodicCheck
 
 if TYPE_CHECKING:
@@ -33,9 +32,6 @@ class DailyPurge(PeriodicCheck):
         super().__init__(check_every)
         self.channel = channel
         self.periods = periods
-        self._purge: Callable[[], Awaitable[PurgeCounts]] = daily_purge(
-            channel.screener.store.db, periods, channel.clock
-        )
         self.last_run: datetime | None = None
 
     async def check(self) -> None:
@@ -46,7 +42,7 @@ class DailyPurge(PeriodicCheck):
         now = self.channel.clock()
         if self.last_run is not None and now - self.last_run < EVERY:
             return None
-        counts = await self._purge()
+        counts = self.channel.upkeep.purge(self.periods, now)
         self.last_run = now
         if counts.total:
             log.info(

@@ -1,0 +1,67 @@
+"""Putting the parts together: the dialog, the database, the key, the services. The one place that does.
+
+`screening-bot` (cli.py) builds the screening service here for its channels, and the staff
+commands (staff.py) the team's service; channels and staff tools never open the database
+themselves. Everything is checked before anything is written, and a database or key file
+made by a start that then fails is removed again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import ConfigError, Settings
+from .dialog.load import load_dialog
+from .dialog.model import Dialog
+from .files import new_files_removed_on_failure
+from .retention import retention_from
+from .screening import ScreeningService
+from .screening.team import TeamService
+from .store import open_database
+from .store.db import database_files
+from .store.dialog_versions import DialogVersions
+from .store.storage import Storage
+from .store.vault import open_vault, read_keys
+
+
+def build_service(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> ScreeningService:
+    """Load and check the dialog and the catalogs, then open the database: the same for every channel.
+
+    `reminding_channels` can send a message unasked (Telegram): they offer the reminder on the "not yet" date."""
+    dialog = load_dialog(settings.dialog_path)
+    settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        db = open_database(settings.db_path)
+        DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+        vault = open_vault(db, settings.screening_key, settings.key_path())
+    return ScreeningService(
+        dialog,
+        Storage(db, dialog, vault),
+        settings.locales_dir,
+        site_overrides=settings.site_overrides(),
+        default_language=settings.language,
+        retention=retention_from(settings),  # what the reminder opt-in promises
+        reminding_channels=reminding_channels,
+    )
+
+
+def open_team(settings: Settings, create: bool = False, key: bool = True) -> tuple[TeamService, Dialog]:
+    """The study team's service on the database the channels filled. Staff commands never start one by
+    accident: a mistyped --db would otherwise show an empty, brand-new database (with a new key) as
+    "No leads match."; `create` allows it. Without `key`, no encryption key is needed (nor made)."""
+    if not create and not settings.db_path.exists():
+        raise ConfigError(
+            f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
+            "check the path; to start a new, empty database there, add --create"
+        )
+    dialog = load_dialog(settings.dialog_path)
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        db = open_database(settings.db_path)
+        vault = open_vault(db, settings.screening_key, settings.key_path()) if key else None
+    return TeamService(Storage(db, dialog, vault)), dialog
+
+
+def key_file_in_use(settings: Settings) -> Path | None:
+    """The key file that holds the key in use, or None when it comes from SCREENING_KEY."""
+    keys = read_keys(settings.screening_key, settings.key_path())
+    return keys.key_file if keys else settings.key_path()

@@ -1,0 +1,6 @@
+"""The screening service: every channel's input becomes one step here (service.py)."""
+
+from .service import Due, Key, ScreeningService
+from .upkeep import DueNudge, DueReadyReminder, Upkeep
+
+__all__ = ["Due", "DueNudge", "DueReadyReminder", "Key", "ScreeningService", "Upkeep"]

@@ -1,0 +1,169 @@
+"""The study team's side: leads, their status, possible duplicates, erasure, the funnel, the audit log.
+
+The staff tools (`screening-bot leads|stats|audit|purge|rotate-key`, and the staff chat and
+commands on Telegram) go through this service, never the store: each change is one unit of
+work that also writes its audit entry, so a change is never without its record. It names
+the staff member in every entry; entries hold no contact details and no answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..dialog.flow import SUMMARY
+from ..retention import Retention
+from ..store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, STATUSES, Lead, LeadError
+from ..store.retention import PurgeCounts, erase_lead, purge
+from ..store.storage import Storage
+from ..store.telegram import CARD as CARD_VIEW
+from ..store.telegram import EXPORT, StaffPost, StaffView
+from ..store.vault import rotate_key
+from ..store.wipe import pending
+
+__all__ = [
+    "CARD_VIEW", "CLOSE_REASONS", "EXPORT", "FINISHED_STATUSES", "MERGED", "NOT_DUPLICATE", "OPEN", "STATUSES",
+    "Counts", "Lead", "LeadError", "PurgeCounts", "StaffPost", "StaffView", "TeamService",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What the funnel is made of: anonymous counters, unfinished screenings by step, leads by status."""
+
+    totals: dict[str, int]
+    live_by_state: dict[str, int]
+    leads_by_status: dict[str, int]
+
+
+class TeamService:
+    """Leads and records for staff, one unit of work per change."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @property
+    def _leads(self) -> Any:
+        leads = self.storage.read.leads
+        if leads is None:
+            raise LeadError("the staff tools need the encryption vault")
+        return leads
+
+    # ------------------------------------------------------------------ leads
+
+    def lead(self, lead_id: str, who: str = "", action: str = "read") -> Lead | None:
+        """A lead with its contact details; with `who`, the read is in the audit log."""
+        found = self._leads.get(lead_id)
+        if found is not None and who:
+            with self.storage.unit_of_work() as work:
+                work.audit.record(who, action, found.id)
+        return found
+
+    def urgent(self, lead_id: str) -> bool:
+        found = self._leads.get(lead_id)
+        return found is not None and bool(found.urgent)
+
+    def leads(
+        self,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        who: str = "",
+        action: str = "list",
+        detail: str = "",
+    ) -> list[Lead]:
+        """Urgent leads first, then newest first; with `who`, the listing is in the audit log."""
+        found = self._leads.find(status, since, until)
+        if who:
+            with self.storage.unit_of_work() as work:
+                work.audit.record(who, action, detail=detail.replace("{rows}", str(len(found))))
+        return found
+
+    def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "") -> Lead:
+        with self.storage.unit_of_work() as work:
+            lead = self._leads.set_status(lead_id, status, who, note=note, reason=reason)
+            work.audit.record(who, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
+        return lead
+
+    def merge(self, lead_id: str, into: str, who: str, note: str = "", via: str = "") -> Lead:
+        with self.storage.unit_of_work() as work:
+            lead = self._leads.merge(lead_id, into, who, note)
+            work.audit.record(who, "merge", lead.id, f"{via}into={into.strip().lower()}")
+        return lead
+
+    def not_duplicate(self, lead_id: str, other: str, who: str, note: str = "", via: str = "") -> Lead:
+        with self.storage.unit_of_work() as work:
+            lead = self._leads.not_duplicate(lead_id, other, who, note)
+            work.audit.record(who, "not-duplicate", lead.id, f"{via}other={other.strip().lower()}")
+        return lead
+
+    def erase(self, lead_id: str, who: str) -> bool:
+        """Erase a lead with the whole screening behind it (logged without its data)."""
+        return erase_lead(self.storage.db, lead_id, who)
+
+    def wipe_pending(self) -> bool:
+        """True while an erasure's write-ahead log could not be emptied yet (a reader was open)."""
+        return bool(pending(self.storage.db))
+
+    def record(self, who: str, action: str, lead_id: str = "", detail: str = "") -> None:
+        with self.storage.unit_of_work() as work:
+            work.audit.record(who, action, lead_id, detail)
+
+    # ------------------------------------------------------------------ numbers and the log
+
+    def counts(self) -> Counts:
+        read = self.storage.read
+        by_status = self._leads.by_status()
+        totals = read.audit.totals()
+        return Counts(totals, read.conversations.unfinished_by_state(), {s: by_status.get(s, 0) for s in STATUSES})
+
+    def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.storage.read.audit.entries(limit)
+
+    def purge(self, periods: Retention, who: str, dry_run: bool = False, now: datetime | None = None) -> PurgeCounts:
+        return purge(self.storage.db, now or datetime.now(UTC), periods, dry_run=dry_run, who=who)
+
+    def rotate_key(self, key_file: Path | None, who: str) -> tuple[bytes, int]:
+        """New keys, everything re-encrypted and re-derived; (the new key, how many leads)."""
+        assert self.storage.vault is not None
+        new_key = rotate_key(self.storage.db, self.storage.vault, key_file)
+        self.record(who, "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived")
+        return new_key, sum(self._leads.by_status().values())
+
+    # ------------------------------------------------------------------ staff messages on Telegram
+
+    def staff_post(self, lead_id: str) -> StaffPost | None:
+        return self._records.staff_post(lead_id)
+
+    def save_staff_post(self, post: StaffPost, now: datetime) -> None:
+        self._records.save_staff_post(post, now)
+
+    def forget_staff_post(self, lead_id: str) -> None:
+        self._records.forget_staff_post(lead_id)
+
+    def orphan_staff_posts(self) -> list[StaffPost]:
+        return self._records.orphan_staff_posts()
+
+    def save_staff_view(self, chat_id: int, message_id: int, lead_ids: list[str], kind: str, now: datetime) -> None:
+        self._records.save_staff_view(chat_id, message_id, lead_ids, kind, now)
+
+    def staff_views(self, lead_id: str) -> list[StaffView]:
+        return self._records.staff_views(lead_id)
+
+    def orphan_staff_views(self) -> list[StaffView]:
+        return self._records.orphan_staff_views()
+
+    def forget_staff_view(self, view: StaffView) -> None:
+        self._records.forget_staff_view(view)
+
+    @property
+    def _records(self) -> Any:
+        records = self.storage.read.channel_records
+        assert records is not None
+        return records
+
+
+#: The state whose unfinished screenings the funnel names "checking the answers".
+CHECKING = SUMMARY
