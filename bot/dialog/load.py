@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .checker import RESPONDENTS, Checker, DialogError
+from .checker import CHANNELS, RESPONDENTS, Checker, DialogError
 from .load_questions import _criteria, _questions
 from .load_sections import (
     _consent,
@@ -29,7 +29,7 @@ from .model import (
     Site,
 )
 
-__all__ = ["DialogError", "load_dialog", "parse_dialog"]
+__all__ = ["CHANNELS", "DialogError", "load_dialog", "parse_dialog"]
 
 
 def load_dialog(path: str | Path, lenient: bool = False) -> Dialog:
