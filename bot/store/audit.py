@@ -24,10 +24,9 @@ def record(
     db: sqlite_utils.Database, who: str, action: str, lead_id: str = "", detail: str = "", at: datetime | None = None
 ) -> None:
     """Append one entry; `detail` must never hold contact details or answers."""
-    db.execute(
-        "INSERT INTO audit_log (at, who, action, lead_id, detail) VALUES (?, ?, ?, ?, ?)",
-        [_stamp(at).isoformat(timespec="seconds"), who[:64] or "unknown", action, lead_id, detail[:500]],
-    )
+    stamp = _stamp(at).isoformat(timespec="seconds")
+    entry = {"at": stamp, "who": who[:64] or "unknown", "action": action, "lead_id": lead_id, "detail": detail[:500]}
+    db["audit_log"].insert(entry)  # sqlite-utils; inside a unit of work it is a savepoint, not a commit
 
 
 def entries(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:

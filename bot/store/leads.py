@@ -168,9 +168,7 @@ class LeadStore:
             if not found:
                 lead_id = self._new_id()
                 row = {"id": lead_id, **values, "status": "new", "created_at": stamp, "status_changed_at": stamp}
-                self.db.execute(
-                    f"INSERT INTO leads ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-                )
+                self.db["leads"].insert(row)  # sqlite-utils: a savepoint inside the step's unit of work
                 self._history(lead_id, stamp, "screening", "created", "new", f"outcome {screening.outcome}")
                 event = "created"
             else:
@@ -450,10 +448,8 @@ class LeadStore:
         return next(self.db.query("SELECT status FROM leads WHERE id = ?", [lead_id]))["status"]
 
     def _history(self, lead_id: str, at: str, who: str, change: str, status: str, note: str) -> None:
-        self.db.execute(
-            "INSERT INTO lead_history (lead_id, at, who, change, status, note) VALUES (?, ?, ?, ?, ?, ?)",
-            [lead_id, at, who[:64], change, status, note[:500]],
-        )
+        row = {"lead_id": lead_id, "at": at, "who": who[:64], "change": change, "status": status, "note": note[:500]}
+        self.db["lead_history"].insert(row)
 
     def _lead(self, r: dict[str, Any]) -> Lead:
         return Lead(
