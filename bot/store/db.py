@@ -2,8 +2,8 @@
 
 WAL mode lets a reader (staff export) run beside the bot; `synchronous=FULL`
 makes a committed answer survive a power cut, which matters more here than speed.
-(The Telegram channel switches its connection to group commit, bot/store/durable.py:
-the same guarantee for everything it acknowledges, with one fsync for many chats.)
+(In the long-running async processes the storage switches to group commit, storage.py and
+durable.py: the same guarantee for everything acknowledged, with one fsync for many chats.)
 The file is created readable by its owner only: it holds health data.
 
 Long on purpose (434 lines): the schema's whole history: every migration stays as released (never
