@@ -258,7 +258,7 @@ def notification_urls(raw: Any) -> tuple[str, ...]:
     new lines (a URL may hold commas), in a config file also a list. bot/notify checks each one at start."""
     expected = (
         "notification addresses separated by spaces, such as "
-        "mailtos://user:password@smtp.example.org?to=team@example.org wecombot://KEY"
+        "mailtos://user:password@smtp.example.org?to=you@example.org wecombot://KEY"
     )
     if isinstance(raw, list):
         parts = raw
