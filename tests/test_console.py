@@ -400,3 +400,24 @@ def test_staff_commands_add_list_disable_and_reset(site: Site, tmp_path: Path, c
     with pytest.raises(SystemExit):
         main(["--db", db, "staff", "add", "x", "--role", "boss"])
     assert main(["--db", db, "--dialog", str(DIALOG_PATH), "staff", "add", "bad name!", "--role", "viewer"]) == 1
+
+
+def test_inside_the_bot_a_change_is_on_disk_before_the_page_says_saved(site: Site, tmp_path: Path) -> None:
+    """`run --web` shares the bot's group-committed connection: the console awaits its flush, like the chat."""
+    from bot.channels.web.app import create_app
+
+    from .web_driver import web_settings
+
+    lead_id = lead_named(site.screener, "张伟")
+    flushed: list[str] = []
+
+    async def durable() -> None:
+        lead = site.screener.leads.get(lead_id)
+        flushed.append(lead.status if lead else "")
+
+    app = create_app(site.screener, web_settings(tmp_path / "screening.db", web_rate_limit="0"), durable=durable)
+    app.state.staff_console.console.desk.clock = site.clock
+    client = TestClient(app)
+    assert sign_in(site, client, "li", site.code("li")).status_code == 303
+    done = post(client, f"/staff/leads/{lead_id}", f"/staff/leads/{lead_id}/status", status="contacted")
+    assert done.status_code == 303 and flushed[-1] == "contacted", "flushed after the change, before the answer"

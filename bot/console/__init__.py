@@ -36,10 +36,17 @@ class Attached:
     notifier: Notifier | None = None
 
 
-def attach(screener: Screener, settings: Settings, secret: bytes, secure_cookies: bool) -> Attached:
+def attach(
+    screener: Screener,
+    settings: Settings,
+    secret: bytes,
+    secure_cookies: bool,
+    durable: Callable[[], Awaitable[None]] | None = None,
+) -> Attached:
     """The console at /staff over this Screener's database, and the notifications of new leads.
 
-    Without leads (a Screener built without the vault) there is nothing for staff: no console."""
+    Without leads (a Screener built without the vault) there is nothing for staff: no console. `durable`
+    is the web chat's: given inside `run --web`, where the database group-commits."""
     if screener.leads is None:
         return Attached()
     from ..notify.notifier import notifier_for
@@ -47,6 +54,11 @@ def attach(screener: Screener, settings: Settings, secret: bytes, secure_cookies
 
     notifier = notifier_for(screener, settings)
     console = Console(
-        screener, secret, secure_cookies, settings.staff_idle_minutes, notifications_on=notifier is not None
+        screener,
+        secret,
+        secure_cookies,
+        settings.staff_idle_minutes,
+        notifications_on=notifier is not None,
+        durable=durable,
     )
     return Attached([Mount("/staff", app=console.app())], [notifier.run] if notifier else [], console, notifier)

@@ -27,9 +27,11 @@ import phonenumbers
 from babel.dates import format_timedelta
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
@@ -81,6 +83,26 @@ def china_time(stamp: str) -> str:
     return datetime.fromisoformat(stamp).astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
 
+class FlushBeforeAnswer:
+    """Every form post's changes are on disk before its answer leaves (see Console.durable)."""
+
+    def __init__(self, app: ASGIApp, durable: Callable[[], Awaitable[None]]) -> None:
+        self.app = app
+        self.durable = durable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_when_durable(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.durable()
+            await send(message)
+
+        await self.app(scope, receive, send_when_durable)
+
+
 def shown_phone(e164: str) -> str:
     """+8613912345678 as people read it: +86 139 1234 5678 (the link keeps the plain number)."""
     try:
@@ -100,8 +122,12 @@ class Console:
         idle_minutes: int = 15,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         notifications_on: bool = False,
+        durable: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.screener = screener
+        #: Inside `run --web` the database group-commits (bot/store/durable.py): a change is flushed to
+        #: disk before the page that says "Saved" is sent, as the chat does for an answer.
+        self.durable = durable
         self.desk = Desk(screener, clock)
         self.tokens = auth.Tokens(secret)
         self.secure = secure_cookies
@@ -143,6 +169,7 @@ class Console:
                 Route("/static/{name}", self.assets.serve, methods=["GET"]),
             ],
             exception_handlers={404: self.not_found, 405: self.not_found, 500: self.failed},
+            middleware=[Middleware(FlushBeforeAnswer, durable=self.durable)] if self.durable else [],
         )
 
     # ------------------------------------------------------------------ language, sessions

@@ -565,7 +565,7 @@ def create_app(
     shares the bot's group-committed database (`screening-bot run --web`)."""
     chat = WebChat(screener, WebOptions.from_settings(settings), durable)
     # the study team's console at /staff and its notifications of new leads (bot/console)
-    console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies)
+    console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies, durable)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
