@@ -260,3 +260,38 @@ def test_screening_bot_notify_test_sends_to_every_address(dialog: Dialog, db_pat
     monkeypatch.setenv("NOTIFY_URLS", "json://127.0.0.1:9/nothing-listens")
     assert main(["--db", str(db_path), "--dialog", str(DIALOG_PATH), "notify", "test"]) == 1
     assert "NOT sent" in capsys.readouterr().out
+
+
+async def test_beside_the_telegram_bot_the_sender_runs_and_stops_with_it(dialog: Dialog, db_path: Path) -> None:
+    """`screening-bot run` without --web: the notifier is one of the bot's `beside` servers, as cli.py sets it."""
+    from bot.channels.telegram import build_application
+    from bot.channels.telegram.app import serve
+    from bot.notify.notifier import notifier_for
+
+    from .fake_bot_api import FakeBotApi
+    from .telegram_support import options_for
+
+    api = FakeBotApi()
+    await api.start()
+    screener = make_lead_screener(dialog, db_path)
+    with FakeWebhook() as hook:
+        settings = load_settings(environ={"NOTIFY_URLS": hook.url, "SCREENING_DB": str(db_path)})
+        notify = notifier_for(screener, settings)
+        assert notify is not None and notify.on_lead in screener.on_lead
+        stopping = asyncio.Event()
+        bot = asyncio.create_task(
+            serve(build_application(screener, options_for(api)), beside=[notify], stopping=stopping)
+        )
+        try:
+            async with asyncio.timeout(20):
+                while not notify.running:  # the sender starts on this loop
+                    await asyncio.sleep(0)
+                lead_id = make_lead(screener, dialog, "a", "13912345678")
+                while not hook.received:
+                    await asyncio.sleep(0.01)  # the webhook answers in its own thread
+            assert hook.received[0]["title"] == f"New lead {lead_id}"
+        finally:
+            stopping.set()
+            await bot
+            await api.stop()
+    assert notify.should_exit

@@ -43,6 +43,7 @@ ROLE_LABELS = {
     "viewer": _("viewer"),
     "admin": _("admin"),
 }
+KIND_LABELS = {"new": _("new lead"), "again": _("screened again"), "test": _("test")}
 RESPONDENT_LABELS = {"self": _("the patient"), "caregiver": _("a carer")}
 RESULT_LABELS = {
     "reported": _("reported, not checked"),
@@ -264,4 +265,5 @@ def labels(t: Translator) -> dict[str, dict[str, str]]:
         "result": {k: t(v) for k, v in RESULT_LABELS.items()},
         "funnel": {k: t(v) for k, v in FUNNEL_LABELS.items()},
         "done": {k: t(v) for k, v in DONE.items()},
+        "kind": {k: t(v) for k, v in KIND_LABELS.items()},
     }

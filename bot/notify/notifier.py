@@ -199,6 +199,11 @@ class Notifier:
         await self.run()
 
     @property
+    def running(self) -> bool:
+        """The sender has started (on its event loop) and not been told to stop."""
+        return self._wake is not None and not self._exit
+
+    @property
     def should_exit(self) -> bool:
         return self._exit
 

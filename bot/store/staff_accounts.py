@@ -187,6 +187,11 @@ class StaffAccounts:
         )
 
 
+def count_enabled(db: sqlite_utils.Database, role: str) -> int:
+    """How many accounts with this role may sign in (for check-launch)."""
+    return next(db.query("SELECT COUNT(*) AS c FROM staff_accounts WHERE role = ? AND disabled = 0", [role]))["c"]
+
+
 def check_role(role: str) -> None:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
