@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from bot.cli import main
 from bot.console import auth
 from bot.console.app import Console
+from bot.console.desk import Filters
 from bot.dialog.model import Dialog
 from bot.screening import Screener
 from bot.store import audit
@@ -421,3 +422,23 @@ def test_inside_the_bot_a_change_is_on_disk_before_the_page_says_saved(site: Sit
     assert sign_in(site, client, "li", site.code("li")).status_code == 303
     done = post(client, f"/staff/leads/{lead_id}", f"/staff/leads/{lead_id}/status", status="contacted")
     assert done.status_code == 303 and flushed[-1] == "contacted", "flushed after the change, before the answer"
+
+
+def test_a_big_export_names_every_lead_in_the_audit_log(site: Site, dialog: Dialog) -> None:
+    """An audit entry holds 500 characters: 45 leads are named in two entries, none left out."""
+    for n in range(43):
+        chat = start_screening(site.screener, user=f"p{n}")
+        reach_outcome(chat, dialog)
+        give_contact(chat, f"139{n:08d}", None)
+    coordinator = site.console.desk.accounts.get("li")
+    data, _name, rows = site.console.desk.export(coordinator, "csv", Filters(status="all"))
+    assert rows == 45 and data.startswith(b"\xef\xbb\xbf")
+    details = [d for a, _l, d in entries(site, "console:li") if a == "export"]
+    assert [d.split(" leads=")[0] for d in details] == [
+        "console format=csv status=all rows=45 part 1/2",
+        "console format=csv status=all rows=45 part 2/2",
+    ]
+    named = [i for d in details for i in d.split(" leads=")[1].split(",")]
+    assert sorted(named) == sorted(lead.id for lead in site.screener.leads.find()) and all(
+        len(d) <= 500 for d in details
+    )

@@ -37,9 +37,12 @@ from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
 from ..channels.web.security import RateLimiter
 from ..contact import CALL_LANGUAGES, CALL_TIMES
+from ..dialog.engine import Conversation
+from ..dialog.model import OUTCOMES
 from ..i18n import Translator, language_name, negotiate
 from ..logs import exception_summary
 from ..screening import Screener
+from ..staff import urgent_reasons
 from ..store.contact_attempts import RESULTS
 from ..store.leads import CLOSE_REASONS, STATUSES, LeadError
 from ..store.staff_accounts import ENROL, FULL, ROLES, Account, AccountError
@@ -56,10 +59,11 @@ from .desk import (
     STATISTICS,
     Desk,
     Filters,
+    LeadPage,
     Refused,
     parse_day,
 )
-from .words import labels, words
+from .words import PAGE, labels, words
 
 log = logging.getLogger("bot.console")
 HERE = Path(__file__).resolve().parent
@@ -293,7 +297,7 @@ class Console:
     def _message(self, request: Request, key: str, status: int, **params: str) -> Response:
         account, token = self._account(request)
         t = self._t(request)
-        return self._page(request, "message.html", account, token, status=status, message=t(words_key(key), **params))
+        return self._page(request, "message.html", account, token, status=status, message=t(PAGE[key], **params))
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -440,7 +444,7 @@ class Console:
         status = str(params.get("status", "open"))
         return Filters(
             status=status if status in (*STATUSES, "open", "all") else "open",
-            outcome=pick("outcome", tuple(words_outcomes())),
+            outcome=pick("outcome", OUTCOMES),
             source=pick("source"),
             channel=pick("channel"),
             since=parse_day(pick("since")),
@@ -505,7 +509,7 @@ class Console:
         ]
         return self._page(
             request, "lead.html", account, token, page=page, lead=page.lead, criteria=criteria,
-            answer_text=lambda question, value: self.screener.answer_text(question, value, _conv(page), t),
+            answer_text=lambda question, value: self.screener.answer_text(question, value, _answers_only(page), t),
             to_check=[self._to_check(item, t) for item in page.lead.review_answers],
             urgent_reasons=self._urgent(page.lead.urgent, t), statuses=STATUSES, reasons=CLOSE_REASONS,
             results=RESULTS, call_times=dict(CALL_TIMES), call_languages=dict(CALL_LANGUAGES),
@@ -523,8 +527,6 @@ class Console:
         return t(question.label), ", ".join(t(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
 
     def _urgent(self, urgent: str, t: Translator) -> str:
-        from ..staff import urgent_reasons
-
         return t("; ").join(t(r) for r in urgent_reasons(urgent, self.desk.dialog)) if urgent else ""
 
     async def _lead_action(
@@ -637,9 +639,8 @@ class Console:
         except Refused:
             return self._message(request, "refused", 403)
         t = self._t(request)
-        outcomes = words_outcomes()
         return self._page(
-            request, "stats.html", account, token, stats=stats, outcomes=outcomes,
+            request, "stats.html", account, token, stats=stats, outcomes=OUTCOMES,
             question_label=lambda label: t(label),
         )  # fmt: skip
 
@@ -656,7 +657,7 @@ class Console:
         name = request.path_params["name"]
 
         def per_outcome(table: dict[str, dict[str, int]]) -> list[tuple[str, list[int]]]:
-            return [(lab["outcome"][o], [table[key].get(o, 0) for key in table]) for o in words_outcomes()]
+            return [(lab["outcome"][o], [table[key].get(o, 0) for key in table]) for o in OUTCOMES]
 
         if name == "funnel":
             steps = [lab["funnel"].get(key, key) for key, _n in data.funnel]
@@ -749,18 +750,6 @@ def _own_page(path: str) -> bool:
     return path.startswith(PREFIX + "/") and "//" not in path and "\\" not in path and len(path) < 200
 
 
-def words_key(key: str) -> str:
-    from .words import PAGE
-
-    return PAGE[key]
-
-
-def words_outcomes() -> list[str]:
-    from ..dialog.model import OUTCOMES
-
-    return list(OUTCOMES)
-
-
 def _filter_query(filters: Filters) -> dict[str, str]:
     values = {
         "status": filters.status, "outcome": filters.outcome, "source": filters.source, "channel": filters.channel,
@@ -769,7 +758,6 @@ def _filter_query(filters: Filters) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def _conv(page: Any) -> Any:
-    from ..dialog.engine import Conversation
-
-    return Conversation(answers={q.id: {"value": v} for q, v in page.answers}, language="en")
+def _answers_only(page: LeadPage) -> Conversation:
+    """A conversation holding just the lead's answers: what `Screener.answer_text` needs to word them."""
+    return Conversation(answers={q.id: {"value": v} for q, v in page.answers})

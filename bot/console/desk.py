@@ -182,8 +182,7 @@ class Desk:
         answers = self._answers(lead)
         if not with_contact:
             lead.phone = lead.name = lead.username = ""
-        outbox = [m for m in self.outbox.recent(500) if m.lead_id == lead.id]
-        return LeadPage(lead, self.attempts.of_lead(lead.id), answers, with_contact, outbox)
+        return LeadPage(lead, self.attempts.of_lead(lead.id), answers, with_contact, self.outbox.of_lead(lead.id))
 
     def _answers(self, lead: Lead) -> list[tuple[Any, Any]]:
         """(question, answer) for every answer that counts, as the person's own summary lists them."""

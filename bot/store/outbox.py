@@ -93,6 +93,10 @@ class Outbox:
         )
         return [_message(r) for r in rows]
 
+    def of_lead(self, lead_id: str) -> list[Message]:
+        rows = self.db.query("SELECT * FROM notification_outbox WHERE lead_id = ? ORDER BY id", [lead_id])
+        return [_message(r) for r in rows]
+
     def waiting(self) -> int:
         return next(self.db.query("SELECT COUNT(*) AS c FROM notification_outbox WHERE sent_at = ''"))["c"]
 
