@@ -77,11 +77,17 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
     check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
     screener = build_screener(settings)
-    beside = []
-    if args.web:
+    beside: list[Any] = []
+    if args.web:  # the web app also serves the staff console and sends the notifications (bot/console)
         from .channels.web.cli import embedded_web
 
         beside.append(embedded_web(screener, settings))
+    else:
+        from .notify.notifier import notifier_for
+
+        notifier = notifier_for(screener, settings)
+        if notifier is not None:
+            beside.append(notifier)
     return run_telegram(screener, settings, webhook, beside)
 
 
@@ -183,6 +189,9 @@ def parser() -> argparse.ArgumentParser:
 
     register_staff_commands(sub)
     add_web_commands(sub)
+    from .console.cli import register as register_console_commands
+
+    register_console_commands(sub)
     return p
 
 
@@ -200,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
             )
         settings = settings_from(args)
-        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret)
+        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
         handler = logging.StreamHandler()
         handler.setFormatter(OneLineFormatter())
         logging.basicConfig(level=settings.log_level, handlers=[handler])

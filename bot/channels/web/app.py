@@ -43,6 +43,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from ...config import Settings
+from ...console import attach as attach_console
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT, OUTCOMES
 from ...errors import STORAGE_ERRORS
@@ -563,19 +564,23 @@ def create_app(
     `durable` is awaited after each accepted answer, before the reply: given when the app
     shares the bot's group-committed database (`screening-bot run --web`)."""
     chat = WebChat(screener, WebOptions.from_settings(settings), durable)
+    # the study team's console at /staff and its notifications of new leads (bot/console)
+    console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies, durable)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        wiping = asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")
+        tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
+        tasks += [asyncio.create_task(run(), name="console-background") for run in console.background]
         try:
             yield
         finally:
-            wiping.cancel()
+            for task in tasks:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await wiping
+                await asyncio.gather(*tasks)
 
     app = Starlette(
-        routes=[*routes, *chat.routes()],
+        routes=[*routes, *console.routes, *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={
             404: chat.not_found,
@@ -586,4 +591,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web_chat = chat
+    app.state.staff_console = console
     return app
