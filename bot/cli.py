@@ -12,6 +12,7 @@ from typing import Any
 from .channels.web.cli import add_web_commands
 from .compose import build_service
 from .config import ConfigError, Settings, flag_type, load_settings
+from .console import attach as attach_console
 from .dialog.load import DialogError, load_dialog
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
 from .logs import OneLineFormatter, keep_secrets_out
@@ -35,7 +36,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
-        return serve_web(service, settings, listening)
+        return serve_web(service, settings, listening, attach_console)
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
@@ -51,11 +52,17 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
     check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
     service = build_service(settings, reminding_channels=(CHANNEL,))  # Telegram can send a reminder unasked
-    beside = []
-    if args.web:
+    beside: list[Any] = []
+    if args.web:  # the web app also serves the staff console and sends the notifications (bot/console)
         from .channels.web.cli import embedded_web
 
-        beside.append(embedded_web(service, settings))
+        beside.append(embedded_web(service, settings, attach_console))
+    else:
+        from .notify.notifier import notifier_for
+
+        notifier = notifier_for(service, settings)
+        if notifier is not None:
+            beside.append(notifier)
     return run_telegram(service, settings, webhook, beside)
 
 
@@ -156,7 +163,10 @@ def parser() -> argparse.ArgumentParser:
     from .staff import register as register_staff_commands
 
     register_staff_commands(sub)
-    add_web_commands(sub, build_service)
+    add_web_commands(sub, build_service, attach_console)
+    from .console.cli import register as register_console_commands
+
+    register_console_commands(sub)
     return p
 
 
@@ -174,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
             )
         settings = settings_from(args)
-        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret)
+        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
         handler = logging.StreamHandler()
         handler.setFormatter(OneLineFormatter())
         logging.basicConfig(level=settings.log_level, handlers=[handler])

@@ -1,14 +1,16 @@
 """Putting the parts together: the dialog, the database, the key, the services. The one place that does.
 
-`screening-bot` (cli.py) builds the screening service here for its channels, and the staff
-commands (staff.py) the team's service; channels and staff tools never open the database
-themselves. Everything is checked before anything is written, and a database or key file
-made by a start that then fails is removed again.
+`screening-bot` (cli.py) builds the screening service here for its channels, the staff
+commands (bot/staff) the team's service and `screening-bot staff` (bot/console/cli.py) the
+accounts' service; channels, staff tools and the console never open the database themselves.
+Everything is checked before anything is written, and a database or key file made by a start
+that then fails is removed again.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .config import ConfigError, Settings
 from .dialog.load import load_dialog
@@ -16,12 +18,13 @@ from .dialog.model import Dialog
 from .files import new_files_removed_on_failure
 from .retention import retention_from
 from .screening import ScreeningService
+from .screening.accounts import AccountService
 from .screening.team import TeamService
 from .store import open_database
 from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.storage import Storage
-from .store.vault import open_vault, read_keys
+from .store.vault import Vault, open_vault, read_keys
 
 
 def build_service(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> ScreeningService:
@@ -46,19 +49,32 @@ def build_service(settings: Settings, reminding_channels: tuple[str, ...] = ()) 
 
 
 def open_team(settings: Settings, create: bool = False, key: bool = True) -> tuple[TeamService, Dialog]:
-    """The study team's service on the database the channels filled. Staff commands never start one by
-    accident: a mistyped --db would otherwise show an empty, brand-new database (with a new key) as
-    "No leads match."; `create` allows it. Without `key`, no encryption key is needed (nor made)."""
+    """The study team's service on the database the channels filled (see `staff_database`). Without `key`,
+    no encryption key is needed (nor made)."""
+    dialog = load_dialog(settings.dialog_path)
+    db, vault = staff_database(settings, create, key)
+    return TeamService(Storage(db, dialog, vault)), dialog
+
+
+def open_accounts(settings: Settings, create: bool = False) -> AccountService:
+    """The staff console's accounts on the database the channels filled (`screening-bot staff`)."""
+    team, _dialog = open_team(settings, create)
+    return AccountService(team.storage)
+
+
+def staff_database(settings: Settings, create: bool = False, key: bool = True) -> tuple[Any, Vault | None]:
+    """The database the channels filled, and its vault, for a staff command. Staff commands never start one
+    by accident: a mistyped --db would otherwise show an empty, brand-new database (with a new key) as
+    "No leads match."; `create` allows it."""
     if not create and not settings.db_path.exists():
         raise ConfigError(
             f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
             "check the path; to start a new, empty database there, add --create"
         )
-    dialog = load_dialog(settings.dialog_path)
     with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
         db = open_database(settings.db_path)
         vault = open_vault(db, settings.screening_key, settings.key_path()) if key else None
-    return TeamService(Storage(db, dialog, vault)), dialog
+    return db, vault
 
 
 def key_file_in_use(settings: Settings) -> Path | None:

@@ -8,7 +8,7 @@ numbers, true/false, paths and lists, never text to parse. A bad value stops the
 program with one line naming the setting (both names), the value (never a secret's)
 and what is expected.
 
-Long on purpose (442 lines): every setting, typed and checked, in one table: one obvious place for
+Long on purpose: every setting, typed and checked, in one table: one obvious place for
 each fact.
 """
 
@@ -256,6 +256,27 @@ def icp_number(raw: Any) -> str:
     return value
 
 
+def notification_urls(raw: Any) -> tuple[str, ...]:
+    """apprise URLs (mailtos://, wecombot://, dingtalk://, feishu://, tgram:// ...): separated by spaces or
+    new lines (a URL may hold commas), in a config file also a list. bot/notify checks each one at start."""
+    expected = (
+        "notification addresses separated by spaces, such as "
+        "mailtos://user:password@smtp.example.org?to=you@example.org wecombot://KEY"
+    )
+    if isinstance(raw, list):
+        parts = raw
+    elif isinstance(raw, str):
+        parts = raw.split()
+    else:
+        raise Invalid(expected)
+    urls = []
+    for part in parts:
+        if not isinstance(part, str) or not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+", part.strip()):
+            raise Invalid(expected)
+        urls.append(part.strip())
+    return tuple(urls)
+
+
 # ---------------------------------------------------------------------- the settings
 
 
@@ -328,6 +349,11 @@ class Settings:
     staff_user_ids: tuple[int, ...] = field(default=(), metadata=env("STAFF_USER_IDS", user_ids))
     staff_notify_contact: bool = field(default=False, metadata=env("STAFF_NOTIFY_CONTACT", boolean))
     staff_language: str = field(default="", metadata=env("STAFF_LANGUAGE", language_code))
+    # The study team's console on the web (bot/console) and the notifications of new leads (bot/notify).
+    staff_idle_minutes: int = field(default=15, metadata=env("STAFF_IDLE_MINUTES", whole_number(1, 720, "minutes")))
+    notify_urls: tuple[str, ...] = field(
+        default=(), repr=False, metadata=env("NOTIFY_URLS", notification_urls, secret=True)
+    )
     # The dialog version the ethics committee approved; check-launch compares it with the dialog file.
     ethics_approved_version: str = field(default="", metadata=env("ETHICS_APPROVED_VERSION", text))
 

@@ -8,7 +8,7 @@ read: no file, database or key is created or changed.
 What the dialog file still marks for confirmation (`[[to_confirm]]`, empty `[study]` facts)
 is also printed in the ethics pack, from `dialog_items`.
 
-Long on purpose (447 lines): one check per thing a site must confirm, each with its plain-words fix,
+Long on purpose: one check per thing a site must confirm, each with its plain-words fix,
 in the order the report prints them.
 """
 
@@ -337,17 +337,10 @@ def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
 
 
 def staff_items(settings: Settings) -> list[Item]:
+    """Someone hears of each new lead (notifications, or the Telegram staff chat), and someone may read it
+    (a coordinator's console account, or a Telegram staff member)."""
     items = []
-    if settings.staff_chat_id is None:
-        items.append(
-            todo(
-                "Staff notification",
-                "STAFF_CHAT_ID is not set: nobody is told when a person leaves a phone number.",
-                "Add the bot to the study team's Telegram group, then set staff_chat_id to the group's id "
-                "(it starts with -).",
-            )
-        )
-    elif not settings.telegram_token:
+    if settings.staff_chat_id is not None and not settings.telegram_token:
         items.append(
             todo(
                 "Staff notification",
@@ -355,18 +348,37 @@ def staff_items(settings: Settings) -> list[Item]:
                 "Set TELEGRAM_BOT_TOKEN (in the environment, never in a file others can read).",
             )
         )
+    elif settings.notify_urls or settings.staff_chat_id is not None:
+        where = [f"{len(settings.notify_urls)} address(es) in NOTIFY_URLS"] if settings.notify_urls else []
+        where += [f"Telegram chat {settings.staff_chat_id}"] if settings.staff_chat_id is not None else []
+        items.append(ok("Staff notification", f"new leads are announced to {' and '.join(where)}."))
     else:
-        items.append(ok("Staff notification", f"new leads are posted to Telegram chat {settings.staff_chat_id}."))
-    if not settings.staff_user_ids:
+        items.append(
+            todo(
+                "Staff notification",
+                "Neither NOTIFY_URLS nor STAFF_CHAT_ID is set: nobody is told when a person leaves a phone number.",
+                "Set notify_urls to the study team's e-mail or WeCom, DingTalk or Feishu group robot (README, "
+                "'Notifications'; try it with `screening-bot notify test`), or add the bot to the study team's "
+                "Telegram group and set staff_chat_id to the group's id (it starts with -).",
+            )
+        )
+    coordinators = console_coordinators(settings.db_path)
+    if settings.staff_user_ids or coordinators:
+        who = [f"{coordinators} coordinator account(s) in the staff console"] if coordinators else []
+        who += (
+            [f"{len(settings.staff_user_ids)} Telegram user id(s) in STAFF_USER_IDS"] if settings.staff_user_ids else []
+        )
+        items.append(ok("Staff members", " and ".join(who) + "."))
+    else:
         items.append(
             todo(
                 "Staff members",
-                "STAFF_USER_IDS is not set: nobody can read a lead's phone number or set its status in Telegram.",
-                "Set staff_user_ids to the study team's Telegram user ids, separated by commas.",
+                "Nobody can read a lead's phone number or set its status: no coordinator has a console account, "
+                "and STAFF_USER_IDS is not set.",
+                "Make an account for each coordinator: screening-bot staff add NAME --role coordinator (README, "
+                "'Study team console'); on Telegram, set staff_user_ids to their user ids.",
             )
         )
-    else:
-        items.append(ok("Staff members", f"{len(settings.staff_user_ids)} Telegram user id(s) in STAFF_USER_IDS."))
     if settings.staff_notify_contact:
         items.append(
             todo(
@@ -378,6 +390,21 @@ def staff_items(settings: Settings) -> list[Item]:
             )
         )
     return items
+
+
+def console_coordinators(path: Path) -> int:
+    """Enabled coordinator accounts of the staff console, read without changing the database (0 if none yet)."""
+    if not path.exists():
+        return 0
+    from .store.staff_accounts import count_enabled
+
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return count_enabled(sqlite_utils.Database(conn), "coordinator")
+    except sqlite3.Error:
+        return 0  # a database from before the console: the Database item says what else is wrong
+    finally:
+        conn.close()
 
 
 def web_items(settings: Settings) -> list[Item]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import os
 import re
 import shutil
@@ -302,3 +303,28 @@ def test_a_database_that_ran_other_words_under_this_version_is_open(tmp_path: Pa
     dialog_path.write_text(text, encoding="utf-8")
     code, out, topics = check(capsys, *argv)
     assert code == 1 and f"chmod 600 {db_path}" in out
+
+
+def test_a_site_in_china_is_ready_with_notifications_and_console_accounts_instead_of_telegram(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Telegram at all: NOTIFY_URLS tells the team, a coordinator's console account reads the leads."""
+    argv = fully_configured(tmp_path)
+    config = Path(argv[1])
+    text = config.read_text(encoding="utf-8")
+    for line in ('telegram_bot_token = "123456:ABCdefGhIJKlmnoPQRstuVWXyz123456789"',
+                 'staff_chat_id = "-1001234567890"', 'staff_user_ids = "11111, 22222"'):  # fmt: skip
+        text = text.replace(line, "")
+    config.write_text(text, encoding="utf-8")
+    code, out, topics = check(capsys, *argv)
+    assert topics["Staff notification"] == "OPEN" and "Neither NOTIFY_URLS nor STAFF_CHAT_ID is set" in out
+    assert topics["Staff members"] == "OPEN" and "screening-bot staff add NAME --role coordinator" in out
+    config.write_text(text + '\nnotify_urls = ["wecombot://KEY"]\n', encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO("quit\n"))
+    assert main([*argv, "chat"]) == 0  # the database, as the bot makes it at its first start
+    assert main([*argv, "staff", "add", "li.na", "--role", "coordinator"]) == 0
+    capsys.readouterr()
+    code, out, topics = check(capsys, *argv)
+    assert code == 0, out
+    assert "new leads are announced to 1 address(es) in NOTIFY_URLS" in out
+    assert "1 coordinator account(s) in the staff console" in out

@@ -197,10 +197,33 @@ def web(command: str, tmp_path: Path) -> None:
                 break
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "Telegram" in page.text
+        console = httpx.get(f"http://127.0.0.1:{port}/staff/login", timeout=10)
+        assert console.status_code == 200 and "Sign in" in console.text, "the study team's console, same server"
     finally:
         proc.terminate()
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
+
+
+def staff_add(command: str, tmp_path: Path) -> None:
+    """The first admin, on the database the web chat made; the first password is printed once."""
+    work = workdir(tmp_path)
+    sh(".venv/bin/screening-bot chat", work, stdin="quit\n")  # a database, as after the first run
+    done = sh(command, work)
+    assert re.fullmatch(r"First password for li\.na: \S{20,}\n", done.stdout)
+    assert "in person" in done.stderr
+
+
+def notify_test(command: str, tmp_path: Path) -> None:
+    """A test message to a group robot's webhook on 127.0.0.1 (apprise's json://, as WeCom's would be)."""
+    from .fake_webhook import FakeWebhook
+
+    work = workdir(tmp_path)
+    sh(".venv/bin/screening-bot chat", work, stdin="quit\n")
+    with FakeWebhook() as hook:
+        done = sh(command, work, NOTIFY_URLS=hook.url)
+        assert hook.wait_for(1)[0]["title"] == "Test message from the screening bot"
+    assert done.stdout.strip().endswith(": sent") and "127.0.0.1" in done.stdout
 
 
 def qr(command: str, tmp_path: Path) -> None:
@@ -288,6 +311,8 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/screening-bot rotate-key": rotate_key,
     ".venv/bin/screening-bot web --port 8080 --public-url https://screening.example.org": web,
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,
+    ".venv/bin/screening-bot staff add li.na --role admin": staff_add,
+    ".venv/bin/screening-bot notify test": notify_test,
     ".venv/bin/screening-bot export-script --out docs/ethics-pack": ethics_pack,
     ".venv/bin/screening-bot export-script --diff 1.0.0": ethics_diff,
     ".venv/bin/screening-bot check-launch": launch_check,

@@ -60,6 +60,11 @@ GOOD = {
     "staff_user_ids": ("1, 22", (1, 22)),
     "staff_notify_contact": ("yes", True),
     "staff_language": ("en", "en"),
+    "staff_idle_minutes": ("30", 30),
+    "notify_urls": (
+        "wecombot://KEY  mailtos://u:p@smtp.example.org?to=a@b.org,c@d.org",
+        ("wecombot://KEY", "mailtos://u:p@smtp.example.org?to=a@b.org,c@d.org"),
+    ),
 } | {name: (" text ", "text") for name in TEXT}
 
 #: setting -> bad values as text (environment, config file) and what the message says is expected
@@ -93,6 +98,8 @@ BAD = {
     "staff_user_ids": ("1;2", "1;2", "user ids"),
     "staff_notify_contact": ("maybe", "maybe", "true or false"),
     "staff_language": ("中文", "中文", "language code"),
+    "staff_idle_minutes": ("half an hour", "0", "whole number of minutes from 1 to 720"),
+    "notify_urls": ("team@example.org", "wecombot:KEY", "notification addresses"),
 }
 #: The same, as the wrong type of TOML value (a number where text is meant, text where a number is ...).
 BAD_TOML: dict[str, Any] = {name: 12 for name in (*TEXT, "db_path", "dialog_path", "locales_dir", "key_file")} | {
@@ -125,6 +132,8 @@ BAD_TOML: dict[str, Any] = {name: 12 for name in (*TEXT, "db_path", "dialog_path
     "staff_user_ids": [1, "two"],
     "staff_notify_contact": "maybe",
     "staff_language": ["en"],
+    "staff_idle_minutes": 0,
+    "notify_urls": 12,
 }
 BAD_TOML.pop("retain_closed_lead_days")
 SECRETS = {name for name, f in SETTINGS.items() if f.metadata["secret"]}

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from bot.channels.web.app import SESSION_COOKIE, create_app
 from bot.config import Settings, read_value
+from bot.console import attach as attach_console
 from bot.dialog.model import Dialog, Question
 from bot.i18n import Translator
 from bot.store import open_database
@@ -65,7 +66,7 @@ def make_app(
     vault = open_vault(db, "", db_path.with_suffix(".key")) if leads else None
     screener = Screener(dialog, Storage(db, dialog, vault), locales, today=lambda: TODAY)
     values.setdefault("web_rate_limit", "0")  # one test client posts faster than any person; one test checks it
-    return create_app(screener, web_settings(db_path, **values)), screener
+    return create_app(screener, web_settings(db_path, **values), attach=attach_console), screener
 
 
 class _Parser(HTMLParser):

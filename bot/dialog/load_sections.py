@@ -1,7 +1,7 @@
 """Reading the dialog file's sections besides its questions: the consents, safety, outcomes, the trial's
 own words, its region, the study facts and what the site must still confirm.
 
-Long on purpose (332 lines): each section's checks sit beside the section they read, so an error
+Long on purpose: each section's checks sit beside the section they read, so an error
 message and its rule are in one place.
 """
 

@@ -3,7 +3,7 @@
 These mirror `dialogs/*.toml` one to one, so that what a study coordinator reads in
 the file is what the engine runs. Nothing here knows about channels or storage.
 
-Long on purpose (398 lines): the whole dialog file as typed objects, one dataclass per table of the
+Long on purpose: the whole dialog file as typed objects, one dataclass per table of the
 file, read together as one data dictionary.
 """
 

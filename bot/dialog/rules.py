@@ -3,7 +3,7 @@
 Pure functions over the dialog data and a conversation's answers: no I/O, no
 clock of their own (callers pass `today`), so every rule can be tested directly.
 
-Long on purpose (397 lines): the protocol's rules in one pure module (parsing answers, skip rules,
+Long on purpose: the protocol's rules in one pure module (parsing answers, skip rules,
 findings, outcomes), so one test file covers them all.
 """
 

@@ -7,7 +7,7 @@ patients' catalog: committee prose there would fail the plain-words tests writte
 patients, and would be listed in the pack as one of "the bot's messages". What the bot
 says to people still comes from the dialog file and the catalogs, as the bot says it.
 
-Long on purpose (492 lines): the pack's own words in English and Chinese side by side, as a
+Long on purpose: the pack's own words in English and Chinese side by side, as a
 translator reviews them; it is data, not logic.
 """
 

@@ -10,7 +10,7 @@ stop at the under-14 gate, and type the phrases of [safety.signals]. The answers
 phrases are picked from the dialog file, so the record follows any change of questions,
 rules or code.
 
-Long on purpose (about 620 lines): each kind of made-up person and what is recorded of them sit
+Long on purpose: each kind of made-up person and what is recorded of them sit
 together, so a statement of the pack and the run that proves it are read side by side.
 """
 

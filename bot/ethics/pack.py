@@ -9,7 +9,7 @@ answer from running the real screening (observe.py). The HTML is one self-contai
 (inline CSS, the flow SVG embedded) that prints to PDF with the version and version date on
 every page.
 
-Long on purpose (687 lines): assembling the pack section by section in the order the committee reads
+Long on purpose: assembling the pack section by section in the order the committee reads
 it.
 """
 

@@ -25,7 +25,9 @@ from ..logs import log_event
 from ..replies import Action, Prompt, Reply
 from ..retention import Retention
 from ..store.storage import Storage, UnitOfWork
+from .accounts import AccountService
 from .effects import Step
+from .notifications import NotificationOutbox
 from .presenter import Extras, Presenter
 from .rescreen import Rescreen
 from .steps import Steps
@@ -93,11 +95,20 @@ class ScreeningService:
         self.presenter = Presenter(self.engine, self.texts, lambda: keep_days)
         self.steps = Steps(self.engine, self.presenter, self.rescreen, today)
         self._on_lead: list[OnLead] = list(on_lead)
+        self._in_step: list[OnLead] = []
 
-    def subscribe(self, on_lead: OnLead) -> Callable[[], None]:
-        """Hear of every lead change (a channel that tells the study team); returns the unsubscribe."""
-        self._on_lead.append(on_lead)
-        return lambda: self._on_lead.remove(on_lead) if on_lead in self._on_lead else None
+    def subscribe(self, on_lead: OnLead, in_step: bool = False) -> Callable[[], None]:
+        """Hear of every lead change; returns the unsubscribe. By default once the step has committed (a
+        channel that tells the study team); `in_step` inside the step's unit of work, before its commit,
+        so what the callback writes (the notifications' outbox) is saved with the lead, or not at all."""
+        hooks = self._in_step if in_step else self._on_lead
+        hooks.append(on_lead)
+        return lambda: hooks.remove(on_lead) if on_lead in hooks else None
+
+    @property
+    def lead_subscribers(self) -> list[tuple[OnLead, bool]]:
+        """Who hears of lead changes: (callback, True when it runs inside the step's unit of work)."""
+        return [(c, False) for c in self._on_lead] + [(c, True) for c in self._in_step]
 
     @property
     def keeps_contacts(self) -> bool:
@@ -105,8 +116,16 @@ class ScreeningService:
         return self.storage.vault is not None
 
     def team(self) -> TeamService:
-        """The study team's service on the same database (the staff chat and commands)."""
+        """The study team's service on the same database (the staff chat, commands and console)."""
         return TeamService(self.storage)
+
+    def accounts(self) -> AccountService:
+        """The staff console's accounts on the same database (needs the vault: their second factor is encrypted)."""
+        return AccountService(self.storage)
+
+    def notifications(self) -> NotificationOutbox:
+        """The outbox of the study team's notifications on the same database."""
+        return NotificationOutbox(self.storage)
 
     def translator(self, language: str) -> Translator:
         return self.texts.translator(language)
@@ -152,6 +171,7 @@ class ScreeningService:
             if not step.deleted and key.address is not None and records is not None:
                 self._channel_records(work, conv, key.address, nudge_after, step.stop_nudges, now)
             reply = self._reply(conv, step, work)
+            self._tell(step.lead_events, self._in_step)
         self._tell(step.lead_events)
         return reply
 
@@ -224,12 +244,16 @@ class ScreeningService:
             records.schedule_reminder(conv.id, address, now)
             records.claim_reminder(conv.id, now)
 
-    def _tell(self, events: list[tuple[str, str]]) -> None:
-        """Tell every channel's callback, once committed; a failing callback never breaks the screening."""
+    def _tell(self, events: list[tuple[str, str]], hooks: list[OnLead] | None = None) -> None:
+        """Tell every callback; a failing callback never breaks the screening (an in-step one is undone alone)."""
         for lead_id, event in events:
-            for callback in list(self._on_lead):
+            for callback in list(self._on_lead if hooks is None else hooks):
                 try:
-                    callback(lead_id, event)
+                    if hooks is None:
+                        callback(lead_id, event)
+                    else:
+                        with self.storage.unit_of_work():  # a savepoint inside the step's unit of work
+                            callback(lead_id, event)
                 except Exception:
                     log.exception("on_lead callback failed for event=%s lead=%s", event, lead_id)
 

@@ -1,9 +1,11 @@
-"""The study team's side: leads, their status, possible duplicates, erasure, the funnel, the audit log.
+"""The study team's side: leads, their status, call attempts, possible duplicates, erasure, the
+funnel and the console's statistics, the audit log.
 
-The staff tools (`screening-bot leads|stats|audit|purge|rotate-key`, and the staff chat and
-commands on Telegram) go through this service, never the store: each change is one unit of
-work that also writes its audit entry, so a change is never without its record. It names
-the staff member in every entry; entries hold no contact details and no answers.
+The staff tools (`screening-bot leads|stats|audit|purge|rotate-key`, the staff chat and
+commands on Telegram, and the web console) go through this service, never the store: each
+change is one unit of work that also writes its audit entry, so a change is never without
+its record. It names the staff member in every entry (and, with `via`, where the change was
+made); entries hold no contact details and no answers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from ..dialog.flow import SUMMARY
 from ..retention import Retention
+from ..store.contact_attempts import RESULTS
 from ..store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, STATUSES, Lead, LeadError
 from ..store.retention import PurgeCounts, erase_lead, purge
 from ..store.storage import Storage
@@ -24,9 +27,12 @@ from ..store.vault import rotate_key
 from ..store.wipe import pending
 
 __all__ = [
-    "CARD_VIEW", "CLOSE_REASONS", "EXPORT", "FINISHED_STATUSES", "MERGED", "NOT_DUPLICATE", "OPEN", "STATUSES",
-    "Counts", "Lead", "LeadError", "PurgeCounts", "StaffPost", "StaffView", "TeamService",
+    "CARD_VIEW", "CLOSE_REASONS", "EXPORT", "FINISHED_STATUSES", "MERGED", "NOT_DUPLICATE", "OPEN", "RESULTS",
+    "STATUSES", "Counts", "Lead", "LeadError", "PurgeCounts", "StaffPost", "StaffView", "TeamService", "next_status",
 ]  # fmt: skip
+
+#: A call attempt that did not reach the person moves a new lead on to the next attempt status.
+NOT_REACHED = ("no_answer", "busy", "message_left")
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,40 @@ class TeamService:
                 work.audit.record(who, action, detail=detail.replace("{rows}", str(len(found))))
         return found
 
-    def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "") -> Lead:
+    def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "", via: str = "") -> Lead:
         with self.storage.unit_of_work() as work:
             lead = self._leads.set_status(lead_id, status, who, note=note, reason=reason)
-            work.audit.record(who, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
+            work.audit.record(who, "set-status", lead.id, f"{via}status={lead.status} reason={lead.close_reason}")
         return lead
+
+    def record_attempt(self, lead_id: str, result: str, who: str, at: str, note: str = "", via: str = "") -> Lead:
+        """Keep a call or message and its result, in one unit of work with the status it moves the lead to
+        (`next_status`) and both audit entries."""
+        if result not in RESULTS:
+            raise LeadError(f"unknown result {result!r}")
+        with self.storage.unit_of_work() as work:
+            lead = self._leads.get(lead_id)
+            if lead is None:
+                raise LeadError(f"no lead {lead_id!r}")
+            work.contact_attempts.record(lead.id, at, who, result, note)
+            work.audit.record(who, "contact-attempt", lead.id, f"{via}result={result}")
+            status = next_status(lead.status, result)
+            if status != lead.status:
+                lead = self._leads.set_status(lead.id, status, who, note=f"call attempt: {result}")
+                work.audit.record(who, "set-status", lead.id, f"{via}status={status} (call attempt)")
+        return lead
+
+    def attempts(self, lead_id: str) -> list[dict[str, Any]]:
+        """A lead's call attempts, newest first."""
+        return self.storage.read.contact_attempts.of_lead(lead_id)
+
+    def latest_attempts(self) -> dict[str, dict[str, Any]]:
+        """Each lead's last call attempt, by lead id."""
+        return self.storage.read.contact_attempts.latest()
+
+    def answers_of(self, lead: Lead) -> dict[str, Any]:
+        """The answers behind a lead, as stored ({} once its screening is gone)."""
+        return self.storage.read.staff_views.answers_of(lead.conversation_id)
 
     def merge(self, lead_id: str, into: str, who: str, note: str = "", via: str = "") -> Lead:
         with self.storage.unit_of_work() as work:
@@ -118,6 +153,18 @@ class TeamService:
         by_status = self._leads.by_status()
         totals = read.audit.totals()
         return Counts(totals, read.conversations.unfinished_by_state(), {s: by_status.get(s, 0) for s in STATUSES})
+
+    def outcomes_by_source(self) -> list[dict[str, Any]]:
+        """(source, outcome, count) of the finished screenings still kept."""
+        return self.storage.read.staff_views.outcomes_by_source()
+
+    def outcomes_by_week(self, since: str) -> list[dict[str, Any]]:
+        """(week's Monday, outcome, count) of outcomes decided since `since`."""
+        return self.storage.read.staff_views.outcomes_by_week(since)
+
+    def leads_reached(self) -> tuple[int, int]:
+        """(leads the team has spoken with, leads enrolled)."""
+        return self.storage.read.staff_views.leads_reached()
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.storage.read.audit.entries(limit)
@@ -163,6 +210,18 @@ class TeamService:
         records = self.storage.read.channel_records
         assert records is not None
         return records
+
+
+def next_status(status: str, result: str) -> str:
+    """Where a call attempt moves a lead: reached → contacted; not reached → the next attempt (up to 3)."""
+    if status in FINISHED_STATUSES or status in ("contacted", "visit_booked"):
+        return status
+    if result == "reached":
+        return "contacted"
+    if result in NOT_REACHED:
+        attempt = int(status[-1]) if status.startswith("attempt_") else 0
+        return f"attempt_{min(attempt + 1, 3)}"
+    return status
 
 
 #: The state whose unfinished screenings the funnel names "checking the answers".

@@ -11,7 +11,7 @@ ESC cannot drive the terminal); CSV and XLSX cells that a spreadsheet would read
 formula are marked as text (OWASP), XLSX cells are always written as text, and no
 stored value can make an export fail.
 
-Long on purpose (348 lines): one argparse command per staff action, each a few lines over the team's
+Long on purpose: one argparse command per staff action, each a few lines over the team's
 service; splitting would scatter the commands.
 """
 

@@ -6,7 +6,7 @@ makes a committed answer survive a power cut, which matters more here than speed
 durable.py: the same guarantee for everything acknowledged, with one fsync for many chats.)
 The file is created readable by its owner only: it holds health data.
 
-Long on purpose (434 lines): the schema's whole history: every migration stays as released (never
+Long on purpose: the schema's whole history: every migration stays as released (never
 edited), appended one after another.
 """
 
@@ -323,7 +323,93 @@ def _v8_leads_you_can_trust(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE vault ADD COLUMN legacy_hash_key_enc TEXT NOT NULL DEFAULT ''")
 
 
-def _v9_flow_states(db: sqlite_utils.Database) -> None:
+def _v9_staff_console(db: sqlite_utils.Database) -> None:
+    """Issue 19: the study team's console on the web (bot/console): accounts, their sessions, call attempts.
+
+    - `staff_accounts`: one row per person; the password only as an Argon2id hash, the TOTP
+      secret only encrypted with the vault's key (bot/store/vault.py re-encrypts it at
+      rotation); failed logins and a lock-out time for the back-off; `totp_last_step` so one
+      code cannot be used twice.
+    - `staff_sessions`: a keyed hash of each console session's cookie (never the cookie), its
+      kind (`enrol`: signed in with the password only, to set up the second factor; `full`),
+      and when it was last used, for the idle timeout.
+    - `contact_attempts`: each call or message to a lead (time, who, result, a short note);
+      they go with the lead (ON DELETE CASCADE): erased with it, never kept after it.
+    """
+    db.execute(
+        """
+        CREATE TABLE staff_accounts (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            totp_secret_enc TEXT NOT NULL DEFAULT '',
+            totp_last_step INTEGER NOT NULL DEFAULT 0,
+            must_enrol INTEGER NOT NULL DEFAULT 1,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_login_at TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE staff_sessions (
+            token_hash TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES staff_accounts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id)")
+    db.execute(
+        """
+        CREATE TABLE contact_attempts (
+            id INTEGER PRIMARY KEY,
+            lead_id TEXT NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            result TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX contact_attempts_by_lead ON contact_attempts(lead_id, at)")
+
+
+def _v10_notification_outbox(db: sqlite_utils.Database) -> None:
+    """Issue 19: notifications of new leads (bot/notify), kept until each is delivered.
+
+    One row per message and target (an e-mail address, a group robot ...): the target by a
+    key (a hash of its URL, which holds passwords and tokens, so never the URL), the lead
+    id, what kind of message, when to try next, how many tries, the last error's kind, and
+    when it was sent. No personal data: the message says only "new lead 3f2a, urgent".
+    Rows go with their lead (ON DELETE CASCADE): an erased lead is never announced.
+    `claimed_until` lets two processes share the outbox without sending a message twice.
+    """
+    db.execute(
+        """
+        CREATE TABLE notification_outbox (
+            id INTEGER PRIMARY KEY,
+            lead_id TEXT REFERENCES leads(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            target TEXT NOT NULL,
+            target_label TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            next_try_at TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            claimed_until TEXT NOT NULL DEFAULT '',
+            sent_at TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX notification_outbox_due ON notification_outbox(sent_at, next_try_at)")
+    db.execute("CREATE INDEX notification_outbox_by_lead ON notification_outbox(lead_id, kind)")
+
+
+def _v11_flow_states(db: sqlite_utils.Database) -> None:
     """Issue 18: contact capture and the reminder offer are states of the flow, not a `contact_step` column.
 
     A finished conversation in the middle of contact capture moves to that step's state
@@ -356,7 +442,9 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6_telegram_staff,
     _v7_urgent_leads_and_consents,
     _v8_leads_you_can_trust,
-    _v9_flow_states,
+    _v9_staff_console,
+    _v10_notification_outbox,
+    _v11_flow_states,
 ]
 
 

@@ -13,7 +13,7 @@ reaches their lead, their answers or their erasure.
 
 Every change keeps who, when and a note in `lead_history`.
 
-Long on purpose (491 lines): the only code that encrypts and decrypts contact details: keeping all
+Long on purpose: the only code that encrypts and decrypts contact details: keeping all
 of it in one module is the point.
 """
 

@@ -27,11 +27,15 @@ import sqlite_utils
 
 from ..dialog.model import Dialog
 from . import audit as audit_log
+from .contact_attempts import ContactAttempts
 from .conversations import ConversationStore, transaction
 from .durable import DurableLog
 from .leads import LeadStore
+from .outbox import Outbox
 from .ready_reminders import ReadyReminderStore
 from .retention import erase_conversation
+from .staff_accounts import StaffAccounts
+from .staff_views import StaffViews
 from .telegram import TelegramStore
 from .vault import Vault
 from .wipe import database_file, defer_wipes, wipe_pending_async
@@ -65,6 +69,10 @@ class UnitOfWork:
     reminders: ReadyReminderStore
     channel_records: TelegramStore | None
     audit: Audit
+    contact_attempts: ContactAttempts
+    outbox: Outbox
+    staff_accounts: StaffAccounts | None
+    staff_views: StaffViews
 
     def erase(self, conversation_id: str, who: str) -> bool:
         """Erase a conversation with everything linked to it, logged without the erased data."""
@@ -84,6 +92,10 @@ class Storage:
             reminders=ReadyReminderStore(db),
             channel_records=TelegramStore(db, vault) if vault is not None else None,
             audit=Audit(db),
+            contact_attempts=ContactAttempts(db),
+            outbox=Outbox(db),
+            staff_accounts=StaffAccounts(db, vault) if vault is not None else None,  # TOTP secrets are encrypted
+            staff_views=StaffViews(db),
         )
         self._durable: DurableLog | None = None
 

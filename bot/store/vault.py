@@ -181,6 +181,7 @@ ENCRYPTED_COLUMNS = [
     ("telegram_reminders", "conversation_id", ("chat_enc",)),
     ("ready_reminders", "conversation_id", ("address_enc",)),
     ("channel_addresses", "conversation_id", ("address_enc", "legacy_enc")),
+    ("staff_accounts", "id", ("totp_secret_enc",)),
 ]
 #: Channels whose conversations are keyed by a pseudonym of a raw id (bot/channels/telegram/identity.py).
 PSEUDONYMOUS_CHANNELS = ("telegram",)

@@ -7,7 +7,7 @@ start the reminder loop, the daily retention purge and the erasure follow-up (WA
 wipes off the event loop, staff messages blanked); on stop, the same in reverse.
 The study team's side (staff chat, staff commands) is in staff.py.
 
-Long on purpose (349 lines): everything ptb is told, in one visible place (the house style asks for
+Long on purpose: everything ptb is told, in one visible place (the house style asks for
 one main() that wires it all).
 """
 

@@ -9,7 +9,7 @@ keyboard. Only one keyboard per chat is live: when a new prompt is sent, the
 previous one loses its buttons, and an answered question is edited to show the
 answer, so a double tap cannot answer twice.
 
-Long on purpose (477 lines): the Telegram transport for every kind of update (messages, taps,
+Long on purpose: the Telegram transport for every kind of update (messages, taps,
 contacts, edits, errors, reminders) beside the one drawing code they share.
 """
 

@@ -27,7 +27,7 @@ Possible duplicates (two leads with the same phone number) show in the post, in
 people. Every text from the database is shown with hidden characters escaped
 (bot/safe_text.py), so a stored control or bidi character cannot change what staff see.
 
-Long on purpose (695 lines): the staff desk on Telegram: posts, cards, buttons and commands share
+Long on purpose: the staff desk on Telegram: posts, cards, buttons and commands share
 the drawing of a lead.
 """
 

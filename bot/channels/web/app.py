@@ -15,7 +15,7 @@ slow thing an answer can cause, emptying the write-ahead log after a /delete or 
 "no" to contact (bot/store/wipe.py), runs after the response, in a worker thread,
 and is retried every minute while the server runs until it is done.
 
-Long on purpose (578 lines): the web chat's routes, sessions, turns and error pages share one
+Long on purpose: the web chat's routes, sessions, turns and error pages share one
 request cycle; templates and security are apart already.
 """
 
@@ -31,10 +31,10 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from starlette.applications import Starlette
@@ -549,25 +549,45 @@ def _clock() -> float:
     return time.monotonic()
 
 
-def create_app(service: ScreeningService, settings: Settings, routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers.
+class Attachment(Protocol):
+    """What a part served beside the chat brings (the staff console, bot/console): routes and background work."""
+
+    routes: list[BaseRoute]
+    background: list[Callable[[], Awaitable[None]]]
+
+
+#: Builds an Attachment from the service, the settings, the chat's secret and whether cookies are Secure.
+Attach = Callable[[ScreeningService, Settings, bytes, bool], Attachment]
+
+
+def create_app(
+    service: ScreeningService, settings: Settings, routes: Sequence[BaseRoute] = (), attach: Attach | None = None
+) -> Starlette:
+    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers;
+    `attach` adds the study team's console at /staff and its notifications (bot/console.attach, given by
+    the composition root: this channel does not import the console, which builds on its helpers).
 
     Each accepted answer is on disk before its page is sent: the service's step waits for the
     group commit when the app shares the bot's database (`screening-bot run --web`)."""
     chat = WebChat(service, WebOptions.from_settings(settings))
+    console = attach(service, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        wiping = asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")
+        tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
+        tasks += (
+            [asyncio.create_task(run(), name="console-background") for run in console.background] if console else []
+        )
         try:
             yield
         finally:
-            wiping.cancel()
+            for task in tasks:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await wiping
+                await asyncio.gather(*tasks)
 
     app = Starlette(
-        routes=[*routes, *chat.routes()],
+        routes=[*routes, *(console.routes if console else []), *chat.routes()],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={
             404: chat.not_found,
@@ -578,4 +598,5 @@ def create_app(service: ScreeningService, settings: Settings, routes: Sequence[B
         lifespan=lifespan,
     )
     app.state.web_chat = chat
+    app.state.staff_console = console
     return app
