@@ -163,7 +163,7 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
     texts = {text for _, text in dialog_texts(data)}
     items = []
     for language in available_languages(locales_dir)[1:]:
-        t = Translator(language, locales_dir, dialog.id)  # the dialog's own catalog domain
+        t = Translator.for_dialog(language, locales_dir, dialog.id, dialog.source_path)  # the dialog's own domain
         missing = sorted(text for text in texts if t.dialog(text) == text)
         if missing:
             items.append(

@@ -35,7 +35,9 @@ class Texts:
         """One Translator per language, kept: every update and every prompt asks for one."""
         t = self._translators.get(language)
         if t is None:
-            t = self._translators[language] = Translator(language, self.locales_dir, self.dialog.id)
+            t = self._translators[language] = Translator.for_dialog(
+                language, self.locales_dir, self.dialog.id, self.dialog.source_path
+            )
         return t
 
     def respondent(self, conv: Conversation) -> str | None:
