@@ -432,6 +432,32 @@ def _v11_flow_states(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE conversations SET contact_step = '' WHERE contact_step != ''")
 
 
+def _v12_several_trials(db: sqlite_utils.Database) -> None:
+    """Issue 18: several trials on one database. Conversations, leads and counters carry the dialog id.
+
+    - `conversations`: one per person *and trial*, so screening for a second trial never takes over
+      the first: the unique index becomes (channel, user_key, dialog_id); its first two columns still
+      find a person's conversations in every trial (their /delete). Every row has named its dialog
+      since v1.
+    - `leads.dialog_id`: the trial a lead is for, from its conversation; an index to filter by it.
+    - `counters`: per trial as well (dialog_id in the key). The counts kept so far belong to the one
+      trial this database has run (named by dialog_versions and the conversations), or, if that
+      cannot be told, to none ("": shown only in the totals of every trial).
+    """
+    db.execute("DROP INDEX conversations_by_user")
+    db.execute("CREATE UNIQUE INDEX conversations_by_user ON conversations(channel, user_key, dialog_id)")
+    db["leads"].add_column("dialog_id", str, not_null_default="")
+    db.execute(
+        "UPDATE leads SET dialog_id = (SELECT c.dialog_id FROM conversations c WHERE c.id = leads.conversation_id)"
+    )
+    db.execute("CREATE INDEX leads_by_trial ON leads(dialog_id, created_at)")
+    ran = db.execute("SELECT dialog_id FROM dialog_versions UNION SELECT dialog_id FROM conversations").fetchall()
+    db["counters"].add_column("dialog_id", str, not_null_default="")
+    if len(ran) == 1:
+        db.execute("UPDATE counters SET dialog_id = ?", [ran[0][0]])
+    db["counters"].transform(pk=("month", "dialog_id", "name"))  # a savepoint inside this migration's transaction
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -445,6 +471,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_staff_console,
     _v10_notification_outbox,
     _v11_flow_states,
+    _v12_several_trials,
 ]
 
 
