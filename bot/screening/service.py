@@ -61,6 +61,8 @@ class Due:
     address: int
     translator: Translator
     prompt: Prompt
+    #: The trial of the conversation it is about (its buttons name it when there are several trials).
+    dialog_id: str = ""
 
 
 class ScreeningService:

@@ -75,7 +75,7 @@ class Upkeep:
             if not records.claim_reminder(conv.id, now):
                 return None
             t = service.translator(conv.language)
-            return Due(due.chat_id, t, service.presenter.prompt(conv, service._extras(conv, work)))
+            return Due(due.chat_id, t, service.presenter.prompt(conv, service._extras(conv, work)), service.dialog.id)
 
     # ------------------------------------------------------------------ the reminder on the ready date
 
@@ -100,7 +100,7 @@ class Upkeep:
             chat_id = int(work.channel_records.vault.decrypt(due.address_enc))
             t = service.translator(conv.language)
             log.info("a ready-date reminder was sent")
-            return Due(chat_id, t, service.presenter.reminder(t))
+            return Due(chat_id, t, service.presenter.reminder(t), service.dialog.id)
 
     # ------------------------------------------------------------------ clean-up
 

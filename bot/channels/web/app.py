@@ -1,7 +1,9 @@
 """The web chat as a Starlette app: a page that shows the current step, and one form post per tap.
 
-Every step is a plain HTML form posted to `/` and answered with a redirect back
-to `/` (POST-redirect-GET), so reloading never re-sends an answer and the page
+Each trial of the deployment has its own address, `/t/<dialog id>`; with one trial it is
+also `/` (today's address, which `/t/<dialog id>` redirects to), with several `/` lists them.
+Every step is a plain HTML form posted to the trial's address and answered with a redirect
+back to it (POST-redirect-GET), so reloading never re-sends an answer and the page
 works with JavaScript off. State lives in SQLite behind the screening service: the only
 thing kept in memory is the last reply's notices (`Turn`), so a process restart
 loses at most a "thank you" line, never an answer or an outcome.
@@ -49,7 +51,7 @@ from ...config import Settings
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT
 from ...errors import STORAGE_ERRORS
-from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
+from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, match_language, negotiate
 from ...logs import exception_summary
 from ...replies import (
     NOT_SAVED,
@@ -63,7 +65,7 @@ from ...replies import (
     Prompt,
     Text,
 )
-from ...screening import Key, ScreeningService, Upkeep
+from ...screening import Key, ScreeningService, Trials, Upkeep
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
@@ -75,6 +77,8 @@ HERE = Path(__file__).resolve().parent
 CHANNEL = "web"
 SESSION_COOKIE = "screening_session"
 SOURCE_COOKIE = "screening_source"
+#: The trials this browser has opened (dialog ids), so each trial's funnel counts a browser once.
+STARTED_COOKIE = "screening_started"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
 TURN_SECONDS = 3600
@@ -116,6 +120,22 @@ class WebOptions:
             public_url=settings.public_url,
             branding=Branding.from_settings(settings),
         )
+
+
+@dataclass(frozen=True)
+class Site:
+    """One trial's pages: its screening service and its address (`/`, or `/t/<dialog id>`)."""
+
+    service: ScreeningService
+    base: str
+
+    @property
+    def start_over(self) -> str:
+        return self.base.rstrip("/") + "/start-over"
+
+    @property
+    def id(self) -> str:
+        return self.service.dialog.id
 
 
 @dataclass
@@ -163,11 +183,12 @@ def accept_language(header: str, available: list[str]) -> str:
 
 
 class WebChat:
-    """The routes of the web chat, around the screening service."""
+    """The routes of the web chat, around each trial's screening service."""
 
-    def __init__(self, service: ScreeningService, options: WebOptions) -> None:
-        self.service = service
-        self.upkeep = Upkeep(service)
+    def __init__(self, screening: ScreeningService | Trials, options: WebOptions) -> None:
+        self.trials = Trials.of(screening)
+        self.service = self.trials.default
+        self.upkeep = Upkeep(self.trials)
         self.options = options
         self.sessions = Sessions(options.secret)
         self.limiter = RateLimiter(options.rate_limit)
@@ -211,12 +232,41 @@ class WebChat:
             await asyncio.sleep(WIPE_RETRY_SECONDS)
 
     def routes(self) -> list[BaseRoute]:
+        """Each trial at /t/<dialog id>; `/` is the only trial, or the list of them."""
+        trial_pages = [
+            Route("/t/{trial}", self.index, methods=["GET", "POST"]),
+            Route("/t/{trial}/start-over", self.start_over, methods=["GET"]),
+        ]
+        if self.trials.several:
+            front = [Route("/", self.trial_list, methods=["GET"])]
+        else:
+            front = [
+                Route("/", self.index, methods=["GET", "POST"]),
+                Route("/start-over", self.start_over, methods=["GET"]),
+            ]
         return [
-            Route("/", self.index, methods=["GET", "POST"]),
-            Route("/start-over", self.start_over, methods=["GET"]),
+            *front,
+            *trial_pages,
             Route("/healthz", self.health, methods=["GET"]),
             Route("/static/{name}", self.assets.serve, methods=["GET"]),
         ]
+
+    def _site(self, request: Request) -> Site:
+        """The trial a request is for: from its path (/t/<dialog id>), else the only trial. An unknown trial
+        is a 404 (the kind page, with the list of trials one step away at /)."""
+        wanted = request.path_params.get("trial")
+        if wanted is None:
+            return Site(self.service, "/")
+        service = self.trials.get(wanted)
+        if service is None:
+            raise HTTPException(404)
+        return Site(service, "/" if not self.trials.several else f"/t/{service.dialog.id}")
+
+    def _site_or_default(self, request: Request) -> Site:
+        try:
+            return self._site(request)
+        except HTTPException:
+            return Site(self.service, "/")
 
     # ------------------------------------------------------------------ requests
 
@@ -225,87 +275,135 @@ class WebChat:
 
     async def index(self, request: Request) -> Response:
         """One route for both methods, so a 405 names both in its Allow header."""
-        return await (self.post(request) if request.method == "POST" else self.page(request))
+        site = self._site(request)
+        if site.base != request.url.path:  # /t/<id> with one trial: today's address, `/`
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(site.base + query, status_code=303 if request.method == "GET" else 307)
+        return await (self.post(request, site) if request.method == "POST" else self.page(request, site))
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, request: Request, site: Site) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
-        if new and request.method == "GET":
-            self._started(request, session_id)
+        started = self._started(request, session_id, site) if request.method == "GET" else None
+        source = request.query_params.get("src", "")
+        if source:
+            response: Response = RedirectResponse(site.base, status_code=303)
+            self._keep_source(response, source)
+        else:
+            response = self._render(request, site, session_id, new)
+        if started is not None:
+            response.set_cookie(
+                STARTED_COOKIE, started, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                secure=self.options.secure_cookies,
+            )  # fmt: skip
+        return self._with_session(response, session_id, new)
+
+    def _keep_source(self, response: Response, source: str) -> None:
+        if SOURCE.match(source):
+            response.set_cookie(
+                SOURCE_COOKIE, source, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                secure=self.options.secure_cookies,
+            )  # fmt: skip
+
+    async def trial_list(self, request: Request) -> Response:
+        """`/` with several trials: each one in plain words (its title and what its chat is for), in the
+        browser's language or the one chosen here (`?lang=`), with a link to its own address."""
+        session_id, new = self._session(request)
         source = request.query_params.get("src", "")
         if source:
             response: Response = RedirectResponse("/", status_code=303)
-            if SOURCE.match(source):
-                response.set_cookie(
-                    SOURCE_COOKIE, source, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
-                    secure=self.options.secure_cookies,
-                )  # fmt: skip
+            self._keep_source(response, source)
             return self._with_session(response, session_id, new)
-        return self._render(request, session_id, new)
+        language = match_language(request.query_params.get("lang", ""), self.trials.languages) or negotiate(
+            self._hint(request), self.trials.languages
+        )
+        t = self.trials.translator(language)
+        trials = []
+        for service in self.trials:
+            own = service.translator(language)
+            trials.append(
+                (f"/t/{service.dialog.id}", own.dialog(service.dialog.title), own.dialog(service.dialog.texts.about))
+            )
+        hospitals = {service.site.hospital for service in self.trials}
+        frame = self._frame(language, t, Site(self.service, "/"))
+        html = self.templates.get_template("trials.html").render(
+            **frame,
+            title=t(_("Screening questions for clinical studies")),
+            hospital=t.dialog(hospitals.pop()) if len(hospitals) == 1 else "",
+            question=t(_("Which study would you like to answer questions for? Choose one.")),
+            trials=trials,
+            language=language,
+        )
+        response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return self._with_session(response, session_id, new)
 
-    async def post(self, request: Request) -> Response:
-        """One tap or one typed answer: check it, hand it to the service, redirect to the page."""
+    async def post(self, request: Request, site: Site) -> Response:
+        """One tap or one typed answer: check it, hand it to the trial's service, redirect to its page."""
         session_id, new = self._session(request)
-        t = self._translator(request, session_id, new)
+        t = self._translator(request, site, session_id, new)
         address = request.client.host if request.client else "unknown"
         if not self.limiter.allow(address):
             notice = t(_("You are going a little fast. Please wait a minute, then try again. Your answers are saved."))
-            return self._render(request, session_id, new, 429, [notice], headers={"Retry-After": "60"})
+            return self._render(request, site, session_id, new, 429, [notice], headers={"Retry-After": "60"})
         body = await _read_body(request)
         if body is None:
             notice = t(_("That was too long. Please send a shorter answer."))
-            return self._render(request, session_id, new, 413, [notice])
+            return self._render(request, site, session_id, new, 413, [notice])
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         form = parse_form(body) if content_type == "application/x-www-form-urlencoded" else None
         if form is None:
             notice = t(_("Sorry, that did not work. Please use the buttons on this page."))
             status = 400 if content_type == "application/x-www-form-urlencoded" else 415
-            return self._render(request, session_id, new, status, [notice])
+            return self._render(request, site, session_id, new, status, [notice])
         if new:
             notice = t(
                 _("Your session had ended, or cookies are switched off. This chat needs cookies to keep your answers.")
             )
-            return self._render(request, session_id, new, 403, [notice])
+            return self._render(request, site, session_id, new, 403, [notice])
         if not self.sessions.csrf_ok(session_id, first(form, "csrf")):
             notice = t(_("This page was out of date, so nothing was changed. Please try again."))
-            return self._render(request, session_id, new, 403, [notice])
+            return self._render(request, site, session_id, new, 403, [notice])
 
         user_key = self.sessions.user_key(session_id)
         key = self._key(request, user_key)
-        conv = self.service.conversation(key)
-        shown = self._shown(conv, key)
+        service = site.service
+        conv = service.conversation(key)
+        shown = self._shown(site, conv, key)
         action = action_from(form)
         if action is None:
-            self._remember(request, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
+            self._remember(request, site, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
         elif first(form, "step") != step_token(conv) and not (
             isinstance(action, Command) and action.name in HARMLESS_AGAIN
         ):
             notice = t(_("That was already sent. Here is where you are now."))
-            self._remember(request, user_key, "", [notice], shown.prompt)
+            self._remember(request, site, user_key, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
                 action = Command("done")  # nothing ticked: the service's kind "choose at least one"
             said = said_text(action, shown.prompt)
-            reply = await self.service.step(key, action)  # on disk before the page says it was taken
+            reply = await service.step(key, action)  # on disk before the page says it was taken
             assert reply is not None
             if reply.alert:
                 said = ""  # a message that may mean a risk is never echoed back
-            self._remember(request, user_key, said, reply.notices, reply.prompt, reply.alert)
+            self._remember(request, site, user_key, said, reply.notices, reply.prompt, reply.alert)
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
-        return RedirectResponse("/", status_code=303, background=wipe)
+        return RedirectResponse(site.base, status_code=303, background=wipe)
 
     async def start_over(self, request: Request) -> Response:
         """Ask before "Start over" wipes every answer: a page of its own, so it works without JavaScript.
 
         Its "Yes" posts the restart with the page's step token; "No" is a link back."""
+        site = self._site(request)
+        if site.start_over != request.url.path:  # /t/<id>/start-over with one trial
+            return RedirectResponse(site.start_over, status_code=303)
         session_id, new = self._session(request)
-        conv = self.service.conversation(self._key(request, self.sessions.user_key(session_id)))
+        conv = site.service.conversation(self._key(request, self.sessions.user_key(session_id)))
         if new or conv.state == CONSENT:  # nothing to clear
-            return RedirectResponse("/", status_code=303)
-        t = self.service.translator(conv.language)
+            return RedirectResponse(site.base, status_code=303)
+        t = site.service.translator(conv.language)
         html = self.templates.get_template("confirm.html").render(
-            **self._frame(conv.language, t),
+            **self._frame(conv.language, t, site),
             csrf=self.sessions.csrf_token(session_id),
             step=step_token(conv),
             language=conv.language,
@@ -322,12 +420,19 @@ class WebChat:
             return session_id, False
         return self.sessions.new_id(), True
 
-    def _started(self, request: Request, session_id: str) -> None:
-        """A browser opens the chat for the first time: the web's /start, so the funnel counts it as started.
+    def _started(self, request: Request, session_id: str, site: Site) -> str | None:
+        """A browser opens a trial's chat for the first time: the web's /start, so that trial's funnel counts
+        it as started. Returns the new value of the cookie that lists the trials this browser opened, or
+        None when it had opened this one (a reload, a campaign redirect).
 
-        Counted once per session (a reload, a campaign redirect and every tap carry the cookie);
+        Counted once per browser and trial (a browser that refuses cookies counts at each visit);
         nothing is stored about the person before they agree."""
-        self.service.handle(self._key(request, self.sessions.user_key(session_id)), Command("start"))
+        opened = request.cookies.get(STARTED_COOKIE, "").split()
+        if site.id in opened:
+            return None
+        site.service.handle(self._key(request, self.sessions.user_key(session_id)), Command("start"))
+        known = [dialog_id for dialog_id in opened if dialog_id in self.trials.ids]
+        return " ".join([*known, site.id])
 
     def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
         if new:
@@ -338,59 +443,69 @@ class WebChat:
         return response
 
     def _hint(self, request: Request) -> str:
-        return accept_language(request.headers.get("accept-language", ""), self.service.languages)
+        return accept_language(request.headers.get("accept-language", ""), self.trials.languages)
 
     def _key(self, request: Request, user_key: str) -> Key:
         source = request.cookies.get(SOURCE_COOKIE, "")
         return Key(CHANNEL, user_key, self._hint(request), source if SOURCE.match(source) else "")
 
-    def _translator(self, request: Request, session_id: str, new: bool) -> Translator:
+    def _translator(self, request: Request, site: Site, session_id: str, new: bool) -> Translator:
         if new:
-            return self.service.translator(negotiate(self._hint(request), self.service.languages))
+            return site.service.translator(negotiate(self._hint(request), self.trials.languages))
         key = self._key(request, self.sessions.user_key(session_id))
-        return self.service.translator(self.service.conversation(key).language)
+        return site.service.translator(site.service.conversation(key).language)
 
     def _remember(
-        self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
+        self,
+        request: Request,
+        site: Site,
+        user_key: str,
+        said: str,
+        notices: list[str],
+        prompt: Prompt | None,
+        alert: str = "",
     ) -> None:
         """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
         now = _clock()
-        conv = self.service.conversation(self._key(request, user_key))  # a delete leaves a fresh one
-        self.turns.pop(user_key, None)
-        self.turns[user_key] = Turn(step_token(conv), said, list(notices), prompt, now, alert)
+        conv = site.service.conversation(self._key(request, user_key))  # a delete leaves a fresh one
+        turn_key = f"{site.id}/{user_key}"
+        self.turns.pop(turn_key, None)
+        self.turns[turn_key] = Turn(step_token(conv), said, list(notices), prompt, now, alert)
         while self.turns and (len(self.turns) > 10_000 or next(iter(self.turns.values())).at < now - TURN_SECONDS):
             self.turns.popitem(last=False)
 
-    def _shown(self, conv: Conversation, key: Key) -> Turn:
+    def _shown(self, site: Site, conv: Conversation, key: Key) -> Turn:
         """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
         step = step_token(conv)
-        turn = self.turns.get(key.user)
+        turn = self.turns.get(f"{site.id}/{key.user}")
         if turn and turn.step == step and turn.at >= _clock() - TURN_SECONDS:
             return turn
-        return Turn(step, "", self.service.welcome(key), self.service.current(key).prompt, _clock())
+        return Turn(step, "", site.service.welcome(key), site.service.current(key).prompt, _clock())
 
     # ------------------------------------------------------------------ drawing
 
     def _render(
         self,
         request: Request,
+        site: Site,
         session_id: str,
         new: bool,
         status: int = 200,
         extra: Sequence[str] = (),
         headers: dict[str, str] | None = None,
     ) -> Response:
+        service = site.service
         user_key = self.sessions.user_key(session_id)
         key = self._key(request, user_key)
-        conv = self.service.conversation(key)
-        shown = self._shown(conv, key)
-        t = self.service.translator(conv.language)
-        context = [text for text in self.service.outcome_texts(key) if text not in shown.notices]
-        outcome = t.dialog(self.service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
+        conv = service.conversation(key)
+        shown = self._shown(site, conv, key)
+        t = service.translator(conv.language)
+        context = [text for text in service.outcome_texts(key) if text not in shown.notices]
+        outcome = t.dialog(service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
         notices = view.page_notices(shown.notices, context, outcome)
         typed = typed_input(shown.prompt)
         focus = view.focus_target(notices, bool(shown.prompt and shown.prompt.text), typed is not None)
-        frame = self._frame(conv.language, t)
+        frame = self._frame(conv.language, t, site)
         if shown.prompt:  # no second "Delete my answers" under a prompt that has one
             offered = {b.action for b in (*shown.prompt.options, *shown.prompt.navigation)}
             frame["footer"] = [b for b in frame["footer"] if b.action not in offered]
@@ -410,20 +525,23 @@ class WebChat:
             can_start_over=conv.state != CONSENT,
             focus=focus,
             announce=view.announced(notices, focus),
-            after_tap=bool(extra) or self.turns.get(user_key) is shown,
+            after_tap=bool(extra) or self.turns.get(f"{site.id}/{user_key}") is shown,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
 
-    def _frame(self, language: str, t: Translator) -> dict[str, Any]:
-        """What every page has: lang, title, the study's name, the language switch, the fixed buttons."""
+    def _frame(self, language: str, t: Translator, site: Site) -> dict[str, Any]:
+        """What every page has: lang, title, the study's name, the language switch, the fixed buttons, and
+        where the trial's forms and links go."""
         return {
             "lang_attr": language.replace("_", "-"),
-            "title": t.dialog(self.service.dialog.title),
-            "hospital": t.dialog(self.service.site.hospital),
+            "title": t.dialog(site.service.dialog.title),
+            "hospital": t.dialog(site.service.site.hospital),
             "brand": self.options.branding,
-            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.service.languages],
+            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.trials.languages],
             "static": self.static,
+            "chat_url": site.base,
+            "start_over_url": site.start_over,
             "start_over": Button(t(_("Start over")), Command("restart")),
             "restart_from_scratch": Button(t(_("Start again")), Command("start")),
             "footer": [
@@ -468,10 +586,11 @@ class WebChat:
         self, request: Request, message: str, status: int, headers: dict[str, str] | None = None, **values: str
     ) -> Response:
         """An error page in the browser's language; it needs nothing from the database, which may be what failed."""
-        language = negotiate(self._hint(request), self.service.languages)
-        t = self.service.translator(language)
+        site = self._site_or_default(request)
+        language = negotiate(self._hint(request), self.trials.languages)
+        t = site.service.translator(language)
         html = self.templates.get_template("error.html").render(
-            **self._frame(language, t), message=t(message, **values)
+            **self._frame(language, t, site), message=t(message, **values)
         )
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
@@ -556,12 +675,15 @@ class Attachment(Protocol):
     background: list[Callable[[], Awaitable[None]]]
 
 
-#: Builds an Attachment from the service, the settings, the chat's secret and whether cookies are Secure.
-Attach = Callable[[ScreeningService, Settings, bytes, bool], Attachment]
+#: Builds an Attachment from the trials, the settings, the chat's secret and whether cookies are Secure.
+Attach = Callable[[Trials, Settings, bytes, bool], Attachment]
 
 
 def create_app(
-    service: ScreeningService, settings: Settings, routes: Sequence[BaseRoute] = (), attach: Attach | None = None
+    screening: ScreeningService | Trials,
+    settings: Settings,
+    routes: Sequence[BaseRoute] = (),
+    attach: Attach | None = None,
 ) -> Starlette:
     """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers;
     `attach` adds the study team's console at /staff and its notifications (bot/console.attach, given by
@@ -569,8 +691,8 @@ def create_app(
 
     Each accepted answer is on disk before its page is sent: the service's step waits for the
     group commit when the app shares the bot's database (`screening-bot run --web`)."""
-    chat = WebChat(service, WebOptions.from_settings(settings))
-    console = attach(service, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
+    chat = WebChat(screening, WebOptions.from_settings(settings))
+    console = attach(chat.trials, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -15,9 +15,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ...config import Settings, flag_type
+from ...dialog.load import load_dialog
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
-from ...screening import ScreeningService
+from ...screening import ScreeningService, Trials
 from .security import KEY_FILE
 
 if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a command serves it
@@ -25,9 +26,9 @@ if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a 
 
 
 def add_web_commands(
-    sub: argparse._SubParsersAction, build_service: Callable[[Settings], ScreeningService], attach: Attach | None = None
+    sub: argparse._SubParsersAction, build_trials: Callable[[Settings], Trials], attach: Attach | None = None
 ) -> None:
-    """`build_service` and `attach` (the staff console) are the composition root's (bot/cli.py): this
+    """`build_trials` and `attach` (the staff console) are the composition root's (bot/cli.py): this
     module never imports them back."""
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
     web.add_argument(
@@ -37,9 +38,10 @@ def add_web_commands(
     web.add_argument(
         "--public-url", type=flag_type("public_url"), help="the address people open, e.g. https://screening.example.org"
     )
-    web.set_defaults(func=cmd_web, build_service=build_service, attach=attach)
-    qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
+    web.set_defaults(func=cmd_web, build_trials=build_trials, attach=attach)
+    qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source, for each trial")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
+    qr.add_argument("--trial", metavar="DIALOG_ID", help="only this trial (default: each trial configured)")
     qr.add_argument(
         "--public-url", type=flag_type("public_url"), help="the web chat's public address (default: $WEB_PUBLIC_URL)"
     )
@@ -50,18 +52,21 @@ def add_web_commands(
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.with_overrides(web_host=args.host, web_port=args.port, public_url=args.public_url)
     listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
-    return serve_web(args.build_service(settings), settings, listening, args.attach)
+    return serve_web(args.build_trials(settings), settings, listening, args.attach)
 
 
 def serve_web(
-    service: ScreeningService, settings: Settings, listening: socket.socket | None = None, attach: Attach | None = None
+    screening: ScreeningService | Trials,
+    settings: Settings,
+    listening: socket.socket | None = None,
+    attach: Attach | None = None,
 ) -> int:
     """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token)."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(service, settings, attach=attach)
+        app = create_app(screening, settings, attach=attach)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     uvicorn.Server(config).run(sockets=[listening])
@@ -106,16 +111,18 @@ class EmbeddedServer(uvicorn.Server):
         await super().serve(sockets or ([self.listening] if self.listening else None))
 
 
-def embedded_web(service: ScreeningService, settings: Settings, attach: Attach | None = None) -> EmbeddedServer:
-    """The web chat on the bot's own service, so both channels share one database connection.
+def embedded_web(
+    screening: ScreeningService | Trials, settings: Settings, attach: Attach | None = None
+) -> EmbeddedServer:
+    """The web chat on the bot's own trials, so both channels share one database connection.
 
     That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
     waits for the flush before it acknowledges an answer (the service's step does)."""
     from .app import create_app
 
-    service.group_commit()
+    Trials.of(screening).default.group_commit()  # one connection: every trial's storage shares it
     listening = listening_socket(settings.web_host, settings.web_port)
-    app = create_app(service, settings, attach=attach)
+    app = create_app(screening, settings, attach=attach)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     return EmbeddedServer(config, listening)
@@ -142,14 +149,25 @@ def server_config(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str =
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    """QR codes for a campaign: with one trial as before (`<source>-web`, `<source>-telegram`); with several,
+    for each trial (or the one named by --trial) its own links and files (`<source>-<dialog id>-web` ...)."""
     from .qr import check_source, telegram_link, web_link, write_qr
 
     source = check_source(args.source)
+    ids = [load_dialog(path).id for path in settings.dialog_files()]  # only the ids: no database is opened
+    if args.trial and args.trial not in ids:
+        raise Problem(f"no trial {args.trial!r} here: the trials are {', '.join(ids)}")
+    several = len(ids) > 1
     out = Path(args.out)
-    written = write_qr(web_link(args.public_url or settings.public_url, source), out / f"{source}-web")
-    if settings.telegram_bot_username:
-        written += write_qr(telegram_link(settings.telegram_bot_username, source), out / f"{source}-telegram")
-    else:
+    written = []
+    for dialog_id in [args.trial] if args.trial else ids:
+        trial = dialog_id if several else ""
+        stem = f"{source}-{dialog_id}" if several else source
+        written += write_qr(web_link(args.public_url or settings.public_url, source, trial), out / f"{stem}-web")
+        if settings.telegram_bot_username:
+            link = telegram_link(settings.telegram_bot_username, source, trial)
+            written += write_qr(link, out / f"{stem}-telegram")
+    if not settings.telegram_bot_username:
         print("TELEGRAM_BOT_USERNAME is not set: no Telegram QR code written.", file=sys.stderr)
     for path in written:
         print(path)
