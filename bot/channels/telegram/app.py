@@ -33,7 +33,7 @@ from ...config import ConfigError, Settings
 from ...errors import explain_os_error
 from ...i18n import _
 from ...retention import Retention, retention_from
-from ...screening import ScreeningService
+from ...screening import ScreeningService, Trials
 from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
 from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
@@ -146,7 +146,7 @@ _gc_settled = False
 
 
 def build_application(
-    service: ScreeningService,
+    screening: ScreeningService | Trials,
     options: TelegramOptions,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     *,
@@ -157,8 +157,10 @@ def build_application(
 
     `request` (ptb's HTTP layer) and `update_processor` (ptb's concurrency, default 256 updates at
     once) are for the benchmark and tests only: they replace the network and time each update,
-    leaving everything else as it runs in production."""
-    if not service.keeps_contacts:
+    leaving everything else as it runs in production. With several trials (bot/screening/trials.py) one bot
+    screens for all of them."""
+    trials = Trials.of(screening)
+    if not trials.keeps_contacts:
         raise ConfigError("the Telegram channel needs the encryption vault (build the service's Storage with a vault)")
     guard_logs(options.token)
     settle_garbage_collector()
@@ -176,10 +178,10 @@ def build_application(
     builder = builder.request(WatchedRequest(sending, link)).get_updates_request(WatchedRequest(polling, link))
     app = builder.build()
     app.bot_data["link"] = link
-    durable = service.group_commit()  # every step waits for its fsync, shared by all chats (store/durable.py)
+    durable = trials.default.group_commit()  # every step waits for its fsync, for all chats (store/durable.py)
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
-    channel = TelegramChannel(service, sender, options.reminder_after, clock)
-    channel.staff = StaffDesk(service, service.team(), sender, options.staff, clock)
+    channel = TelegramChannel(trials, sender, options.reminder_after, clock)
+    channel.staff = StaffDesk(trials, trials.team(), sender, options.staff, clock)
     channel.register(app)
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
@@ -257,7 +259,7 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     await app.initialize()
     channel.upkeep.forget_updates_before(channel.clock() - timedelta(days=2))
     if channel.staff is not None:
-        app.bot_data["unsubscribe"] = channel.service.subscribe(channel.staff.on_lead)
+        app.bot_data["unsubscribe"] = channel.trials.subscribe(channel.staff.on_lead)
     await register_commands(app, channel.service, options.staff)
     await app.start()
     assert app.updater is not None
@@ -345,8 +347,8 @@ async def serve(
 
 
 def run_telegram(
-    service: ScreeningService, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
+    screening: ScreeningService | Trials, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
 ) -> int:
-    app = build_application(service, TelegramOptions.from_settings(settings))
+    app = build_application(screening, TelegramOptions.from_settings(settings))
     asyncio.run(serve(app, webhook, beside))
     return 0
