@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DIALOG_PATH = ROOT / "dialogs" / "nct06349343.toml"
 LOCALES = ROOT / "locales"
 TODAY = date(2026, 11, 25)
+
+
+@contextmanager
+def peek(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """The database file as another program opens it: a connection of its own, closed after."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")

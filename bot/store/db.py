@@ -18,7 +18,7 @@ import sqlite_utils
 
 from ..errors import Problem, explain_os_error, explain_sqlite_error
 from ..files import new_files_removed_on_failure
-from .wipe import wipe_pending
+from .wipe import database_file, wipe_pending
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -375,16 +375,34 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
+def _settle(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """The pragmas every connection to the screening database has."""
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
     db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
+    db = _settle(conn)
     migrate(db, path)
     wipe_pending(db)  # an erasure whose log could not be emptied before (a reader was open)
     return db
+
+
+def reopen(db: sqlite_utils.Database) -> sqlite_utils.Database | None:
+    """A second connection to the same database file, set up alike (None for an in-memory one).
+
+    For work that must not run on the event loop of a channel that shares one connection
+    among all its chats (the daily purge): it runs in a worker thread on this one instead.
+    The caller closes it (`db.close()`)."""
+    path = database_file(db)
+    if not path:
+        return None
+    return _settle(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

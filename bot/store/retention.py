@@ -21,6 +21,7 @@ import sqlite_utils
 from ..retention import Retention as RetentionPeriods
 from . import audit
 from .conversations import transaction
+from .db import reopen
 from .leads import FINISHED_STATUSES
 from .wipe import request_wipe
 
@@ -137,6 +138,19 @@ def purge(
         )
         request_wipe(db)
     return counts
+
+
+def purge_apart(
+    db: sqlite_utils.Database, now: datetime, periods: RetentionPeriods, who: str = "retention"
+) -> PurgeCounts:
+    """The purge on a connection of its own to `db`'s file, for a worker thread (bot/daily_purge.py)."""
+    own = reopen(db)
+    if own is None:
+        raise ValueError("an in-memory database has no second connection")
+    try:
+        return purge(own, now, periods, who=who)
+    finally:
+        own.close()
 
 
 def daily_purge(
