@@ -107,7 +107,10 @@ def explain_sqlite_error(exc: sqlite3.Error, db_path: str | Path | None) -> str:
             "if the file was damaged, restore it from a backup."
         )
     if code.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        return f"the database {db} is damaged ({text}). Stop the bot and restore the database from a backup."
+        return (
+            f"the database {db} is damaged ({text}). Stop the bot and restore the database from a backup "
+            "(screening-bot restore; see README, 'Backups')."
+        )
     return f"the database {db} failed: {text}. Check the disk and the file, then try again."
 
 
