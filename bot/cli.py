@@ -17,11 +17,11 @@ from .files import new_files_removed_on_failure
 from .logs import OneLineFormatter, keep_secrets_out
 from .retention import retention_from
 from .screening import Screener
-from .store import ConversationStore, open_database
+from .store import ConversationStore
 from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.leads import LeadStore
-from .store.vault import VaultError, open_vault
+from .store.vault import VaultError, open_protected
 
 log = logging.getLogger("bot")
 
@@ -31,9 +31,10 @@ def build_screener(settings: Settings) -> Screener:
     dialog = load_dialog(settings.dialog_path)
     settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
-        db = open_database(settings.db_path)
+        db, vault = open_protected(
+            settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path()
+        )
         DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
-        vault = open_vault(db, settings.screening_key, settings.key_path())
     screener = Screener(
         dialog,
         ConversationStore(db, dialog),

@@ -334,8 +334,21 @@ class Settings:
         return {name: str(value) for name, value in found.items() if value not in ("", None)}
 
     def key_path(self) -> Path:
-        """The encryption key file: SCREENING_KEY_FILE, else beside the database (data/screening.key)."""
-        return self.key_file if self.key_file else self.db_path.with_suffix(".key")
+        """The encryption key file: SCREENING_KEY_FILE, else outside the data folder, in the user's
+        configuration folder: ~/.config/screening-bot/<database name>.key ($XDG_CONFIG_HOME when set).
+
+        A key beside the database (where versions before 0.1.0 made it: data/screening.key) is
+        still used while there is none in the new place; the bot then says to move it."""
+        if self.key_file:
+            return self.key_file
+        home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config").expanduser()
+        default = home / "screening-bot" / f"{self.db_path.stem}.key"
+        old = self.old_key_path()
+        return old if not default.exists() and old.exists() else default
+
+    def old_key_path(self) -> Path:
+        """Where the key file used to be by default: beside the database, in the data folder."""
+        return self.db_path.with_suffix(".key")
 
     def languages(self) -> list[str]:
         """The shipped languages, with SCREENING_LANGUAGE and STAFF_LANGUAGE checked against them.

@@ -11,7 +11,6 @@ is also printed in the ethics pack, from `dialog_items`.
 
 from __future__ import annotations
 
-import sqlite3
 import stat
 import sys
 import tomllib
@@ -318,19 +317,43 @@ def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         items.append(todo("Database", f"{path} can be read by other users (mode {mode:04o}).", f"chmod 600 {path}"))
-    try:
-        from .store.dialog_versions import DialogVersionError, DialogVersions
+    from .store import sqlcipher
+    from .store.dialog_versions import DialogVersionError, DialogVersions
+    from .store.vault import VaultError, database_key, read_keys
 
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            DialogVersions(sqlite_utils.Database(conn)).check(dialog)
-        finally:
-            conn.close()
+    encrypted = not sqlcipher.is_plaintext(path)
+    if not encrypted:
+        items.append(
+            todo(
+                "Database",
+                f"{path} is not encrypted yet (it was made before the database was encrypted at rest).",
+                "Stop the bot, then start it (or run any staff command, e.g. `screening-bot stats`): the database "
+                "is encrypted at start (SQLCipher), with a key made from the encryption key.",
+            )
+        )
+    try:
+        keys = read_keys(settings.screening_key, settings.key_path())
+        candidates = [database_key(k) for k in keys.keys] if keys and encrypted else [None]
+        for number, key in enumerate(candidates, start=1):
+            conn = sqlcipher.connect(f"{path.resolve().as_uri()}?mode=ro", key, uri=True)
+            try:
+                DialogVersions(sqlite_utils.Database(conn)).check(dialog)
+                break
+            except sqlcipher.sqlite.DatabaseError as exc:
+                if getattr(exc, "sqlite_errorname", "") != "SQLITE_NOTADB" or number == len(candidates):
+                    raise
+            finally:
+                conn.close()
     except DialogVersionError as exc:
         items.append(todo("Database", str(exc), "Bump [dialog] version (the bot refuses to start as it is)."))
-    except sqlite3.Error as exc:
-        items.append(todo("Database", f"{path} cannot be read: {exc}.", "Check the file and its permissions."))
-    return items or [ok("Database", f"{path}: mode {mode:04o}, the dialog version matches what it recorded.")]
+    except VaultError as exc:
+        items.append(todo("Database", f"{path} cannot be opened: {exc}", "Restore the key from your backup."))
+    except sqlcipher.sqlite.Error as exc:
+        why = "the key does not open it, or it is not a database" if encrypted else str(exc)
+        items.append(todo("Database", f"{path} cannot be read: {why}.", "Check the file, its key and its permissions."))
+    return items or [
+        ok("Database", f"{path}: encrypted (SQLCipher), mode {mode:04o}, the dialog version matches what it recorded.")
+    ]
 
 
 def staff_items(settings: Settings) -> list[Item]:

@@ -38,11 +38,11 @@ from .files import OutputFiles, new_files_removed_on_failure
 from .i18n import _
 from .retention import retention_from
 from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
-from .store import audit, open_database
+from .store import audit
 from .store.db import database_files
 from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_lead, purge
-from .store.vault import open_vault, read_keys, rotate_key
+from .store.vault import Vault, open_protected, read_keys, rotate_key
 from .store.wipe import pending
 from .summary import RESULT_WORDS, shown_result
 
@@ -83,22 +83,21 @@ def staff_name(args: argparse.Namespace) -> str:
     return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
 
 
-def open_staff_database(settings: Settings, args: argparse.Namespace) -> sqlite_utils.Database:
-    """The database the channels filled. Staff commands never start one by accident: a mistyped
-    --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
+def open_staff_database(settings: Settings, args: argparse.Namespace) -> tuple[sqlite_utils.Database, Vault]:
+    """The database the channels filled, with its key. Staff commands never start one by accident: a
+    mistyped --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
     if not args.create and not settings.db_path.exists():
         raise ConfigError(
             f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
             "check the path; to start a new, empty database there, add --create"
         )
-    return open_database(settings.db_path)
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        return open_protected(settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path())
 
 
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
     dialog = load_dialog(settings.dialog_path)
-    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
-        db = open_staff_database(settings, args)
-        vault = open_vault(db, settings.screening_key, settings.key_path())
+    db, vault = open_staff_database(settings, args)
     return Desk(db, LeadStore(db, vault), dialog, staff_name(args))
 
 
@@ -518,7 +517,7 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     dialog = load_dialog(settings.dialog_path)
-    steps, stops, statuses = funnel(open_staff_database(settings, args), dialog)
+    steps, stops, statuses = funnel(open_staff_database(settings, args)[0], dialog)
     print("Screening funnel (anonymous counts, all time)\n")
     print(table(["STEP", "PEOPLE"], steps))
     print("\nWhere unfinished screenings stop\n")
@@ -532,7 +531,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_staff_database(settings, args)
+    db, _vault = open_staff_database(settings, args)
     rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in audit.entries(db, args.limit)]
     print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
     return 0
@@ -540,8 +539,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     periods = retention_from(settings)
-    db = open_staff_database(settings, args)
-    open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
+    db, _vault = open_staff_database(settings, args)
     counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))
     verb = "would be removed" if args.dry_run else "removed"
     print(
@@ -562,8 +560,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_staff_database(settings, args)
-    vault = open_vault(db, settings.screening_key, settings.key_path())
+    db, vault = open_staff_database(settings, args)
     keys = read_keys(settings.screening_key, settings.key_path())
     key_file = keys.key_file if keys else settings.key_path()
     new_key = rotate_key(db, vault, key_file)

@@ -20,7 +20,7 @@ def damage(db_path: Path) -> None:
     """Overwrite the head of the database's third page (a table's b-tree), as a failing disk might."""
     with peek(db_path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        page = int(conn.execute("PRAGMA page_size").fetchone()[0])
     with db_path.open("r+b") as f:
         f.seek(2 * page)
         f.write(b"\xff\x00\x13" * 40)

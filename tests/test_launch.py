@@ -19,8 +19,8 @@ from bot.cli import main
 from bot.config import Settings
 from bot.dialog.load import DialogError, load_dialog, parse_dialog
 from bot.dialog.model import Dialog
-from bot.store import open_database
 from bot.store.dialog_versions import DialogVersions
+from bot.store.vault import open_protected
 
 from .conftest import DIALOG_PATH, LOCALES
 
@@ -291,9 +291,11 @@ def test_a_database_that_ran_other_words_under_this_version_is_open(tmp_path: Pa
     argv = fully_configured(tmp_path)
     dialog_path = Path(argv[argv.index("--dialog") + 1])
     db_path = Path(argv[argv.index("--db") + 1])
-    DialogVersions(open_database(db_path)).check_and_record(load_dialog(dialog_path))
+    db, _vault = open_protected(db_path, "", tmp_path / "secrets" / "screening.key")  # as the bot makes it
+    DialogVersions(db).check_and_record(load_dialog(dialog_path))
     code, out, topics = check(capsys, *argv)
     assert code == 0 and topics["Database"] == "OK", out
+    assert "encrypted (SQLCipher)" in out
     text = dialog_path.read_text(encoding="utf-8")
     dialog_path.write_text(text.replace("How old are you?", "What is your age?"), encoding="utf-8")
     code, out, topics = check(capsys, *argv)

@@ -173,7 +173,7 @@ def piped_chat(command: str, tmp_path: Path) -> None:
 def rotate_key(command: str, tmp_path: Path) -> None:
     work = workdir(tmp_path)
     sh(".venv/bin/screening-bot chat", work, stdin="quit\n")  # a database, as after the first run
-    key = work / "data" / "screening.key"
+    key = Path(os.environ["XDG_CONFIG_HOME"]) / "screening-bot" / "screening.key"  # outside data/
     before = key.read_text()
     done = sh(command, work)
     assert "re-encrypted with a new key" in done.stderr and key.read_text() != before

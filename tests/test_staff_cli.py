@@ -19,7 +19,7 @@ from bot.dialog.model import Dialog
 from bot.screening import Screener
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, ROOT, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, ROOT, give_contact, key_file_for, make_lead_screener, reach_outcome, start_screening
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_the_real_command_purges_rotates_and_refuses_a_wrong_key(desk: Screener,
     assert listed.returncode == 0 and "张伟" in listed.stdout
     wrong = cli(db_path, "leads", "list", SCREENING_KEY="x" * 43 + "=")
     assert wrong.returncode == 2
-    assert "does not open this database" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "does not open the database" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 STAFF_COMMANDS = [
@@ -240,7 +240,7 @@ def test_create_starts_a_new_database_on_purpose(tmp_path: Path, staff_env: None
     db = tmp_path / "new" / "screening.db"
     assert main(["leads", "list", "--db", str(db), "--create"]) == 0
     assert "No leads match." in capsys.readouterr().out
-    assert db.exists() and db.with_suffix(".key").exists()
+    assert db.exists() and key_file_for(db).exists()
     assert main(["leads", "list", "--db", str(db)]) == 0  # from now on it is there
 
 
@@ -249,4 +249,4 @@ def test_the_real_command_refuses_a_mistyped_db_without_a_traceback(tmp_path: Pa
     done = cli(typo, "leads", "list")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"error: no database at {typo} ") and "--create" in done.stderr
-    assert not typo.exists() and not typo.with_suffix(".key").exists()
+    assert not typo.exists() and not key_file_for(typo).exists()
