@@ -17,7 +17,7 @@ from .files import new_files_removed_on_failure
 from .logs import OneLineFormatter, keep_secrets_out
 from .retention import retention_from
 from .screening import Screener
-from .store import ConversationStore
+from .store import ConversationStore, audit
 from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.leads import LeadStore
@@ -35,6 +35,7 @@ def build_screener(settings: Settings) -> Screener:
             settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path()
         )
         DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+    check_audit_log(db)
     screener = Screener(
         dialog,
         ConversationStore(db, dialog),
@@ -45,6 +46,16 @@ def build_screener(settings: Settings) -> Screener:
     )
     screener.rescreen.keep_days = retention_from(settings).not_eligible_days  # what the reminder opt-in promises
     return screener
+
+
+def check_audit_log(db: Any) -> None:
+    """At every start of a channel: a tampered audit log is said loudly (an ERROR line per finding).
+
+    The bot still starts: refusing would shut out the people screening and anyone who needs the
+    crisis help, while the evidence stays in the log for `screening-bot audit verify` to show."""
+    verdict = audit.verify(db)
+    for problem in verdict.problems[:10]:
+        log.error("THE AUDIT LOG WAS TAMPERED WITH: %s (screening-bot audit verify)", problem)
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

@@ -303,6 +303,10 @@ class Settings:
     retain_unfinished_days: int = field(default=30, metadata=env("RETAIN_UNFINISHED_DAYS", days))
     retain_not_eligible_days: int = field(default=30, metadata=env("RETAIN_NOT_ELIGIBLE_DAYS", days))
     retain_closed_lead_days: int = field(default=180, metadata=env("RETAIN_CLOSED_LEAD_DAYS", days))
+    #: Where `screening-bot backup` writes (best on another disk or machine), and how long it keeps its copies:
+    #: a backup holds what was erased since it was made, so it is kept no longer than this (bot/store/backup.py).
+    backup_dir: Path | None = field(default=None, metadata=env("SCREENING_BACKUP_DIR", optional(path)))
+    backup_keep_days: int = field(default=14, metadata=env("BACKUP_KEEP_DAYS", days))
     # The web chat (bot/channels/web) and its poster QR codes.
     public_url: str = field(default="", metadata=env("WEB_PUBLIC_URL", url))
     web_host: str = field(default="127.0.0.1", metadata=env("WEB_HOST", host))

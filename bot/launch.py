@@ -432,6 +432,45 @@ def retention_items(settings: Settings) -> list[Item]:
     ]
 
 
+def backup_items(settings: Settings) -> list[Item]:
+    """A backup folder set, apart from the database, with a backup from the last two days."""
+    from datetime import UTC, datetime, timedelta
+
+    from .store.backup import newest_backup
+
+    folder = settings.backup_dir
+    daily = (
+        "run `screening-bot backup` daily (deploy/systemd/screening-bot-backup.timer, or cron), keep the key apart "
+        "from the backups, and try `screening-bot restore` once on another machine (README, 'Backups')"
+    )
+    if folder is None:
+        return [
+            todo(
+                "Backups",
+                "SCREENING_BACKUP_DIR is not set: nothing is backed up, and a damaged disk loses every lead.",
+                f"Set screening_backup_dir to a folder on another disk (or a mounted backup share), then {daily}.",
+            )
+        ]
+    if folder.resolve() == settings.db_path.resolve().parent:
+        return [todo("Backups", f"{folder} is the database's own folder.", "Choose a folder on another disk.")]
+    newest = newest_backup(folder, settings.db_path.stem) if folder.is_dir() else None
+    if newest is None:
+        return [
+            todo("Backups", f"There is no backup in {folder} yet.", f"Take one now (`screening-bot backup`); {daily}.")
+        ]
+    path, at = newest
+    age = datetime.now(UTC) - at
+    if age > timedelta(days=2):
+        return [todo("Backups", f"The newest backup, {path.name}, is {age.days} days old.", f"Take one now; {daily}.")]
+    return [
+        ok(
+            "Backups",
+            f"newest {path.name} ({age.total_seconds() / 3600:.0f} h old) in {folder}; kept "
+            f"{settings.backup_keep_days} days",
+        )
+    ]
+
+
 def check_launch(settings: Settings) -> list[Item]:
     """Every check, in the order a site would work through them."""
     try:
@@ -449,6 +488,7 @@ def check_launch(settings: Settings) -> list[Item]:
         *web_items(settings),
         *key_items(settings),
         *database_items(settings, dialog),
+        *backup_items(settings),
         *retention_items(settings),
     ]
 

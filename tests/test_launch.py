@@ -9,6 +9,7 @@ import shutil
 import stat
 import tomllib
 from dataclasses import fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.dialog.load import DialogError, load_dialog, parse_dialog
 from bot.dialog.model import Dialog
+from bot.store.backup import backup_name
 from bot.store.dialog_versions import DialogVersions
 from bot.store.vault import open_protected
 
@@ -98,6 +100,9 @@ def fully_configured(tmp_path: Path) -> list[str]:
     key.write_text(Fernet.generate_key().decode() + "\n", encoding="ascii")
     key.chmod(0o600)
     version = tomllib.loads(text)["dialog"]["version"]
+    backups = tmp_path / "backups"  # a backup from this morning (check-launch only looks at its name)
+    backups.mkdir()
+    (backups / backup_name(Path("screening.db"), datetime.now(UTC) - timedelta(hours=3))).write_bytes(b"")
     config = tmp_path / "screening.toml"
     config.write_text(
         "\n".join(
@@ -113,6 +118,7 @@ def fully_configured(tmp_path: Path) -> list[str]:
                 'web_public_url = "https://screening.example.org"',
                 f'ethics_approved_version = "{version}"',
                 f'screening_key_file = "{key}"',
+                f'screening_backup_dir = "{backups}"',
                 f'screening_locales = "{locales}"',
             ]
         ),

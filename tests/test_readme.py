@@ -179,6 +179,22 @@ def rotate_key(command: str, tmp_path: Path) -> None:
     assert "re-encrypted with a new key" in done.stderr and key.read_text() != before
 
 
+def backup_and_restore(command: str, tmp_path: Path) -> None:
+    """The backup folder of the README is another disk; here a folder beside the work folder."""
+    work = workdir(tmp_path)
+    sh(".venv/bin/screening-bot chat", work, stdin="1\n1\n40\nquit\n")  # a database with answers
+    folder = tmp_path / "backup-disk"
+    made = sh(
+        ".venv/bin/screening-bot backup --out /mnt/backup/screening".replace("/mnt/backup/screening", str(folder)), work
+    )
+    backup = Path(made.stdout.strip())
+    assert backup.parent == folder and backup.name.startswith("screening-") and backup.name.endswith("Z.db")
+    if "restore" in command:
+        shown = command.split()[-1]
+        done = sh(command.replace(shown, str(backup)), work, stdin="yes\n")
+        assert "Restored data/screening.db" in done.stdout, done.stdout + done.stderr
+
+
 def web(command: str, tmp_path: Path) -> None:
     """A server: started on a free port (8080 may be taken on a shared machine), fetched once, stopped."""
     work = workdir(tmp_path)
@@ -284,6 +300,8 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/python benchmarks/questions_to_outcome.py": questions_to_outcome,
     "printf '1\\n1\\n40\\n1\\n1\\n1\\n' | .venv/bin/screening-bot chat": piped_chat,
     ".venv/bin/screening-bot rotate-key": rotate_key,
+    ".venv/bin/screening-bot backup --out /mnt/backup/screening": backup_and_restore,
+    ".venv/bin/screening-bot restore /mnt/backup/screening/screening-20261125T023000Z.db": backup_and_restore,
     ".venv/bin/screening-bot web --port 8080 --public-url https://screening.example.org": web,
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,
     ".venv/bin/screening-bot export-script --out docs/ethics-pack": ethics_pack,

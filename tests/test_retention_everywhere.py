@@ -158,18 +158,22 @@ def unit(name: str) -> configparser.ConfigParser:
     return parser
 
 
-def test_the_timer_runs_the_purge_daily_and_the_command_it_runs_works(dialog: Dialog, tmp_path: Path) -> None:
-    timer, service = unit("screening-bot-purge.timer"), unit("screening-bot-purge.service")
-    assert timer["Timer"]["OnCalendar"] == "*-*-* 03:00:00" and timer["Timer"]["Persistent"] == "true"
+@pytest.mark.parametrize(("job", "at"), [("purge", "03:00:00"), ("backup", "02:30:00")])
+def test_the_timers_run_daily_and_the_command_each_runs_works(
+    dialog: Dialog, tmp_path: Path, job: str, at: str
+) -> None:
+    timer, service = unit(f"screening-bot-{job}.timer"), unit(f"screening-bot-{job}.service")
+    assert timer["Timer"]["OnCalendar"] == f"*-*-* {at}" and timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
     assert service["Service"]["Type"] == "oneshot"
     program, *arguments = service["Service"]["ExecStart"].split()
-    assert program.endswith("/.venv/bin/screening-bot") and arguments == ["purge"]
+    assert program.endswith("/.venv/bin/screening-bot") and arguments == [job]
 
     # The command it runs, as it runs it: in the working directory, with the environment file's settings.
     work = tmp_path / "srv"
     work.mkdir()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "TELEGRAM_", "WEB_"))}
+    environ["SCREENING_BACKUP_DIR"] = str(tmp_path / "backups")  # as /etc/screening/bot.env would set it
     from bot.cli import build_screener
 
     screener = build_screener(load_settings(environ={**environ, "SCREENING_DB": str(work / "data/screening.db")}))
@@ -184,23 +188,20 @@ def test_the_timer_runs_the_purge_daily_and_the_command_it_runs_works(dialog: Di
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert users(work / "data/screening.db") == set()
+    if job == "purge":
+        assert users(work / "data/screening.db") == set()
+    else:
+        assert len(list((tmp_path / "backups").glob("screening-*.db"))) == 1
 
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed: the units' syntax was checked by configparser only")
-    for name in ("screening-bot-purge.timer", "screening-bot-purge.service"):
+    names = (f"screening-bot-{job}.timer", f"screening-bot-{job}.service")
+    for name in names:
         text = (DEPLOY / name).read_text(encoding="utf-8")
         text = text.replace(program, "/bin/true").replace("User=screening", "User=root")
         (tmp_path / name).write_text(text, encoding="utf-8")
     checked = subprocess.run(
-        [
-            "systemd-analyze",
-            "verify",
-            *(str(tmp_path / n) for n in ("screening-bot-purge.timer", "screening-bot-purge.service")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        ["systemd-analyze", "verify", *(str(tmp_path / n) for n in names)], capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0, checked.stderr
 

@@ -323,6 +323,22 @@ def _v8_leads_you_can_trust(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE vault ADD COLUMN legacy_hash_key_enc TEXT NOT NULL DEFAULT ''")
 
 
+def _v9_audit_chain(db: sqlite_utils.Database) -> None:
+    """Issue 17: a tamper-evident audit log, and which leads each view or export showed.
+
+    - `audit_log.chain`: an HMAC-SHA256 over the previous entry's chain and this entry's content
+      (bot/store/audit.py), keyed with the audit key: a random key kept in the vault
+      (`vault.audit_key_enc`, encrypted like the hash key). The entries made before this
+      migration are chained when the vault first makes that key, followed by a marked
+      genesis entry (`audit-chain-start`), so their content is protected from then on.
+    - `audit_log.leads_seen`: the ids of the leads a list, a card or an export showed
+      (space-separated), not only how many.
+    """
+    db.execute("ALTER TABLE audit_log ADD COLUMN leads_seen TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE audit_log ADD COLUMN chain TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE vault ADD COLUMN audit_key_enc TEXT NOT NULL DEFAULT ''")
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -333,6 +349,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6_telegram_staff,
     _v7_urgent_leads_and_consents,
     _v8_leads_you_can_trust,
+    _v9_audit_chain,
 ]
 
 

@@ -61,7 +61,8 @@ def erase_conversation(db: sqlite_utils.Database, conversation_id: str, who: str
         db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
         audit.count(db, "erased_by_person" if who == "person" else "erased_by_staff", at=at)
         for lead_id in leads or [""]:
-            audit.record(db, who, "erase", lead_id, "conversation, answers, outcomes and lead erased", at=at)
+            detail = f"erased={audit.erasure_mark(db, conversation_id)}: conversation, answers, outcomes and lead"
+            audit.record(db, who, "erase", lead_id, detail, at=at)
         request_wipe(db)
     return True
 

@@ -43,7 +43,7 @@ import sqlite_utils
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ..errors import Problem, explain_os_error
-from . import sqlcipher
+from . import audit, sqlcipher
 from .conversations import transaction
 from .db import WrongKey, database_files, open_database
 from .wipe import request_wipe, wipe_pending
@@ -166,10 +166,14 @@ def write_key_file(path: Path, keys: tuple[bytes, ...]) -> None:
 class Vault:
     """Encrypts and decrypts contact details; makes keyed hashes for phone numbers and user ids."""
 
-    def __init__(self, keys: tuple[bytes, ...], hash_key: bytes, legacy_hash_key: bytes = b"") -> None:
+    def __init__(
+        self, keys: tuple[bytes, ...], hash_key: bytes, legacy_hash_key: bytes = b"", audit_key: bytes = b""
+    ) -> None:
         self.keys = keys
         self.fernet = MultiFernet([Fernet(k) for k in keys])
         self.hash_key = hash_key
+        #: The key of the audit log's chain (bot/store/audit.py); kept, re-encrypted, across rotations.
+        self.audit_key = audit_key
         #: The hash key of pseudonyms made before raw ids were kept, while such a conversation is left.
         self.legacy_hash_key = legacy_hash_key
 
@@ -196,8 +200,24 @@ class Vault:
 
 def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault:
     """The vault for this database: creates a key (file, mode 0600) on first run; refuses a missing or wrong key."""
+    vault = _open_vault(db, env_key, key_file)
+    _chain_audit_log(db, vault)
+    return vault
+
+
+def _chain_audit_log(db: sqlite_utils.Database, vault: Vault) -> None:
+    """The audit log's key: made (and every entry so far chained, bot/store/audit.start_chain) the first time."""
+    if not vault.audit_key:
+        vault.audit_key = secrets.token_bytes(32)
+        with transaction(db):
+            db.execute("UPDATE vault SET audit_key_enc = ? WHERE id = 1", [vault.encrypt_bytes(vault.audit_key)])
+            audit.start_chain(db, vault.audit_key)
+    audit.use_key(db, vault.audit_key)
+
+
+def _open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault:
     keys = read_keys(env_key, key_file)
-    rows = list(db.query("SELECT hash_key_enc, legacy_hash_key_enc FROM vault WHERE id = 1"))
+    rows = list(db.query("SELECT hash_key_enc, legacy_hash_key_enc, audit_key_enc FROM vault WHERE id = 1"))
     if rows:
         if keys is None:
             raise VaultError(
@@ -210,12 +230,14 @@ def open_vault(db: sqlite_utils.Database, env_key: str, key_file: Path) -> Vault
             hash_key = fernet.decrypt(rows[0]["hash_key_enc"].encode())
             legacy = rows[0]["legacy_hash_key_enc"]
             legacy_hash_key = fernet.decrypt(legacy.encode()) if legacy else b""
+            sealed = rows[0]["audit_key_enc"]
+            audit_key = fernet.decrypt(sealed.encode()) if sealed else b""
         except InvalidToken as exc:
             raise VaultError(
                 f"The key from {keys.origin} does not open this database (wrong key, or a key from another "
                 "installation). Use the key that was backed up with this database; see README, 'Encryption key'."
             ) from exc
-        return Vault(keys.keys, hash_key, legacy_hash_key)
+        return Vault(keys.keys, hash_key, legacy_hash_key, audit_key)
     if keys is None:
         keys = Keys((Fernet.generate_key(),), str(key_file), key_file)
         write_key_file(key_file, keys.keys)
@@ -338,10 +360,12 @@ def rotate_key(db: sqlite_utils.Database, vault: Vault, key_file: Path | None) -
             )
         legacy_left = _rekey_pseudonyms(db, vault, new)
         db.execute(
-            "UPDATE vault SET hash_key_enc = ?, legacy_hash_key_enc = ?, rotated_at = ? WHERE id = 1",
+            "UPDATE vault SET hash_key_enc = ?, legacy_hash_key_enc = ?, audit_key_enc = ?, rotated_at = ?"
+            " WHERE id = 1",
             [
                 new.encrypt_bytes(new.hash_key),
                 new.encrypt_bytes(vault.legacy_hash_key or vault.hash_key) if legacy_left else "",
+                new.encrypt_bytes(vault.audit_key) if vault.audit_key else "",
                 _now(),
             ],
         )
