@@ -11,6 +11,7 @@ web and terminal channels run), each timed alone; then the file is opened again 
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -45,13 +46,13 @@ def screener_for(folder: Path, encrypted: bool) -> Screener:
     return Screener(dialog, ConversationStore(db, dialog), shipped("locales"), leads=LeadStore(db, vault))
 
 
-def one_round(encrypted: bool) -> tuple[float, float, int, float]:
+def one_round(encrypted: bool, people: int = PEOPLE) -> tuple[float, float, int, float]:
     """(median µs per step, ms to open the filled file again, file size, median CPU µs per step)."""
     with tempfile.TemporaryDirectory(prefix="bench-encryption-") as folder:
         screener = screener_for(Path(folder), encrypted)
         texts, _questions = screening_script(screener)
         steps, cpu = [], []
-        for person in range(PEOPLE):
+        for person in range(people):
             for text in texts:
                 began, began_cpu = time.perf_counter(), time.thread_time()
                 conv = screener.open("telegram", f"p{person}")
@@ -68,16 +69,20 @@ def one_round(encrypted: bool) -> tuple[float, float, int, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=PEOPLE, help=f"screenings per round (default {PEOPLE})")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds (default {ROUNDS})")
+    args = parser.parse_args()
     results: dict[bool, list[tuple[float, float, int, float]]] = {False: [], True: []}
-    for _ in range(ROUNDS):
+    for _ in range(args.rounds):
         for encrypted in (False, True):
-            results[encrypted].append(one_round(encrypted))
+            results[encrypted].append(one_round(encrypted, args.people))
     plain, secret = results[False], results[True]
 
     def median(rows: list[tuple[float, float, int, float]], i: int) -> float:
         return statistics.median(r[i] for r in rows)
 
-    print(f"{PEOPLE} complete screenings per round, {ROUNDS} rounds, medians")
+    print(f"{args.people} complete screenings per round, {args.rounds} rounds, medians")
     print(f"{'':32}{'unencrypted':>14}{'SQLCipher':>14}{'cost':>10}")
     step_plain, step_secret = median(plain, 0), median(secret, 0)
     cpu_plain, cpu_secret = median(plain, 3), median(secret, 3)

@@ -157,6 +157,12 @@ def benchmark(command: str, tmp_path: Path) -> None:
     assert "--quick" in done.stdout
 
 
+def encryption_cost(command: str, tmp_path: Path) -> None:
+    """About 30 s as written: run here with two people and one round, which prints the same table."""
+    done = sh(f"{command} --people 2 --rounds 1", ROOT)
+    assert "µs per screening step" in done.stdout and "SQLCipher" in done.stdout
+
+
 def questions_to_outcome(command: str, tmp_path: Path) -> None:
     """A few seconds: run as written, from the checkout (it drives the real Screener on a throwaway database)."""
     done = sh(command, ROOT)
@@ -299,6 +305,7 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/python benchmarks/bench.py": benchmark,
     ".venv/bin/python benchmarks/questions_to_outcome.py": questions_to_outcome,
     "printf '1\\n1\\n40\\n1\\n1\\n1\\n' | .venv/bin/screening-bot chat": piped_chat,
+    ".venv/bin/python benchmarks/encryption.py": encryption_cost,
     ".venv/bin/screening-bot rotate-key": rotate_key,
     ".venv/bin/screening-bot backup --out /mnt/backup/screening": backup_and_restore,
     ".venv/bin/screening-bot restore /mnt/backup/screening/screening-20261125T023000Z.db": backup_and_restore,
