@@ -74,6 +74,8 @@ CONSENT_VERSIONS = Bi("Consents and their versions", "同意书及版本")
 RECRUITING = Bi("Recruiting", "是否正在招募")
 YES = Bi("yes", "是")
 NO = Bi("no", "否")
+AND = Bi(" and ", "和")
+OR = Bi(" or ", "或")
 LANGUAGES = Bi("Languages of the chat", "聊天语言")
 GENERATED = Bi("Generated", "生成时间")
 TRANSLATED_COUNT = Bi("{language}: {done} of {total} texts translated.", "{language}：{total}条中已翻译{done}条。")
@@ -100,7 +102,7 @@ SECTION_CRITERIA = Bi("Criteria and knock-out reasons", "入选/排除标准及�
 SECTION_OUTCOMES = Bi("The outcomes", "筛查结果")
 SECTION_OBSERVED = Bi("What happens after each kind of answer (measured)", "各类回答之后实际发生什么（实测）")
 SECTION_SITE = Bi("The site contact message", "研究团队联系信息")
-SECTION_SAFETY = Bi("The crisis-help message", "危机求助信息")
+SECTION_SAFETY = Bi("Safety: crisis help, emergencies, typed signs of risk", "安全：危机求助、急症、输入中的风险迹象")
 SECTION_STAFF = Bi("What the study team receives", "研究团队收到的信息")
 SECTION_RETENTION = Bi("How long data is kept", "数据保存期限")
 SECTION_ELSE = Bi("Everything else in the script", "脚本中的其他内容")
@@ -164,7 +166,10 @@ CONSENT_NOTICE_YES = Bi(
 )
 CONSENT_NOTICE_NO = Bi("The chat ends; {kept}", "聊天结束；{kept}")
 CONTACT_CONSENT = Bi("Consent to be contacted by the study team", "同意研究团队联系")
-CONTACT_CONSENT_WHEN = Bi("After the outcome, when {when}.", "结果之后，{when}时。")
+CONTACT_CONSENT_WHEN = Bi(
+    "After the outcome, when the outcome is {outcomes} and nothing the person said suggests a risk (measured).",
+    "结果之后，当结果为{outcomes}且本人没有表现出风险迹象时（实测）。",
+)
 CONTACT_CONSENT_YES = Bi(
     "The mobile number, an optional name, the best time and language to call; this makes a lead (below).",
     "手机号码、可选的称呼、方便通话的时间和语言；由此生成一条线索（见下文）。",
@@ -172,6 +177,29 @@ CONTACT_CONSENT_YES = Bi(
 CONTACT_CONSENT_NO = Bi(
     "The site's contact details are shown; no contact details are asked for.",
     "显示研究中心的联系方式；不索取联系方式。",
+)
+URGENT_CONTACT_CONSENT = Bi("Consent to be contacted, after a sign of risk", "出现风险迹象后同意研究团队联系")
+URGENT_CONTACT_WHEN = Bi(
+    "After the outcome, in place of the consent above, when the person gave a risk answer, or typed words of "
+    "suicide risk once health information may be kept: measured after {outcomes}.",
+    "结果之后，如本人给出了风险回答，或在可以保存健康信息之后输入了自杀风险的字句，则以此代替上一项同意："
+    "实测在{outcomes}之后征求。",
+)
+URGENT_CONTACT_NOT_MEASURED = Bi(
+    "NOT MEASURED: no made-up person at risk was offered contact with this script.",
+    "未实测：按本脚本没有风险模拟者被询问是否愿意被联系。",
+)
+URGENT_CONTACT_YES = Bi(
+    "As above; the lead is marked urgent with the reason, so the study team reaches the person first. Measured: "
+    "{urgent} of {leads} leads of people at risk marked urgent; consent version recorded: {versions}.",
+    "同上；线索标为紧急并注明原因，研究团队会优先联系。实测：{leads}条风险者线索中{urgent}条标为紧急；"
+    "记录的同意书版本：{versions}。",
+)
+URGENT_CONTACT_NO = Bi(
+    "The site's contact details are shown; no contact details are asked for. Measured: site contact shown: "
+    "{site}; the crisis-help message shown again: {crisis}; lead made: {lead}.",
+    "显示研究中心的联系方式；不索取联系方式。实测：显示研究团队联系方式：{site}；再次显示危机求助信息：{crisis}；"
+    "生成线索：{lead}。",
 )
 REMINDER_CONSENT = Bi("Reminder on the date (Telegram only)", "到期提醒（仅Telegram）")
 REMINDER_CONSENT_WHEN = Bi(
@@ -184,6 +212,80 @@ REMINDER_CONSENT_YES = Bi(
 )
 REMINDER_CONSENT_NO = Bi("Nothing else changes.", "其他不变。")
 CONSENT_FROM_DIALOG = Bi("From the script, section {where}.", "来自脚本 {where} 节。")
+CONSENT_KIND = Bi("What it is for", "用途")
+CONSENT_KIND_NAMES = {
+    "sensitive_data": Bi(
+        "Separate consent: health information (PIPL art. 28–29)",
+        "单独同意：健康信息（《个人信息保护法》第二十八至二十九条）",
+    ),
+    "cross_border": Bi(
+        "Separate consent: answers through servers outside mainland China (PIPL art. 38–39)",
+        "单独同意：回答经过中国大陆境外的服务器（《个人信息保护法》第三十八至三十九条）",
+    ),
+}
+CONSENT_KIND_WHY = {
+    "sensitive_data": Bi("Health information is sensitive personal information", "健康信息属于敏感个人信息"),
+    "cross_border": Bi(
+        "Answers pass through servers outside mainland China, held by the recipient below",
+        "回答经过中国大陆境外的服务器，由下列接收方持有",
+    ),
+}
+CONSENT_RECIPIENT = Bi("Recipient (named in the text)", "接收方（在文字中写明）")
+SEPARATE_WHEN = Bi(
+    "Once, right before question {number}, {question}, {channels}. Measured: {measured}.",
+    "只征求一次，在第{number}个问题{question}之前，{channels}。实测：{measured}。",
+)
+ON_EVERY_CHANNEL = Bi("on every channel", "在所有渠道上")
+ON_CHANNELS = Bi("on {channels} only", "仅在{channels}上")
+CHANNEL_NAMES = {
+    "telegram": Bi("Telegram", "Telegram（电报）"),
+    "web": Bi("the web chat", "网页版"),
+    "terminal": Bi("the terminal", "终端"),
+}
+ASKED_THEN = Bi("on {channel} asked, then {question}", "在{channel}上征求，之后是{question}")
+ASKED_LAST = Bi("on {channel} asked, then the summary", "在{channel}上征求，之后是答案摘要")
+NOT_ASKED = Bi("on {channel} not asked", "在{channel}上不征求")
+SEPARATE_YES = Bi(
+    "Its version and the time are kept with the conversation (measured: version {version} kept); the questions go on.",
+    "其版本和时间随对话保存（实测：保存的版本为{version}）；然后继续提问。",
+)
+SEPARATE_NO = Bi(
+    "The chat ends with the text below (measured on {channel}: shown: {shown}); {kept}",
+    "聊天结束，显示下面的文字（在{channel}上实测：显示：{shown}）；{kept}",
+)
+SEPARATE_NOT_DECLINED = Bi(
+    "NOT MEASURED: no made-up person reached it to decline it.", "未实测：没有模拟者到达此项同意并拒绝。"
+)
+CONSENT_NOT_AS_SCRIPTED = Bi(
+    "WARNING, measured: not asked where the script says ({expected}).",
+    "警告（实测）：征求的位置与脚本不符（{expected}）。",
+)
+CONSENT_UNDER_AGE = Bi("Button: under {age}", "按钮：未满{age}岁")
+CONSENT_UNDER_AGE_TEXT = Bi("Said to a child under {age}", "对未满{age}岁儿童说的话")
+CONSENT_UNDER_AGE_TEXT_CARER = Bi("Said to a carer of a child under {age}", "对未满{age}岁患者的照护者说的话")
+CONSENT_UNDER_AGE_FACT = Bi("A child under {age} (PIPL art. 31)", "未满{age}岁的儿童（第三十一条）")
+UNDER_AGE_GATE = Bi(
+    'A child under {age} must not consent alone. The button "{button}" on this notice ends the chat with the '
+    "text below{at_question}. Measured: {measured}.",
+    "未满{age}岁的儿童不能自己同意。本告知上的“{button}”按钮会以下面的文字结束聊天{at_question}。实测：{measured}。",
+)
+UNDER_AGE_AT_QUESTION = Bi(
+    "; so does an answer to question {number}, {question}, that may mean under {age} (the youngest age a year "
+    "of birth can mean counts)",
+    "；第{number}个问题{question}中可能未满{age}岁的回答（按出生年份可能的最小年龄计算）也会如此",
+)
+UNDER_AGE_AT_NOTICE = Bi("the button on the notice", "告知上的按钮")
+UNDER_AGE_PATIENT = Bi("a patient who types {age} at the age question", "在年龄问题输入{age}的患者")
+UNDER_AGE_CARER = Bi("a carer who types {age} at the age question", "在年龄问题输入{age}的照护者")
+UNDER_AGE_SEEN = Bi(
+    "{where}: its text shown: {shown}, conversations kept: {kept}",
+    "{where}：显示相应文字：{shown}，保存的对话数：{kept}",
+)
+UNDER_AGE_KEPT = Bi(
+    "WARNING, measured: {where}: the text for a child was not shown, or {rows} conversation(s) were kept.",
+    "警告（实测）：{where}：没有显示给儿童的文字，或保存了{rows}条对话。",
+)
+CONSENT_TEXT_CARER = Bi("Text (carer)", "文字（照护者）")
 CONSENT_AGREE = Bi("Agree button", "同意按钮")
 CONSENT_DECLINE = Bi("Decline button", "不同意按钮")
 CONSENT_DECLINED = Bi("After declining", "不同意之后")
@@ -216,13 +318,22 @@ PIPL_PURPOSE_TEXT = Bi(
 PIPL_SENSITIVE = Bi("Sensitive personal information (art. 28–30)", "敏感个人信息（第二十八至三十条）")
 PIPL_SENSITIVE_TEXT = Bi(
     "The answers to the {count} questions in this pack are health information, which the law counts as sensitive "
-    "personal information. They are collected only for the purpose above. Every consent the bot asks, with its "
-    "text and version, is in the section on consents; whether they meet the separate-consent rules of art. 29 "
-    "(sensitive information) and art. 39 (transfer abroad) is for the committee to judge from those texts.",
-    "本材料中{count}个问题的回答属于健康信息，依法为敏感个人信息，仅为上述目的收集。机器人征求的每一项同意及其文字和"
-    "版本见“知情同意”一节；是否符合第二十九条（敏感个人信息）和第三十九条（向境外提供）关于单独同意的要求，"
-    "请委员会根据这些文字判断。",
+    "personal information. They are collected only for the purpose above.",
+    "本材料中{count}个问题的回答属于健康信息，依法为敏感个人信息，仅为上述目的收集。",
 )
+PIPL_SEPARATE_CONSENT = Bi(
+    '"{name}" (version {version}) is asked {channels}, right before question {number}, {question}. Declining '
+    "ends the chat; {kept} Its text is in the section on consents.",
+    "“{name}”（版本{version}）{channels}征求，在第{number}个问题{question}之前。"
+    "不同意则聊天结束；{kept}其文字见“知情同意”一节。",
+)
+PIPL_NO_SEPARATE_CONSENT = Bi(
+    "The script asks no separate consent of this kind ({rule}); every consent the bot asks is in the section on "
+    "consents.",
+    "脚本没有征求此类单独同意（{rule}）；机器人征求的每一项同意见“知情同意”一节。",
+)
+ART_29 = Bi("art. 29", "第二十九条")
+ART_39 = Bi("art. 39", "第三十九条")
 PIPL_STORED = Bi("Where it is stored", "存储地点")
 PIPL_STORED_TEXT = Bi(
     "In one SQLite database on the study's server ({where}), created readable only by the bot's own user account. "
@@ -275,10 +386,21 @@ PIPL_ABROAD_STAFF_NONE = Bi(
 PIPL_MINORS = Bi("Children (art. 31)", "未成年人（第三十一条）")
 PIPL_MINORS_TEXT = Bi(
     "The age is asked at question {number} ({question}), after the consent notice; an age outside {min} to {max} "
-    "ends the screening as 'likely not eligible' (criterion {criterion}). The bot cannot check a person's age "
-    "before they agree to the consent notice.",
+    "ends the screening as 'likely not eligible' (criterion {criterion}).",
     "年龄在第{number}个问题（{question}）询问，位于知情同意之后；年龄不在{min}到{max}岁之间时，筛查以“可能不符合”结束"
-    "（标准 {criterion}）。在本人同意知情同意告知之前，机器人无法核实其年龄。",
+    "（标准 {criterion}）。",
+)
+PIPL_MINORS_GATE = Bi(
+    "A child under {age} is stopped before any question on health, and nothing about them is kept: the button "
+    '"{button}" on the consent notice ends the chat{at_question}. Measured: {measured}. The bot cannot check an '
+    "age: it relies on what the person says.",
+    "未满{age}岁的儿童在任何健康问题之前就会被停止，且不保存任何内容：知情同意告知上的“{button}”按钮会结束聊天"
+    "{at_question}。实测：{measured}。机器人无法核实年龄，只能依据本人所说。",
+)
+PIPL_MINORS_NO_GATE = Bi(
+    "The script has no under-age gate (guardian_age in [consent]): the bot cannot check a person's age before "
+    "they agree to the consent notice.",
+    "脚本没有设置未成年人限制（[consent] 中的 guardian_age）：在本人同意知情同意告知之前，机器人无法核实其年龄。",
 )
 PIPL_MINORS_NONE = Bi("The script asks no age.", "脚本不询问年龄。")
 PIPL_RIGHTS = Bi("The person's rights (art. 44–47)", "个人的权利（第四十四至四十七条）")
@@ -363,56 +485,133 @@ OUTCOME_WHEN = {
     ),
 }
 OUTCOME_THEN = Bi(
-    "Then (measured, for a person with no safety answer): {then}.", "随后（实测，无安全相关回答者）：{then}。"
+    "Then (measured, for a person with no risk answer who typed nothing): {then}.",
+    "随后（实测，无风险回答、也未输入文字者）：{then}。",
 )
 ROW_TITLE = Bi("Title", "标题")
+ROW_TITLE_CARER = Bi("Title (carer)", "标题（照护者）")
 
 # ---------------------------------------------------------------------- observed behaviour
 OBSERVED_INTRO = Bi(
     "While writing this pack, the generator runs the real screening (the same code, an empty database in memory) "
     "for one made-up person per row, and records what the bot did. The answers are chosen from the script, so "
-    "this table follows any change to it. A person who agrees to be contacted is given a test phone number. "
-    "Each person is run as on the web chat, and again as on Telegram, which can also send a reminder.",
+    "this table follows any change to it. A person who types words of risk types the first phrase of the "
+    "script's list (see the safety section) once health information may be kept. A person who agrees to be "
+    "contacted is given a test phone number. Each person is run as on the web chat, and again as on Telegram, "
+    "which can also send a reminder.",
     "生成本材料时，生成程序用真实的筛查代码（内存中的空数据库）为每一行模拟一个人，并记录机器人实际做了什么。"
-    "回答从脚本中选取，因此脚本改动时本表随之更新。同意联系的模拟者使用测试手机号码。"
+    "回答从脚本中选取，因此脚本改动时本表随之更新。输入风险字句的模拟者，在可以保存健康信息之后输入脚本列表中的第一个短语"
+    "（见安全一节）。同意联系的模拟者使用测试手机号码。"
     "每个人先按网页版运行，再按Telegram运行一次（Telegram还可以发送提醒）。",
 )
 OBSERVED_PERSON = Bi("The person answered", "模拟者的回答")
 OBSERVED_OUTCOME = Bi("Outcome", "结果")
-OBSERVED_CRISIS_AT_ANSWER = Bi("Crisis help at the answer", "回答时显示危机求助")
+OBSERVED_CRISIS_AT_ANSWER = Bi("Crisis help at the risk answer or typed words", "风险回答或输入时显示危机求助")
 OBSERVED_CRISIS_AT_END = Bi("Crisis help at the end", "结束时显示危机求助")
 OBSERVED_SITE = Bi("Site contact shown", "显示研究团队联系方式")
 OBSERVED_CONTACT = Bi("Contact offered", "询问是否愿意被联系")
 OBSERVED_LEAD = Bi("Lead made (after yes and a number)", "生成线索（同意并留号后）")
 OBSERVED_STAFF = Bi("Study team told", "通知研究团队")
+OBSERVED_URGENT = Bi("Lead marked urgent", "线索标为紧急")
 OBSERVED_REMINDER = Bi("Reminder offered (Telegram)", "提供到期提醒（Telegram）")
 OBSERVED_NOT_REACHABLE = Bi("Cannot happen with this script: {why}.", "按本脚本不会发生：{why}。")
 NO_RULE_OUT_AFTER = Bi("no answer after the safety question can rule out", "安全相关问题之后没有可导致排除的回答")
+NO_RULE_OUT_AFTER_TYPED = Bi(
+    "no answer after the health consent can rule out", "同意处理健康信息之后没有可导致排除的回答"
+)
 SCENARIO_CLEAR = Bi("No answer raises a concern", "没有任何需关注的回答")
 SCENARIO_REVIEW = Bi("One answer needs review: {answer}", "一个需核查的回答：{answer}")
 SCENARIO_WAIT = Bi("Only time stands in the way: {answer}", "只差时间：{answer}")
 SCENARIO_RULE_OUT = Bi("One answer rules out: {answer}", "一个导致排除的回答：{answer}")
 SCENARIO_SAFETY = Bi("A safety answer ({answer})", "安全相关回答（{answer}）")
+SCENARIO_TYPED = Bi("Typed “{text}” (words of {kind}) at “{question}”", "在“{question}”处输入“{text}”（{kind}的字句）")
+SIGNAL_NAMES = {"suicide": Bi("suicide risk", "自杀风险"), "emergency": Bi("a medical emergency", "急症")}
 SCENARIO_UNPLANNED = Bi("Also {answer} (the question offers nothing else)", "另有{answer}（该问题没有其他选项）")
 SCENARIO_AND = Bi("{first}; and {second}", "{first}；以及{second}")
 ANSWERED = Bi("“{question}”: “{option}”", "“{question}”：“{option}”")
 
 # ---------------------------------------------------------------------- site and safety
 SITE_INTRO = Bi(
-    "Shown after {outcomes} (measured above). Built from the script's public site facts and the deployment's "
-    "settings (phone, e-mail, hours: left out when not set).",
-    "在{outcomes}之后显示（见上方实测）。由脚本中公开的研究中心信息和部署设置（电话、电子邮件、时间；未设置则不显示）组成。",
+    "Shown after {outcomes}, and to a person at risk after {risk} (measured above). Built from the script's public "
+    "site facts and the deployment's settings (phone, e-mail, hours: left out when not set).",
+    "在{outcomes}之后显示，对有风险的人在{risk}之后显示（见上方实测）。由脚本中公开的研究中心信息和部署设置"
+    "（电话、电子邮件、时间；未设置则不显示）组成。",
 )
 MESSAGE = Bi("Message", "消息")
+SAFETY_TEXTS = Bi("The texts", "文字")
+SAFETY_TEXTS_INTRO = Bi(
+    "In these texts {lines} becomes every help line marked 'in the crisis text' (below), one per row, and a "
+    "line's id in braces, such as {emergency}, becomes its number. A carer who answers for the patient reads the "
+    "carer's wording. The last row shows the crisis text as a patient reads it.",
+    "在这些文字中，{lines} 替换为下表中所有标为“列入危机求助信息”的求助电话，每行一个；大括号中的电话编号（如 "
+    "{emergency}）替换为该电话号码。代患者回答的照护者看到照护者的措辞。最后一行是患者实际看到的危机求助信息。",
+)
+ROW_CRISIS = Bi("Crisis text (patient)", "危机求助信息（患者本人）")
+ROW_CRISIS_CARER = Bi("Crisis text (carer)", "危机求助信息（照护者）")
+ROW_EMERGENCY = Bi("Emergency text (patient)", "急症信息（患者本人）")
+ROW_EMERGENCY_CARER = Bi("Emergency text (carer)", "急症信息（照护者）")
+ROW_UNWELL = Bi("If very unwell now", "如果现在很不舒服")
+ROW_CRISIS_SHOWN = Bi("Crisis text as a patient reads it", "患者看到的危机求助信息")
+SAFETY_WHERE = Bi(
+    "Where they are shown (measured): the crisis text right after a risk answer and again at the end (the table "
+    "above), and at once when a typed message has a phrase of suicide risk; the emergency text at once when a "
+    "typed message has a phrase of a medical emergency (both below); the line for the very unwell in the "
+    "welcome: {welcome}; in the help: {help}.",
+    "显示时机（实测）：危机求助信息在风险回答之后立即显示，结束时再次显示（见上表），输入的文字含有自杀风险短语时"
+    "也立即显示；输入的文字含有急症短语时立即显示急症信息（均见下文）；“如果现在很不舒服”一句在欢迎语中：{welcome}；"
+    "在帮助中：{help}。",
+)
+SAFETY_LINES = Bi("Help lines", "求助电话")
+SAFETY_LINES_INTRO = Bi(
+    "Every phone number the safety texts give is one of these lines (the script is refused if a number is typed "
+    "into a text). A line waits for the site's confirmation while a [[to_confirm]] item names it; "
+    "`screening-bot check-launch` lists it until then.",
+    "安全相关文字中的每个电话号码都来自下表（如在文字中直接写号码，脚本会被拒绝加载）。只要有 [[to_confirm]] "
+    "项指向某个电话，它就处于待研究中心确认状态；在此之前 `screening-bot check-launch` 会一直列出。",
+)
+LINE = Bi("Line", "电话")
+NUMBER = Bi("Number", "号码")
+IN_CRISIS = Bi("In the crisis text", "列入危机求助信息")
+NAMED_IN = Bi("Its number is also given in", "号码也出现在")
+CONFIRMATION = Bi("Site confirmation", "研究中心确认")
+LINE_WAITS = Bi("WAITS FOR THE SITE", "待研究中心确认")
+LINE_CONFIRMED = Bi("No [[to_confirm]] item: confirmed by the site", "无 [[to_confirm]] 项：研究中心已确认")
+ROW_LINE_LABEL = Bi("{number}: label", "{number}：名称")
+ROW_LINE_HOURS = Bi("{number}: hours", "{number}：时间")
+NOWHERE_ELSE = Bi("nowhere else", "无")
+SAFETY_TEXT_NAMES = {
+    "text": Bi("the crisis text", "危机求助信息"),
+    "text_caregiver": Bi("the carer's crisis text", "照护者的危机求助信息"),
+    "emergency_text": Bi("the emergency text", "急症信息"),
+    "emergency_text_caregiver": Bi("the carer's emergency text", "照护者的急症信息"),
+    "unwell_now": Bi("the line for the very unwell", "“如果现在很不舒服”一句"),
+    "urgent_contact": Bi("the contact consent after a sign of risk", "出现风险迹象后的联系同意"),
+}
+SAFETY_AFTER_ANSWER = Bi("After a risk answer", "风险回答之后")
 SAFETY_INTRO = Bi(
     "Shown at once when a person picks an answer marked 'shows the crisis-help message': {answers}.",
     "本人选择标有“立即显示危机求助信息”的回答时立即显示：{answers}。",
 )
 SAFETY_AFTER = Bi(
-    "What follows such an answer depends on the person's other answers (measured above): {cases}.",
-    "此类回答之后发生什么取决于本人的其他回答（见上方实测）：{cases}。",
+    "What follows depends on the person's other answers (measured above, for people at risk: a risk answer, or "
+    "typed words of suicide risk): {cases}.",
+    "之后发生什么取决于本人的其他回答（见上方实测，针对有风险的人：风险回答，或输入了自杀风险的字句）：{cases}。",
 )
-SAFETY_CASE = Bi("{outcome}: contact {offered}, study team {told}", "{outcome}：{offered}询问联系，{told}通知研究团队")
+SAFETY_CASE = Bi(
+    "{outcome}: contact {offered}, study team {told}, lead {urgent}",
+    "{outcome}：{offered}询问联系，{told}通知研究团队，线索{urgent}",
+)
+URGENT = Bi("marked urgent", "标为紧急")
+NOT_URGENT = Bi("NOT marked urgent", "未标为紧急")
+SAFETY_EVERY_OUTCOME = Bi(
+    "Measured for every outcome ({outcomes}): a person at risk is offered contact, and the study team hears of "
+    "them, first, once they agree and give a number.",
+    "已对每一种结果实测（{outcomes}）：有风险的人都会被询问是否愿意被联系，本人同意并留号后，研究团队会优先得知。",
+)
+SAFETY_UNMEASURED = Bi(
+    "Not measured for {outcomes}: no made-up person at risk reached it with this script.",
+    "未实测{outcomes}：按本脚本没有风险模拟者得到该结果。",
+)
 OFFERED = Bi("offered", "会")
 NOT_OFFERED = Bi("NOT offered", "不会")
 TOLD = Bi("told if the person agrees and gives a number", "本人同意并留号后会")
@@ -422,12 +621,42 @@ SAFETY_GAP = Bi(
     "警告：其中{count}种情况下，研究团队不会得知此人。",
 )
 SAFETY_NONE = Bi("No answer in this script shows the crisis-help message.", "本脚本中没有会显示危机求助信息的回答。")
+SAFETY_SIGNALS = Bi("Typed signs of risk", "输入中的风险迹象")
+SIGNALS_INTRO = Bi(
+    "Every typed message, in every channel, is checked for these phrases before it is read as an answer. Case, "
+    "full-width letters, apostrophes, punctuation and spacing do not matter; an English phrase matches whole "
+    "words, a Chinese phrase anywhere. What a match does, measured: a made-up person types the first phrase of "
+    "each list, once health information may be kept (in English as a patient, in Chinese as a carer).",
+    "每个渠道中输入的每条消息，在被当作回答之前，都会检查是否含有这些短语。大小写、全角字母、撇号、标点和空格"
+    "都不影响；英文短语按整词匹配，中文短语在任何位置都匹配。匹配后的处理（实测）：模拟者在可以保存健康信息之后，"
+    "输入每个列表中的第一个短语（英文以患者身份，中文以照护者身份）。",
+)
+SIGNAL_KIND = Bi("Kind", "类型")
+SIGNAL_TYPED = Bi("Typed, by, at", "输入内容、输入者、所在问题")
+SIGNAL_HELP = Bi("Help shown at once, in their wording", "立即按其身份措辞显示求助信息")
+SIGNAL_AGAIN = Bi("The same question again", "再次显示同一问题")
+SIGNAL_STORED = Bi("Database rows holding the words", "数据库中含这些字句的记录数")
+SIGNAL_COUNTED = Bi("Anonymous count went up by", "匿名计数增加")
+SIGNAL_MARKED = Bi("Noted on the conversation (yes/no only)", "在对话中记录（仅“是/否”）")
+SIGNALS_AFTER = Bi(
+    "A person who typed words of suicide risk is then treated as after a risk answer: see the rows with typed "
+    "words in the measured table above.",
+    "输入了自杀风险字句的人，之后按风险回答处理：见上方实测表中输入文字的各行。",
+)
+SIGNAL_PHRASES = Bi("The phrases", "短语")
+SIGNAL_LIST = Bi("{kind}: {count} phrases", "{kind}：{count}个短语")
+PHRASES_EN = Bi("English", "英文")
+PHRASES_ZH = Bi("Chinese (Simplified and Traditional)", "中文（简体和繁体）")
+SIGNALS_NONE = Bi("The script lists no phrases ([safety.signals]).", "脚本没有列出短语（[safety.signals]）。")
+RESPONDENTS = {"self": Bi("a patient", "患者本人"), "caregiver": Bi("a carer", "照护者")}
 
 # ---------------------------------------------------------------------- staff and retention
 STAFF_INTRO = Bi(
     "The study team hears of a person only through a lead: made when the person agrees to be contacted and gives a "
-    "mobile number, which happens after {outcomes} (measured above). A lead holds:",
-    "研究团队只通过“线索”得知某人：本人同意被联系并留下手机号码时生成，这发生在{outcomes}之后（见上方实测）。"
+    "mobile number, which happens after {outcomes}, and to a person at risk after {risk} (measured above). A "
+    "lead holds:",
+    "研究团队只通过“线索”得知某人：本人同意被联系并留下手机号码时生成，这发生在{outcomes}之后，对有风险的人在{risk}之后"
+    "（见上方实测）。"
     "一条线索包括：",
 )
 FIELD = Bi("Field", "字段")

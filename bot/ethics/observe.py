@@ -4,12 +4,16 @@ The pack must not say the bot does what its code does not. So the flow after an 
 not described in prose: the generator drives the real Screener (an empty database in
 memory, a throwaway key, the real contact capture) through one made-up person per kind of
 answer and records what happened: the outcome, the crisis help shown, the site contact,
-the offer of contact, the lead and whether the study team was told. The answers are picked
-from the dialog file, so the record follows any change of questions, rules or code.
+the offer of contact, the lead, whether it was marked urgent and whether the study team was
+told. Other made-up people meet the separate consents on each channel (and decline them),
+stop at the under-14 gate, and type the phrases of [safety.signals]. The answers and
+phrases are picked from the dialog file, so the record follows any change of questions,
+rules or code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,11 +22,14 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from ..contact import CONSENT_QUESTION
-from ..dialog.model import CONSENT, SUMMARY, Dialog, Option, Question
-from ..replies import Action, Choose, ChooseMany, Command, Reply, Text
+from ..dialog import signals as signal_phrases
+from ..dialog.engine import Conversation
+from ..dialog.load import CHANNELS
+from ..dialog.model import CONSENT, SIGNAL_KINDS, SUMMARY, Dialog, Option, Question
+from ..replies import Action, Choose, ChooseMany, Command, Prompt, Reply, Text
 from ..rescreen import OFFER
 from ..screening import Screener
-from ..store import ConversationStore, open_database
+from ..store import ConversationStore, audit, open_database
 from ..store.leads import LeadStore
 from ..store.vault import open_vault
 from . import bilingual as P
@@ -30,21 +37,40 @@ from .bilingual import Bi
 
 #: A made-up mainland mobile number for the person who agrees to be contacted (never stored on disk).
 TEST_PHONE = "13800138000"
-CHANNEL = "ethics-pack"
-#: A second channel that, like Telegram, can send a message unasked (so it offers the reminder).
-REMINDING_CHANNEL = "ethics-pack-reminding"
+#: The channels as the bot names them (bot/dialog/load.py CHANNELS): a separate consent may apply to some only.
+WEB, TELEGRAM = "web", "telegram"
+assert WEB in CHANNELS and TELEGRAM in CHANNELS
+#: Every person is run as on the web chat; again as on Telegram, which can send a message unasked (a reminder).
+CHANNEL = WEB
+REMINDING_CHANNEL = TELEGRAM
 
 #: The kinds of answer a person can give besides the ordinary ones.
 REVIEW, WAIT, RULE_OUT = "review", "wait", "rule_out"
+#: The kinds of typed sign of risk ([safety.signals]); only words of suicide make a person "at risk".
+SUICIDE, EMERGENCY = SIGNAL_KINDS
+#: The respondent answer of a carer (Conversation.respondent).
+CAREGIVER = "caregiver"
 EMPTY = Bi("", "")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What the made-up person will say: a safety answer or not, and at most one other concern."""
+    """What the made-up person will say: a safety answer or not, at most one other concern, and
+    perhaps one typed message with a phrase of [safety.signals] (typed once health data may be kept)."""
 
     safety: bool = False
     concern: str = ""
+    typed: str = ""
+
+    @property
+    def at_risk(self) -> bool:
+        """A risk answer, or typed words of suicide: the bot must bring such a person to a human."""
+        return self.safety or self.typed == SUICIDE
+
+    @property
+    def ordinary(self) -> bool:
+        """No risk answer and nothing typed: what every outcome's "then" describes."""
+        return not (self.safety or self.typed)
 
 
 PLANS = (
@@ -55,6 +81,9 @@ PLANS = (
     Plan(safety=True),
     Plan(safety=True, concern=WAIT),
     Plan(safety=True, concern=RULE_OUT),
+    Plan(typed=SUICIDE),
+    Plan(typed=SUICIDE, concern=RULE_OUT),
+    Plan(typed=EMERGENCY),
 )
 
 
@@ -67,16 +96,75 @@ class Observed:
     reachable: bool = True
     why_not: Bi = EMPTY
     outcome: str = ""
+    #: The crisis text (as the person reads it, numbers filled in) right after the risk answer or typed words.
     crisis_at_answer: bool = False
     crisis_at_end: bool = False
     site_contact: bool = False
     contact_offered: bool = False
     lead_made: bool = False
+    #: Why the lead says the team should reach this person first ("" = not urgent), as stored.
+    lead_urgent: str = ""
+    #: The version of the contact consent the lead recorded.
+    contact_version: str = ""
     staff_told: bool = False
     #: On a channel that can send unasked (Telegram): was the reminder on the ready date offered?
     reminder_offered: bool = False
     #: The planned answers (question id -> option id): the safety answer and the one concern.
     planned: dict[str, str] = field(default_factory=dict)
+    #: (question id, the words typed there) for a person who typed a sign of risk.
+    typed_at: tuple[str, str] | None = None
+
+
+@dataclass
+class ConsentSeen:
+    """One separate consent ([[consents]]), met by a person on each channel, then declined."""
+
+    id: str
+    #: Channel -> the question asked right after agreeing ("" where it was not asked at all).
+    asked_before: dict[str, str] = field(default_factory=dict)
+    #: The version kept with the conversation after "I agree".
+    recorded_version: str = ""
+    #: Where it was declined, whether its `declined` text was shown, and conversations kept afterwards.
+    declined_on: str = ""
+    declined_text_shown: bool = False
+    kept_after_declining: int = 0
+
+
+@dataclass
+class UnderAgeSeen:
+    """A child under the guardian age (PIPL art. 31), stopped at the notice or at the age question."""
+
+    where: Bi
+    text_shown: bool
+    kept: int
+
+
+@dataclass
+class SignalSeen:
+    """One typed message with a phrase of [safety.signals], and what the bot did with it."""
+
+    kind: str
+    typed: str
+    respondent: str
+    question: str
+    #: The kind's text (crisis or emergency), in the respondent's wording, with the numbers filled in.
+    help_shown: bool
+    asked_again: bool
+    #: Rows in the database that hold the typed words (any table).
+    stored: int
+    #: How much the anonymous counter signal:<kind> went up.
+    counted: int
+    #: The conversation notes a possible risk of suicide (a yes/no, never the words).
+    marked: bool
+
+
+@dataclass
+class DeclineSeen:
+    """A person at risk who says no to being contacted."""
+
+    crisis_shown: bool
+    site_shown: bool
+    lead_made: bool
 
 
 @dataclass
@@ -84,43 +172,92 @@ class Observations:
     people: list[Observed] = field(default_factory=list)
     #: Conversations stored after a person declined the consent notice (the pack says "nothing is kept").
     kept_after_declining: int = 0
+    consents: list[ConsentSeen] = field(default_factory=list)
+    under_age: list[UnderAgeSeen] = field(default_factory=list)
+    signals: list[SignalSeen] = field(default_factory=list)
+    #: The "if you are very unwell now" line: in the welcome, in the help (None: the script has none).
+    unwell_now: tuple[bool, bool] | None = None
+    #: A person at risk who declines contact (None: no person at risk can be made with this script).
+    urgent_declined: DeclineSeen | None = None
 
-    def contact_outcomes(self, safety: bool = False) -> list[str]:
-        """The outcomes after which contact was offered, in the order first seen."""
-        seen = [p.outcome for p in self.people if p.reachable and p.plan.safety == safety and p.contact_offered]
+    def contact_outcomes(self, at_risk: bool = False) -> list[str]:
+        """The outcomes after which contact was offered, in the order first seen: to ordinary people
+        (no risk answer, nothing typed), or to people at risk."""
+        seen = [
+            p.outcome
+            for p in self.people
+            if p.reachable and p.contact_offered and (p.plan.at_risk if at_risk else p.plan.ordinary)
+        ]
         return list(dict.fromkeys(seen))
+
+    def at_risk(self) -> list[Observed]:
+        return [p for p in self.people if p.plan.at_risk and p.reachable]
 
     def of(self, plan: Plan) -> Observed | None:
         return next((p for p in self.people if p.plan == plan), None)
+
+    def consent(self, consent_id: str) -> ConsentSeen | None:
+        return next((c for c in self.consents if c.id == consent_id), None)
 
 
 def _effect_free(option: Option) -> bool:
     return not (option.rules_out or option.review or option.wait_days or option.safety)
 
 
+def first_phrase(dialog: Dialog, kind: str, chinese: bool) -> str:
+    """The first phrase of a kind in English (or in Chinese), as the dialog file lists it ("" if none)."""
+    phrases = dialog.safety.signals.get(kind, ())
+    return next((p for p in phrases if signal_phrases.is_han(p) == chinese), "")
+
+
 class _Person:
     def __init__(
-        self, screener: Screener, plan: Plan, key: str, today: date, told: set[str], channel: str = CHANNEL
+        self,
+        screener: Screener,
+        plan: Plan,
+        key: str,
+        today: date,
+        told: set[str],
+        channel: str = CHANNEL,
+        picks: dict[str, str] | None = None,
+        contact: str = "yes",
     ) -> None:
-        """`told` collects the lead ids the study team's channels heard of (the Screener's on_lead)."""
+        """`told` collects the lead ids the study team's channels heard of (the Screener's on_lead);
+        `picks` fixes some answers (question id -> option id); `contact` is the answer to the offer."""
         self.screener = screener
+        self.dialog = screener.dialog
         self.channel = channel
         self.told = told
         self.plan = plan
         self.key = key
         self.today = today
+        self.picks = picks or {}
+        self.contact = contact
         self.gave_safety = False
         self.gave_concern = False
-        self.said: list[Bi] = []
+        self.gave_typed = False
         self.concern_said: Bi | None = None
         self.safety_said: Bi | None = None
+        self.typed_said: Bi | None = None
         #: Answers with an effect given only because a question offered nothing else.
         self.unplanned: list[Bi] = []
         self.planned: dict[str, str] = {}
+        #: (separate consent id, the question asked right after agreeing to it).
+        self.consents_met: list[tuple[str, str]] = []
+        self.last_option: Option | None = None
+        #: The reply to the answer to the offer of contact.
+        self.last_reply = Reply([])
+        self.en = screener.translator("en")
 
     def do(self, action: Action) -> Reply:
-        conv = self.screener.open(self.channel, self.key, language_hint="en")
-        return self.screener.handle(conv, action)
+        return self.screener.handle(self.conversation(), action)
+
+    def conversation(self) -> Conversation:
+        return self.screener.open(self.channel, self.key, language_hint="en")
+
+    def crisis(self) -> str:
+        """The crisis text as this person reads it (their wording, the numbers filled in)."""
+        return self.screener.crisis_text(self.conversation(), self.en)
 
     def words(self, question: Question, option: Option) -> Bi:
         zh = self.screener.translator("zh_Hans")
@@ -131,6 +268,8 @@ class _Person:
     def pick(self, question: Question) -> Option | None:
         """The option this person picks, or None for a typed answer."""
         options = question.options
+        if question.id in self.picks:
+            return question.option(self.picks[question.id])
         if self.plan.safety and not self.gave_safety and (o := next((o for o in options if o.safety), None)):
             self.gave_safety, self.safety_said = True, self.words(question, o)
             self.planned[question.id] = o.id
@@ -140,8 +279,10 @@ class _Person:
             WAIT: lambda o: bool(o.wait_days),
             RULE_OUT: lambda o: bool(o.rules_out),
         }.get(self.plan.concern)
-        # A rule-out ends the screening at once: after the safety answer, or it would never be given.
+        # A rule-out ends the screening at once: after the safety answer or the typed words, or they would
+        # never be given.
         ready = not (self.plan.concern == RULE_OUT and self.plan.safety and not self.gave_safety)
+        ready = ready and not (self.plan.typed and not self.gave_typed)
         if wanted and ready and not self.gave_concern and (o := next((o for o in options if wanted(o)), None)):
             self.gave_concern, self.concern_said = True, self.words(question, o)
             self.planned[question.id] = o.id
@@ -161,44 +302,84 @@ class _Person:
             return str(max(question.min or 0, self.today.year - 5))
         return str(question.min if question.min is not None else 1)
 
+    def answer(self, question: Question) -> Reply:
+        option = self.pick(question)
+        if question.kind == "multi" and option:
+            action: Action = ChooseMany(question.id, (option.id,))
+        elif option:
+            action = Choose(question.id, option.id)
+        else:
+            action = Text(self.typed(question))
+        reply = self.do(action)
+        self.last_option = option
+        return reply
+
+    def walk(
+        self, reply: Reply, stop: Callable[[Prompt], bool], on_question: Callable[[Question], Reply | None]
+    ) -> Reply:
+        """Agree to each separate consent and answer each question until `stop` holds for the prompt
+        (or the questions end). `on_question` may act on a question first (returning its reply)."""
+        for _ in range(4 * len(self.dialog.questions) + 8):
+            prompt = reply.prompt
+            if prompt is None or stop(prompt):
+                return reply
+            if self.dialog.separate_consent(prompt.question) is not None:
+                reply = self.do(Choose(prompt.question, "agree"))
+                self.consents_met.append((prompt.question, reply.prompt.question if reply.prompt else ""))
+                continue
+            if not prompt.question or not self.dialog.has_question(prompt.question):
+                return reply
+            question = self.dialog.question(prompt.question)
+            reply = on_question(question) or self.answer(question)
+        return reply
+
+    def health_may_be_kept(self) -> bool:
+        """Past every consent for health data: a typed sign of suicide risk is now noted."""
+        return self.screener.engine.may_keep_health_data(self.conversation())
+
+    def start(self) -> Reply:
+        self.do(Command("start"))
+        return self.do(Choose(CONSENT, "agree"))
+
     def run(self) -> Observed:
         seen = Observed(self.plan)
-        safety_text = self.screener.translator("en")(self.screener.dialog.safety_text)
-        site_line = self.screener.site_text(self.screener.translator("en"), closing=False).splitlines()[0]
-        self.do(Command("start"))
-        reply = self.do(Choose(CONSENT, "agree"))
-        for _ in range(4 * len(self.screener.dialog.questions) + 4):
-            prompt = reply.prompt
-            if prompt is not None and self.screener.dialog.separate_consent(prompt.question) is not None:
-                reply = self.do(Choose(prompt.question, "agree"))  # a separate consent: this person agrees
-                continue
-            if prompt is None or not prompt.question or not self.screener.dialog.has_question(prompt.question):
-                break
-            question = self.screener.dialog.question(prompt.question)
-            option = self.pick(question)
-            if question.kind == "multi" and option:
-                action: Action = ChooseMany(question.id, (option.id,))
-            elif option:
-                action = Choose(question.id, option.id)
+        site_line = self.screener.site_text(self.en, closing=False).splitlines()[0]
+        phrase = first_phrase(self.dialog, self.plan.typed, chinese=False) if self.plan.typed else ""
+
+        def step(question: Question) -> Reply:
+            """Type the planned words of risk once health data may be kept; otherwise answer the question."""
+            if phrase and not self.gave_typed and self.health_may_be_kept():
+                reply = self.do(Text(phrase))
+                self.gave_typed, seen.typed_at = True, (question.id, phrase)
+                kind = P.SIGNAL_NAMES.get(self.plan.typed, Bi.same(self.plan.typed))
+                label = Bi(question.label, self.screener.translator("zh_Hans")(question.label))
+                self.typed_said = P.SCENARIO_TYPED.format(text=phrase, kind=kind, question=label)
             else:
-                action = Text(self.typed(question))
-            reply = self.do(action)
-            if option and option.safety and safety_text in reply.notices:
-                seen.crisis_at_answer = True
+                reply = self.answer(question)
+                if not (self.last_option and self.last_option.safety):
+                    return reply
+            seen.crisis_at_answer |= self.crisis() in reply.notices
+            return reply
+
+        reply = self.walk(self.start(), lambda p: p.kind == SUMMARY, step)
         if reply.prompt and reply.prompt.kind == SUMMARY:
             reply = self.do(Command("confirm"))
-        conv = self.screener.open(self.channel, self.key)
+        conv = self.conversation()
         seen.outcome = conv.outcome
-        seen.crisis_at_end = safety_text in reply.notices
+        seen.crisis_at_end = self.crisis() in reply.notices
         seen.site_contact = any(site_line in notice for notice in reply.notices)
         seen.contact_offered = bool(reply.prompt and reply.prompt.question == CONSENT_QUESTION)
         seen.reminder_offered = bool(reply.prompt and reply.prompt.question == OFFER)
         if seen.contact_offered and self.screener.leads is not None:
-            self.do(Choose(CONSENT_QUESTION, "yes"))
-            self.do(Text(TEST_PHONE))
-            lead = self.screener.leads.lead_of(conv.id)
+            self.last_reply = self.do(Choose(CONSENT_QUESTION, self.contact))
+            if self.contact == "yes":
+                self.do(Text(TEST_PHONE))
+            lead_id = self.screener.leads.lead_of(conv.id)
+            lead = self.screener.leads.get(lead_id) if lead_id else None
             seen.lead_made = lead is not None
-            seen.staff_told = lead is not None and lead in self.told
+            seen.staff_told = lead_id is not None and lead_id in self.told
+            if lead is not None:
+                seen.lead_urgent, seen.contact_version = lead.urgent, lead.contact_consent_version
         seen.reachable, seen.why_not = self._reachable()
         seen.person = self._person()
         seen.planned = dict(self.planned)
@@ -207,9 +388,13 @@ class _Person:
     def _reachable(self) -> tuple[bool, Bi]:
         if self.plan.safety and not self.gave_safety:
             return False, Bi("no question offers a safety answer", "没有问题提供安全相关回答")
+        if self.plan.typed and not self.gave_typed:
+            return False, Bi("the script lists no such phrase", "脚本中没有这类短语")
         if self.plan.concern and not self.gave_concern:
             if self.plan.concern == RULE_OUT and self.plan.safety:
                 return False, P.NO_RULE_OUT_AFTER
+            if self.plan.concern == RULE_OUT and self.plan.typed:
+                return False, P.NO_RULE_OUT_AFTER_TYPED
             return False, Bi("no question offers such an answer", "没有问题提供这种回答")
         return True, Bi("", "")
 
@@ -220,6 +405,8 @@ class _Person:
         parts = []
         if self.plan.safety:
             parts.append(P.SCENARIO_SAFETY.format(answer=self.safety_said or Bi("…", "…")))
+        if self.plan.typed:
+            parts.append(self.typed_said or Bi("…", "…"))
         if concern:
             parts.append(concern.format(answer=self.concern_said or Bi("…", "…")))
         parts += [P.SCENARIO_UNPLANNED.format(answer=said) for said in self.unplanned]
@@ -231,40 +418,194 @@ class _Person:
         return said
 
 
+class _Observer:
+    """The made-up people, run one after the other through one Screener and one database in memory."""
+
+    def __init__(self, dialog: Dialog, locales_dir: Path, site_overrides: dict[str, str] | None) -> None:
+        self.db = open_database(":memory:")
+        leads = LeadStore(self.db, open_vault(self.db, Fernet.generate_key().decode(), Path("unused.key")))
+        self.told: set[str] = set()
+        self.today = date.today()
+        self.dialog = dialog
+        self.screener = Screener(
+            dialog,
+            ConversationStore(self.db, dialog),
+            locales_dir,
+            site_overrides=site_overrides,
+            today=lambda: self.today,
+            leads=leads,
+            on_lead=[self.heard],
+        )
+        # As the Telegram bot does (bot/channels/telegram/ready_reminders.py): it can send a reminder.
+        self.screener.rescreen.channels.add(REMINDING_CHANNEL)
+        self.en = self.screener.translator("en")
+        self.count = 0
+
+    def heard(self, lead_id: str, event: str) -> None:
+        self.told.add(lead_id)
+
+    def person(self, plan: Plan = Plan(), channel: str = CHANNEL, **kwargs: Any) -> _Person:
+        self.count += 1
+        return _Person(self.screener, plan, f"person-{self.count}", self.today, self.told, channel, **kwargs)
+
+    def kept(self, person: _Person) -> int:
+        """Conversations stored for this person."""
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM conversations WHERE channel = ? AND user_key = ?", [person.channel, person.key]
+            ).fetchone()[0]
+        )
+
+    def stored(self, text: str) -> int:
+        """Rows of any table that hold this text."""
+        tables = [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return sum(text in str(row) for table in tables for row in self.db.execute(f'SELECT * FROM "{table}"'))
+
+    # ------------------------------------------------------------------ the made-up people
+
+    def plans(self) -> list[Observed]:
+        found = []
+        has_safety = any(o.safety for q in self.dialog.questions for o in q.options)
+        for plan in PLANS:
+            if (plan.safety and not has_safety) or (plan.typed and not self.dialog.safety.signals.get(plan.typed)):
+                continue
+            seen = self.person(plan).run()
+            seen.reminder_offered = self.person(plan, REMINDING_CHANNEL).run().reminder_offered
+            found.append(seen)
+        return found
+
+    def declined_notice(self) -> int:
+        decliner = self.person()
+        decliner.do(Command("start"))
+        decliner.do(Choose(CONSENT, "decline"))
+        return self.kept(decliner)
+
+    def separate_consents(self) -> list[ConsentSeen]:
+        """Each separate consent: where it is asked on each channel, what "I agree" keeps, what declining does."""
+        if not self.dialog.consents:
+            return []
+        seen = {c.id: ConsentSeen(c.id) for c in self.dialog.consents}
+        for channel in CHANNELS:
+            walker = self.person(channel=channel)
+            walker.walk(walker.start(), lambda p: p.kind == SUMMARY, lambda q: None)
+            for c in seen.values():
+                c.asked_before[channel] = ""
+            for consent_id, next_question in walker.consents_met:
+                seen[consent_id].asked_before[channel] = next_question
+            given = walker.conversation().consents
+            for c in seen.values():
+                c.recorded_version = c.recorded_version or given.get(c.id, {}).get("version", "")
+        for consent in self.dialog.consents:
+            channel = next((ch for ch in CHANNELS if consent.applies_to(ch)), "")
+            if not channel:
+                continue
+            decliner = self.person(channel=channel)
+            decliner.walk(decliner.start(), lambda p, c=consent: p.question == c.id, lambda q: None)
+            if decliner.conversation().state != consent.id:
+                continue
+            reply = decliner.do(Choose(consent.id, "decline"))
+            c = seen[consent.id]
+            c.declined_on = channel
+            c.declined_text_shown = self.en(consent.declined) in reply.notices
+            c.kept_after_declining = self.kept(decliner)
+        return list(seen.values())
+
+    def under_age(self) -> list[UnderAgeSeen]:
+        """The under-14 gate: the notice's button, and a child's age at the age question (patient and carer)."""
+        gate = self.dialog.consent
+        found = []
+        if gate.under_age:
+            child = self.person()
+            child.do(Command("start"))
+            reply = child.do(Choose(CONSENT, "under_age"))
+            shown = self.en(gate.under_age_text) in reply.notices
+            found.append(UnderAgeSeen(P.UNDER_AGE_AT_NOTICE, shown, self.kept(child)))
+        if not (gate.guardian_age and self.dialog.has_question(gate.age_question)):
+            return found
+        age = gate.guardian_age - 1
+        for picks, text, where in (
+            ({}, gate.under_age_text, P.UNDER_AGE_PATIENT),
+            (self.carer(), gate.under_age_text_caregiver, P.UNDER_AGE_CARER),
+        ):
+            if picks is None or not text:
+                continue
+            child = self.person(picks=picks)
+            child.walk(child.start(), lambda p: p.question == gate.age_question, lambda q: None)
+            if child.conversation().state != gate.age_question:
+                continue
+            reply = child.do(Text(str(age)))
+            found.append(UnderAgeSeen(where.format(age=age), self.en(text) in reply.notices, self.kept(child)))
+        return found
+
+    def carer(self) -> dict[str, str] | None:
+        """The answer that makes a carer the respondent (None when the script does not ask who answers)."""
+        question = self.dialog.respondent_question
+        if not (question and self.dialog.has_question(question)):
+            return None
+        return {question: CAREGIVER} if self.dialog.question(question).option(CAREGIVER) else None
+
+    def typed_signals(self) -> list[SignalSeen]:
+        """Each kind of phrase typed once health data may be kept: in English by a patient, in Chinese by a carer."""
+        found = []
+        for kind in self.dialog.safety.signals:
+            for chinese, picks in ((False, {}), (True, self.carer())):
+                phrase = first_phrase(self.dialog, kind, chinese)
+                if not phrase or picks is None:
+                    continue
+                person = self.person(picks=picks)
+                reply = person.walk(person.start(), lambda p, who=person: who.health_may_be_kept(), lambda q: None)
+                if reply.prompt is None or not self.dialog.has_question(reply.prompt.question):
+                    continue
+                conv = person.conversation()
+                text = self.screener.crisis_text if kind == SUICIDE else self.screener.emergency_text
+                before = audit.totals(self.db).get(f"signal:{kind}", 0)
+                after = person.do(Text(phrase))
+                found.append(
+                    SignalSeen(
+                        kind=kind,
+                        typed=phrase,
+                        respondent=conv.respondent or "self",
+                        question=reply.prompt.question,
+                        help_shown=text(conv, self.en) in after.notices,
+                        asked_again=after.prompt is not None and after.prompt.question == reply.prompt.question,
+                        stored=self.stored(phrase),
+                        counted=audit.totals(self.db).get(f"signal:{kind}", 0) - before,
+                        marked=person.conversation().risk_signal,
+                    )
+                )
+        return found
+
+    def unwell_now(self) -> tuple[bool, bool] | None:
+        line = self.screener.unwell_now_text(self.en)
+        if not line:
+            return None
+        conv = self.person().conversation()
+        return line in self.screener.welcome(conv, self.en), line in self.screener.help_text(self.en, conv)
+
+    def urgent_declined(self) -> DeclineSeen | None:
+        """The first kind of person at risk, who says no to being contacted."""
+        for plan in (Plan(safety=True), Plan(typed=SUICIDE)):
+            person = self.person(plan, contact="no")
+            seen = person.run()
+            if seen.reachable and seen.contact_offered:
+                notices = person.last_reply.notices
+                site_line = self.screener.site_text(self.en, closing=False).splitlines()[0]
+                return DeclineSeen(
+                    crisis_shown=person.crisis() in notices,
+                    site_shown=any(site_line in n for n in notices),
+                    lead_made=seen.lead_made,
+                )
+        return None
+
+
 def observe(dialog: Dialog, locales_dir: Path, site_overrides: dict[str, str] | None = None) -> Observations:
-    """Run one made-up person per plan through the real screening, in an empty database in memory."""
-    db = open_database(":memory:")
-    leads = LeadStore(db, open_vault(db, Fernet.generate_key().decode(), Path("unused.key")))
-    told: set[str] = set()
-
-    def heard(lead_id: str, event: str) -> None:
-        told.add(lead_id)
-
-    today = date.today()
-    screener = Screener(
-        dialog,
-        ConversationStore(db, dialog),
-        locales_dir,
-        site_overrides=site_overrides,
-        today=lambda: today,
-        leads=leads,
-        on_lead=[heard],
-    )
-    screener.rescreen.channels.add(REMINDING_CHANNEL)
-    found = Observations()
-    plans = [p for p in PLANS if not p.safety or any(o.safety for q in dialog.questions for o in q.options)]
-    for number, plan in enumerate(plans):
-        seen = _Person(screener, plan, f"person-{number}", today, told).run()
-        again = _Person(screener, plan, f"person-{number}", today, told, REMINDING_CHANNEL).run()
-        seen.reminder_offered = again.reminder_offered
-        found.people.append(seen)
-    before = _conversations(db)
-    decliner = _Person(screener, Plan(), "declines", today, told)
-    decliner.do(Command("start"))
-    decliner.do(Choose(CONSENT, "decline"))
-    found.kept_after_declining = _conversations(db) - before
+    """Run the made-up people through the real screening, in an empty database in memory."""
+    run = _Observer(dialog, locales_dir, site_overrides)
+    found = Observations(people=run.plans())
+    found.kept_after_declining = run.declined_notice()
+    found.consents = run.separate_consents()
+    found.under_age = run.under_age()
+    found.signals = run.typed_signals()
+    found.unwell_now = run.unwell_now()
+    found.urgent_declined = run.urgent_declined()
     return found
-
-
-def _conversations(db: Any) -> int:
-    return int(db.execute("SELECT count(*) FROM conversations").fetchone()[0])

@@ -24,9 +24,16 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..contact import CONSENT_OPTIONS, CONTACT_CONSENT_TEXT, CONTACT_CONSENT_VERSION
+from ..contact import (
+    CONSENT_OPTIONS,
+    CONTACT_CONSENT_TEXT,
+    CONTACT_CONSENT_VERSION,
+    URGENT_CONTACT_CONSENT_TEXT,
+    URGENT_CONTACT_CONSENT_VERSION,
+)
+from ..dialog import signals
 from ..dialog.extract import dialog_texts
-from ..dialog.model import OUTCOMES, Consent, Dialog, Site, Study, TwoLanguages
+from ..dialog.model import OUTCOMES, SIGNAL_KINDS, Dialog, HelpLine, SeparateConsent, Site, Study, TwoLanguages
 from ..dialog.rules import CriterionResult
 from ..files import OutputFiles
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
@@ -39,7 +46,7 @@ from . import bilingual as P
 from .bilingual import Bi, to_bi
 from .diff import Change
 from .flow import CONFIRM_RULE, OUTCOME_STYLE
-from .observe import Observations
+from .observe import ConsentSeen, Observations
 from .words import Words
 
 #: The languages the trial screens in; more appear when locales/ has their catalogs.
@@ -138,7 +145,10 @@ class Wording:
 
 @dataclass(frozen=True)
 class ConsentText:
-    """One consent the bot asks for: its texts (message ids), version, when it is asked and what each answer does."""
+    """One consent the bot asks for: its texts (message ids), version, when it is asked and what each answer does.
+
+    `facts` are further (heading, statement) rows (what it is for, its recipient, the under-age gate);
+    `warnings` say where the measured bot differs from what the script says."""
 
     name: Bi
     version: str
@@ -147,6 +157,8 @@ class ConsentText:
     if_yes: Bi
     if_no: Bi
     rows: tuple[tuple[Bi, str], ...]
+    facts: tuple[tuple[Bi, Bi], ...] = ()
+    warnings: tuple[Bi, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,8 @@ class Pack:
     other_messages: list[Wording]
     consents: list[ConsentText]
     observed: Observations
+    #: The crisis text as a patient reads it (the numbers filled in), in each language.
+    crisis_shown: list[Cell]
     #: (where in the dialog file, what) for each [study] fact not set yet.
     unset_facts: list[tuple[str, Bi]]
     #: (where in the dialog file, value) of what no other section shows.
@@ -250,29 +264,50 @@ def code_messages(locales_dir: Path, dialog_texts: set[str]) -> list[str]:
     ]
 
 
-#: How a Consent's fields are headed in the pack; a field not named here is headed by its name.
-CONSENT_ROWS = {"text": P.CONSENT_TEXT, "agree": P.CONSENT_AGREE, "decline": P.CONSENT_DECLINE}
+#: How a consent's texts are headed in the pack ({age}: the guardian age); a text not named here is
+#: headed by its field name.
+CONSENT_ROWS = {
+    "text": P.CONSENT_TEXT,
+    "text_caregiver": P.CONSENT_TEXT_CARER,
+    "agree": P.CONSENT_AGREE,
+    "decline": P.CONSENT_DECLINE,
+    "declined": P.CONSENT_DECLINED,
+    "under_age": P.CONSENT_UNDER_AGE,
+    "under_age_text": P.CONSENT_UNDER_AGE_TEXT,
+    "under_age_text_caregiver": P.CONSENT_UNDER_AGE_TEXT_CARER,
+}
+#: A consent's fields that are not texts a person reads: shown as facts (when, where, for what), not as rows.
+CONSENT_FACT_FIELDS = ("version", "id", "kind", "before", "channels", "recipient", "guardian_age", "age_question")
 
 
-def _consent_rows(consent: Consent) -> tuple[tuple[Bi, str], ...]:
+def _consent_rows(consent: Any) -> tuple[tuple[Bi, str], ...]:
+    age = getattr(consent, "guardian_age", "")
     return tuple(
-        (CONSENT_ROWS.get(f.name, P.CONSENT_DECLINED if f.name == "declined" else Bi.same(f.name)), value)
+        (CONSENT_ROWS[f.name].format(age=age) if f.name in CONSENT_ROWS else Bi.same(f.name), value)
         for f in fields(consent)
-        if f.name != "version" and isinstance(value := getattr(consent, f.name), str) and value
+        if f.name not in CONSENT_FACT_FIELDS and isinstance(value := getattr(consent, f.name), str) and value
     )
 
 
-def dialog_consents(dialog: Any, where: str = "", depth: int = 3) -> list[tuple[str, Consent]]:
-    """Every consent in the dialog, found by type (also inside tables and lists of the dialog's own
-    dataclasses), so a consent added to the file is never left out of the pack."""
-    if isinstance(dialog, Consent):
+def is_consent(value: Any) -> bool:
+    """A consent is any of the dialog's dataclasses with a version, an agree and a decline button:
+    the notice ([consent]), a separate consent ([[consents]]), or a kind added later."""
+    names = {f.name for f in fields(value)} if hasattr(value, "__dataclass_fields__") else set()
+    return {"version", "agree", "decline"} <= names
+
+
+def dialog_consents(dialog: Any, where: str = "", depth: int = 3) -> list[tuple[str, Any]]:
+    """Every consent in the dialog, found by its shape (also inside tables and lists of the dialog's own
+    dataclasses), so a consent added to the file is never left out of the pack. A consent in a list is
+    named by its id."""
+    if is_consent(dialog):
         return [(where, dialog)]
     if depth == 0:
         return []
     if isinstance(dialog, dict):
         children = [(str(key), value) for key, value in dialog.items()]
     elif isinstance(dialog, tuple | list):
-        children = [(str(index), value) for index, value in enumerate(dialog)]
+        children = [(str(getattr(value, "id", index)), value) for index, value in enumerate(dialog)]
     elif hasattr(dialog, "__dataclass_fields__"):
         children = [(f.name, getattr(dialog, f.name)) for f in fields(dialog) if not f.name.startswith("_")]
     else:
@@ -295,13 +330,20 @@ _QUESTION = dict.fromkeys(
 ) | {"options": {"[]": _OPTION}}  # fmt: skip
 SHOWN: dict[str, Any] = {
     "dialog": dict.fromkeys(("id", "version", "trial", "title", "recruiting", "respondent_question")),
-    "consent": "*",
+    # The consents section: texts as rows, the rest as facts (the under-age gate, when, for what, recipient).
+    "consent": dict.fromkeys((*CONSENT_ROWS, *CONSENT_FACT_FIELDS)),
+    "consents": {"[]": dict.fromkeys((*CONSENT_ROWS, *CONSENT_FACT_FIELDS))},
     "site": "*",
-    "safety": dict.fromkeys(("text",)),
+    # The safety section: the texts, every help line, the phrase lists of each kind.
+    "safety": dict.fromkeys(("text", "text_caregiver", "emergency_text", "emergency_text_caregiver", "unwell_now"))
+    | {
+        "lines": {"[]": dict.fromkeys(("id", "number", "label", "hours", "crisis"))},
+        "signals": dict.fromkeys(SIGNAL_KINDS),
+    },
     "study": "*",
     "to_confirm": "*",
     "criteria": {"<table>": dict.fromkeys(("lay", "label", "reason"))},
-    "outcomes": {"<table>": dict.fromkeys(("title", "text", "text_caregiver"))},
+    "outcomes": {"<table>": dict.fromkeys(("title", "text", "text_caregiver", "title_caregiver"))},
     "questions": {"[]": _QUESTION},
 }
 
@@ -349,13 +391,129 @@ def shown_value(value: Any) -> str:
     return str(value)
 
 
+def _yes_no(value: bool) -> Bi:
+    return P.YES if value else P.NO
+
+
+def _kept(rows: int) -> Bi:
+    return (P.KEPT_NOTHING if rows == 0 else P.KEPT_SOMETHING).format(rows=rows)
+
+
+def _question(dialog: Dialog, words: Words, question_id: str) -> Bi:
+    """'"Who is answering" (respondent)': a question as the pack names it in a sentence."""
+    if not dialog.has_question(question_id):
+        return Bi(f"({question_id})", f"（{question_id}）")
+    return words.quoted(dialog.question(question_id).label) + Bi(f" ({question_id})", f"（{question_id}）")
+
+
+def _channels(channels: tuple[str, ...]) -> Bi:
+    if not channels:
+        return P.ON_EVERY_CHANNEL
+    names = Bi.join((P.CHANNEL_NAMES.get(c, Bi.same(c)) for c in channels), ", ", "、")
+    return P.ON_CHANNELS.format(channels=names)
+
+
+def _asked_where(dialog: Dialog, words: Words, seen: ConsentSeen) -> Bi:
+    """Where the consent was met on each channel, as measured: the question asked right after it."""
+    said = []
+    for channel, then in seen.asked_before.items():
+        name = P.CHANNEL_NAMES.get(channel, Bi.same(channel))
+        if not then:
+            said.append(P.NOT_ASKED.format(channel=name))
+        elif dialog.has_question(then):
+            said.append(P.ASKED_THEN.format(channel=name, question=_question(dialog, words, then)))
+        else:
+            said.append(P.ASKED_LAST.format(channel=name))
+    return Bi.join(said, "; ", "；")
+
+
+def _where_expected(consent: SeparateConsent, seen: ConsentSeen) -> bool:
+    """The consent was asked right before its question on each channel it applies to, and nowhere else."""
+    return all(
+        (then == consent.before) if consent.applies_to(channel) else (then == "")
+        for channel, then in seen.asked_before.items()
+    )
+
+
+def separate_consent_text(
+    dialog: Dialog, consent: SeparateConsent, observed: Observations, words: Words
+) -> ConsentText:
+    """A [[consents]] item: for what, when (from the script and as measured), what each answer does (measured)."""
+    seen = observed.consent(consent.id) or ConsentSeen(consent.id)
+    number = dialog.position(consent.before) + 1 if dialog.has_question(consent.before) else "?"
+    when = P.SEPARATE_WHEN.format(
+        number=number,
+        question=_question(dialog, words, consent.before),
+        channels=_channels(consent.channels),
+        measured=_asked_where(dialog, words, seen),
+    )
+    if_no = (
+        P.SEPARATE_NO.format(
+            channel=P.CHANNEL_NAMES.get(seen.declined_on, Bi.same(seen.declined_on)),
+            shown=_yes_no(seen.declined_text_shown),
+            kept=_kept(seen.kept_after_declining),
+        )
+        if seen.declined_on
+        else P.SEPARATE_NOT_DECLINED
+    )
+    facts = [(P.CONSENT_KIND, P.CONSENT_KIND_WHY.get(consent.kind, Bi.same(consent.kind)))]
+    if consent.recipient:
+        facts.append((P.CONSENT_RECIPIENT, Bi.same(consent.recipient)))
+    warnings = []
+    if not _where_expected(consent, seen):
+        expected = Bi.same(f"before = {consent.before!r}, channels = {list(consent.channels)!r}")
+        warnings.append(P.CONSENT_NOT_AS_SCRIPTED.format(expected=expected))
+    return ConsentText(
+        name=P.CONSENT_KIND_NAMES.get(consent.kind, Bi.same(f"[[consents]] {consent.id}")),
+        version=consent.version,
+        source=f'{shown_path(dialog.source_path)} [[consents]] id = "{consent.id}"',
+        when=when,
+        if_yes=P.SEPARATE_YES.format(version=seen.recorded_version or "—"),
+        if_no=if_no,
+        rows=_consent_rows(consent),
+        facts=tuple(facts),
+        warnings=tuple(warnings),
+    )
+
+
+def under_age_fact(dialog: Dialog, observed: Observations, words: Words) -> Bi | None:
+    """The under-age gate of the consent notice, in words, with what was measured; None without one."""
+    gate = dialog.consent
+    if not (gate.guardian_age and gate.under_age):
+        return None
+    at_question = Bi("", "")
+    if dialog.has_question(gate.age_question):
+        at_question = P.UNDER_AGE_AT_QUESTION.format(
+            number=dialog.position(gate.age_question) + 1,
+            question=_question(dialog, words, gate.age_question),
+            age=gate.guardian_age,
+        )
+    return P.UNDER_AGE_GATE.format(
+        age=gate.guardian_age,
+        button=words.text(gate.under_age),
+        at_question=at_question,
+        measured=under_age_measured(observed),
+    )
+
+
+def under_age_measured(observed: Observations) -> Bi:
+    return Bi.join(
+        (P.UNDER_AGE_SEEN.format(where=u.where, shown=_yes_no(u.text_shown), kept=u.kept) for u in observed.under_age),
+        "; ",
+        "；",
+    )
+
+
 def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[ConsentText]:
-    """The dialog's consents, then the ones whose texts live in the code (contact, reminder)."""
-    kept = observed.kept_after_declining
-    kept_words = (P.KEPT_NOTHING if kept == 0 else P.KEPT_SOMETHING).format(rows=kept)
+    """The dialog's consents (the notice, then each separate consent), then the ones whose texts live in
+    the code (contact, contact after a sign of risk, reminder)."""
     consents = []
     for where, consent in dialog_consents(dialog):
+        if isinstance(consent, SeparateConsent):
+            consents.append(separate_consent_text(dialog, consent, observed, words))
+            continue
         main = where == "consent"
+        gate = under_age_fact(dialog, observed, words) if main else None
         consents.append(
             ConsentText(
                 name=P.CONSENT_NOTICE if main else Bi.same(f"[{where}]"),
@@ -363,25 +521,30 @@ def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[
                 source=f"{shown_path(dialog.source_path)} [{where}]",
                 when=P.CONSENT_NOTICE_WHEN if main else P.CONSENT_FROM_DIALOG.format(where=f"[{where}]"),
                 if_yes=P.CONSENT_NOTICE_YES if main else Bi("—", "—"),
-                if_no=P.CONSENT_NOTICE_NO.format(kept=kept_words) if main else Bi("—", "—"),
+                if_no=P.CONSENT_NOTICE_NO.format(kept=_kept(observed.kept_after_declining)) if main else Bi("—", "—"),
                 rows=_consent_rows(consent),
+                facts=((P.CONSENT_UNDER_AGE_FACT.format(age=dialog.consent.guardian_age), gate),) if gate else (),
+                warnings=tuple(
+                    P.UNDER_AGE_KEPT.format(where=u.where, rows=u.kept)
+                    for u in (observed.under_age if main else [])
+                    if u.kept or not u.text_shown
+                ),
             )
         )
-    outcomes = Bi.join((words.quoted(dialog.outcomes[o].title) for o in observed.contact_outcomes()), " or ", "或")
+    buttons = tuple((P.BUTTON.format(id=oid), label) for oid, label in CONSENT_OPTIONS)
+    outcomes = outcome_titles(dialog, words, observed.contact_outcomes(), P.OR)
     consents.append(
         ConsentText(
             name=P.CONTACT_CONSENT,
             version=CONTACT_CONSENT_VERSION,
             source="bot/contact.py",
-            when=P.CONTACT_CONSENT_WHEN.format(when=Bi("the outcome is ", "结果为") + outcomes),
+            when=P.CONTACT_CONSENT_WHEN.format(outcomes=outcomes),
             if_yes=P.CONTACT_CONSENT_YES,
             if_no=P.CONTACT_CONSENT_NO,
-            rows=(
-                (P.CONSENT_TEXT, CONTACT_CONSENT_TEXT),
-                *((P.BUTTON.format(id=oid), label) for oid, label in CONSENT_OPTIONS),
-            ),
+            rows=((P.CONSENT_TEXT, CONTACT_CONSENT_TEXT), *buttons),
         )
     )
+    consents.append(urgent_contact_consent(dialog, observed, words, buttons))
     consents.append(
         ConsentText(
             name=P.REMINDER_CONSENT,
@@ -394,6 +557,37 @@ def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[
         )
     )
     return consents
+
+
+def urgent_contact_consent(
+    dialog: Dialog, observed: Observations, words: Words, buttons: tuple[tuple[Bi, str], ...]
+) -> ConsentText:
+    """The offer of contact after a risk answer or typed words of suicide risk, whatever the outcome: when it was
+    made, what the leads recorded, and what saying no showed, all as measured."""
+    outcomes = observed.contact_outcomes(at_risk=True)
+    when = (
+        P.URGENT_CONTACT_WHEN.format(outcomes=outcome_titles(dialog, words, outcomes))
+        if outcomes
+        else P.URGENT_CONTACT_NOT_MEASURED
+    )
+    leads = [p for p in observed.at_risk() if p.lead_made]
+    versions = ", ".join(dict.fromkeys(p.contact_version for p in leads)) or "—"
+    declined = observed.urgent_declined
+    return ConsentText(
+        name=P.URGENT_CONTACT_CONSENT,
+        version=URGENT_CONTACT_CONSENT_VERSION,
+        source="bot/contact.py",
+        when=when,
+        if_yes=P.URGENT_CONTACT_YES.format(
+            urgent=sum(1 for p in leads if p.lead_urgent), leads=len(leads), versions=versions
+        ),
+        if_no=P.URGENT_CONTACT_NO.format(
+            site=_yes_no(declined.site_shown), crisis=_yes_no(declined.crisis_shown), lead=_yes_no(declined.lead_made)
+        )
+        if declined
+        else P.URGENT_CONTACT_NOT_MEASURED,
+        rows=((P.CONSENT_TEXT, URGENT_CONTACT_CONSENT_TEXT), *buttons),
+    )
 
 
 #: The [study] facts, named as the pack heads them.
@@ -469,6 +663,12 @@ def build_pack(
     for lang in languages:
         shown = screener.site_text(Translator(lang, screener.locales_dir))
         site_texts.append(Cell(lang, shown, lang != SOURCE_LANGUAGE and shown == english))
+    crisis_shown = []
+    for lang in languages:
+        t = Translator(lang, screener.locales_dir)
+        text = screener.dialog.safety.text
+        missing = lang != SOURCE_LANGUAGE and t(text) == text
+        crisis_shown.append(Cell(lang, screener.fill_safety_numbers(t(text), t), missing))
     raw = tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8"))
     in_dialog = {text for _, text in dialog_texts(raw)}
     others = [texts(m) for m in code_messages(screener.locales_dir, in_dialog)]
@@ -485,6 +685,7 @@ def build_pack(
         other_messages=others,
         consents=pack_consents(screener.dialog, observed, words),
         observed=observed,
+        crisis_shown=crisis_shown,
         unset_facts=unset_facts(screener.dialog.study),
         everything_else=unshown_parts(raw),
         staff=staff_facts(settings),
@@ -498,8 +699,8 @@ def build_pack(
 
 
 def outcome_then(pack: Pack, words: Words, outcome: str) -> Bi | None:
-    """What a person with no safety answer was shown after this outcome, as measured."""
-    seen = next((p for p in pack.observed.people if not p.plan.safety and p.reachable and p.outcome == outcome), None)
+    """What an ordinary person (no risk answer, nothing typed) was shown after this outcome, as measured."""
+    seen = next((p for p in pack.observed.people if p.plan.ordinary and p.reachable and p.outcome == outcome), None)
     if seen is None:
         return None
     then = []
@@ -516,9 +717,11 @@ def outcome_then(pack: Pack, words: Words, outcome: str) -> Bi | None:
     return P.OUTCOME_THEN.format(then=Bi.join(then, "; ", "；"))
 
 
-def safety_statement(pack: Pack, words: Words) -> list[Bi]:
-    """What follows a safety answer, from the measured screenings; a warning when nobody hears of the person."""
-    cases = [p for p in pack.observed.people if p.plan.safety and p.reachable]
+def safety_statement(pack: Pack, words: Words) -> list[tuple[Bi, bool]]:
+    """What follows a risk answer or typed words of suicide risk, from the measured screenings: each case, then
+    (as warnings) how many such people nobody hears of and the outcomes no case reached, or, when there is no
+    gap, that every outcome was measured. (statement, is it a warning)"""
+    cases = pack.observed.at_risk()
     if not cases:
         return []
     said = [
@@ -526,25 +729,47 @@ def safety_statement(pack: Pack, words: Words) -> list[Bi]:
             outcome=words.quoted(pack.dialog.outcomes[p.outcome].title),
             offered=P.OFFERED if p.contact_offered else P.NOT_OFFERED,
             told=P.TOLD if p.staff_told else P.NOT_TOLD,
+            urgent=P.URGENT if p.lead_urgent else P.NOT_URGENT,
         )
         for p in cases
     ]
-    lines = [P.SAFETY_AFTER.format(cases=Bi.join(said, "; ", "；"))]
-    silent = sum(1 for p in cases if not p.staff_told)
+    lines = [(P.SAFETY_AFTER.format(cases=Bi.join(said, "; ", "；")), False)]
+    silent = sum(1 for p in cases if not (p.contact_offered and p.staff_told and p.lead_urgent))
+    reached = {p.outcome for p in cases}
+    missing = [o for o in OUTCOMES if o not in reached]
     if silent:
-        lines.append(P.SAFETY_GAP.format(count=silent))
+        lines.append((P.SAFETY_GAP.format(count=silent), True))
+    if missing:
+        lines.append((P.SAFETY_UNMEASURED.format(outcomes=_titles(pack, words, missing)), True))
+    if not silent and not missing:
+        lines.append((P.SAFETY_EVERY_OUTCOME.format(outcomes=_titles(pack, words, OUTCOMES)), False))
     return lines
 
 
-def contact_outcomes(pack: Pack, words: Words) -> Bi:
-    return Bi.join(
-        (words.quoted(pack.dialog.outcomes[o].title) for o in pack.observed.contact_outcomes()), " and ", "和"
+def outcome_titles(dialog: Dialog, words: Words, outcomes: Any, last: Bi = P.AND) -> Bi:
+    """The outcomes' titles, quoted, in the order of OUTCOMES: '"A", "B" and "C"'."""
+    titles = [words.quoted(dialog.outcomes[o].title) for o in sorted(outcomes, key=OUTCOMES.index)]
+    if len(titles) <= 1:
+        return Bi.join(titles)
+    return Bi.join(titles[:-1]) + last + titles[-1]
+
+
+def _titles(pack: Pack, words: Words, outcomes: Any) -> Bi:
+    return outcome_titles(pack.dialog, words, outcomes)
+
+
+def contact_outcomes(pack: Pack, words: Words, at_risk: bool = False) -> Bi:
+    """The outcomes after which contact was offered (to ordinary people, or to people at risk), measured."""
+    return _titles(pack, words, pack.observed.contact_outcomes(at_risk))
+
+
+def site_outcomes(pack: Pack, words: Words, at_risk: bool = False) -> Bi:
+    shown = dict.fromkeys(
+        p.outcome
+        for p in pack.observed.people
+        if p.reachable and p.site_contact and (p.plan.at_risk if at_risk else p.plan.ordinary)
     )
-
-
-def site_outcomes(pack: Pack, words: Words) -> Bi:
-    shown = dict.fromkeys(p.outcome for p in pack.observed.people if p.reachable and p.site_contact)
-    return Bi.join((words.quoted(pack.dialog.outcomes[o].title) for o in shown), " and ", "和")
+    return _titles(pack, words, shown)
 
 
 def confirm_order() -> Bi:
@@ -564,6 +789,153 @@ def age_question(dialog: Dialog) -> tuple[int, Any] | None:
         if q.accept is not None:
             return number, q
     return None
+
+
+def minors_statement(pack: Pack, words: Words) -> list[Bi]:
+    """PIPL art. 31: the under-age gate (measured) and the age rule of the question that asks the age."""
+    lines = []
+    gate = pack.dialog.consent
+    if gate.guardian_age and gate.under_age:
+        at_question = Bi("", "")
+        if pack.dialog.has_question(gate.age_question):
+            at_question = P.UNDER_AGE_AT_QUESTION.format(
+                number=pack.dialog.position(gate.age_question) + 1,
+                question=_question(pack.dialog, words, gate.age_question),
+                age=gate.guardian_age,
+            )
+        lines.append(
+            P.PIPL_MINORS_GATE.format(
+                age=gate.guardian_age,
+                button=words.text(gate.under_age),
+                at_question=at_question,
+                measured=under_age_measured(pack.observed),
+            )
+        )
+    else:
+        lines.append(P.PIPL_MINORS_NO_GATE)
+    age = age_question(pack.dialog)
+    if age:
+        number, q = age
+        lines.append(
+            P.PIPL_MINORS_TEXT.format(
+                number=number,
+                question=words.text(q.label),
+                min=q.accept.min,
+                max=q.accept.max,
+                criterion=words.criterion_name(q.accept.criterion),
+            )
+        )
+    else:
+        lines.append(P.PIPL_MINORS_NONE)
+    return lines
+
+
+def separate_consent_statements(pack: Pack, words: Words, kind: str) -> list[Bi]:
+    """PIPL: each separate consent of one kind ("sensitive_data": art. 29, "cross_border": art. 39), as asked."""
+    rule = P.ART_29 if kind == "sensitive_data" else P.ART_39
+    found = [c for c in pack.dialog.consents if c.kind == kind]
+    if not found:
+        return [P.PIPL_NO_SEPARATE_CONSENT.format(rule=rule)]
+    lines = []
+    for consent in found:
+        seen = pack.observed.consent(consent.id) or ConsentSeen(consent.id)
+        lines.append(
+            P.PIPL_SEPARATE_CONSENT.format(
+                name=P.CONSENT_KIND_NAMES.get(kind, Bi.same(consent.id)),
+                version=consent.version,
+                channels=_channels(consent.channels),
+                number=pack.dialog.position(consent.before) + 1 if pack.dialog.has_question(consent.before) else "?",
+                question=_question(pack.dialog, words, consent.before),
+                kept=_kept(seen.kept_after_declining) if seen.declined_on else P.SEPARATE_NOT_DECLINED,
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class HelpLineRow:
+    """One help line as the safety section lists it."""
+
+    line: HelpLine
+    #: The texts that give its number by its id ({emergency}), besides the crisis text's list.
+    named_in: Bi
+    #: What the site must confirm ([[to_confirm]] item), or None when no item names the line.
+    to_confirm: Bi | None
+
+
+def help_lines(dialog: Dialog) -> list[HelpLineRow]:
+    texts = {
+        "text": dialog.safety.text,
+        "text_caregiver": dialog.safety.text_caregiver,
+        "emergency_text": dialog.safety.emergency_text,
+        "emergency_text_caregiver": dialog.safety.emergency_text_caregiver,
+        "unwell_now": dialog.safety.unwell_now,
+        "urgent_contact": URGENT_CONTACT_CONSENT_TEXT,
+    }
+    rows = []
+    for line in dialog.safety.lines:
+        named = [P.SAFETY_TEXT_NAMES[key] for key, text in texts.items() if "{" + line.id + "}" in text]
+        part = f"safety.lines.{line.id}"
+        item = next((i for i in dialog.to_confirm if i.part == part), None)
+        rows.append(
+            HelpLineRow(
+                line=line,
+                named_in=Bi.join(named, "; ", "；") if named else P.NOWHERE_ELSE,
+                to_confirm=Bi(item.what.en, item.what.zh) if item else None,
+            )
+        )
+    return rows
+
+
+def safety_texts(dialog: Dialog) -> list[tuple[Bi, str]]:
+    """(row heading, text) of the safety section's texts, as in the script."""
+    s = dialog.safety
+    return [
+        (P.ROW_CRISIS, s.text),
+        (P.ROW_CRISIS_CARER, s.text_caregiver),
+        (P.ROW_EMERGENCY, s.emergency_text),
+        (P.ROW_EMERGENCY_CARER, s.emergency_text_caregiver),
+        (P.ROW_UNWELL, s.unwell_now),
+    ]
+
+
+def unwell_statement(pack: Pack) -> Bi:
+    seen = pack.observed.unwell_now
+    welcome, helped = seen if seen else (False, False)
+    return P.SAFETY_WHERE.format(welcome=_yes_no(welcome), help=_yes_no(helped))
+
+
+def signal_lists(dialog: Dialog) -> list[tuple[Bi, str, str]]:
+    """(kind with its count, English phrases, Chinese phrases) for each kind of typed sign of risk."""
+    found = []
+    for kind, phrases in dialog.safety.signals.items():
+        name = P.SIGNAL_LIST.format(kind=P.SIGNAL_NAMES.get(kind, Bi.same(kind)), count=len(phrases))
+        english = " · ".join(p for p in phrases if not signals.is_han(p))
+        chinese = " · ".join(p for p in phrases if signals.is_han(p))
+        found.append((name, english, chinese))
+    return found
+
+
+def signal_rows(pack: Pack, words: Words) -> list[list[Bi]]:
+    """The measured typed signs of risk, one row each: kind, what was typed (by whom, where), then the measures."""
+    rows = []
+    for s in pack.observed.signals:
+        typed = (
+            Bi(f'"{s.typed}"', f"“{s.typed}”") + Bi(", ", "，") + P.RESPONDENTS.get(s.respondent, Bi.same(s.respondent))
+        )
+        typed = typed + Bi(", at ", "，在") + _question(pack.dialog, words, s.question)
+        rows.append(
+            [
+                P.SIGNAL_NAMES.get(s.kind, Bi.same(s.kind)),
+                typed,
+                _yes_no(s.help_shown),
+                _yes_no(s.asked_again),
+                Bi.same(str(s.stored)),
+                Bi.same(str(s.counted)),
+                _yes_no(s.marked),
+            ]
+        )
+    return rows
 
 
 def retention_rows(retention: Retention) -> list[tuple[Bi, Bi]]:
@@ -609,6 +981,13 @@ def _environment() -> Environment:
         contact_outcomes=contact_outcomes,
         site_outcomes=site_outcomes,
         age_question=age_question,
+        minors_statement=minors_statement,
+        separate_consent_statements=separate_consent_statements,
+        help_lines=help_lines,
+        safety_texts=safety_texts,
+        unwell_statement=unwell_statement,
+        signal_lists=signal_lists,
+        signal_rows=signal_rows,
         confirm_order=confirm_order,
         safety_answers=safety_answers,
         key_statement=key_statement,

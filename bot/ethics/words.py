@@ -99,21 +99,32 @@ class Words:
                 "暂不：回答{days}天后符合标准 {c}；结果中给出该日期。",
             ).format(c=self.criterion_name(option.criterion), days=option.wait_days)
         elif option.review:
-            criterion = option.criterion or (question.criteria[0] if question.criteria else "")
-            lead = (
-                Bi("Needs review by the study team (criterion {c}).", "需研究团队核查（标准 {c}）。").format(
-                    c=self.criterion_name(criterion)
+            # An answer naming no criterion (a "Not sure") flags every criterion of the question (rules.findings_for).
+            criteria = (option.criterion,) if option.criterion else question.criteria
+            if len(criteria) > 1:
+                lead = Bi(
+                    "Needs review by the study team (every criterion of the question: {c}).",
+                    "需研究团队核查（本问题的所有标准：{c}）。",
+                ).format(c=Bi.join((self.criterion_name(c) for c in criteria), "; ", "；"))
+            elif criteria:
+                lead = Bi("Needs review by the study team (criterion {c}).", "需研究团队核查（标准 {c}）。").format(
+                    c=self.criterion_name(criteria[0])
                 )
-                if criterion
-                else Bi("Needs review by the study team.", "需研究团队核查。")
-            )
+            else:
+                lead = Bi("Needs review by the study team.", "需研究团队核查。")
         else:
             lead = Bi("Goes on to the next question.", "继续下一个问题。")
         extra = []
         if option.exclusive:
             extra.append(Bi("Cannot be chosen together with other answers.", "不能与其他答案同时选择。"))
         if option.safety:
-            extra.append(Bi("Shows the crisis-help message at once.", "立即显示危机求助信息。"))
+            extra.append(
+                Bi(
+                    "Shows the crisis-help message at once. A risk answer: whatever the outcome, contact is offered "
+                    "and the lead is marked urgent (measured: see the safety section).",
+                    "立即显示危机求助信息。风险回答：无论结果如何，都询问是否愿意被联系，线索标为紧急（实测：见安全一节）。",
+                )
+            )
         return Bi.join([lead, *extra], " ", "")
 
     def typed_answer(self, question: Question) -> list[Bi]:
