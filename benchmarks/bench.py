@@ -185,7 +185,7 @@ class Harness:
 
 
 async def make_harness(bot: str, workdir: Path, latency: float) -> tuple[Harness, Any]:
-    settings = Settings(db_path=workdir / "screening.db", telegram_token=TOKEN)
+    settings = Settings(db_path=workdir / "screening.db", telegram_token=TOKEN, key_file=workdir / "keys" / "bench.key")
     screener = build_screener(settings)
     texts, questions = screening_script(screener)
     api = FakeBotApi(latency)
@@ -336,7 +336,7 @@ def seed(screener: Screener, texts: list[str], n: int) -> None:
 def part_scaling(workdir: Path, stored: int) -> dict[str, Any]:
     """The state machine's cost per update (Screener.open + handle: engine, rules, SQLite commit) with
     `stored` conversations in the database; 200 people answer, each update timed alone."""
-    screener = build_screener(Settings(db_path=workdir / "screening.db"))
+    screener = build_screener(Settings(db_path=workdir / "screening.db", key_file=workdir / "keys" / "bench.key"))
     texts, _questions = screening_script(screener)
     start = time.perf_counter()
     seed(screener, texts, stored)

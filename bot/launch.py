@@ -50,9 +50,13 @@ class Item:
 
 
 def shown_path(path: str | Path) -> str:
-    """A path as the team names it: relative to the working directory when inside it."""
+    """A path as the team names it: relative to the working directory when inside it, else under ~ when
+    in the home folder (where the key file is by default), else as given."""
     full = Path(path).resolve()
-    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(path)
+    if full.is_relative_to(Path.cwd()):
+        return str(full.relative_to(Path.cwd()))
+    home = Path.home().resolve()
+    return f"~/{full.relative_to(home)}" if full.is_relative_to(home) else str(path)
 
 
 def ok(topic: str, says: str) -> Item:
