@@ -40,7 +40,7 @@ from .i18n import _
 from .retention import retention_from
 from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
 from .store import audit
-from .store.backup import check_backup, erased_since, in_use, make_backup, restore_backup
+from .store.backup import check_backup, erased_since, in_use, make_backup, restore_backup, withdrawn_since
 from .store.db import database_files
 from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
 from .store.retention import erase_conversation, erase_lead, purge
@@ -629,10 +629,14 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
             print("Nothing was restored.")
             return 1
     marks = erased_since(settings.db_path, db_keys[0], backup_time)
+    withdrawn = withdrawn_since(settings.db_path, db_keys[0], backup_time)
     restored = restore_backup(backup, settings.db_path, db_keys)
-    db, _vault = open_protected(settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path())
+    db, vault = open_protected(settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path())
     erased = [cid for (cid,) in db.execute("SELECT id FROM conversations") if audit.erasure_mark(db, cid) in marks]
     again = sum(erase_conversation(db, conversation, "restore") for conversation in erased)
+    leads = LeadStore(db, vault)
+    for lead in filter(None, (leads.get(lead_id) for lead_id in withdrawn)):
+        again += len(leads.withdraw(lead.conversation_id))  # "no, thank you" to contact, said after the backup
     audit.record(db, staff_identity(), "restore", detail=f"from={backup.name} erased_again={again}")
     print(f"Restored {settings.db_path} from {backup}; {again} erasure(s) made since the backup were made again.")
     if restored.kept_aside is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.dialog.model import Dialog
 from bot.store import audit, sqlcipher
 from bot.store.backup import backup_name
+from bot.store.leads import LeadStore
 
 from .cli_support import assert_one_clear_line, screening_bot
 from .conftest import (
@@ -97,7 +98,7 @@ def test_restore_puts_the_backup_back_and_never_brings_back_an_erasure(
     dialog: Dialog, db_path: Path, tmp_path: Path
 ) -> None:
     screener = make_lead_screener(dialog, db_path)
-    for user, phone in (("stays", "13912345678"), ("asks-to-be-deleted", "13912345679")):
+    for user, phone in (("stays", "13912345678"), ("asks-to-be-deleted", "13912345679"), ("no-contact", "13912345670")):
         chat = start_screening(screener, user=user)
         reach_outcome(chat, dialog)
         give_contact(chat, phone, None)
@@ -113,6 +114,8 @@ def test_restore_puts_the_backup_back_and_never_brings_back_an_erasure(
     from .conftest import Chat
 
     Chat(screener, user="asks-to-be-deleted").command("delete_confirm")
+    taken_back = screener.store.load("test", "no-contact")
+    assert taken_back is not None and screener.leads.withdraw(taken_back.id)  # "No, thank you" to contact, after all
     again = screener.store.load("test", "asks-to-be-deleted")
     assert again is None or again.id != gone.id
 
@@ -123,14 +126,16 @@ def test_restore_puts_the_backup_back_and_never_brings_back_an_erasure(
 
     result = screening_bot("--db", str(db_path), "restore", str(backup), "--yes")
     assert result.returncode == 0, result.stderr
-    assert "1 erasure(s) made since the backup were made again" in result.stdout
+    assert "2 erasure(s) made since the backup were made again" in result.stdout
     db, _vault = opened(db_path)
     users = {row[0] for row in db.execute("SELECT user_key FROM conversations")}
     assert "stays" in users and "asks-to-be-deleted" not in users and "after-the-backup" not in users
+    phones = {lead.phone for lead in LeadStore(db, _vault).find()}
+    assert phones == {"+8613912345678"}, "no lead comes back, nor a number someone took back"
     assert gone.id.encode() not in stored_bytes(db_path), "not even in free pages or the log"
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert audit.verify(db).intact
-    assert [e["action"] for e in audit.entries(db, 2)] == ["restore", "erase"]
+    assert [e["action"] for e in audit.entries(db, 3)] == ["restore", "withdraw-contact", "erase"]
     aside = next(tmp_path.glob("screening.db.before-restore-*"))
     assert "before-restore" in result.stderr and str(aside) in result.stderr
 

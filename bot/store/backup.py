@@ -12,8 +12,9 @@ deleted by the next backup, which bounds how long an erased answer can live on.
 `restore` checks the backup (it must open with a key there is, be undamaged, not newer than
 this program), keeps the database it replaces beside it, copies the backup in under the
 newest key, and then erases again everything the replaced database's audit log says was
-erased after the backup was taken, so a restore never brings back
-someone who asked to be deleted. (The log keeps a keyed hash of each erased conversation's id,
+erased after the backup was taken, and deletes the leads of people who said no to contact
+since, so a restore never brings back someone who asked to be deleted, nor a phone number
+someone took back. (The log keeps a keyed hash of each erased conversation's id,
 `audit.erasure_mark`: it links to nothing left, but matches the conversation in an older copy.)
 """
 
@@ -183,6 +184,22 @@ def check_backup(backup: Path, keys: Sequence[bytes]) -> tuple[int, str]:
     finally:
         conn.close()
     return version, newest
+
+
+def withdrawn_since(db_path: Path, key: bytes | None, since: str) -> set[str]:
+    """The ids of the leads deleted since `since` because the person said no to contact (audit: withdraw-contact)."""
+    if not db_path.exists():
+        return set()
+    conn = sqlcipher.connect(db_path, key)
+    try:
+        rows = conn.execute(
+            "SELECT lead_id FROM audit_log WHERE action = 'withdraw-contact' AND at >= ?", [since]
+        ).fetchall()
+    except sqlcipher.sqlite.Error:
+        return set()
+    finally:
+        conn.close()
+    return {lead_id for (lead_id,) in rows if lead_id}
 
 
 def erased_since(db_path: Path, key: bytes | None, since: str) -> set[str]:
