@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -22,6 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DIALOG_PATH = ROOT / "dialogs" / "nct06349343.toml"
 LOCALES = ROOT / "locales"
 TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_home_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same for session- and module-wide fixtures, which are made before each test's own folder."""
+    home = tmp_path_factory.mktemp("config-session")
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
 
 
 @pytest.fixture(autouse=True)
