@@ -35,12 +35,16 @@ CONSENT, SUMMARY = "consent", "summary"
 def build_baseline(
     dialog: Dialog, questions: list[str], token: str, request: BaseRequest, update_processor: BaseUpdateProcessor
 ) -> Application:
-    """A ConversationHandler asking `questions` (dialog question ids, in order) after the consent text."""
+    """A ConversationHandler asking `questions` (dialog question and separate consent ids, in order) after
+    the consent text."""
 
     def keyboard(labels: list[str]) -> ReplyKeyboardMarkup:
         return ReplyKeyboardMarkup([[label] for label in labels], one_time_keyboard=True)
 
     def ask(qid: str) -> tuple[str, ReplyKeyboardMarkup | ReplyKeyboardRemove]:
+        consent = dialog.separate_consent(qid)  # health data, Telegram's servers abroad: asked like a question
+        if consent is not None:
+            return consent.text, keyboard([consent.agree, consent.decline])
         question = dialog.question(qid)
         labels = [o.label for o in question.options]
         return question.text, keyboard(labels) if labels else ReplyKeyboardRemove()

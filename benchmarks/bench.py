@@ -79,12 +79,21 @@ def _harmless(question: Any) -> str:
 
 
 def screening_script(screener: Screener) -> tuple[list[str], list[str]]:
-    """The messages of one complete screening, and the question ids they answer (found by asking our bot)."""
-    conv = screener.open("probe", "probe")
+    """The messages of one complete screening, and the step ids they answer (found by asking our bot
+    as the Telegram channel does, so a consent asked on Telegram only is in the script too). The people
+    agree to every separate consent (health data, Telegram's servers abroad) with its first option."""
+    conv = screener.open("telegram", "probe")
     reply = screener.handle(conv, Command("start"))
     texts, questions = ["/start", "1"], []
     reply = screener.handle(conv, Text("1"))
-    while reply.prompt and reply.prompt.question and screener.dialog.has_question(reply.prompt.question):
+    while reply.prompt and reply.prompt.question:
+        if screener.dialog.separate_consent(reply.prompt.question) is not None:
+            questions.append(reply.prompt.question)
+            texts.append("1")
+            reply = screener.handle(conv, Text("1"))
+            continue
+        if not screener.dialog.has_question(reply.prompt.question):
+            break
         question = screener.dialog.question(reply.prompt.question)
         questions.append(question.id)
         texts.append(_harmless(question))
@@ -176,7 +185,7 @@ class Harness:
 
 
 async def make_harness(bot: str, workdir: Path, latency: float) -> tuple[Harness, Any]:
-    settings = Settings(db_path=workdir / "screening.db", telegram_token=TOKEN)
+    settings = Settings(db_path=workdir / "screening.db", telegram_token=TOKEN, key_file=workdir / "keys" / "bench.key")
     screener = build_screener(settings)
     texts, questions = screening_script(screener)
     api = FakeBotApi(latency)
@@ -236,7 +245,8 @@ async def part_throughput(bot: str, workdir: Path, people: int, latency: float) 
         db = screener.store.db
         result["finished"] = db.execute("SELECT count(*) FROM conversations WHERE outcome != ''").fetchone()[0]
         result["answers_on_disk"] = db.execute("SELECT count(*) FROM answers").fetchone()[0]
-        result["answers_expected"] = people * (len(texts) - 3)
+        consents = sum(1 for consent in screener.dialog.consents if consent.applies_to("telegram"))
+        result["answers_expected"] = people * (len(texts) - 3 - consents)  # /start, notice, /confirm, consents
         result["synchronous"] = db.execute("PRAGMA synchronous").fetchone()[0]
     return result
 
@@ -326,7 +336,7 @@ def seed(screener: Screener, texts: list[str], n: int) -> None:
 def part_scaling(workdir: Path, stored: int) -> dict[str, Any]:
     """The state machine's cost per update (Screener.open + handle: engine, rules, SQLite commit) with
     `stored` conversations in the database; 200 people answer, each update timed alone."""
-    screener = build_screener(Settings(db_path=workdir / "screening.db"))
+    screener = build_screener(Settings(db_path=workdir / "screening.db", key_file=workdir / "keys" / "bench.key"))
     texts, _questions = screening_script(screener)
     start = time.perf_counter()
     seed(screener, texts, stored)

@@ -17,11 +17,11 @@ from .files import new_files_removed_on_failure
 from .logs import OneLineFormatter, keep_secrets_out
 from .retention import retention_from
 from .screening import Screener
-from .store import ConversationStore, open_database
+from .store import ConversationStore, audit
 from .store.db import database_files
 from .store.dialog_versions import DialogVersions
 from .store.leads import LeadStore
-from .store.vault import VaultError, open_vault
+from .store.vault import VaultError, open_protected
 
 log = logging.getLogger("bot")
 
@@ -31,9 +31,11 @@ def build_screener(settings: Settings) -> Screener:
     dialog = load_dialog(settings.dialog_path)
     settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
-        db = open_database(settings.db_path)
+        db, vault = open_protected(
+            settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path()
+        )
         DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
-        vault = open_vault(db, settings.screening_key, settings.key_path())
+    check_audit_log(db)
     screener = Screener(
         dialog,
         ConversationStore(db, dialog),
@@ -44,6 +46,16 @@ def build_screener(settings: Settings) -> Screener:
     )
     screener.rescreen.keep_days = retention_from(settings).not_eligible_days  # what the reminder opt-in promises
     return screener
+
+
+def check_audit_log(db: Any) -> None:
+    """At every start of a channel: a tampered audit log is said loudly (an ERROR line per finding).
+
+    The bot still starts: refusing would shut out the people screening and anyone who needs the
+    crisis help, while the evidence stays in the log for `screening-bot audit verify` to show."""
+    verdict = audit.verify(db)
+    for problem in verdict.problems[:10]:
+        log.error("THE AUDIT LOG WAS TAMPERED WITH: %s (screening-bot audit verify)", problem)
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:

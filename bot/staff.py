@@ -1,9 +1,9 @@
 """Staff commands: `screening-bot leads|stats|audit|purge|rotate-key`.
 
 For study coordinators at a terminal. Every read, export, status change, merge and
-erasure of a lead is appended to the audit log under the staff member's name
-(`--staff NAME`, else $USER). Tables are padded by display width, so Chinese
-names line up.
+erasure of a lead is appended to the audit log under who ran the command, as the
+operating system says (login name and uid); `--staff NAME` only adds a note. Tables
+are padded by display width, so Chinese names line up.
 
 Whatever is stored, what staff get is safe (bot/safe_text.py): every table cell and
 line printed has control, bidi and other hidden characters shown as escapes (a stored
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import io
 import json
 import os
+import pwd
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -34,15 +34,17 @@ from .config import ConfigError, Settings
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
 from .dialog.rules import SELF_REPORTED, Invalid
+from .errors import Problem
 from .files import OutputFiles, new_files_removed_on_failure
 from .i18n import _
 from .retention import retention_from
 from .safe_text import escaped, json_safe, looks_like_formula, spreadsheet_cell, typed_text
-from .store import audit, open_database
+from .store import audit
+from .store.backup import check_backup, erased_since, in_use, make_backup, restore_backup, withdrawn_since
 from .store.db import database_files
 from .store.leads import CLOSE_REASONS, MERGED, NOT_DUPLICATE, STATUSES, Lead, LeadError, LeadStore
-from .store.retention import erase_lead, purge
-from .store.vault import open_vault, read_keys, rotate_key
+from .store.retention import erase_conversation, erase_lead, purge
+from .store.vault import Vault, VaultError, database_key, open_protected, read_keys, rotate_key
 from .store.wipe import pending
 from .summary import RESULT_WORDS, shown_result
 
@@ -77,29 +79,49 @@ class Desk:
     leads: LeadStore
     dialog: Dialog
     staff: str
+    #: A name the staff member typed (`--staff`): kept in the entry's detail as a note, never as who it was.
+    signed: str = ""
+
+    def record(self, action: str, lead_id: str = "", detail: str = "", seen: Sequence[str] = ()) -> None:
+        note = f' (signed "{self.signed}")' if self.signed else ""
+        audit.record(self.db, self.staff, action, lead_id, detail + note, seen=seen)
 
 
-def staff_name(args: argparse.Namespace) -> str:
-    return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
+def staff_identity() -> str:
+    """Who runs a staff command, as the operating system says: the login name and uid of this process.
+
+    Not $USER and not a name typed in: both are whatever the person says. On a shared server each
+    coordinator logs in as themselves, and the audit log shows that account."""
+    uid = os.getuid()
+    try:
+        login = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no account (a container)
+        login = "no account"
+    return f"{login} (uid {uid})"
 
 
-def open_staff_database(settings: Settings, args: argparse.Namespace) -> sqlite_utils.Database:
-    """The database the channels filled. Staff commands never start one by accident: a mistyped
-    --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
+def signed_name(args: argparse.Namespace) -> str:
+    """The --staff note, checked like anything typed that is kept (no hidden characters)."""
+    name = typed_text(getattr(args, "staff", "") or "", 60)
+    return "" if isinstance(name, Invalid) else name
+
+
+def open_staff_database(settings: Settings, args: argparse.Namespace) -> tuple[sqlite_utils.Database, Vault]:
+    """The database the channels filled, with its key. Staff commands never start one by accident: a
+    mistyped --db would otherwise show an empty, brand-new database (with a new key) as "No leads match."."""
     if not args.create and not settings.db_path.exists():
         raise ConfigError(
             f"no database at {settings.db_path.absolute()} (from --db, SCREENING_DB or the default): "
             "check the path; to start a new, empty database there, add --create"
         )
-    return open_database(settings.db_path)
+    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
+        return open_protected(settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path())
 
 
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
     dialog = load_dialog(settings.dialog_path)
-    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
-        db = open_staff_database(settings, args)
-        vault = open_vault(db, settings.screening_key, settings.key_path())
-    return Desk(db, LeadStore(db, vault), dialog, staff_name(args))
+    db, vault = open_staff_database(settings, args)
+    return Desk(db, LeadStore(db, vault), dialog, staff_identity(), signed_name(args))
 
 
 # ---------------------------------------------------------------------- tables
@@ -137,7 +159,7 @@ def _minute(stamp: str) -> str:
 def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
     found = desk.leads.find(args.status, args.since, args.until)
-    audit.record(desk.db, desk.staff, "list", detail=_filters(args, f"rows={len(found)}"))
+    desk.record("list", detail=_filters(args, f"rows={len(found)}"), seen=[lead.id for lead in found])
     if not found:
         print("No leads match.")
         return 0
@@ -173,7 +195,7 @@ def cmd_leads_show(settings: Settings, args: argparse.Namespace) -> int:
     if lead is None:
         print(f"error: no lead {escaped(repr(args.id))}; `screening-bot leads list` shows the ids", file=sys.stderr)
         return 1
-    audit.record(desk.db, desk.staff, "read", lead.id)
+    desk.record("read", lead.id, seen=[lead.id])
     print(show_lead(lead, desk.dialog))
     return 0
 
@@ -284,7 +306,7 @@ def cmd_leads_set_status(settings: Settings, args: argparse.Namespace) -> int:
     except LeadError as exc:
         print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
-    audit.record(desk.db, desk.staff, "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
+    desk.record("set-status", lead.id, f"status={lead.status} reason={lead.close_reason}")
     print(f"Lead {lead.id}: {lead.status}" + (f" ({lead.close_reason})" if lead.close_reason else ""))
     return 0
 
@@ -299,7 +321,7 @@ def cmd_leads_merge(settings: Settings, args: argparse.Namespace) -> int:
     except LeadError as exc:
         print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
-    audit.record(desk.db, desk.staff, "merge", lead.id, f"into={args.into.strip().lower()}")
+    desk.record("merge", lead.id, f"into={args.into.strip().lower()}")
     print(f"Lead {lead.id}: closed as a duplicate, merged into {escaped(args.into.strip().lower())}")
     return 0
 
@@ -315,7 +337,7 @@ def cmd_leads_not_duplicate(settings: Settings, args: argparse.Namespace) -> int
         print(f"error: {escaped(exc)}", file=sys.stderr)
         return 1
     other = args.other.strip().lower()
-    audit.record(desk.db, desk.staff, "not-duplicate", lead.id, f"other={other}")
+    desk.record("not-duplicate", lead.id, f"other={other}")
     print(f"Leads {lead.id} and {escaped(other)}: not the same person")
     return 0
 
@@ -391,7 +413,9 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
     rows = export_rows(found, desk.dialog)
     headers = [*EXPORT_COLUMNS, *desk.dialog.criteria]
     data = write_export(args.format, headers, rows)
-    audit.record(desk.db, desk.staff, "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"))
+    desk.record(
+        "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"), seen=[lead.id for lead in found]
+    )
     if args.output:
         path = Path(args.output)
         with OutputFiles(path.parent, mode=0o600) as out:  # it holds contact details; never half-written
@@ -518,7 +542,7 @@ def funnel(db: sqlite_utils.Database, dialog: Dialog) -> tuple[list[list[Any]], 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     dialog = load_dialog(settings.dialog_path)
-    steps, stops, statuses = funnel(open_staff_database(settings, args), dialog)
+    steps, stops, statuses = funnel(open_staff_database(settings, args)[0], dialog)
     print("Screening funnel (anonymous counts, all time)\n")
     print(table(["STEP", "PEOPLE"], steps))
     print("\nWhere unfinished screenings stop\n")
@@ -532,17 +556,102 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_staff_database(settings, args)
-    rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in audit.entries(db, args.limit)]
-    print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
+    db, _vault = open_staff_database(settings, args)
+    if args.what == "verify":
+        return report_verdict(audit.verify(db))
+    rows = [
+        [_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"], e["leads_seen"]]
+        for e in audit.entries(db, args.limit)
+    ]
+    headers = ["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL", "LEADS SEEN"]
+    print(table(headers, rows, limit=60) if rows else "The audit log is empty.")
+    return 0
+
+
+def report_verdict(verdict: audit.Verdict) -> int:
+    """`audit verify`: 0 when the chain and the triggers are intact, 1 (and each finding) when not."""
+    head = f"{verdict.entries} entries; head {verdict.head[:16] or '-'} (note it elsewhere: a cut tail verifies too)"
+    if verdict.intact:
+        print(f"The audit log is intact: every link verifies and both triggers are in place. {head}.")
+        return 0
+    print(f"THE AUDIT LOG WAS TAMPERED WITH: {len(verdict.problems)} finding(s). {head}.")
+    for problem in verdict.problems:
+        print(f"  - {escaped(problem)}")
+    return 1
+
+
+# ---------------------------------------------------------------------- backups
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    folder = Path(args.out) if args.out else settings.backup_dir
+    if folder is None:
+        raise ConfigError(
+            "say where the backup goes: --out FOLDER, or set SCREENING_BACKUP_DIR (config file: screening_backup_dir) "
+            "to a folder on another disk"
+        )
+    db, _vault = open_staff_database(settings, args)
+    made = make_backup(db, settings.db_path, folder, settings.backup_keep_days)
+    audit.record(db, staff_identity(), "backup", detail=f"file={made.path.name} removed={len(made.removed)}")
+    print(made.path)
+    print(
+        f"{made.conversations} screening(s), {made.answers} answer(s), {made.leads} lead(s), encrypted with the "
+        f"database's key; {len(made.removed)} backup(s) older than {settings.backup_keep_days} days deleted. "
+        "Keep the key apart from the backups (README, 'Backups').",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    keys = read_keys(settings.screening_key, settings.key_path())
+    if keys is None:
+        raise VaultError(
+            f"no key: neither SCREENING_KEY nor the key file {settings.key_path()} is there, and a backup is encrypted "
+            "with it. Restore the key from where you keep it apart from the backups, then try again."
+        )
+    db_keys = [database_key(k) for k in keys.keys]
+    backup = Path(args.backup)
+    _version, backup_time = check_backup(backup, db_keys)
+    if in_use(settings.db_path, db_keys[0]):
+        raise Problem(
+            f"the database {settings.db_path} is open in another program (the bot, the web chat, a staff command?). "
+            "Stop them first, then restore."
+        )
+    if not args.yes:
+        print(
+            f"Replace {settings.db_path} with the backup {backup.name}? What was saved after it was made is lost "
+            "(erasures are made again). Type yes: ",
+            end="",
+        )
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() != "yes":
+            print("Nothing was restored.")
+            return 1
+    marks = erased_since(settings.db_path, db_keys[0], backup_time)
+    withdrawn = withdrawn_since(settings.db_path, db_keys[0], backup_time)
+    restored = restore_backup(backup, settings.db_path, db_keys)
+    db, vault = open_protected(settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path())
+    erased = [cid for (cid,) in db.execute("SELECT id FROM conversations") if audit.erasure_mark(db, cid) in marks]
+    again = sum(erase_conversation(db, conversation, "restore") for conversation in erased)
+    leads = LeadStore(db, vault)
+    for lead in filter(None, (leads.get(lead_id) for lead_id in withdrawn)):
+        again += len(leads.withdraw(lead.conversation_id))  # "no, thank you" to contact, said after the backup
+    audit.record(db, staff_identity(), "restore", detail=f"from={backup.name} erased_again={again}")
+    print(f"Restored {settings.db_path} from {backup}; {again} erasure(s) made since the backup were made again.")
+    if restored.kept_aside is not None:
+        print(
+            f"The replaced database is kept at {restored.kept_aside} (with its key, it can be read): delete it "
+            "once the restored one works; it holds personal data.",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     periods = retention_from(settings)
-    db = open_staff_database(settings, args)
-    open_vault(db, settings.screening_key, settings.key_path())  # refuse to run with a wrong key
-    counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_name(args))
+    db, _vault = open_staff_database(settings, args)
+    counts = purge(db, datetime.now(UTC), periods, dry_run=args.dry_run, who=staff_identity())
     verb = "would be removed" if args.dry_run else "removed"
     print(
         table(
@@ -562,13 +671,12 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    db = open_staff_database(settings, args)
-    vault = open_vault(db, settings.screening_key, settings.key_path())
+    db, vault = open_staff_database(settings, args)
     keys = read_keys(settings.screening_key, settings.key_path())
     key_file = keys.key_file if keys else settings.key_path()
     new_key = rotate_key(db, vault, key_file)
     audit.record(
-        db, staff_name(args), "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived"
+        db, staff_identity(), "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived"
     )
     count = next(db.query("SELECT COUNT(*) AS c FROM leads"))["c"]
     print(
@@ -597,7 +705,11 @@ def _date(text: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the staff subcommands to `screening-bot`."""
     staff = argparse.ArgumentParser(add_help=False)
-    staff.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    staff.add_argument(
+        "--staff",
+        metavar="NAME",
+        help="a name to note in the audit entry; who you are is your login and uid, as the system says",
+    )
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
         "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
@@ -649,9 +761,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("stats", parents=[database], help="staff: the screening funnel and where people stop")
     p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("audit", parents=[database], help="staff: the audit log, newest first")
+    p = sub.add_parser(
+        "audit", parents=[database], help="staff: the audit log, newest first; `audit verify` checks its chain"
+    )
+    p.add_argument("what", nargs="?", choices=["verify"], help="verify: check every link and both triggers")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("backup", parents=[database], help="an encrypted copy of the database, taken while it runs")
+    p.add_argument("--out", metavar="FOLDER", help="where to write it (default: SCREENING_BACKUP_DIR)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="put a backup in the database's place (stop the bot first)")
+    p.add_argument("backup", metavar="BACKUP_FILE", help="a file `screening-bot backup` wrote")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_restore)
     p = sub.add_parser("purge", parents=[staff, database], help="remove data past its retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     p.set_defaults(func=cmd_purge)

@@ -33,9 +33,13 @@ from bot.cli import main
 from bot.console import auth
 from bot.dialog.model import Dialog
 from bot.i18n import Translator
-from bot.store import audit
+from bot.screening import Screener
+from bot.store import ConversationStore, audit
+from bot.store.conversations import after_commit
+from bot.store.leads import LeadStore
+from bot.store.vault import open_protected
 
-from .conftest import give_contact, reach_outcome, start_screening
+from .conftest import TODAY, give_contact, key_file_for, reach_outcome, start_screening
 from .fake_webhook import FakeWebhook
 from .test_console import Clock
 from .test_safety import low_mood_yes
@@ -53,8 +57,17 @@ class Server:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
-        self.app, self.screener = make_app(dialog, db_path, leads=True, public_url=self.base, **settings)
+        self.app, served = make_app(dialog, db_path, leads=True, public_url=self.base, **settings)
         self.console = self.app.state.staff_console.console
+        # The test's own people and reads use their own connection, as a second process would: one
+        # SQLite connection is never used by two threads at once (the server's loop runs in another).
+        db, vault = open_protected(db_path, "", key_file_for(db_path))
+        self.screener = Screener(
+            dialog, ConversationStore(db, dialog), served.locales_dir, today=lambda: TODAY, leads=LeadStore(db, vault)
+        )
+        notifier = self.app.state.staff_console.notifier
+        if notifier is not None:  # a new lead, once committed, wakes the server's sender: its sweep finds it
+            self.screener.on_lead.append(lambda _lead, _event: after_commit(db, notifier.wake))
         self.clock = Clock()
         self.clock.now = datetime.now(UTC)  # the leads are made now: their ages read as in real use
         self.console.desk.clock = self.clock

@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.dialog.model import Dialog
 from bot.i18n import Translator
 from bot.screening import Screener
+from bot.staff import staff_identity
 from bot.store import audit
 
 from .conftest import DIALOG_PATH, LOCALES, give_contact, make_lead_screener, reach_outcome, start_screening
@@ -108,7 +109,7 @@ def test_staff_merge_from_the_command_line(dialog: Dialog, db_path: Path, staff_
     ]
     entry = audit.entries(screener.store.db)[0]
     assert (entry["who"], entry["action"], entry["lead_id"], entry["detail"]) == (
-        "nurse-li",
+        staff_identity(),
         "merge",
         bob_lead.id,
         f"into={alice_lead.id}",

@@ -23,9 +23,9 @@ from bot.i18n import Translator
 from bot.screening import Screener
 from bot.store import ConversationStore, open_database
 from bot.store.leads import LeadStore
-from bot.store.vault import open_vault
+from bot.store.vault import open_protected
 
-from .conftest import LOCALES, TODAY, harmless_answer
+from .conftest import LOCALES, TODAY, harmless_answer, key_file_for
 
 ZH = "zh_Hans"
 
@@ -62,8 +62,11 @@ def make_app(
 
     With `leads`, contact capture and encrypted leads are on, as `build_screener` sets them up.
     """
-    db = open_database(db_path)
-    lead_store = LeadStore(db, open_vault(db, "", db_path.with_suffix(".key"))) if leads else None
+    if leads:  # encrypted, as `build_screener` opens it
+        db, vault = open_protected(db_path, "", key_file_for(db_path))
+        lead_store: LeadStore | None = LeadStore(db, vault)
+    else:
+        db, lead_store = open_database(db_path), None
     screener = Screener(dialog, ConversationStore(db, dialog), locales, today=lambda: TODAY, leads=lead_store)
     values.setdefault("web_rate_limit", "0")  # one test client posts faster than any person; one test checks it
     return create_app(screener, web_settings(db_path, **values)), screener

@@ -4,7 +4,8 @@ Accounts are made on the server, by someone who can run the bot's commands there
 first admin is made this way, later ones also in the console (Accounts). A new or reset
 account gets a random first password, printed once: the person chooses their own and
 sets up the second step at their first sign-in. Every change is in the audit log under
-the name of whoever ran the command (`--staff NAME`, else $USER).
+whoever ran the command, as the operating system says (login name and uid); `--staff NAME`
+only adds a note.
 """
 
 from __future__ import annotations
@@ -15,20 +16,15 @@ import sys
 from datetime import UTC, datetime
 
 from ..config import ConfigError, Settings
-from ..files import new_files_removed_on_failure
-from ..staff import open_staff_database, staff_name, table
+from ..staff import open_staff_database, signed_name, staff_identity, table
 from ..store import audit
-from ..store.db import database_files
 from ..store.staff_accounts import ROLES, AccountError, StaffAccounts
-from ..store.vault import open_vault
 from . import auth
 from .desk import check_username
 
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> StaffAccounts:
-    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):
-        db = open_staff_database(settings, args)
-        vault = open_vault(db, settings.screening_key, settings.key_path())
+    db, vault = open_staff_database(settings, args)
     return StaffAccounts(db, vault)
 
 
@@ -45,6 +41,12 @@ def _first_password(username: str, password: str) -> None:
     )
 
 
+def _detail(args: argparse.Namespace, what: str) -> str:
+    """The audit entry's detail: from the command line, with the --staff note if one was given."""
+    signed = signed_name(args)
+    return f"command line {what}" + (f' (signed "{signed}")' if signed else "")
+
+
 def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     try:
@@ -54,7 +56,7 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    audit.record(accounts.db, staff_name(args), "staff-add", detail=f"command line account={name} role={args.role}")
+    audit.record(accounts.db, staff_identity(), "staff-add", detail=_detail(args, f"account={name} role={args.role}"))
     _first_password(name, password)
     return 0
 
@@ -86,7 +88,7 @@ def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     action = "staff-disable" if disabled else "staff-enable"
-    audit.record(accounts.db, staff_name(args), action, detail=f"command line account={args.username}")
+    audit.record(accounts.db, staff_identity(), action, detail=_detail(args, f"account={args.username}"))
     print(f"{args.username}: {'disabled (signed out everywhere)' if disabled else 'enabled'}")
     return 0
 
@@ -99,7 +101,7 @@ def cmd_staff_reset(settings: Settings, args: argparse.Namespace) -> int:
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    audit.record(accounts.db, staff_name(args), "staff-reset", detail=f"command line account={args.username}")
+    audit.record(accounts.db, staff_identity(), "staff-reset", detail=_detail(args, f"account={args.username}"))
     _first_password(args.username, password)
     return 0
 
@@ -125,7 +127,11 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    common.add_argument(
+        "--staff",
+        metavar="NAME",
+        help="a name to note in the audit entry; who you are is your login and uid, as the system says",
+    )
     common.add_argument(
         "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
     )

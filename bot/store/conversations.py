@@ -172,12 +172,18 @@ class ConversationStore:
 
     def delete(self, conversation_id: str) -> bool:
         """Erase a conversation with its answers and outcomes (foreign keys cascade), and empty the log."""
+        from . import audit
         from .wipe import request_wipe  # wipe.py builds on this module's after_commit
 
         with transaction(self.db):
+            answered = self.db.execute("SELECT 1 FROM answers WHERE conversation_id = ? LIMIT 1", [conversation_id])
+            said_something = answered.fetchone() is not None
             cursor = self.db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
             if cursor.rowcount:
                 request_wipe(self.db)
+            if cursor.rowcount and said_something:  # so a restore of an older backup deletes it again
+                mark = audit.erasure_mark(self.db, conversation_id)
+                audit.record(self.db, "person", "erase", detail=f"erased={mark}: a consent declined, answers deleted")
         return cursor.rowcount > 0
 
     def answer_history(self, conversation_id: str) -> list[dict[str, Any]]:

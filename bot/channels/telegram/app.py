@@ -3,7 +3,7 @@
 `serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
 `run_polling`, which owns the event loop): initialise, register the command menu
 (optional: a failure is logged, the bot still runs), start polling or the webhook,
-start the reminder loop, the daily retention purge and the erasure follow-up (WAL
+start the reminder loop, the daily retention purge (bot/daily_purge.py) and the erasure follow-up (WAL
 wipes off the event loop, staff messages blanked); on stop, the same in reverse.
 The study team's side (staff chat, staff commands) is in staff.py.
 """
@@ -27,6 +27,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 from telegram.request import BaseRequest, HTTPXRequest
 
 from ...config import ConfigError, Settings
+from ...daily_purge import DailyPurge
 from ...errors import explain_os_error
 from ...i18n import Translator, _
 from ...retention import Retention, retention_from
@@ -39,7 +40,6 @@ from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_for
 from .logguard import guard_logs
 from .ready_reminders import ReadyReminders
 from .reminders import Reminders
-from .retention import DailyPurge
 from .sending import Sender, _kind
 from .staff import StaffDesk, StaffOptions
 
@@ -185,7 +185,10 @@ def build_application(
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
     channel.after_update.append(app.bot_data["ready_reminders"].note_chat)
-    app.bot_data["purge"] = DailyPurge(channel, options.retention, options.purge_check_every)
+    purge = DailyPurge(screener.store.db, options.retention, clock, options.purge_check_every)
+    if channel.staff is not None:
+        purge.after.append(channel.staff.blank_orphans)  # the staff posts of leads it removed
+    app.bot_data["purge"] = purge
     app.bot_data["erasures"] = ErasureFollowUp(channel, options.erasure_check_every)
     app.bot_data["options"] = options
     return app

@@ -44,6 +44,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...config import Settings
 from ...console import attach as attach_console
+from ...daily_purge import DailyPurge
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT, OUTCOMES
 from ...errors import STORAGE_ERRORS
@@ -61,6 +62,7 @@ from ...replies import (
     Prompt,
     Text,
 )
+from ...retention import Retention
 from ...screening import Screener
 from ...store.wipe import defer_wipes, wipe_pending_async
 from . import view
@@ -558,22 +560,33 @@ def create_app(
     settings: Settings,
     routes: Sequence[BaseRoute] = (),
     durable: Callable[[], Awaitable[None]] | None = None,
+    retention: Retention | None = None,
 ) -> Starlette:
     """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers.
 
     `durable` is awaited after each accepted answer, before the reply: given when the app
-    shares the bot's group-committed database (`screening-bot run --web`)."""
+    shares the bot's group-committed database (`screening-bot run --web`). With `retention`
+    the app runs the daily purge (bot/daily_purge.py): the first one before it serves a page,
+    then once a day; `screening-bot web` gives it, the web chat inside the bot does not (the
+    bot runs the purge)."""
     chat = WebChat(screener, WebOptions.from_settings(settings), durable)
     # the study team's console at /staff and its notifications of new leads (bot/console)
     console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies, durable)
+    purge = DailyPurge(screener.store.db, retention) if retention is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
         tasks += [asyncio.create_task(run(), name="console-background") for run in console.background]
+        if purge is not None:
+            purge.start()
+            if purge.claimed:
+                await purge.checked.wait()  # the first purge is done before the first page
         try:
             yield
         finally:
+            if purge is not None:
+                await purge.stop()
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -592,4 +605,5 @@ def create_app(
     )
     app.state.web_chat = chat
     app.state.staff_console = console
+    app.state.purge = purge
     return app

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from ...config import Settings, flag_type
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
+from ...retention import retention_from
 from ...screening import Screener
 from .security import KEY_FILE
 
@@ -47,12 +48,13 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve_web(screener: Screener, settings: Settings, listening: socket.socket | None = None) -> int:
-    """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token)."""
+    """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token),
+    with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`)."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(screener, settings)
+        app = create_app(screener, settings, retention=retention_from(settings))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     uvicorn.Server(config).run(sockets=[listening])
