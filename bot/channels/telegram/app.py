@@ -80,8 +80,9 @@ class TelegramOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     poll_timeout: int = 10
+    #: Tries of one call in all; the Sender is the only layer that retries (sending.py).
     send_attempts: int = 5
-    #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
+    #: Telegram's flood limit for all chats together, kept by ptb's AIORateLimiter (which retries nothing).
     messages_per_second: float = 30.0
     send_backoff: float = 0.5
     staff: StaffOptions = field(default_factory=StaffOptions)
@@ -168,7 +169,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(update_processor or True)
-        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=0))
     )
     link = TelegramLink(root)
     sending, polling = (request, request) if request is not None else http_requests(options)
