@@ -11,7 +11,6 @@ The study team's side (staff chat, staff commands) is in staff.py.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 import signal
@@ -123,28 +122,6 @@ class Webhook:
         return urlsplit(self.url).path.lstrip("/")
 
 
-def settle_garbage_collector() -> None:
-    """Tune Python's cyclic garbage collector for a long-running bot (once per process).
-
-    python-telegram-bot builds and drops many small objects for every update, so with the
-    default thresholds a collection runs every few updates and walks everything alive:
-    with hundreds of people waiting for Telegram's answers, that was a sixth of the bot's
-    time (benchmarks/). What exists at start (modules, dialog, catalogs) is set aside for
-    good (`gc.freeze`), and the youngest generation is collected every 10,000 allocations
-    instead of 700. Memory still returns as soon as it is unused: most objects are freed by
-    reference counting, the collector only finds cycles."""
-    global _gc_settled
-    if _gc_settled:
-        return
-    _gc_settled = True
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
-_gc_settled = False
-
-
 def build_application(
     screener: Screener,
     options: TelegramOptions,
@@ -161,7 +138,6 @@ def build_application(
     if screener.leads is None:
         raise ConfigError("the Telegram channel needs the encryption vault (build the Screener with leads=LeadStore)")
     guard_logs(options.token)
-    settle_garbage_collector()
     root = options.api_base_url.rstrip("/")
     builder = (
         ApplicationBuilder()
