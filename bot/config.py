@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -438,6 +438,13 @@ def flag_type(name: str) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"must be {exc}, not {raw!r}") from None
 
     return parse
+
+
+class SubCommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` hands to the modules that add subcommands (bot/staff.py,
+    bot/channels/web/cli.py). argparse's own class for it, `_SubParsersAction`, is private."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

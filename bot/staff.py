@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, SubCommands
 from .dialog.load import load_dialog
 from .dialog.model import OUTCOMES, Dialog
 from .dialog.rules import SELF_REPORTED, Invalid
@@ -702,7 +702,7 @@ def _date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-25") from exc
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: SubCommands) -> None:
     """Add the staff subcommands to `screening-bot`."""
     staff = argparse.ArgumentParser(add_help=False)
     staff.add_argument(

@@ -11,7 +11,6 @@ The study team's side (staff chat, staff commands) is in staff.py.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 import signal
@@ -80,8 +79,9 @@ class TelegramOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     poll_timeout: int = 10
+    #: Tries of one call in all; the Sender is the only layer that retries (sending.py).
     send_attempts: int = 5
-    #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
+    #: Telegram's flood limit for all chats together, kept by ptb's AIORateLimiter (which retries nothing).
     messages_per_second: float = 30.0
     send_backoff: float = 0.5
     staff: StaffOptions = field(default_factory=StaffOptions)
@@ -122,28 +122,6 @@ class Webhook:
         return urlsplit(self.url).path.lstrip("/")
 
 
-def settle_garbage_collector() -> None:
-    """Tune Python's cyclic garbage collector for a long-running bot (once per process).
-
-    python-telegram-bot builds and drops many small objects for every update, so with the
-    default thresholds a collection runs every few updates and walks everything alive:
-    with hundreds of people waiting for Telegram's answers, that was a sixth of the bot's
-    time (benchmarks/). What exists at start (modules, dialog, catalogs) is set aside for
-    good (`gc.freeze`), and the youngest generation is collected every 10,000 allocations
-    instead of 700. Memory still returns as soon as it is unused: most objects are freed by
-    reference counting, the collector only finds cycles."""
-    global _gc_settled
-    if _gc_settled:
-        return
-    _gc_settled = True
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
-_gc_settled = False
-
-
 def build_application(
     screener: Screener,
     options: TelegramOptions,
@@ -160,7 +138,6 @@ def build_application(
     if screener.leads is None:
         raise ConfigError("the Telegram channel needs the encryption vault (build the Screener with leads=LeadStore)")
     guard_logs(options.token)
-    settle_garbage_collector()
     root = options.api_base_url.rstrip("/")
     builder = (
         ApplicationBuilder()
@@ -168,7 +145,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(update_processor or True)
-        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=0))
     )
     link = TelegramLink(root)
     sending, polling = (request, request) if request is not None else http_requests(options)

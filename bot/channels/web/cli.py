@@ -12,7 +12,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from ...config import Settings, flag_type
+from ...config import Settings, SubCommands, flag_type
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
 from ...retention import retention_from
@@ -20,7 +20,7 @@ from ...screening import Screener
 from .security import KEY_FILE
 
 
-def add_web_commands(sub: argparse._SubParsersAction) -> None:
+def add_web_commands(sub: SubCommands) -> None:
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
     web.add_argument(
         "--host", type=flag_type("web_host"), help="address to listen on (default: 127.0.0.1 or $WEB_HOST)"
