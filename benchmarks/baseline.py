@@ -1,12 +1,12 @@
 """The baseline: the same questions, written the way python-telegram-bot's examples teach.
 
 This follows examples/conversationbot.py: one `ConversationHandler`, one state per
-question, answers kept in `context.user_data` (memory only: no persistence, nothing
-on disk), each answer replied to with the next question and a `ReplyKeyboardMarkup`
-of its options, and the default `Application` (one update at a time, as the example
-runs it). It checks nothing and stores nothing durable: it is the cheapest honest
-version of "ask these questions on Telegram", so our bot's figures are read as ratios
-to it.
+question and per separate consent (health data, Telegram's servers), answers kept in
+`context.user_data` (memory only: no persistence, nothing on disk), each answer replied
+to with the next question and a `ReplyKeyboardMarkup` of its options, and the default
+`Application` (one update at a time, as the example runs it). It checks nothing and
+stores nothing durable: it is the cheapest honest version of "ask these questions on
+Telegram", so our bot's figures are read as ratios to it.
 """
 
 from __future__ import annotations
@@ -33,15 +33,19 @@ CONSENT, SUMMARY = "consent", "summary"
 
 
 def build_baseline(
-    dialog: Dialog, questions: list[str], token: str, request: BaseRequest, update_processor: BaseUpdateProcessor
+    dialog: Dialog, steps: list[str], token: str, request: BaseRequest, update_processor: BaseUpdateProcessor
 ) -> Application:
-    """A ConversationHandler asking `questions` (dialog question ids, in order) after the consent text."""
+    """A ConversationHandler asking `steps` (dialog question ids and separate consent ids, in order) after
+    the consent text."""
 
     def keyboard(labels: list[str]) -> ReplyKeyboardMarkup:
         return ReplyKeyboardMarkup([[label] for label in labels], one_time_keyboard=True)
 
-    def ask(qid: str) -> tuple[str, ReplyKeyboardMarkup | ReplyKeyboardRemove]:
-        question = dialog.question(qid)
+    def ask(step: str) -> tuple[str, ReplyKeyboardMarkup | ReplyKeyboardRemove]:
+        consent = dialog.separate_consent(step)
+        if consent is not None:
+            return consent.text, keyboard([consent.agree, consent.decline])
+        question = dialog.question(step)
         labels = [o.label for o in question.options]
         return question.text, keyboard(labels) if labels else ReplyKeyboardRemove()
 
@@ -78,7 +82,7 @@ def build_baseline(
         return ConversationHandler.END
 
     answer = filters.TEXT & ~filters.COMMAND
-    order = [CONSENT, *questions, SUMMARY]
+    order = [CONSENT, *steps, SUMMARY]
     states = {here: [MessageHandler(answer, step(here, after))] for here, after in itertools.pairwise(order)}
     states[SUMMARY] = [CommandHandler("confirm", confirm)]
     app = (

@@ -24,7 +24,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -342,6 +342,10 @@ class Settings:
     retain_unfinished_days: int = field(default=30, metadata=env("RETAIN_UNFINISHED_DAYS", days))
     retain_not_eligible_days: int = field(default=30, metadata=env("RETAIN_NOT_ELIGIBLE_DAYS", days))
     retain_closed_lead_days: int = field(default=180, metadata=env("RETAIN_CLOSED_LEAD_DAYS", days))
+    #: Where `screening-bot backup` writes (best on another disk or machine), and how long it keeps its copies:
+    #: a backup holds what was erased since it was made, so it is kept no longer than this (bot/store/backup.py).
+    backup_dir: Path | None = field(default=None, metadata=env("SCREENING_BACKUP_DIR", optional(path)))
+    backup_keep_days: int = field(default=14, metadata=env("BACKUP_KEEP_DAYS", days))
     # The web chat (bot/channels/web) and its poster QR codes.
     public_url: str = field(default="", metadata=env("WEB_PUBLIC_URL", url))
     web_host: str = field(default="127.0.0.1", metadata=env("WEB_HOST", host))
@@ -389,8 +393,21 @@ class Settings:
         return found
 
     def key_path(self) -> Path:
-        """The encryption key file: SCREENING_KEY_FILE, else beside the database (data/screening.key)."""
-        return self.key_file if self.key_file else self.db_path.with_suffix(".key")
+        """The encryption key file: SCREENING_KEY_FILE, else outside the data folder, in the user's
+        configuration folder: ~/.config/screening-bot/<database name>.key ($XDG_CONFIG_HOME when set).
+
+        A key beside the database (where versions before 0.1.0 made it: data/screening.key) is
+        still used while there is none in the new place; the bot then says to move it."""
+        if self.key_file:
+            return self.key_file
+        home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config").expanduser()
+        default = home / "screening-bot" / f"{self.db_path.stem}.key"
+        old = self.old_key_path()
+        return old if not default.exists() and old.exists() else default
+
+    def old_key_path(self) -> Path:
+        """Where the key file used to be by default: beside the database, in the data folder."""
+        return self.db_path.with_suffix(".key")
 
     def languages(self) -> list[str]:
         """The shipped languages, with SCREENING_LANGUAGE and STAFF_LANGUAGE checked against them.
@@ -453,6 +470,13 @@ def flag_type(name: str) -> Callable[[str], Any]:
             raise argparse.ArgumentTypeError(f"must be {exc}, not {raw!r}") from None
 
     return parse
+
+
+class SubCommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` hands to the modules that add subcommands (bot/staff.py,
+    bot/channels/web/cli.py). argparse's own class for it, `_SubParsersAction`, is private."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:

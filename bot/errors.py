@@ -24,6 +24,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from sqlcipher3 import dbapi2 as sqlcipher_errors
+
 from .logs import exception_summary, redact
 
 log = logging.getLogger("bot")
@@ -33,7 +35,8 @@ EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
 
 #: What a failed save raises (SQLite, or the file system under it): channels catch these to say sorry kindly.
-STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+#: The bot's SQLite is SQLCipher (bot/store/sqlcipher.py), whose errors are its own classes.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlcipher_errors.Error, sqlite3.Error, OSError)
 
 
 class Problem(Exception):
@@ -71,7 +74,7 @@ def explain_os_error(exc: OSError, doing: str = "use", subject: str | Path | Non
     return f"{what}: {exc.strerror or type(exc).__name__}."
 
 
-def explain_sqlite_error(exc: sqlite3.Error, db_path: str | Path | None) -> str:
+def explain_sqlite_error(exc: sqlite3.Error | sqlcipher_errors.Error, db_path: str | Path | None) -> str:
     """A SQLite failure as one sentence naming the database file and what to do."""
     db = str(db_path) if db_path else "the database"
     code = getattr(exc, "sqlite_errorname", "") or ""
@@ -107,7 +110,10 @@ def explain_sqlite_error(exc: sqlite3.Error, db_path: str | Path | None) -> str:
             "if the file was damaged, restore it from a backup."
         )
     if code.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        return f"the database {db} is damaged ({text}). Stop the bot and restore the database from a backup."
+        return (
+            f"the database {db} is damaged ({text}). Stop the bot and restore the database from a backup "
+            "(screening-bot restore; see README, 'Backups')."
+        )
     return f"the database {db} failed: {text}. Check the disk and the file, then try again."
 
 
@@ -115,7 +121,7 @@ def explain(exc: BaseException, db_path: str | Path | None = None) -> str | None
     """The one-line message for a failure of the environment, or None when it is not one we know."""
     if isinstance(exc, BrokenPipeError):
         return "the output was closed before all of it was written (e.g. by `head`); nothing else went wrong."
-    if isinstance(exc, sqlite3.Error):
+    if isinstance(exc, sqlite3.Error | sqlcipher_errors.Error):
         return explain_sqlite_error(exc, db_path)
     if isinstance(exc, OSError):
         return explain_os_error(exc, "write" if exc.errno in _FULL else "use")

@@ -14,11 +14,11 @@ in the order the report prints them.
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
 import stat
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -55,9 +55,13 @@ class Item:
 
 
 def shown_path(path: str | Path) -> str:
-    """A path as the team names it: relative to the working directory when inside it."""
+    """A path as the team names it: relative to the working directory when inside it, else under ~ when
+    in the home folder (where the key file is by default), else as given."""
     full = Path(path).resolve()
-    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(path)
+    if full.is_relative_to(Path.cwd()):
+        return str(full.relative_to(Path.cwd()))
+    home = Path.home().resolve()
+    return f"~/{full.relative_to(home)}" if full.is_relative_to(home) else str(path)
 
 
 def ok(topic: str, says: str) -> Item:
@@ -335,19 +339,33 @@ def database_items(settings: Settings, dialog: Dialog) -> list[Item]:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         items.append(todo("Database", f"{path} can be read by other users (mode {mode:04o}).", f"chmod 600 {path}"))
-    try:
-        from .store.dialog_versions import DialogVersionError, DialogVersions
+    from .store import sqlcipher
+    from .store.dialog_versions import DialogVersionError, DialogVersions
+    from .store.vault import VaultError
 
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            DialogVersions(sqlite_utils.Database(conn)).check(dialog)
-        finally:
-            conn.close()
+    encrypted = not sqlcipher.is_plaintext(path)
+    if not encrypted:
+        items.append(
+            todo(
+                "Database",
+                f"{path} is not encrypted yet (it was made before the database was encrypted at rest).",
+                "Stop the bot, then start it (or run any staff command, e.g. `screening-bot stats`): the database "
+                "is encrypted at start (SQLCipher), with a key made from the encryption key.",
+            )
+        )
+    try:
+        with read_only(settings, path) as db:
+            DialogVersions(db).check(dialog)
     except DialogVersionError as exc:
         items.append(todo("Database", str(exc), "Bump [dialog] version (the bot refuses to start as it is)."))
-    except sqlite3.Error as exc:
-        items.append(todo("Database", f"{path} cannot be read: {exc}.", "Check the file and its permissions."))
-    return items or [ok("Database", f"{path}: mode {mode:04o}, the dialog version matches what it recorded.")]
+    except VaultError as exc:
+        items.append(todo("Database", f"{path} cannot be opened: {exc}", "Restore the key from your backup."))
+    except sqlcipher.sqlite.Error as exc:
+        why = "the key does not open it, or it is not a database" if encrypted else str(exc)
+        items.append(todo("Database", f"{path} cannot be read: {why}.", "Check the file, its key and its permissions."))
+    return items or [
+        ok("Database", f"{path}: encrypted (SQLCipher), mode {mode:04o}, the dialog version matches what it recorded.")
+    ]
 
 
 def staff_items(settings: Settings) -> list[Item]:
@@ -376,7 +394,7 @@ def staff_items(settings: Settings) -> list[Item]:
                 "Telegram group and set staff_chat_id to the group's id (it starts with -).",
             )
         )
-    coordinators = console_coordinators(settings.db_path)
+    coordinators = console_coordinators(settings)
     if settings.staff_user_ids or coordinators:
         who = [f"{coordinators} coordinator account(s) in the staff console"] if coordinators else []
         who += (
@@ -406,19 +424,46 @@ def staff_items(settings: Settings) -> list[Item]:
     return items
 
 
-def console_coordinators(path: Path) -> int:
-    """Enabled coordinator accounts of the staff console, read without changing the database (0 if none yet)."""
-    if not path.exists():
-        return 0
-    from .store.staff_accounts import count_enabled
+@contextlib.contextmanager
+def read_only(settings: Settings, path: Path) -> Iterator[sqlite_utils.Database]:
+    """The database opened read-only, with whichever of the deployment's keys opens it (none if it is
+    not encrypted yet): the launch check changes nothing."""
+    from .store import sqlcipher
+    from .store.vault import database_key, read_keys
 
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    keys = read_keys(settings.screening_key, settings.key_path())
+    encrypted = not sqlcipher.is_plaintext(path)
+    candidates = [database_key(k) for k in keys.keys] if keys and encrypted else [None]
+    for number, key in enumerate(candidates, start=1):
+        conn = sqlcipher.connect(f"{path.resolve().as_uri()}?mode=ro", key, uri=True)
+        try:
+            db = sqlite_utils.Database(conn)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a wrong key fails here
+        except sqlcipher.sqlite.DatabaseError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", "") != "SQLITE_NOTADB" or number == len(candidates):
+                raise
+            continue
+        try:
+            yield db
+        finally:
+            conn.close()
+        return
+
+
+def console_coordinators(settings: Settings) -> int:
+    """Enabled coordinator accounts of the staff console, read without changing the database (0 if none yet)."""
+    from .store import sqlcipher
+    from .store.staff_accounts import count_enabled
+    from .store.vault import VaultError
+
+    if not settings.db_path.exists():
+        return 0
     try:
-        return count_enabled(sqlite_utils.Database(conn), "coordinator")
-    except sqlite3.Error:
-        return 0  # a database from before the console: the Database item says what else is wrong
-    finally:
-        conn.close()
+        with read_only(settings, settings.db_path) as db:
+            return count_enabled(db, "coordinator")
+    except (sqlcipher.sqlite.Error, VaultError):
+        return 0  # a database from before the console, or one that will not open: the Database item says why
 
 
 def web_items(settings: Settings) -> list[Item]:
@@ -453,6 +498,45 @@ def retention_items(settings: Settings) -> list[Item]:
     ]
 
 
+def backup_items(settings: Settings) -> list[Item]:
+    """A backup folder set, apart from the database, with a backup from the last two days."""
+    from datetime import UTC, datetime, timedelta
+
+    from .store.backup import newest_backup
+
+    folder = settings.backup_dir
+    daily = (
+        "run `screening-bot backup` daily (deploy/systemd/screening-bot-backup.timer, or cron), keep the key apart "
+        "from the backups, and try `screening-bot restore` once on another machine (README, 'Backups')"
+    )
+    if folder is None:
+        return [
+            todo(
+                "Backups",
+                "SCREENING_BACKUP_DIR is not set: nothing is backed up, and a damaged disk loses every lead.",
+                f"Set screening_backup_dir to a folder on another disk (or a mounted backup share), then {daily}.",
+            )
+        ]
+    if folder.resolve() == settings.db_path.resolve().parent:
+        return [todo("Backups", f"{folder} is the database's own folder.", "Choose a folder on another disk.")]
+    newest = newest_backup(folder, settings.db_path.stem) if folder.is_dir() else None
+    if newest is None:
+        return [
+            todo("Backups", f"There is no backup in {folder} yet.", f"Take one now (`screening-bot backup`); {daily}.")
+        ]
+    path, at = newest
+    age = datetime.now(UTC) - at
+    if age > timedelta(days=2):
+        return [todo("Backups", f"The newest backup, {path.name}, is {age.days} days old.", f"Take one now; {daily}.")]
+    return [
+        ok(
+            "Backups",
+            f"newest {path.name} ({age.total_seconds() / 3600:.0f} h old) in {folder}; kept "
+            f"{settings.backup_keep_days} days",
+        )
+    ]
+
+
 def check_launch(settings: Settings) -> list[Item]:
     """Every check, in the order a site would work through them; those of a dialog file once per trial (each
     named by its dialog id when there are several)."""
@@ -477,6 +561,7 @@ def check_launch(settings: Settings) -> list[Item]:
         *web_items(settings),
         *key_items(settings),
         *each(lambda d: database_items(settings, d)),
+        *backup_items(settings),
         *retention_items(settings),
     ]
 

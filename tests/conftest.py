@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,101 @@ LOCALES = ROOT / "locales"
 SECOND_TRIAL = ROOT / "tests" / "data" / "dialogs" / "knee_oa_chengdu.toml"
 SECOND_TRIAL_LOCALES = SECOND_TRIAL.parent / "locales"
 TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_home_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same for session- and module-wide fixtures, which are made before each test's own folder."""
+    home = tmp_path_factory.mktemp("config-session")
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
+
+
+@pytest.fixture(autouse=True)
+def key_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own configuration folder, where the encryption key goes by default
+    (~/.config/screening-bot/): never the developer's, and never shared between tests.
+    Set in the environment, so the commands a test runs find it too."""
+    home = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home
+
+
+def key_file_for(db_path: Path) -> Path:
+    """Where `screening-bot` keeps the key of this database by default (outside its folder)."""
+    from bot.config import Settings
+
+    return Settings(db_path=db_path).key_path()
+
+
+def database_key_for(db_path: Path) -> bytes | None:
+    """The SQLCipher key of an encrypted database file (None for an unencrypted one)."""
+    from bot.store.sqlcipher import is_plaintext
+    from bot.store.vault import database_key, read_keys
+
+    if is_plaintext(db_path) or not db_path.exists():
+        return None
+    keys = read_keys("", key_file_for(db_path))
+    assert keys is not None, f"no key for the encrypted {db_path}"
+    return database_key(keys.keys[0])
+
+
+def opened(db_path: Path, env_key: str = "") -> tuple[Any, Any]:
+    """The database and its vault, opened as every `screening-bot` command opens them (bot/store/vault.py)."""
+    from bot.store.vault import open_protected
+
+    return open_protected(db_path, env_key, key_file_for(db_path))
+
+
+def connect_apart(db_path: Path, **options: Any) -> Any:
+    """A connection of its own to the database file, as another program opens it (with its key when the
+    file is encrypted), from the bot's SQLite library: two libraries must never open one file."""
+    from bot.store import sqlcipher
+
+    return sqlcipher.connect(db_path, database_key_for(db_path), **options)
+
+
+@contextmanager
+def peek(db_path: Path) -> Iterator[Any]:
+    """`connect_apart`, closed after."""
+    conn = connect_apart(db_path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def stored_bytes(db_path: Path) -> bytes:
+    """Every byte of the database file and its write-ahead log, free pages and old frames included;
+    decrypted page by page when the file is encrypted (SQLCipher 4: AES-256-CBC, the IV in each page's
+    reserved tail; page 1 starts with the salt). So a test can show an erased value is gone even
+    from the parts SQLite no longer uses, encrypted or not."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    data = db_path.read_bytes() if db_path.exists() else b""
+    log = wal.read_bytes() if wal.exists() else b""
+    key = database_key_for(db_path)
+    if key is None:
+        return data + log
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    size = 4096
+
+    def page(raw: bytes, number: int) -> bytes:
+        body, iv = (raw[16:-80] if number == 1 else raw[:-80]), raw[-80:-64]
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        return decryptor.update(body) + decryptor.finalize()
+
+    pages = [page(data[i : i + size], i // size + 1) for i in range(0, len(data) - size + 1, size)]
+    offset = 32  # the WAL header; then frames: a 24-byte header (page number first), then the page
+    while offset + 24 + size <= len(log):
+        pages.append(page(log[offset + 24 : offset + 24 + size], int.from_bytes(log[offset : offset + 4], "big")))
+        offset += 24 + size
+    return b"".join(pages)
 
 
 @pytest.fixture(scope="session")
@@ -218,12 +315,12 @@ def make_lead_screener(
     reminding: tuple[str, ...] = ("telegram",),
     **site: str,
 ) -> Screener:
-    """The service with contact capture, encrypted leads and a key file beside the database, as
-    `compose.build_service` sets it up for `screening-bot run` (Telegram can send a reminder unasked)."""
-    from bot.store.vault import open_vault
+    """The service with contact capture and encrypted leads, in an encrypted database whose key is where
+    `screening-bot` keeps it (`key_file_for`), as `compose.build_service` opens it for `screening-bot run`
+    (Telegram can send a reminder unasked)."""
+    from bot.store.vault import open_protected
 
-    db = open_database(db_path)
-    vault = open_vault(db, "", db_path.with_suffix(".key"))
+    db, vault = open_protected(db_path, "", key_file_for(db_path))
     return Screener(
         dialog,
         Storage(db, dialog, vault),

@@ -265,12 +265,13 @@ class Patient(Person):
     def ended_after(self, after: int) -> bool:
         return any(message_id > after for message_id in self.ended_ids())
 
-    def could_end_as_a_child_after(self, message_id: int) -> bool:
-        """True if, after the bot's message `message_id`, this person typed a number the age question
-        reads as a child ("1" meant for a button, "2015" meant for the year of diagnosis, landing on
-        the age question after a crash): the bot then deletes the conversation, and a kill can come
-        before the person sees why."""
-        return any(shown >= message_id for shown in self.child_like_sends)
+    def could_have_ended_as_a_child(self) -> bool:
+        """True if this person ever typed a number the age question reads as a child's age ("1" meant
+        for a button, "2015" meant for the year of diagnosis). After a crash, such a text can land on
+        the age question (the bot rightly takes it for the question it is asking), which deletes the
+        conversation; a kill can come before the person sees why. The caller also checks that no
+        more chats lost answers than the bot counted children stopped."""
+        return bool(self.child_like_sends)
 
     async def wait_for_prompt(self, after: int) -> ChatMessage:
         """The next question; after a chat that ended with nothing kept, /start is said again first."""

@@ -16,7 +16,14 @@ from .conftest import DIALOG_PATH, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: Sample values for the README's placeholders, so each command line parses.
-PLACEHOLDERS = {"ID": "L-0001", "OTHER": "L-0002", "STATUS": "contacted", "NAME": "poster-wuhan", "ROLE": "viewer"}
+PLACEHOLDERS = {
+    "ID": "L-0001",
+    "OTHER": "L-0002",
+    "STATUS": "contacted",
+    "NAME": "poster-wuhan",
+    "ROLE": "viewer",
+    "BACKUP_FILE": "screening-20261125T023000Z.db",
+}
 GLOBAL_OPTIONS = {"--config": "config", "--db": "db", "--dialog": "dialog"}
 
 
@@ -51,7 +58,7 @@ def test_the_readme_lists_every_command() -> None:
         tuple(w for w in c if not w.startswith("-") and w not in PLACEHOLDERS.values()) for c in readme_commands()
     }
     assert listed == command_paths()
-    assert len(listed) == 24
+    assert len(listed) == 26
 
 
 @pytest.mark.parametrize("command", readme_commands(), ids=" ".join)

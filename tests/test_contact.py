@@ -11,7 +11,16 @@ from bot.dialog.model import Dialog
 from bot.dialog.rules import Invalid
 from bot.screening.contact import CONTACT_CONSENT_VERSION, parse_phone
 
-from .conftest import DIALOG_PATH, AsSeen, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    AsSeen,
+    give_contact,
+    key_file_for,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+    stored_bytes,
+)
 
 NOT_SURE_OF_DIAGNOSIS = {"diagnosis_year": "not sure"}
 
@@ -248,15 +257,14 @@ def test_the_terminal_channel_gets_contact_capture_too(tmp_path: Path) -> None:
     out = result.stdout
     assert out.index("Would you like the study team to contact you") < out.index("Please type only the digits")
     assert "What happens next" in out
-    assert (tmp_path / "s.key").exists()
+    assert key_file_for(tmp_path / "s.db").exists() and not (tmp_path / "s.key").exists()
 
 
 # ---------------------------------------------------------------------- "No, thank you" means it (issue 17)
 
 
 def raw_bytes(db_path: Path) -> bytes:
-    wal = db_path.with_name(db_path.name + "-wal")
-    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    return stored_bytes(db_path)  # decrypted page by page: free pages and old WAL frames included
 
 
 def back_to_the_contact_question(chat) -> None:

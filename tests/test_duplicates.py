@@ -16,6 +16,7 @@ import pytest
 from bot.channels.telegram.staff import MERGE_BUTTON, NOT_DUPLICATE_BUTTON, POSSIBLE_DUPLICATE, StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
+from bot.staff import staff_identity
 from bot.store import audit
 
 from .conftest import (
@@ -115,7 +116,7 @@ def test_staff_merge_from_the_command_line(dialog: Dialog, db_path: Path, staff_
     ]
     entry = audit.entries(screener.store.db)[0]
     assert (entry["who"], entry["action"], entry["lead_id"], entry["detail"]) == (
-        "nurse-li",
+        staff_identity(),
         "merge",
         bob_lead.id,
         f"into={alice_lead.id}",

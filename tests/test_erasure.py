@@ -4,11 +4,11 @@ and every staff message that showed the lead (the staff chat's post, private /le
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +16,6 @@ import pytest
 from bot.channels.telegram.staff import ERASED_POST, EXPORT_OUT_OF_DATE, WITHDRAWN_POST, StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.store import open_database
 from bot.store.wipe import checkpoint, pending, wipe_pending
 
 from .conftest import (
@@ -24,8 +23,10 @@ from .conftest import (
     LOCALES,
     AsSeen,
     Screener,
+    connect_apart,
     give_contact,
     make_lead_screener,
+    opened,
     reach_outcome,
     start_screening,
 )
@@ -42,9 +43,10 @@ t = AsSeen("en", LOCALES)
 
 
 def raw_bytes(db_path: Path) -> bytes:
-    """The database file and its write-ahead log, as they lie on the disk."""
-    wal = db_path.with_name(db_path.name + "-wal")
-    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    """The database file and its write-ahead log, decrypted page by page (free pages and old frames too)."""
+    from .conftest import stored_bytes
+
+    return stored_bytes(db_path)
 
 
 def lead_traces(db, conversation_id: str) -> list[bytes]:
@@ -66,9 +68,9 @@ def traces(db, conversation_id: str) -> list[bytes]:
 
 
 @contextmanager
-def reader_held_open(db_path: Path) -> Iterator[sqlite3.Connection]:
+def reader_held_open(db_path: Path) -> Iterator[Any]:
     """Another program reading the database (a staff export, a backup, an sqlite3 shell) for a while."""
-    reader = sqlite3.connect(db_path, isolation_level=None)
+    reader = connect_apart(db_path)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM answers").fetchone()  # holds its snapshot: the log cannot be emptied
     try:
@@ -123,7 +125,7 @@ def test_leads_erase_with_a_reader_open_says_so_and_the_next_start_wipes(
         assert main(["--db", str(db_path), "--dialog", str(DIALOG_PATH), "leads", "erase", lead.id, "--yes"]) == 0
         assert "another program is reading the database" in capsys.readouterr().err
     assert any(s in raw_bytes(db_path) for s in secrets)
-    open_database(db_path)  # any start of the bot, the web chat or a staff command
+    opened(db_path)  # any start of the bot, the web chat or a staff command
     assert [s for s in secrets if s in raw_bytes(db_path)] == []
 
 

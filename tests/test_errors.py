@@ -11,7 +11,6 @@ import os
 import resource
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from .cli_support import (
     screening_bot,
     snapshot,
 )
-from .conftest import ROOT, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import ROOT, connect_apart, give_contact, make_lead_screener, reach_outcome, start_screening
 from .test_terminal import CANDIDATE
 from .web_driver import WebUser, answer, harmless
 
@@ -92,7 +91,7 @@ def test_a_database_made_by_a_newer_program(tmp_path: Path) -> None:
 def test_a_database_locked_by_another_program(dialog: Dialog, tmp_path: Path) -> None:
     db = tmp_path / "screening.db"
     make_lead_screener(dialog, db).store.db.conn.close()
-    holder = sqlite3.connect(db, isolation_level=None)
+    holder = connect_apart(db)
     holder.execute("BEGIN EXCLUSIVE")  # e.g. a backup tool, or a sqlite3 shell left open mid-change
     try:
         result = screening_bot("--db", str(db), "leads", "list")
@@ -225,7 +224,7 @@ def test_ctrl_c_in_the_chat_says_goodbye_and_keeps_every_answer(tmp_path: Path) 
     assert chat.returncode == 130, err
     assert "Goodbye. Run the chat again to continue where you stopped." in out.decode()
     assert b"Traceback" not in out + err and err == b""
-    stored = sqlite3.connect(db).execute("SELECT question_id FROM answers ORDER BY id").fetchall()
+    stored = connect_apart(db).execute("SELECT question_id FROM answers ORDER BY id").fetchall()
     assert [q for (q,) in stored] == ["respondent", "age", "sex"]
 
 
@@ -264,7 +263,7 @@ def test_a_full_disk_in_the_terminal_chat_keeps_every_answer_already_taken(tmp_p
     asked = result.stdout.count("\n> ")  # each prompt after the first input means the input before it was saved
     taken = CANDIDATE[3 : 3 + asked - 1]
     consents = 1 if len(taken) > HEALTH_CONSENT - 3 else 0  # the health-data consent is saved, but not as an answer
-    conn = sqlite3.connect(db)
+    conn = connect_apart(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
     assert stored == 2 + len(taken) - consents, "every answer the chat went on from is on disk, the failed one not"
@@ -321,7 +320,7 @@ def test_a_full_disk_in_the_web_chat_shows_a_kind_page_and_keeps_every_answer(di
         out, err = server.communicate(timeout=30)
     assert b"Traceback" not in out + err
     assert b"event=unavailable" in err
-    conn = sqlite3.connect(db)
+    conn = connect_apart(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
     assert acknowledged >= 1 and stored == acknowledged, "every answer whose next page was shown is on disk, no other"
@@ -334,7 +333,7 @@ def test_an_unexpected_error_gets_an_incident_id_and_one_log_line_without_person
     """A database edited by hand (valid SQLite, garbage in a row) is nothing the program expects."""
     db = tmp_path / "s.db"
     assert screening_bot("--db", str(db), "chat", input="1\n1\n40\nquit\n").returncode == 0
-    conn = sqlite3.connect(db)
+    conn = connect_apart(db)
     conn.execute("""UPDATE conversations SET answers = '{"age": 40, "note": "Zhang Wei 13800138000"'""")
     conn.commit()
     conn.close()

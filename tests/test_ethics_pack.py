@@ -49,6 +49,7 @@ from .conftest import (
     answer_until,
     give_contact,
     make_lead_screener,
+    opened,
     reach_outcome,
     start_screening,
 )
@@ -241,7 +242,7 @@ def test_a_changed_text_without_a_new_version_is_refused_at_start(tmp_path: Path
 
     edited_copy(tmp_path, age, age.replace("How old", "What age"), version="99.0.1")
     assert run_bot(path, db).returncode == 0
-    versions = DialogVersions(open_database(db)).all(dialog.id)
+    versions = DialogVersions(opened(db)[0]).all(dialog.id)
     assert [v.version for v in versions] == [dialog.version, "99.0.1"]
     assert "What age" in versions[1].text and "What age" not in versions[0].text
 

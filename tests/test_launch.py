@@ -10,6 +10,7 @@ import shutil
 import stat
 import tomllib
 from dataclasses import fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from bot.cli import main
 from bot.config import Settings
 from bot.dialog.load import DialogError, load_dialog, parse_dialog
 from bot.dialog.model import Dialog
-from bot.store import open_database
+from bot.store.backup import backup_name
 from bot.store.dialog_versions import DialogVersions
+from bot.store.vault import open_protected
 
 from .conftest import DIALOG_PATH, LOCALES
 
@@ -99,6 +101,9 @@ def fully_configured(tmp_path: Path) -> list[str]:
     key.write_text(Fernet.generate_key().decode() + "\n", encoding="ascii")
     key.chmod(0o600)
     version = tomllib.loads(text)["dialog"]["version"]
+    backups = tmp_path / "backups"  # a backup from this morning (check-launch only looks at its name)
+    backups.mkdir()
+    (backups / backup_name(Path("screening.db"), datetime.now(UTC) - timedelta(hours=3))).write_bytes(b"")
     config = tmp_path / "screening.toml"
     config.write_text(
         "\n".join(
@@ -114,6 +119,7 @@ def fully_configured(tmp_path: Path) -> list[str]:
                 'web_public_url = "https://screening.example.org"',
                 f'ethics_approved_version = "{version}"',
                 f'screening_key_file = "{key}"',
+                f'screening_backup_dir = "{backups}"',
                 f'screening_locales = "{locales}"',
             ]
         ),
@@ -292,9 +298,11 @@ def test_a_database_that_ran_other_words_under_this_version_is_open(tmp_path: Pa
     argv = fully_configured(tmp_path)
     dialog_path = Path(argv[argv.index("--dialog") + 1])
     db_path = Path(argv[argv.index("--db") + 1])
-    DialogVersions(open_database(db_path)).check_and_record(load_dialog(dialog_path))
+    db, _vault = open_protected(db_path, "", tmp_path / "secrets" / "screening.key")  # as the bot makes it
+    DialogVersions(db).check_and_record(load_dialog(dialog_path))
     code, out, topics = check(capsys, *argv)
     assert code == 0 and topics["Database"] == "OK", out
+    assert "encrypted (SQLCipher)" in out
     text = dialog_path.read_text(encoding="utf-8")
     dialog_path.write_text(text.replace("How old are you?", "What is your age?"), encoding="utf-8")
     code, out, topics = check(capsys, *argv)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +12,12 @@ from cryptography.fernet import Fernet
 
 from bot.dialog.model import Dialog
 from bot.logs import log_event
-from bot.store import audit, open_database
+from bot.store import audit, open_database, sqlcipher
 from bot.store.leads import LeadStore
 from bot.store.retention import RetentionPeriods, erase_lead, purge
-from bot.store.vault import VaultError, open_vault, pseudonym, rotate_key
+from bot.store.vault import VaultError, open_protected, pseudonym, rotate_key
 
-from .conftest import Chat, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import Chat, give_contact, key_file_for, make_lead_screener, reach_outcome, start_screening, stored_bytes
 
 PHONE_TYPED, PHONE_E164 = "139 7531 8642", "+8613975318642"
 NAME = "Quillon Zephyrine 龘靐"
@@ -26,9 +25,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def raw_bytes(db_path: Path) -> bytes:
-    """The database file and its write-ahead log, as they lie on the disk."""
-    wal = db_path.with_name(db_path.name + "-wal")
-    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    """The database file and its write-ahead log, decrypted page by page (conftest.stored_bytes)."""
+    return stored_bytes(db_path)
+
+
+def opened(db_path: Path, env_key: str = "") -> tuple:  # type: ignore[type-arg]
+    """The database and its vault, as every command opens them."""
+    return open_protected(db_path, env_key, key_file_for(db_path))
 
 
 def all_rows(db, table: str) -> list[dict]:
@@ -59,46 +62,48 @@ def test_contact_details_are_not_in_the_database_file_or_its_wal(dialog: Dialog,
 
 
 def test_the_key_file_is_created_on_first_run_readable_by_its_owner_only(db_path: Path) -> None:
-    key_file = db_path.with_suffix(".key")
-    open_vault(open_database(db_path), "", key_file)
+    key_file = key_file_for(db_path)
+    opened(db_path)
+    assert key_file.parent != db_path.parent, "outside the data folder"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     Fernet(key_file.read_text().strip())
 
 
 def test_a_missing_key_is_a_clear_error_at_start(dialog: Dialog, db_path: Path) -> None:
     make_lead_screener(dialog, db_path)
-    db_path.with_suffix(".key").unlink()
+    key_file_for(db_path).unlink()
     with pytest.raises(VaultError, match=r"no key was found.*Restore the key from your backup"):
-        open_vault(open_database(db_path), "", db_path.with_suffix(".key"))
+        opened(db_path)
 
 
 def test_a_wrong_key_is_a_clear_error_at_start(dialog: Dialog, db_path: Path) -> None:
     make_lead_screener(dialog, db_path)
-    with pytest.raises(VaultError, match="SCREENING_KEY does not open this database"):
-        open_vault(open_database(db_path), Fernet.generate_key().decode(), db_path.with_suffix(".key"))
+    with pytest.raises(VaultError, match="SCREENING_KEY does not open the database"):
+        opened(db_path, Fernet.generate_key().decode())
 
 
 def test_a_malformed_key_is_a_clear_error(db_path: Path) -> None:
     with pytest.raises(VaultError, match="not a Fernet key"):
-        open_vault(open_database(db_path), "hunter2", db_path.with_suffix(".key"))
+        opened(db_path, "hunter2")
 
 
 def test_key_rotation_keeps_every_lead_readable(dialog: Dialog, db_path: Path) -> None:
     screener = make_lead_screener(dialog, db_path)
     lead_for(screener, "a", "13912345678", "Li Na")
     lead_for(screener, "b", "+852 9123 4567", None)
-    key_file = db_path.with_suffix(".key")
+    key_file = key_file_for(db_path)
     old_key = key_file.read_text().strip()
-    db = open_database(db_path)
-    new_key = rotate_key(db, open_vault(db, "", key_file), key_file)
+    screener.store.db.close()
+    db, vault = opened(db_path)
+    new_key = rotate_key(db, vault, key_file)
     assert key_file.read_text().strip() == new_key.decode() != old_key
-    reopened = LeadStore(open_database(db_path), open_vault(open_database(db_path), "", key_file))
+    reopened = LeadStore(*opened(db_path))
     assert sorted((lead.phone, lead.name) for lead in reopened.find()) == [
         ("+85291234567", ""),
         ("+8613912345678", "Li Na"),
     ]
     with pytest.raises(VaultError):
-        open_vault(open_database(db_path), old_key, key_file)
+        opened(db_path, old_key)
     # possible duplicates are still found by phone after rotation: the hashes were re-derived
     again = make_lead_screener(dialog, db_path)
     lead_for(again, "c", "13912345678", None)
@@ -127,8 +132,9 @@ def test_disagreeing_to_consent_keeps_nothing(dialog: Dialog, db_path: Path) -> 
     chat.press("I don't agree")
     assert chat.reply.ended
     db = screener.store.db
-    for table in ("conversations", "answers", "outcomes", "leads", "lead_history", "audit_log"):
+    for table in ("conversations", "answers", "outcomes", "leads", "lead_history"):
         assert all_rows(db, table) == [], table
+    assert [e["action"] for e in all_rows(db, "audit_log")] == ["audit-chain-start"], "only the log's own start"
     assert audit.totals(db) == {"started": 1, "declined_consent": 1}
     assert b"person-who-says-no" not in raw_bytes(db_path)
 
@@ -175,16 +181,16 @@ def test_staff_erase_a_lead_by_id(dialog: Dialog, db_path: Path) -> None:
     db = screener.store.db
     for table in ("conversations", "answers", "outcomes", "leads", "lead_history"):
         assert all_rows(db, table) == [], table
-    assert [(e["who"], e["action"], e["lead_id"]) for e in audit.entries(db)] == [("nurse-wu", "erase", lead.id)]
+    assert next((e["who"], e["action"], e["lead_id"]) for e in audit.entries(db)) == ("nurse-wu", "erase", lead.id)
     assert not erase_lead(db, lead.id, "nurse-wu")
 
 
 def test_the_audit_log_cannot_be_edited(db_path: Path) -> None:
     db = open_database(db_path)
     audit.record(db, "nurse-wu", "read", "abcd1234")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(sqlcipher.sqlite.IntegrityError, match="append-only"):
         db.execute("UPDATE audit_log SET who = 'someone else'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(sqlcipher.sqlite.IntegrityError, match="append-only"):
         db.execute("DELETE FROM audit_log")
 
 

@@ -157,6 +157,12 @@ def benchmark(command: str, tmp_path: Path) -> None:
     assert "--quick" in done.stdout
 
 
+def encryption_cost(command: str, tmp_path: Path) -> None:
+    """About 30 s as written: run here with two people and one round, which prints the same table."""
+    done = sh(f"{command} --people 2 --rounds 1", ROOT)
+    assert "µs per screening step" in done.stdout and "SQLCipher" in done.stdout
+
+
 def questions_to_outcome(command: str, tmp_path: Path) -> None:
     """A few seconds: run as written, from the checkout (it drives the real Screener on a throwaway database)."""
     done = sh(command, ROOT)
@@ -173,10 +179,26 @@ def piped_chat(command: str, tmp_path: Path) -> None:
 def rotate_key(command: str, tmp_path: Path) -> None:
     work = workdir(tmp_path)
     sh(".venv/bin/screening-bot chat", work, stdin="quit\n")  # a database, as after the first run
-    key = work / "data" / "screening.key"
+    key = Path(os.environ["XDG_CONFIG_HOME"]) / "screening-bot" / "screening.key"  # outside data/
     before = key.read_text()
     done = sh(command, work)
     assert "re-encrypted with a new key" in done.stderr and key.read_text() != before
+
+
+def backup_and_restore(command: str, tmp_path: Path) -> None:
+    """The backup folder of the README is another disk; here a folder beside the work folder."""
+    work = workdir(tmp_path)
+    sh(".venv/bin/screening-bot chat", work, stdin="1\n1\n40\nquit\n")  # a database with answers
+    folder = tmp_path / "backup-disk"
+    made = sh(
+        ".venv/bin/screening-bot backup --out /mnt/backup/screening".replace("/mnt/backup/screening", str(folder)), work
+    )
+    backup = Path(made.stdout.strip())
+    assert backup.parent == folder and backup.name.startswith("screening-") and backup.name.endswith("Z.db")
+    if "restore" in command:
+        shown = command.split()[-1]
+        done = sh(command.replace(shown, str(backup)), work, stdin="yes\n")
+        assert "Restored data/screening.db" in done.stdout, done.stdout + done.stderr
 
 
 def web(command: str, tmp_path: Path) -> None:
@@ -308,7 +330,10 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/python benchmarks/bench.py": benchmark,
     ".venv/bin/python benchmarks/questions_to_outcome.py": questions_to_outcome,
     "printf '1\\n1\\n40\\n1\\n1\\n1\\n' | .venv/bin/screening-bot chat": piped_chat,
+    ".venv/bin/python benchmarks/encryption.py": encryption_cost,
     ".venv/bin/screening-bot rotate-key": rotate_key,
+    ".venv/bin/screening-bot backup --out /mnt/backup/screening": backup_and_restore,
+    ".venv/bin/screening-bot restore /mnt/backup/screening/screening-20261125T023000Z.db": backup_and_restore,
     ".venv/bin/screening-bot web --port 8080 --public-url https://screening.example.org": web,
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,
     ".venv/bin/screening-bot staff add li.na --role admin": staff_add,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,20 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.channels.telegram.keyboards import decode
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.store import open_database
-from bot.store.vault import open_vault, pseudonym
+from bot.store import sqlcipher
+from bot.store.vault import database_key, pseudonym
 
-from .conftest import DIALOG_PATH, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    database_key_for,
+    give_contact,
+    key_file_for,
+    make_lead_screener,
+    opened,
+    reach_outcome,
+    start_screening,
+    stored_bytes,
+)
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, agree_to_everything_asked_first, conversation_of, running_bot
 
@@ -35,13 +44,15 @@ HEX64, HEX32 = re.compile(rb"[0-9a-f]{64}"), re.compile(rb"(?<![0-9a-f])[0-9a-f]
 
 
 def raw_bytes(db_path: Path) -> bytes:
+    """The file and its WAL as they lie on the disk (encrypted: SQLCipher)."""
     wal = db_path.with_name(db_path.name + "-wal")
     return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
 
 def copy_of(db_path: Path, to: Path) -> Path:
-    """A consistent copy of the database as it is now (SQLite's online backup)."""
-    source, target = sqlite3.connect(db_path), sqlite3.connect(to)
+    """A consistent copy of the database as it is now (SQLite's online backup), under the same key."""
+    key = database_key_for(db_path)
+    source, target = sqlcipher.connect(db_path, key), sqlcipher.connect(to, key)
     source.backup(target)
     source.close()
     target.close()
@@ -49,7 +60,7 @@ def copy_of(db_path: Path, to: Path) -> Path:
 
 
 def old_hash_key(old_copy: Path, old_key: bytes) -> bytes:
-    token = sqlite3.connect(old_copy).execute("SELECT hash_key_enc FROM vault").fetchone()[0]
+    token = sqlcipher.connect(old_copy, database_key(old_key)).execute("SELECT hash_key_enc FROM vault").fetchone()[0]
     return Fernet(old_key).decrypt(token.encode())
 
 
@@ -83,7 +94,7 @@ async def test_an_old_key_and_an_old_copy_recover_nothing_and_everything_still_w
     # A conversation untouched since before chat ids were kept: rotation cannot re-derive its pseudonym.
     screener.store.db.execute("DELETE FROM channel_addresses WHERE conversation_id = ?", [legacy_conv.id])
 
-    key_file = db_path.with_suffix(".key")
+    key_file = key_file_for(db_path)
     old_key = key_file.read_text().strip().encode()
     old_copy = copy_of(db_path, tmp_path / "before-rotation.db")
     old_pseudonyms = {
@@ -92,24 +103,32 @@ async def test_an_old_key_and_an_old_copy_recover_nothing_and_everything_still_w
 
     # The attack works on the old copy: the test can tell.
     old_hashes = phone_hashes(old_hash_key(old_copy, old_key))
-    in_old_copy = {r[0] for r in sqlite3.connect(old_copy).execute("SELECT phone_hash FROM leads")}
+    in_old_copy = {
+        r[0] for r in sqlcipher.connect(old_copy, database_key(old_key)).execute("SELECT phone_hash FROM leads")
+    }
     assert {old_hashes[h] for h in in_old_copy} == set(PHONES)
 
+    screener.store.db.close()
     assert main(["--db", str(db_path), "--dialog", str(DIALOG_PATH), "rotate-key"]) == 0
     assert "2 lead(s) re-encrypted" in capsys.readouterr().err
 
     # ------------------------------------------------ the old key and the old copy against the new database
-    data = raw_bytes(db_path)
+    on_disk = raw_bytes(db_path)
+    assert not TOKEN.findall(on_disk) and b"CREATE TABLE" not in on_disk, "the file itself is encrypted"
+    with pytest.raises(sqlcipher.sqlite.DatabaseError):  # the old key's database key opens nothing either
+        sqlcipher.connect(db_path, database_key(old_key)).execute("SELECT count(*) FROM leads").fetchone()
+    data = stored_bytes(db_path)  # decrypted with the new key: what an attacker with it would see
     tokens = TOKEN.findall(data)
     assert len(tokens) >= 6  # phones, names, chat ids, the hash keys: all there, encrypted
     old = Fernet(old_key)
     for token in tokens:
         with pytest.raises(InvalidToken):
             old.decrypt(token)
-    new_phone_hashes = {r["phone_hash"] for r in screener.store.db.query("SELECT phone_hash FROM leads")}
+    db = opened(db_path)[0]
+    new_phone_hashes = {r["phone_hash"] for r in db.query("SELECT phone_hash FROM leads")}
     assert len(new_phone_hashes) == 2 and not new_phone_hashes & in_old_copy
     assert not {h.decode() for h in HEX64.findall(data)} & set(old_hashes), "no candidate's old hash anywhere"
-    user_keys = {r["user_key"] for r in screener.store.db.query("SELECT user_key FROM conversations")}
+    user_keys = {r["user_key"] for r in db.query("SELECT user_key FROM conversations")}
     assert not user_keys & old_pseudonyms
     assert not {h.decode() for h in HEX32.findall(data)} & old_pseudonyms, "no old pseudonym anywhere"
 
@@ -127,7 +146,7 @@ async def test_an_old_key_and_an_old_copy_recover_nothing_and_everything_still_w
             assert decode(asked.buttons[0]["callback_data"])[0] == steps[person.chat_id], "the same conversation"
     assert conversation_of(rotated, legacy).id == legacy_conv.id
     assert rotated.leads.vault.legacy_hash_key == b""
-    assert next(open_database(db_path).query("SELECT legacy_hash_key_enc FROM vault"))["legacy_hash_key_enc"] == ""
+    assert next(opened(db_path)[0].query("SELECT legacy_hash_key_enc FROM vault"))["legacy_hash_key_enc"] == ""
     # possible duplicates are still found by the phone hash
     again = start_screening(rotated, user="someone-new")
     reach_outcome(again, dialog)
@@ -149,15 +168,17 @@ def test_rotating_twice_keeps_a_waiting_legacy_conversation_reachable(dialog: Di
         " created_at, updated_at) VALUES ('legacy1', 'telegram', ?, 'age', 'en', 'x', '1', 'h', '', '')",
         [old_user_key],
     )
-    key_file = db_path.with_suffix(".key")
+    key_file = key_file_for(db_path)
+    db.close()
     for _ in range(2):
-        vault = open_vault(open_database(db_path), "", key_file)
-        rotate_key(open_database(db_path), vault, key_file)
-    vault = open_vault(open_database(db_path), "", key_file)
-    row = next(open_database(db_path).query("SELECT user_key FROM conversations WHERE id = 'legacy1'"))
+        rotating, vault = opened(db_path)
+        rotate_key(rotating, vault, key_file)
+        rotating.close()
+    db, vault = opened(db_path)
+    row = next(db.query("SELECT user_key FROM conversations WHERE id = 'legacy1'"))
     assert row["user_key"] != old_user_key
-    store = TelegramStore(open_database(db_path), vault)
+    store = TelegramStore(db, vault)
     assert store.rekey_legacy(chat_id)
-    row = next(open_database(db_path).query("SELECT user_key FROM conversations WHERE id = 'legacy1'"))
+    row = next(db.query("SELECT user_key FROM conversations WHERE id = 'legacy1'"))
     assert row["user_key"] == vault.pseudonym("telegram", chat_id)
     assert vault.legacy_hash_key == b""

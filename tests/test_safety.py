@@ -331,15 +331,13 @@ def test_the_shipped_dialog_needs_no_lenient_reading(dialog: Dialog) -> None:
 
 def test_migration_7_brings_an_existing_database_up_to_date(tmp_path: Path, dialog: Dialog) -> None:
     """A database made by the previous release (schema 6) gains leads.urgent and the consents columns."""
-    import sqlite3
-
     import sqlite_utils
 
-    from bot.store import open_database
+    from bot.store import open_database, sqlcipher
     from bot.store.db import MIGRATIONS
 
     path = tmp_path / "old.db"
-    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    old = sqlite_utils.Database(sqlcipher.connect(path))
     for number, step in enumerate(MIGRATIONS[:6], start=1):
         step(old)
         old.execute(f"PRAGMA user_version = {number}")

@@ -4,7 +4,6 @@ and the web chat (the ASGI test client) all reach the same Screener, so each sho
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from bot.dialog.model import Dialog
 from bot.i18n import _
 from bot.replies import Choose, ChooseMany, Command, Text
 
-from .conftest import LOCALES, AsSeen, make_lead_screener
+from .conftest import LOCALES, AsSeen, connect_apart, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, agree_to_everything_asked_first, running_bot
 from .test_telegram_staff import STAFF_CHAT, staffed
@@ -25,7 +24,7 @@ t = AsSeen("en", LOCALES)
 
 def everything_in(db_path: Path) -> str:
     """Every row of every table (read with a fresh connection): what a copy of the file would hold."""
-    db = sqlite3.connect(db_path)
+    db = connect_apart(db_path)
     try:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return "\n".join(str(row) for table in tables for row in db.execute(f"SELECT * FROM {table}"))

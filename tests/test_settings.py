@@ -45,6 +45,8 @@ GOOD = {
     "retain_unfinished_days": ("14", 14),
     "retain_not_eligible_days": ("60", 60),
     "retain_closed_lead_days": ("365", 365),
+    "backup_dir": ("/backups/screening", Path("/backups/screening")),
+    "backup_keep_days": ("30", 30),
     "public_url": ("https://screening.example.org/", "https://screening.example.org"),
     "web_host": ("0.0.0.0", "0.0.0.0"),
     "web_port": ("8081", 8081),
@@ -83,6 +85,7 @@ BAD = {
     "retain_unfinished_days": ("30 days", "30 days", "whole number of days from 1 to 3650"),
     "retain_not_eligible_days": ("-1", "-1", "whole number of days from 1 to 3650"),
     "retain_closed_lead_days": ("1.5", "1.5", "whole number of days from 1 to 3650"),
+    "backup_keep_days": ("two weeks", "two weeks", "whole number of days from 1 to 3650"),
     "public_url": ("screening.example.org", "screening.example.org", "https://"),
     "web_host": ("local host", "local host", "address to listen on"),
     "web_port": ("abc", "abc", "port number from 1 to 65535"),
@@ -102,7 +105,10 @@ BAD = {
     "notify_urls": ("team@example.org", "wecombot:KEY", "notification addresses"),
 }
 #: The same, as the wrong type of TOML value (a number where text is meant, text where a number is ...).
-BAD_TOML: dict[str, Any] = {name: 12 for name in (*TEXT, "db_path", "dialog_path", "locales_dir", "key_file")} | {
+BAD_TOML: dict[str, Any] = {
+    name: 12 for name in (*TEXT, "db_path", "dialog_path", "locales_dir", "key_file", "backup_dir")
+} | {
+    "backup_keep_days": 0,
     "language": 1,
     "log_level": 20,
     "telegram_api_base_url": 1,
@@ -162,7 +168,7 @@ def write_config(tmp_path: Path, **values: Any) -> Path:
 def test_every_setting_is_in_these_tables() -> None:
     assert set(GOOD) == set(SETTINGS)
     assert set(BAD_TOML) | {"retain_closed_lead_days"} == set(SETTINGS)
-    assert set(BAD) == set(SETTINGS) - TEXT - {"db_path", "dialog_path", "locales_dir", "key_file"}
+    assert set(BAD) == set(SETTINGS) - TEXT - {"db_path", "dialog_path", "locales_dir", "key_file", "backup_dir"}
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))

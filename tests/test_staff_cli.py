@@ -16,9 +16,22 @@ from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.dialog.model import Dialog
+from bot.staff import staff_identity
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, ROOT, Screener, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    ROOT,
+    Screener,
+    give_contact,
+    key_file_for,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+)
+
+#: Who runs the commands here, as the operating system says (`os.getuid`, `pwd`): never $USER.
+ME = staff_identity()
 
 
 @pytest.fixture
@@ -58,13 +71,16 @@ def test_leads_list_shows_open_leads_newest_first_and_is_audited(desk: Screener,
     assert "张伟" in out and "+8613912345678" in out and "+85291234567" in out
     assert out.index("+85291234567") < out.index("+8613912345678")
     assert "2 lead(s)" in out
-    assert audit.entries(desk.store.db)[0] | {"at": ""} == {
-        "id": 1,
+    entry = audit.entries(desk.store.db)[0]
+    assert entry | {"at": "", "id": 0, "chain": ""} == {
+        "id": 0,
         "at": "",
-        "who": "Coordinator Wu",
+        "who": ME,  # the login and uid the system gives: a typed name is only a note
         "action": "list",
         "lead_id": "",
-        "detail": "rows=2",
+        "detail": 'rows=2 (signed "Coordinator Wu")',
+        "leads_seen": " ".join(lead.id for lead in desk.leads.find()),  # which leads were seen, not how many
+        "chain": "",
     }
 
 
@@ -85,7 +101,8 @@ def test_leads_show_has_the_whole_lead(desk: Screener, db_path: Path, capsys) ->
     assert "Answers the study team should check:" in out and "Year lupus was found: not sure" in out
     assert "Age 18 to 70" in out and "unclear" in out
     assert "History:" in out and "created" in out
-    assert (audit.entries(desk.store.db)[0]["who"], audit.entries(desk.store.db)[0]["action"]) == ("nurse-li", "read")
+    assert (audit.entries(desk.store.db)[0]["who"], audit.entries(desk.store.db)[0]["action"]) == (ME, "read")
+    assert audit.entries(desk.store.db)[0]["leads_seen"] == lead.id
     assert run(db_path, "leads", "show", "nope") == 1
 
 
@@ -97,12 +114,15 @@ def test_set_status_keeps_who_when_and_a_note(desk: Screener, db_path: Path, cap
     assert run(db_path, "leads", "set-status", lid, "closed", "--reason", "unreachable") == 0
     history = desk.leads.get(lid).history
     assert [(h["who"], h["status"], h["note"]) for h in history[1:]] == [
-        ("Nurse Chen", "attempt_1", "no answer"),
-        ("nurse-li", "closed", "unreachable"),
+        (ME, "attempt_1", "no answer"),
+        (ME, "closed", "unreachable"),
     ]
     assert desk.leads.get(lid).close_reason == "unreachable"
-    actions = [(e["who"], e["action"]) for e in audit.entries(desk.store.db)]
-    assert actions == [("nurse-li", "set-status"), ("Nurse Chen", "set-status")]
+    actions = [(e["who"], e["action"], e["detail"]) for e in audit.entries(desk.store.db)][:2]
+    assert actions == [
+        (ME, "set-status", "status=closed reason=unreachable"),
+        (ME, "set-status", 'status=attempt_1 reason= (signed "Nurse Chen")'),
+    ]
 
 
 def test_csv_export_opens_in_excel_with_chinese_intact(desk: Screener, db_path: Path, tmp_path: Path) -> None:
@@ -160,7 +180,7 @@ def test_audit_lists_what_staff_did(desk: Screener, db_path: Path, capsys) -> No
     capsys.readouterr()
     assert run(db_path, "audit") == 0
     out = capsys.readouterr().out
-    assert "Dr Zhou" in out and "read" in out and "张伟" not in out
+    assert ME in out and 'signed "Dr Zhou"' in out and "read" in out and "张伟" not in out
 
 
 def test_leads_erase_removes_the_person_and_is_audited(desk: Screener, db_path: Path, capsys) -> None:
@@ -193,7 +213,7 @@ def test_the_real_command_purges_rotates_and_refuses_a_wrong_key(desk: Screener,
     assert listed.returncode == 0 and "张伟" in listed.stdout
     wrong = cli(db_path, "leads", "list", SCREENING_KEY="x" * 43 + "=")
     assert wrong.returncode == 2
-    assert "does not open this database" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "does not open the database" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 STAFF_COMMANDS = [
@@ -239,7 +259,7 @@ def test_create_starts_a_new_database_on_purpose(tmp_path: Path, staff_env: None
     db = tmp_path / "new" / "screening.db"
     assert main(["leads", "list", "--db", str(db), "--create"]) == 0
     assert "No leads match." in capsys.readouterr().out
-    assert db.exists() and db.with_suffix(".key").exists()
+    assert db.exists() and key_file_for(db).exists()
     assert main(["leads", "list", "--db", str(db)]) == 0  # from now on it is there
 
 
@@ -248,4 +268,4 @@ def test_the_real_command_refuses_a_mistyped_db_without_a_traceback(tmp_path: Pa
     done = cli(typo, "leads", "list")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"error: no database at {typo} ") and "--create" in done.stderr
-    assert not typo.exists() and not typo.with_suffix(".key").exists()
+    assert not typo.exists() and not key_file_for(typo).exists()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, encode
+from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, SharedKeyboard, encode
 from bot.dialog.flow import AT_REST
 from bot.dialog.model import OUTCOMES, Dialog, Question
 from bot.howto import TELEGRAM
@@ -170,3 +171,20 @@ def test_every_button_fits_in_callback_data(dialog: Dialog) -> None:
             assert len(encode(question.id, Choose(question.id, option.id)).encode()) <= CALLBACK_DATA_LIMIT
         assert len(encode("summary", Command("edit", question.id)).encode()) <= CALLBACK_DATA_LIMIT
         assert len(encode(question.id, Command("done")).encode()) <= CALLBACK_DATA_LIMIT
+
+
+def test_a_shared_keyboard_goes_out_as_ptb_writes_it_and_no_send_changes_the_next(dialog: Dialog) -> None:
+    """Keyboards are built once and shared by every chat (keyboards.py): what each send gets is
+    ptb's own dict for it, and a copy, so nothing done to one request reaches the next."""
+    for question in dialog.questions:
+        rows = [
+            [InlineKeyboardButton(o.label, callback_data=encode(question.id, Choose(question.id, o.id)))]
+            for o in question.options
+        ] + [[InlineKeyboardButton("Back", callback_data=encode(question.id, Command("back")))]]
+        shared, plain = SharedKeyboard(rows), InlineKeyboardMarkup(rows)
+        sent = shared.to_dict()
+        assert sent == plain.to_dict() and shared == plain
+        sent["inline_keyboard"][0][0]["text"] = "changed"
+        sent["inline_keyboard"].append([])
+        assert shared.to_dict() == plain.to_dict()
+        assert shared.to_dict(recursive=False) == plain.to_dict(recursive=False)

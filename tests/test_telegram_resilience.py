@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 import logging
 import random
@@ -139,6 +140,26 @@ async def test_429_then_502_then_a_timeout_loses_nothing_and_sends_nothing_twice
     assert sum("What was your sex at birth?" in t for t in texts) == 1
     assert history(screener, person, "age") == ["40"]
     assert conversation_of(screener, person).state == "travel"
+
+
+async def test_a_429_that_never_ends_is_tried_send_attempts_times_in_all(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    """One layer retries: the Sender. ptb's rate limiter beneath it only keeps the pace, so a 429
+    is not retried by both (3 tries with 3 of the limiter's own under each made 12)."""
+    person = Person(api)
+    async with running_bot(api, screener, send_attempts=3):
+        await person.say("/start")
+        await agree_to_everything_asked_first(person, dialog)
+        api.failures["sendMessage"].extend(["429:1"] * 20)
+        await person.tap("I am the patient")
+        tries = [c for c in api.calls_to("sendMessage") if "How old are you?" in c.params["text"]]
+        assert [c.outcome for c in tries] == ["429"] * 3
+        assert all(later.at - earlier.at >= 1.0 for earlier, later in itertools.pairwise(tries)), "retry_after"
+        api.failures["sendMessage"].clear()
+        await person.say("/start")  # the question that could not be sent comes back at the next message
+        assert person.step == "age"
+    assert conversation_of(screener, person).state == "age"
 
 
 async def test_a_person_who_blocked_the_bot_becomes_inactive_and_gets_no_reminder(

@@ -22,7 +22,7 @@ from bot.i18n import _
 from bot.store import audit
 from bot.store.vault import rotate_key
 
-from .conftest import LOCALES, AsSeen, Screener, answer_until, make_lead_screener, start_screening
+from .conftest import LOCALES, AsSeen, Screener, answer_until, key_file_for, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
 from .telegram_support import (
     Clock,
@@ -251,7 +251,9 @@ async def test_export_sends_a_csv_whose_rows_match_the_database(
 
 
 def _stored_bytes(db_path: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in db_path.parent.glob("screening.db*"))
+    from .conftest import stored_bytes
+
+    return stored_bytes(db_path)  # decrypted page by page: free pages and old WAL frames included
 
 
 async def test_the_chat_id_is_stored_only_encrypted_and_delete_takes_everything(
@@ -303,7 +305,7 @@ async def test_reminders_survive_a_key_rotation(api: FakeBotApi, dialog: Dialog,
         await person.say("/start")
         await agree_to_everything_asked_first(person, dialog)
         await person.tap("I am the patient")
-    rotate_key(screener.store.db, screener.leads.vault, db_path.with_suffix(".key"))
+    rotate_key(screener.store.db, screener.leads.vault, key_file_for(db_path))
     clock.advance(hours=25)
     async with running_bot(api, make_lead_screener(dialog, db_path), clock=clock) as app:
         assert await app.bot_data["reminders"].send_due() == 1

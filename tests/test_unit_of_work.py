@@ -11,15 +11,16 @@ person has a lead (the lead kept current).
 from __future__ import annotations
 
 import io
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.channels.terminal import run_terminal
 from bot.dialog.model import Dialog
 from bot.replies import Command, Text
 from bot.screening import Key
+from bot.store.sqlcipher import sqlite
 
 from .conftest import Screener, harmless_answer, make_lead_screener
 from .fake_bot_api import FakeBotApi
@@ -33,7 +34,7 @@ PHONE = "13912345678"
 class Commits:
     """Counts the commits of one connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.total = 0
         conn.set_trace_callback(self._seen)
@@ -225,7 +226,7 @@ def test_a_step_that_fails_half_way_leaves_nothing_of_itself(dialog: Dialog, db_
     try:
         screener.handle(key, Command("confirm"))
         raise AssertionError("the outcome was stored")
-    except sqlite3.IntegrityError:
+    except sqlite.IntegrityError:  # the bot's SQLite library (SQLCipher), whose errors are its own
         pass
     assert screener.storage.read.audit.totals() == before  # no "finished", no "outcome:..." without the outcome
     assert screener.conversation(key).state == "summary"

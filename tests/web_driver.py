@@ -23,9 +23,9 @@ from bot.dialog.model import Dialog, Question
 from bot.i18n import Translator
 from bot.store import open_database
 from bot.store.storage import Storage
-from bot.store.vault import open_vault
+from bot.store.vault import open_protected
 
-from .conftest import LOCALES, TODAY, AsSeen, Screener, harmless_answer
+from .conftest import LOCALES, TODAY, AsSeen, Screener, harmless_answer, key_file_for
 
 ZH = "zh_Hans"
 
@@ -62,8 +62,10 @@ def make_app(
 
     With `leads`, contact capture and encrypted leads are on, as `compose.build_service` sets them up.
     """
-    db = open_database(db_path)
-    vault = open_vault(db, "", db_path.with_suffix(".key")) if leads else None
+    if leads:  # encrypted, as `compose.build_service` opens it
+        db, vault = open_protected(db_path, "", key_file_for(db_path))
+    else:
+        db, vault = open_database(db_path), None
     screener = Screener(dialog, Storage(db, dialog, vault), locales, today=lambda: TODAY)
     values.setdefault("web_rate_limit", "0")  # one test client posts faster than any person; one test checks it
     return create_app(screener, web_settings(db_path, **values), attach=attach_console), screener

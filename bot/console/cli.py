@@ -4,7 +4,8 @@ Accounts are made on the server, by someone who can run the bot's commands there
 first admin is made this way, later ones also in the console (Accounts). A new or reset
 account gets a random first password, printed once: the person chooses their own and
 sets up the second step at their first sign-in. Every change is in the audit log under
-the name of whoever ran the command (`--staff NAME`, else $USER).
+whoever ran the command, as the operating system says (login name and uid); `--staff NAME`
+only adds a note.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import sys
 from datetime import UTC, datetime
 
 from ..compose import open_accounts
-from ..config import ConfigError, Settings
+from ..config import ConfigError, Settings, SubCommands
 from ..screening.accounts import ROLES, AccountError, AccountService
-from ..staff.cli import staff_name
+from ..staff import signed_name, staff_identity
 from ..staff.views import table
 from . import auth
 from .desk import check_username
@@ -27,7 +28,8 @@ VIA = "command line"
 
 
 def _accounts(settings: Settings, args: argparse.Namespace) -> AccountService:
-    return open_accounts(settings, args.create)
+    """The accounts' service; each change is recorded under who runs the command, with the --staff note."""
+    return open_accounts(settings, args.create, signed=signed_name(args))
 
 
 def _now() -> str:
@@ -48,7 +50,7 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
     try:
         name = check_username(args.username)
         password = auth.new_password()
-        accounts.add(name, args.role, auth.hash_password(password), _now(), staff_name(args), VIA)
+        accounts.add(name, args.role, auth.hash_password(password), _now(), staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -78,7 +80,7 @@ def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     disabled = args.staff_command == "disable"
     try:
-        accounts.set_disabled(args.username, disabled, staff_name(args), VIA)
+        accounts.set_disabled(args.username, disabled, staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -90,7 +92,7 @@ def cmd_staff_reset(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     password = auth.new_password()
     try:
-        accounts.reset(args.username, auth.hash_password(password), staff_name(args), VIA)
+        accounts.reset(args.username, auth.hash_password(password), staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -117,9 +119,13 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if delivered >= len(notifier.targets) else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: SubCommands) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    common.add_argument(
+        "--staff",
+        metavar="NAME",
+        help="a name to note in the audit entry; who you are is your login and uid, as the system says",
+    )
     common.add_argument(
         "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
     )

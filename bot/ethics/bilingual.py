@@ -358,9 +358,11 @@ ART_39 = Bi("art. 39", "第三十九条")
 PIPL_STORED = Bi("Where it is stored", "存储地点")
 PIPL_STORED_TEXT = Bi(
     "In one SQLite database on the study's server ({where}), created readable only by the bot's own user account. "
-    "Phone numbers and names are stored only encrypted (Fernet). {key}",
+    "The whole database file, every answer included, is encrypted (SQLCipher, AES-256); phone numbers and names "
+    "are encrypted once more inside it (Fernet). Backups are copies of the same encrypted file. {key}",
     "保存在研究服务器（{where}）上的一个SQLite数据库中，创建时仅机器人自己的系统账户可以读取。"
-    "手机号码和称呼只以加密形式保存（Fernet）。{key}",
+    "整个数据库文件（包括所有回答）都经过加密（SQLCipher，AES-256）；手机号码和称呼在其中再加密一次（Fernet）。"
+    "备份是同一加密文件的副本。{key}",
 )
 KEY_FROM_ENVIRONMENT = Bi(
     "The key is given to the bot in the environment (SCREENING_KEY), not kept in a file.",

@@ -15,6 +15,7 @@ from ..screening import ScreeningService
 from ..store import StoreError, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
 from ..store.storage import Storage
+from ..store.vault import VaultError, open_existing
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
 from .observe import observe
@@ -28,7 +29,7 @@ def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
         return load_dialog(old, lenient=True)
     if not Path(settings.db_path).exists():
         raise DialogError(f"{settings.db_path}: no database, so no stored version {old} of dialog {dialog.id}")
-    versions = DialogVersions(open_database(settings.db_path))
+    versions = DialogVersions(open_existing(settings.db_path, settings.screening_key, settings.key_path()))
     stored = versions.get(dialog.id, old)
     if stored is None:
         known = ", ".join(v.version for v in versions.all(dialog.id)) or "none"
@@ -47,10 +48,10 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
     settings.languages()  # the catalogs the pack shows side by side must be there
     if Path(settings.db_path).exists():
         try:
-            DialogVersions(open_database(settings.db_path)).check(dialog)
+            DialogVersions(open_existing(settings.db_path, settings.screening_key, settings.key_path())).check(dialog)
         except DialogVersionError as exc:
             print(f"warning: {exc}", file=sys.stderr)
-        except StoreError as exc:  # the check is advice; the pack is made from the dialog file alone
+        except (StoreError, VaultError) as exc:  # the check is advice; the pack is made from the dialog file alone
             print(f"warning: the versions the bot has run were not checked: {exc}", file=sys.stderr)
     changes: list[Change] | None = None
     if diff:

@@ -627,7 +627,7 @@ def staff_facts(settings: Any) -> StaffFacts:
 
 def key_facts(settings: Any) -> KeyFacts:
     if settings is None:
-        return KeyFacts(False, "data/screening.key", True)
+        return KeyFacts(False, "~/.config/screening-bot/screening.key", False)
     path = settings.key_path()
     beside = path.resolve().parent == settings.db_path.resolve().parent
     return KeyFacts(bool(settings.screening_key.strip()), shown_path(path), beside)

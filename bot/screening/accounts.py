@@ -2,7 +2,8 @@
 
 Each change of an account (added, reset, disabled, enabled) is one unit of work with its
 audit entry, named after whoever made it and where (`via`: the console or the command
-line), so an account never changes without its record. Sign-ins, sign-outs and their
+line; who ran a command is the operating system's account, with the `--staff` name as a
+note), so an account never changes without its record. Sign-ins, sign-outs and their
 failures are recorded by the console through `record`. The password arrives already
 hashed (bot/console/auth.py); the store encrypts the second factor's secret.
 """
@@ -18,12 +19,18 @@ __all__ = ["ENROL", "FULL", "ROLES", "Account", "AccountError", "AccountService"
 class AccountService:
     """Create, find and change staff accounts; start, find and end their sessions."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, signed: str = "") -> None:
         accounts = storage.read.staff_accounts
         if accounts is None:
             raise AccountError("staff accounts need the encryption vault (their second factor is encrypted)")
         self.storage = storage
         self._accounts = accounts
+        #: A name the person typed (`--staff`): noted in each entry's detail, never as who it was.
+        self.signed = signed
+
+    def _detail(self, via: str, what: str) -> str:
+        note = f' (signed "{self.signed}")' if self.signed else ""
+        return f"{via} {what}".strip() + note
 
     # ------------------------------------------------------------------ accounts
 
@@ -41,7 +48,7 @@ class AccountService:
         with self.storage.unit_of_work() as work:
             made = self._accounts.add(username, role, password_hash, at)
             if who:
-                work.audit.record(who, "staff-add", detail=f"{via} account={made.username} role={role}".strip())
+                work.audit.record(who, "staff-add", detail=self._detail(via, f"account={made.username} role={role}"))
         return made
 
     def reset(self, username: str, password_hash: str, who: str = "", via: str = "") -> Account:
@@ -49,7 +56,7 @@ class AccountService:
         with self.storage.unit_of_work() as work:
             changed = self._accounts.reset(username, password_hash)
             if who:
-                work.audit.record(who, "staff-reset", detail=f"{via} account={username}".strip())
+                work.audit.record(who, "staff-reset", detail=self._detail(via, f"account={username}"))
         return changed
 
     def set_disabled(self, username: str, disabled: bool, who: str = "", via: str = "") -> Account:
@@ -58,7 +65,7 @@ class AccountService:
             changed = self._accounts.set_disabled(username, disabled)
             if who:
                 action = "staff-disable" if disabled else "staff-enable"
-                work.audit.record(who, action, detail=f"{via} account={username}".strip())
+                work.audit.record(who, action, detail=self._detail(via, f"account={username}"))
         return changed
 
     def enrol(self, account_id: int, password_hash: str, totp_secret: str, step: int) -> None:

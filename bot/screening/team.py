@@ -10,7 +10,7 @@ made); entries hold no contact details and no answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +19,12 @@ from typing import Any
 from ..dialog.flow import SUMMARY
 from ..dialog.model import Dialog
 from ..retention import Retention
+from ..store.audit import Verdict, verify
+from ..store.backup import BackupMade, make_backup
 from ..store.contact_attempts import RESULTS
 from ..store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, STATUSES, Lead, LeadError
 from ..store.retention import PurgeCounts, erase_lead, purge
-from ..store.storage import Storage
+from ..store.storage import Storage, UnitOfWork
 from ..store.telegram import CARD as CARD_VIEW
 from ..store.telegram import EXPORT, StaffPost, StaffView
 from ..store.vault import rotate_key
@@ -30,7 +32,8 @@ from ..store.wipe import pending
 
 __all__ = [
     "CARD_VIEW", "CLOSE_REASONS", "EXPORT", "FINISHED_STATUSES", "MERGED", "NOT_DUPLICATE", "OPEN", "RESULTS",
-    "STATUSES", "Counts", "Lead", "LeadError", "PurgeCounts", "StaffPost", "StaffView", "TeamService", "next_status",
+    "STATUSES", "BackupMade", "Counts", "Lead", "LeadError", "PurgeCounts", "StaffPost", "StaffView", "TeamService",
+    "Verdict", "next_status",
 ]  # fmt: skip
 
 #: A call attempt that did not reach the person moves a new lead on to the next attempt status.
@@ -52,9 +55,11 @@ class TeamService:
     `dialogs` are the trials the deployment runs (by id, the default first): each lead is shown in
     its own trial's words (`dialog_of`), and lists, exports and numbers can keep to one trial."""
 
-    def __init__(self, storage: Storage, dialogs: Mapping[str, Dialog] | None = None) -> None:
+    def __init__(self, storage: Storage, dialogs: Mapping[str, Dialog] | None = None, signed: str = "") -> None:
         self.storage = storage
         self.dialogs: dict[str, Dialog] = dict(dialogs or {storage.dialog.id: storage.dialog})
+        #: A name the staff member typed (`--staff`): noted in each entry's detail, never as who it was.
+        self.signed = signed
 
     @property
     def dialog(self) -> Dialog:
@@ -74,6 +79,12 @@ class TeamService:
             raise LeadError(f"no trial {dialog_id!r} here: the trials are {', '.join(self.dialogs)}")
         return wanted
 
+    def _record(
+        self, work: UnitOfWork, who: str, action: str, lead_id: str = "", detail: str = "", seen: Iterable[str] = ()
+    ) -> None:
+        note = f' (signed "{self.signed}")' if self.signed else ""
+        work.audit.record(who, action, lead_id, detail + note, seen=seen)
+
     @property
     def _leads(self) -> Any:
         leads = self.storage.read.leads
@@ -88,7 +99,7 @@ class TeamService:
         found = self._leads.get(lead_id)
         if found is not None and who:
             with self.storage.unit_of_work() as work:
-                work.audit.record(who, action, found.id)
+                self._record(work, who, action, found.id, seen=[found.id])
         return found
 
     def urgent(self, lead_id: str) -> bool:
@@ -106,17 +117,18 @@ class TeamService:
         trial: str | None = None,
     ) -> list[Lead]:
         """Urgent leads first, then newest first, of one trial (a dialog id) or of all; with `who`, the listing
-        is in the audit log."""
+        is in the audit log with the leads it showed."""
         found = self._leads.find(status, since, until, self.check_trial(trial))
         if who:
             with self.storage.unit_of_work() as work:
-                work.audit.record(who, action, detail=detail.replace("{rows}", str(len(found))))
+                detail = detail.replace("{rows}", str(len(found)))
+                self._record(work, who, action, detail=detail, seen=[lead.id for lead in found])
         return found
 
     def set_status(self, lead_id: str, status: str, who: str, note: str = "", reason: str = "", via: str = "") -> Lead:
         with self.storage.unit_of_work() as work:
             lead = self._leads.set_status(lead_id, status, who, note=note, reason=reason)
-            work.audit.record(who, "set-status", lead.id, f"{via}status={lead.status} reason={lead.close_reason}")
+            self._record(work, who, "set-status", lead.id, f"{via}status={lead.status} reason={lead.close_reason}")
         return lead
 
     def record_attempt(self, lead_id: str, result: str, who: str, at: str, note: str = "", via: str = "") -> Lead:
@@ -129,11 +141,11 @@ class TeamService:
             if lead is None:
                 raise LeadError(f"no lead {lead_id!r}")
             work.contact_attempts.record(lead.id, at, who, result, note)
-            work.audit.record(who, "contact-attempt", lead.id, f"{via}result={result}")
+            self._record(work, who, "contact-attempt", lead.id, f"{via}result={result}")
             status = next_status(lead.status, result)
             if status != lead.status:
                 lead = self._leads.set_status(lead.id, status, who, note=f"call attempt: {result}")
-                work.audit.record(who, "set-status", lead.id, f"{via}status={status} (call attempt)")
+                self._record(work, who, "set-status", lead.id, f"{via}status={status} (call attempt)")
         return lead
 
     def attempts(self, lead_id: str) -> list[dict[str, Any]]:
@@ -151,13 +163,13 @@ class TeamService:
     def merge(self, lead_id: str, into: str, who: str, note: str = "", via: str = "") -> Lead:
         with self.storage.unit_of_work() as work:
             lead = self._leads.merge(lead_id, into, who, note)
-            work.audit.record(who, "merge", lead.id, f"{via}into={into.strip().lower()}")
+            self._record(work, who, "merge", lead.id, f"{via}into={into.strip().lower()}")
         return lead
 
     def not_duplicate(self, lead_id: str, other: str, who: str, note: str = "", via: str = "") -> Lead:
         with self.storage.unit_of_work() as work:
             lead = self._leads.not_duplicate(lead_id, other, who, note)
-            work.audit.record(who, "not-duplicate", lead.id, f"{via}other={other.strip().lower()}")
+            self._record(work, who, "not-duplicate", lead.id, f"{via}other={other.strip().lower()}")
         return lead
 
     def erase(self, lead_id: str, who: str) -> bool:
@@ -168,9 +180,10 @@ class TeamService:
         """True while an erasure's write-ahead log could not be emptied yet (a reader was open)."""
         return bool(pending(self.storage.db))
 
-    def record(self, who: str, action: str, lead_id: str = "", detail: str = "") -> None:
+    def record(self, who: str, action: str, lead_id: str = "", detail: str = "", seen: Iterable[str] = ()) -> None:
+        """One audit entry; `seen`: the ids of the leads the action showed (a list, a card, an export)."""
         with self.storage.unit_of_work() as work:
-            work.audit.record(who, action, lead_id, detail)
+            self._record(work, who, action, lead_id, detail, seen)
 
     # ------------------------------------------------------------------ numbers and the log
 
@@ -198,6 +211,17 @@ class TeamService:
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.storage.read.audit.entries(limit)
 
+    def verify_audit(self) -> Verdict:
+        """Check the audit log's chain and its append-only triggers (bot/store/audit.py)."""
+        return verify(self.storage.db)
+
+    def backup(self, db_path: Path, folder: Path, keep_days: int, who: str) -> BackupMade:
+        """An encrypted, consistent copy of the database in `folder`; copies older than `keep_days` deleted."""
+        made = make_backup(self.storage.db, db_path, folder, keep_days)
+        with self.storage.unit_of_work() as work:
+            work.audit.record(who, "backup", detail=f"file={made.path.name} removed={len(made.removed)}")
+        return made
+
     def purge(self, periods: Retention, who: str, dry_run: bool = False, now: datetime | None = None) -> PurgeCounts:
         return purge(self.storage.db, now or datetime.now(UTC), periods, dry_run=dry_run, who=who)
 
@@ -205,7 +229,8 @@ class TeamService:
         """New keys, everything re-encrypted and re-derived; (the new key, how many leads)."""
         assert self.storage.vault is not None
         new_key = rotate_key(self.storage.db, self.storage.vault, key_file)
-        self.record(who, "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived")
+        with self.storage.unit_of_work() as work:
+            work.audit.record(who, "rotate-key", detail="new keys: all re-encrypted, hashes and pseudonyms re-derived")
         return new_key, sum(self._leads.by_status().values())
 
     # ------------------------------------------------------------------ staff messages on Telegram

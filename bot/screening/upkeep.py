@@ -1,4 +1,4 @@
-"""What a long-running channel does besides answering: reminders due, replayed updates, blocked chats, clean-up.
+"""What a long-running channel does besides answering: reminders due, replayed updates, blocked chats, WAL wipes.
 
 Each of these is one unit of work of its own, like a step, and hands the channel only what
 to draw (`Due`): the channel never sees the database. A reminder is drawn by the service of
@@ -12,16 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ..dialog.flow import CONSENT, DECLINED, NOT_YET, ReminderStatus
-from ..retention import Retention
 from ..store.ready_reminders import DueReadyReminder
-from ..store.retention import PurgeCounts, purge
 from ..store.telegram import DueReminder as DueNudge
 from .service import Due, Key, ScreeningService
 from .trials import Trials
 
 log = logging.getLogger("bot.screening")
 
-__all__ = ["DueNudge", "DueReadyReminder", "PurgeCounts", "Upkeep"]
+__all__ = ["DueNudge", "DueReadyReminder", "Upkeep"]
 
 
 class Upkeep:
@@ -103,10 +101,6 @@ class Upkeep:
             return Due(chat_id, t, service.presenter.reminder(t), service.dialog.id)
 
     # ------------------------------------------------------------------ clean-up
-
-    def purge(self, periods: Retention, now: datetime) -> PurgeCounts:
-        """Delete everything past its retention period (bot/store/retention.py)."""
-        return purge(self.storage.db, now, periods)
 
     def defer_wipes(self, schedule: Callable[[], None]) -> Callable[[], None]:
         return self.storage.defer_wipes(schedule)

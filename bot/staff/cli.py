@@ -1,9 +1,10 @@
-"""Staff commands: `screening-bot leads|stats|audit|purge|rotate-key`.
+"""Staff commands: `screening-bot leads|stats|audit|backup|restore|purge|rotate-key`.
 
 For study coordinators at a terminal. Every read, export, status change, merge and
-erasure of a lead is appended to the audit log under the staff member's name
-(`--staff NAME`, else $USER). Tables are padded by display width, so Chinese
-names line up.
+erasure of a lead is appended to the audit log under who ran the command, as the
+operating system says (login name and uid); `--staff NAME` only adds a note. Tables
+are padded by display width, so Chinese names line up. `audit verify` checks the audit
+log's chain; `backup` and `restore` keep and bring back an encrypted copy of the database.
 
 Whatever is stored, what staff get is safe (bot/safe_text.py): every table cell and
 line printed has control, bidi and other hidden characters shown as escapes (a stored
@@ -18,28 +19,28 @@ service; splitting would scatter the commands.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
+import pwd
 import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from .. import compose
-from ..config import Settings
+from ..config import ConfigError, Settings, SubCommands
 from ..dialog.model import Dialog
 from ..dialog.rules import Invalid
 from ..files import OutputFiles
 from ..retention import retention_from
 from ..safe_text import escaped, typed_text
-from ..screening.team import CLOSE_REASONS, STATUSES, LeadError, TeamService
+from ..screening.team import CLOSE_REASONS, STATUSES, LeadError, TeamService, Verdict
 from .views import OUTCOME_NAMES, _minute, export_table, funnel, show_lead, table, trial_name, write_export
 
 
 @dataclass
 class Desk:
     """What a staff command works with: the team's service (every trial's leads, each trial's dialog for its
-    labels) and who is asking."""
+    labels; it notes the `--staff` name in each audit entry) and who is asking, as the operating system says."""
 
     team: TeamService
     staff: str
@@ -50,14 +51,28 @@ class Desk:
         return [self.team.dialogs[wanted]] if wanted else list(self.team.dialogs.values())
 
 
-def staff_name(args: argparse.Namespace) -> str:
-    return (getattr(args, "staff", "") or os.environ.get("USER") or getpass.getuser() or "unknown").strip()
+def staff_identity() -> str:
+    """Who runs a staff command, as the operating system says: the login name and uid of this process.
+
+    Not $USER and not a name typed in: both are whatever the person says. On a shared server each
+    coordinator logs in as themselves, and the audit log shows that account."""
+    uid = os.getuid()
+    try:
+        login = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no account (a container)
+        login = "no account"
+    return f"{login} (uid {uid})"
 
 
-def open_desk(settings: Settings, args: argparse.Namespace, key: bool = True) -> Desk:
-    """The database the channels filled (never a new one by accident, see compose.open_team); `key=False`
-    for the commands that read no contact details (stats, audit), which then need no encryption key."""
-    return Desk(compose.open_team(settings, create=args.create, key=key), staff_name(args))
+def signed_name(args: argparse.Namespace) -> str:
+    """The --staff note, checked like anything typed that is kept (no hidden characters)."""
+    name = typed_text(getattr(args, "staff", "") or "", 60)
+    return "" if isinstance(name, Invalid) else name
+
+
+def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
+    """The database the channels filled, with its key (never a new one by accident, see compose.open_team)."""
+    return Desk(compose.open_team(settings, create=args.create, signed=signed_name(args)), staff_identity())
 
 
 # ---------------------------------------------------------------------- leads
@@ -180,7 +195,8 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     headers, rows = export_table(found, trials)
     data = write_export(args.format, headers, rows)
-    desk.team.record(desk.staff, "export", detail=_filters(args, f"format={args.format}", f"rows={len(rows)}"))
+    detail = _filters(args, f"format={args.format}", f"rows={len(rows)}")
+    desk.team.record(desk.staff, "export", detail=detail, seen=[lead.id for lead in found])
     if args.output:
         path = Path(args.output)
         with OutputFiles(path.parent, mode=0o600) as out:  # it holds contact details; never half-written
@@ -226,7 +242,7 @@ def _filters(args: argparse.Namespace, *more: str) -> str:
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """The funnel of each trial (or of the one named by --trial): each trial's questions are its own."""
-    desk = open_desk(settings, args, key=False)
+    desk = open_desk(settings, args)
     try:
         trials = desk.trials(args)
     except LeadError as exc:
@@ -249,17 +265,80 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    team = open_desk(settings, args, key=False).team
-    entries = team.audit_entries(args.limit)
-    rows = [[_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"]] for e in entries]
-    print(table(["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL"], rows) if rows else "The audit log is empty.")
+    team = open_desk(settings, args).team
+    if args.what == "verify":
+        return report_verdict(team.verify_audit())
+    rows = [
+        [_minute(e["at"]), e["who"], e["action"], e["lead_id"], e["detail"], e["leads_seen"]]
+        for e in team.audit_entries(args.limit)
+    ]
+    headers = ["WHEN (UTC)", "WHO", "ACTION", "LEAD", "DETAIL", "LEADS SEEN"]
+    print(table(headers, rows, limit=60) if rows else "The audit log is empty.")
+    return 0
+
+
+def report_verdict(verdict: Verdict) -> int:
+    """`audit verify`: 0 when the chain and the triggers are intact, 1 (and each finding) when not."""
+    head = f"{verdict.entries} entries; head {verdict.head[:16] or '-'} (note it elsewhere: a cut tail verifies too)"
+    if verdict.intact:
+        print(f"The audit log is intact: every link verifies and both triggers are in place. {head}.")
+        return 0
+    print(f"THE AUDIT LOG WAS TAMPERED WITH: {len(verdict.problems)} finding(s). {head}.")
+    for problem in verdict.problems:
+        print(f"  - {escaped(problem)}")
+    return 1
+
+
+# ---------------------------------------------------------------------- backups
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    folder = Path(args.out) if args.out else settings.backup_dir
+    if folder is None:
+        raise ConfigError(
+            "say where the backup goes: --out FOLDER, or set SCREENING_BACKUP_DIR (config file: screening_backup_dir) "
+            "to a folder on another disk"
+        )
+    desk = open_desk(settings, args)
+    made = desk.team.backup(settings.db_path, folder, settings.backup_keep_days, desk.staff)
+    print(made.path)
+    print(
+        f"{made.conversations} screening(s), {made.answers} answer(s), {made.leads} lead(s), encrypted with the "
+        f"database's key; {len(made.removed)} backup(s) older than {settings.backup_keep_days} days deleted. "
+        "Keep the key apart from the backups (README, 'Backups').",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    backup = Path(args.backup)
+    checked = compose.check_restore(settings, backup)  # the key, the backup, and nobody using the database
+    if not args.yes:
+        print(
+            f"Replace {settings.db_path} with the backup {backup.name}? What was saved after it was made is lost "
+            "(erasures are made again). Type yes: ",
+            end="",
+        )
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() != "yes":
+            print("Nothing was restored.")
+            return 1
+    again, kept_aside = compose.restore(settings, checked, staff_identity())
+    print(f"Restored {settings.db_path} from {backup}; {again} erasure(s) made since the backup were made again.")
+    if kept_aside is not None:
+        print(
+            f"The replaced database is kept at {kept_aside} (with its key, it can be read): delete it "
+            "once the restored one works; it holds personal data.",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     periods = retention_from(settings)
-    team = open_desk(settings, args).team  # refuses to run with a wrong key
-    counts = team.purge(periods, staff_name(args), dry_run=args.dry_run)
+    desk = open_desk(settings, args)  # refuses to run with a wrong key
+    counts = desk.team.purge(periods, desk.staff, dry_run=args.dry_run)
     verb = "would be removed" if args.dry_run else "removed"
     print(
         table(
@@ -279,9 +358,9 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    team = open_desk(settings, args).team
+    desk = open_desk(settings, args)
     key_file = compose.key_file_in_use(settings)
-    new_key, count = team.rotate_key(key_file, staff_name(args))
+    new_key, count = desk.team.rotate_key(key_file, desk.staff)
     print(
         f"{count} lead(s) re-encrypted with a new key; phone hashes and Telegram pseudonyms made again with a new "
         "hash key. Restart the bot and the web chat now if they were running: they still hold the old keys.",
@@ -305,10 +384,14 @@ def _date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-25") from exc
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: SubCommands) -> None:
     """Add the staff subcommands to `screening-bot`."""
     staff = argparse.ArgumentParser(add_help=False)
-    staff.add_argument("--staff", help="your name for the audit log (default: $USER)")
+    staff.add_argument(
+        "--staff",
+        metavar="NAME",
+        help="a name to note in the audit entry; who you are is your login and uid, as the system says",
+    )
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
         "--create", action="store_true", help="start a new, empty database if there is none (default: refuse)"
@@ -364,9 +447,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "stats", parents=[database, trial], help="staff: the screening funnel and where people stop, per trial"
     )
     p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("audit", parents=[database], help="staff: the audit log, newest first")
+    p = sub.add_parser(
+        "audit", parents=[database], help="staff: the audit log, newest first; `audit verify` checks its chain"
+    )
+    p.add_argument("what", nargs="?", choices=["verify"], help="verify: check every link and both triggers")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("backup", parents=[database], help="an encrypted copy of the database, taken while it runs")
+    p.add_argument("--out", metavar="FOLDER", help="where to write it (default: SCREENING_BACKUP_DIR)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="put a backup in the database's place (stop the bot first)")
+    p.add_argument("backup", metavar="BACKUP_FILE", help="a file `screening-bot backup` wrote")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_restore)
     p = sub.add_parser("purge", parents=[staff, database], help="remove data past its retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     p.set_defaults(func=cmd_purge)

@@ -17,6 +17,7 @@ import sqlite_utils
 from ..dialog.engine import Conversation
 from ..dialog.model import Dialog
 from ..dialog.rules import Finding
+from . import audit
 from .transactions import after_commit, now_iso, transaction
 from .wipe import request_wipe
 
@@ -135,9 +136,14 @@ class ConversationStore:
     def delete(self, conversation_id: str) -> bool:
         """Erase a conversation with its answers and outcomes (foreign keys cascade), and empty the log."""
         with transaction(self.db):
+            answered = self.db.execute("SELECT 1 FROM answers WHERE conversation_id = ? LIMIT 1", [conversation_id])
+            said_something = answered.fetchone() is not None
             cursor = self.db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
             if cursor.rowcount:
                 request_wipe(self.db)
+            if cursor.rowcount and said_something:  # so a restore of an older backup deletes it again
+                mark = audit.erasure_mark(self.db, conversation_id)
+                audit.record(self.db, "person", "erase", detail=f"erased={mark}: a consent declined, answers deleted")
         return cursor.rowcount > 0
 
     def of_person(self, channel: str, user_key: str) -> list[Stored]:

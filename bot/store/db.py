@@ -12,16 +12,19 @@ edited), appended one after another.
 
 from __future__ import annotations
 
+import logging
 import os
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import sqlite_utils
 
 from ..errors import Problem, explain_os_error, explain_sqlite_error
 from ..files import new_files_removed_on_failure
-from .wipe import wipe_pending
+from . import sqlcipher
+from .wipe import database_file, wipe_pending
+
+log = logging.getLogger(__name__)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -409,7 +412,23 @@ def _v10_notification_outbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX notification_outbox_by_lead ON notification_outbox(lead_id, kind)")
 
 
-def _v11_flow_states(db: sqlite_utils.Database) -> None:
+def _v11_audit_chain(db: sqlite_utils.Database) -> None:
+    """Issue 17: a tamper-evident audit log, and which leads each view or export showed.
+
+    - `audit_log.chain`: an HMAC-SHA256 over the previous entry's chain and this entry's content
+      (bot/store/audit.py), keyed with the audit key: a random key kept in the vault
+      (`vault.audit_key_enc`, encrypted like the hash key). The entries made before this
+      migration are chained when the vault first makes that key, followed by a marked
+      genesis entry (`audit-chain-start`), so their content is protected from then on.
+    - `audit_log.leads_seen`: the ids of the leads a list, a card or an export showed
+      (space-separated), not only how many.
+    """
+    db.execute("ALTER TABLE audit_log ADD COLUMN leads_seen TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE audit_log ADD COLUMN chain TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE vault ADD COLUMN audit_key_enc TEXT NOT NULL DEFAULT ''")
+
+
+def _v12_flow_states(db: sqlite_utils.Database) -> None:
     """Issue 18: contact capture and the reminder offer are states of the flow, not a `contact_step` column.
 
     A finished conversation in the middle of contact capture moves to that step's state
@@ -432,7 +451,7 @@ def _v11_flow_states(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE conversations SET contact_step = '' WHERE contact_step != ''")
 
 
-def _v12_several_trials(db: sqlite_utils.Database) -> None:
+def _v13_several_trials(db: sqlite_utils.Database) -> None:
     """Issue 18: several trials on one database. Conversations, leads and counters carry the dialog id.
 
     - `conversations`: one per person *and trial*, so screening for a second trial never takes over
@@ -470,8 +489,9 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v8_leads_you_can_trust,
     _v9_staff_console,
     _v10_notification_outbox,
-    _v11_flow_states,
-    _v12_several_trials,
+    _v11_audit_chain,
+    _v12_flow_states,
+    _v13_several_trials,
 ]
 
 
@@ -484,15 +504,24 @@ def database_files(path: Path) -> list[Path]:
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed, mode 0600) and migrate the screening database.
+class WrongKey(StoreError):
+    """No key given opens this (encrypted) database; the caller says where the keys came from."""
+
+
+def open_database(path: str | Path, keys: Sequence[bytes] = ()) -> sqlite_utils.Database:
+    """Open (creating if needed, mode 0600), check and migrate the screening database.
+
+    With `keys` (raw SQLCipher keys, newest first: bot/store/vault.py) the file is encrypted
+    with the first; an older one still opens it and the file is re-keyed to the first (a key
+    rotation cut short); an unencrypted file is encrypted in place first (`encrypt_in_place`).
+    Without keys the file is plain SQLite (the tests, and in-memory stores).
 
     Every way this can fail ends in a StoreError naming the file and what to do, and
     leaves the disk as it was: a database (or folder) made by this call is removed again.
     """
     path = Path(path)
     if str(path) == ":memory:":
-        return _prepare(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), path)
+        return _prepare(sqlcipher.connect(":memory:"), path)
     if path.is_dir():
         raise StoreError(
             f"{path} is a folder, not a database file. Set SCREENING_DB (or --db) to a file, "
@@ -504,43 +533,189 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            db = _prepare(conn, path)
+            if keys and sqlcipher.is_plaintext(path):
+                encrypt_in_place(path, keys[0])
+            conn, key = _unlock(path, keys)
+            db = _prepare(conn, path, key)
         except BaseException as exc:
             if conn is not None:
                 conn.close()  # before its files are removed
             if isinstance(exc, OSError):
                 raise StoreError(explain_os_error(exc, "create the database", path)) from exc
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, sqlcipher.sqlite.Error):
                 raise StoreError(explain_sqlite_error(exc, path)) from exc
             raise
     return db
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> sqlite_utils.Database:
+def _unlock(path: Path, keys: Sequence[bytes]) -> tuple[sqlcipher.sqlite.Connection, bytes | None]:
+    """A connection to the file with the key that opens it (re-keyed to the newest); none: unencrypted."""
+    if not keys:
+        return sqlcipher.connect(path), None
+    for number, key in enumerate(keys):
+        conn = sqlcipher.connect(path, key)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher.sqlite.DatabaseError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+                continue
+            raise
+        if number:
+            conn.execute(f"PRAGMA rekey = \"x'{keys[0].hex()}'\"")  # a rotation cut short: finish it
+            log.warning("the database %s was re-keyed to the newest key (a key rotation had not finished)", path)
+        return conn, keys[0]
+    size = path.stat().st_size
+    if size % 512 or not size:  # SQLCipher files are whole pages; this is something else
+        raise StoreError(
+            f"{path} is not a SQLite database. Check that SCREENING_DB or --db points at the screening database; "
+            "if the file was damaged, restore it from a backup."
+        )
+    raise WrongKey(f"the key does not open the database {path}")
+
+
+def encrypt_in_place(path: Path, key: bytes) -> None:
+    """Encrypt an unencrypted database file (one from before encryption): all or nothing.
+
+    Only while no other program has it open: leaving WAL mode needs the file to itself, so
+    a running bot or an open `sqlite3` shell stops this with a clear message. The copy is made
+    with SQLCipher's `sqlcipher_export` into a new file beside it, synced, and renamed over the
+    old one; the old file's bytes are then overwritten with zeros through a handle kept open
+    (best effort: a copy-on-write file system or an SSD may keep old blocks; README, "Privacy")."""
+    new = path.with_name(path.name + ".encrypting")
+    new.unlink(missing_ok=True)
+    conn = sqlcipher.connect(path, timeout=0)
+    try:
+        check_integrity(sqlite_utils.Database(conn), path)  # never encrypt a damaged file, or a newer one
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise StoreError(newer(path, version))
+        try:
+            conn.execute("PRAGMA journal_mode=DELETE")  # the WAL copied back and removed; fails if anyone reads
+        except sqlcipher.sqlite.OperationalError as exc:
+            if "locked" not in str(exc) and not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                raise
+            raise StoreError(
+                f"the database {path} is not encrypted yet, and another program has it open (a running bot, a "
+                "staff command, an sqlite3 shell?). Stop it, then start again: the database is encrypted at start."
+            ) from exc
+        os.close(os.open(new, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+        conn.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key.hex()}'\"", [str(new)])
+        conn.execute("SELECT sqlcipher_export('encrypted')")
+        conn.execute(f"PRAGMA encrypted.user_version = {version}")
+        conn.execute("DETACH DATABASE encrypted")
+    except BaseException:
+        conn.close()
+        new.unlink(missing_ok=True)
+        raise
+    conn.close()
+    fd = os.open(new, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    old = os.open(path, os.O_WRONLY)
+    try:
+        size = os.fstat(old).st_size
+        os.replace(new, path)
+        _fsync_folder(path.parent)
+        written = 0
+        zeros = bytes(1 << 16)
+        while written < size:
+            written += os.write(old, zeros[: min(len(zeros), size - written)])
+        os.fsync(old)
+    finally:
+        os.close(old)
+    log.warning(
+        "the database %s was not encrypted: it is now (SQLCipher, with the key from the vault); "
+        "the old file's bytes were overwritten",
+        path,
+    )
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _settle(conn: sqlcipher.sqlite.Connection, key: bytes | None = None) -> sqlite_utils.Database:
+    """The pragmas every connection to the screening database has."""
     db = sqlite_utils.Database(conn)
+    if key:
+        sqlcipher.remember_key(db, key)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
     db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
+def _prepare(conn: sqlcipher.sqlite.Connection, path: Path, key: bytes | None = None) -> sqlite_utils.Database:
+    db = _settle(conn, key)
+    check_integrity(db, path)
     migrate(db, path)
     wipe_pending(db)  # an erasure whose log could not be emptied before (a reader was open)
     return db
+
+
+def check_integrity(db: sqlite_utils.Database, path: str | Path = "the database") -> None:
+    """`PRAGMA quick_check` before anything else touches the file: a damaged page is named at start,
+    with what to do, instead of failing (or answering wrongly) halfway through someone's screening.
+
+    It reads every page (a few milliseconds for a database of thousands of screenings) but skips
+    the slower index-against-table cross-checks of `integrity_check`."""
+    try:
+        found = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    except sqlcipher.sqlite.DatabaseError as exc:  # SQLITE_CORRUPT or NOTADB while reading: the same advice
+        if not getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            raise  # not damage: a read-only file, a lock ... (bot/errors.py explains those)
+        found = [str(exc)]
+    if found != ["ok"]:
+        raise StoreError(damaged(path, "; ".join(found)))
+
+
+def damaged(path: str | Path, found: str) -> str:
+    """What to say about a damaged database file (the first of SQLite's findings)."""
+    first = " ".join(found.split())[:160]
+    return (
+        f"the database {path} is damaged (SQLite's quick_check: {first}). Stop the bot and restore the "
+        "database from a backup (screening-bot restore; see README, 'Backups'); keep the damaged file aside."
+    )
+
+
+def reopen(db: sqlite_utils.Database) -> sqlite_utils.Database | None:
+    """A second connection to the same database file, set up alike (None for an in-memory one).
+
+    For work that must not run on the event loop of a channel that shares one connection
+    among all its chats (the daily purge): it runs in a worker thread on this one instead.
+    The caller closes it (`db.close()`)."""
+    path = database_file(db)
+    if not path:
+        return None
+    key = sqlcipher.key_of(db)
+    return _settle(sqlcipher.connect(path, key), key)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
+def newer(path: str | Path, version: int) -> str:
+    return (
+        f"{path}: the database schema is version {version}, newer than this program knows "
+        f"({len(MIGRATIONS)}): a newer screening-bot made it. Upgrade this program before using this database."
+    )
+
+
 def migrate(db: sqlite_utils.Database, path: str | Path = "the database") -> None:
     """Bring the schema up to date, one transaction per step."""
     current = schema_version(db)
     if current > len(MIGRATIONS):
-        raise StoreError(
-            f"{path}: the database schema is version {current}, newer than this program knows "
-            f"({len(MIGRATIONS)}): a newer screening-bot made it. Upgrade this program before using this database."
-        )
+        raise StoreError(newer(path, current))
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         db.execute("BEGIN IMMEDIATE")
         try:

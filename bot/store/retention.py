@@ -22,6 +22,7 @@ import sqlite_utils
 from ..retention import Retention as RetentionPeriods
 from . import audit
 from .conversations import transaction
+from .db import reopen
 from .leads import FINISHED_STATUSES
 from .wipe import request_wipe
 
@@ -74,7 +75,8 @@ def _erase(db: sqlite_utils.Database, conversation_id: str, who: str, at: dateti
         kind = "erased_by_person" if who == "person" else "erased_by_staff"
         audit.count(db, kind, at=at, dialog_id=rows[0]["dialog_id"])
         for lead_id in leads or [""]:
-            audit.record(db, who, "erase", lead_id, "conversation, answers, outcomes and lead erased", at=at)
+            detail = f"erased={audit.erasure_mark(db, conversation_id)}: conversation, answers, outcomes and lead"
+            audit.record(db, who, "erase", lead_id, detail, at=at)
         request_wipe(db)
     return Erased(rows[0]["dialog_id"], tuple(leads))
 
@@ -167,6 +169,19 @@ def purge(
         )
         request_wipe(db)
     return counts
+
+
+def purge_apart(
+    db: sqlite_utils.Database, now: datetime, periods: RetentionPeriods, who: str = "retention"
+) -> PurgeCounts:
+    """The purge on a connection of its own to `db`'s file, for a worker thread (bot/daily_purge.py)."""
+    own = reopen(db)
+    if own is None:
+        raise ValueError("an in-memory database has no second connection")
+    try:
+        return purge(own, now, periods, who=who)
+    finally:
+        own.close()
 
 
 def daily_purge(

@@ -18,7 +18,7 @@ Only this package speaks SQL; nothing above it imports sqlite3 or sqlite_utils.
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -53,8 +53,17 @@ class Audit:
     def count(self, name: str, n: int = 1, at: datetime | None = None) -> None:
         audit_log.count(self.db, name, n, at, self.dialog_id)
 
-    def record(self, who: str, action: str, lead_id: str = "", detail: str = "", at: datetime | None = None) -> None:
-        audit_log.record(self.db, who, action, lead_id, detail, at)
+    def record(
+        self,
+        who: str,
+        action: str,
+        lead_id: str = "",
+        detail: str = "",
+        at: datetime | None = None,
+        seen: Iterable[str] = (),
+    ) -> None:
+        """One entry, chained to the last (audit.py); `seen`: the ids of the leads the action showed."""
+        audit_log.record(self.db, who, action, lead_id, detail, at, seen)
 
     def entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return audit_log.entries(self.db, limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -17,8 +18,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-#: Work to do once the outermost transaction of a connection has committed, by connection.
-_AFTER_COMMIT: dict[int, list[Callable[[], object]]] = {}
+#: Work to do once the outermost transaction of a connection has committed, by connection. Keyed by
+#: the connection itself, not its `id()`: an id is reused once its object is gone, so a closed
+#: connection's leftover work could run at another connection's commit.
+_AFTER_COMMIT: dict[Any, list[Callable[[], object]]] = {}
 
 
 @contextmanager
@@ -48,9 +51,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     except BaseException:
         if conn.in_transaction:  # SQLite itself rolls back after some failures (disk full, I/O error)
             conn.execute("ROLLBACK")
-        _AFTER_COMMIT.pop(id(conn), None)
+        _AFTER_COMMIT.pop(conn, None)
         raise
-    for work in _AFTER_COMMIT.pop(id(conn), ()):
+    for work in _AFTER_COMMIT.pop(conn, ()):
         work()
 
 
@@ -58,6 +61,6 @@ def after_commit(db: sqlite_utils.Database, work: Callable[[], object]) -> None:
     """Run `work` now, or, inside a transaction, once it has committed (e.g. emptying the
     write-ahead log after an erasure, which SQLite cannot do inside a transaction)."""
     if db.conn.in_transaction:
-        _AFTER_COMMIT.setdefault(id(db.conn), []).append(work)
+        _AFTER_COMMIT.setdefault(db.conn, []).append(work)
     else:
         work()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 import weakref
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from . import sqlcipher
 from .transactions import after_commit
 
 log = logging.getLogger(__name__)
@@ -94,37 +94,37 @@ def database_file(db: sqlite_utils.Database) -> str:
     return next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
 
 
-def checkpoint(path: str) -> tuple[int, int, int]:
+def checkpoint(path: str, key: bytes | None = None) -> tuple[int, int, int]:
     """One `wal_checkpoint(TRUNCATE)` on a connection of its own, without waiting: (busy, log, checkpointed).
 
     busy is 0 when the log was copied back and truncated to nothing; 1 when a reader (or
     a writer) was in the way and the log was left as it was. Any other failure (a full
     disk ...) counts as busy: the wipe stays pending and is tried again."""
     try:
-        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
-    except sqlite3.Error:
+        conn = sqlcipher.connect(path, key, timeout=0)
+    except sqlcipher.sqlite.Error:
         return 1, -1, -1
     try:
         busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return int(busy), int(frames), int(copied)
-    except sqlite3.Error:  # e.g. "database is locked": someone is writing right now
+    except sqlcipher.sqlite.Error:  # e.g. "database is locked": someone is writing right now
         return 1, -1, -1
     finally:
         conn.close()
 
 
-def _attempt(path: str, wanted: int) -> bool:
+def _attempt(path: str, key: bytes | None, wanted: int) -> bool:
     """Empty the log, then forget the pending wipes up to `wanted` (and empty the log of that note too)."""
-    if checkpoint(path)[0] != 0:
+    if checkpoint(path, key)[0] != 0:
         return False
     try:
-        conn = sqlite3.connect(path, timeout=1, isolation_level=None)
-    except sqlite3.Error:
+        conn = sqlcipher.connect(path, key, timeout=1)
+    except sqlcipher.sqlite.Error:
         return True  # the wipe is done; the note goes at the next attempt
     try:
         conn.execute("DELETE FROM wal_wipes WHERE id <= ?", [wanted])
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # best effort: the note itself is no personal data
-    except sqlite3.Error:
+    except sqlcipher.sqlite.Error:
         pass  # the wipe is done; the note goes at the next attempt
     finally:
         conn.close()
@@ -137,7 +137,7 @@ def wipe_pending(db: sqlite_utils.Database, attempts: int = ATTEMPTS, pause: flo
     if not wanted or not path:
         return True
     for number in range(attempts):
-        if _attempt(path, wanted):
+        if _attempt(path, sqlcipher.key_of(db), wanted):
             return True
         if number + 1 < attempts:
             time.sleep(pause * 2**number)
@@ -151,7 +151,7 @@ async def wipe_pending_async(db: sqlite_utils.Database, attempts: int = ATTEMPTS
     if not wanted or not path:
         return True
     for number in range(attempts):
-        if await asyncio.to_thread(_attempt, path, wanted):
+        if await asyncio.to_thread(_attempt, path, sqlcipher.key_of(db), wanted):
             return True
         if number + 1 < attempts:
             await asyncio.sleep(pause * 2**number)

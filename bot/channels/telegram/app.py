@@ -3,7 +3,7 @@
 `serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
 `run_polling`, which owns the event loop): initialise, register the command menu
 (optional: a failure is logged, the bot still runs), start polling or the webhook,
-start the reminder loop, the daily retention purge and the erasure follow-up (WAL
+start the reminder loop, the daily retention purge (bot/screening/daily_purge.py) and the erasure follow-up (WAL
 wipes off the event loop, staff messages blanked); on stop, the same in reverse.
 The study team's side (staff chat, staff commands) is in staff.py.
 
@@ -14,7 +14,6 @@ one main() that wires it all).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 import signal
@@ -33,14 +32,13 @@ from ...config import ConfigError, Settings
 from ...errors import explain_os_error
 from ...i18n import _
 from ...retention import Retention, retention_from
-from ...screening import ScreeningService, Trials
+from ...screening import DailyPurge, ScreeningService, Trials
 from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
 from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
 from .logguard import guard_logs
 from .ready_reminders import ReadyReminders
 from .reminders import Reminders
-from .retention import DailyPurge
 from .sending import Sender, _kind
 from .staff import StaffDesk, StaffOptions
 
@@ -81,8 +79,9 @@ class TelegramOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     poll_timeout: int = 10
+    #: Tries of one call in all; the Sender is the only layer that retries (sending.py).
     send_attempts: int = 5
-    #: Telegram's flood limit for all chats together; 429 answers are retried by the limiter itself.
+    #: Telegram's flood limit for all chats together, kept by ptb's AIORateLimiter (which retries nothing).
     messages_per_second: float = 30.0
     send_backoff: float = 0.5
     staff: StaffOptions = field(default_factory=StaffOptions)
@@ -123,28 +122,6 @@ class Webhook:
         return urlsplit(self.url).path.lstrip("/")
 
 
-def settle_garbage_collector() -> None:
-    """Tune Python's cyclic garbage collector for a long-running bot (once per process).
-
-    python-telegram-bot builds and drops many small objects for every update, so with the
-    default thresholds a collection runs every few updates and walks everything alive:
-    with hundreds of people waiting for Telegram's answers, that was a sixth of the bot's
-    time (benchmarks/). What exists at start (modules, dialog, catalogs) is set aside for
-    good (`gc.freeze`), and the youngest generation is collected every 10,000 allocations
-    instead of 700. Memory still returns as soon as it is unused: most objects are freed by
-    reference counting, the collector only finds cycles."""
-    global _gc_settled
-    if _gc_settled:
-        return
-    _gc_settled = True
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
-_gc_settled = False
-
-
 def build_application(
     screening: ScreeningService | Trials,
     options: TelegramOptions,
@@ -163,7 +140,6 @@ def build_application(
     if not trials.keeps_contacts:
         raise ConfigError("the Telegram channel needs the encryption vault (build the service's Storage with a vault)")
     guard_logs(options.token)
-    settle_garbage_collector()
     root = options.api_base_url.rstrip("/")
     builder = (
         ApplicationBuilder()
@@ -171,7 +147,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .concurrent_updates(update_processor or True)
-        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=options.messages_per_second, max_retries=0))
     )
     link = TelegramLink(root)
     sending, polling = (request, request) if request is not None else http_requests(options)
@@ -186,7 +162,10 @@ def build_application(
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
-    app.bot_data["purge"] = DailyPurge(channel, options.retention, options.purge_check_every)
+    purge = DailyPurge(trials.default, options.retention, clock, options.purge_check_every)  # every trial's data
+    if channel.staff is not None:
+        purge.after.append(channel.staff.blank_orphans)  # the staff posts of leads it removed
+    app.bot_data["purge"] = purge
     app.bot_data["erasures"] = ErasureFollowUp(channel, options.erasure_check_every)
     app.bot_data["options"] = options
     return app

@@ -53,9 +53,10 @@ from telegram.ext import (
 )
 
 from ...dialog.model import CONSENT
+from ...errors import STORAGE_ERRORS
 from ...i18n import Translator, _, negotiate
 from ...logs import exception_summary
-from ...replies import SOMETHING_WENT_WRONG, WHICH_STUDY, Action, Choose, Command, Prompt, Reply, Text
+from ...replies import NOT_SAVED, SOMETHING_WENT_WRONG, WHICH_STUDY, Action, Choose, Command, Prompt, Reply, Text
 from ...screening import DueNudge, Key, ScreeningService, Trials, Upkeep
 from . import keyboards
 from .identity import CHANNEL, telegram_user_key
@@ -250,10 +251,19 @@ class TelegramChannel:
             self._blocked(member.chat.id)
 
     async def tell_about_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log with an incident id (type and code location only: no message text, no ids), and say sorry."""
+        """Say sorry, and log it (type and code location only: no message text, no ids).
+
+        A failed save (a full disk, a database locked too long) is no bug: the step was rolled back
+        whole, so the person hears that this answer was not saved, their earlier ones are safe, and to
+        try again later, as in the web chat and the terminal; sending it again once there is room
+        simply works. Anything else is a bug: a reference, the incident id of its log line."""
         incident = secrets.token_hex(4)
         error = context.error
-        log.error("incident %s while handling an update: %s", incident, exception_summary(error) if error else "?")
+        storage = isinstance(error, STORAGE_ERRORS)
+        if storage:
+            log.error("event=unavailable %s", exception_summary(error) if error else "?")
+        else:
+            log.error("incident %s while handling an update: %s", incident, exception_summary(error) if error else "?")
         if not (
             isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE
         ):
@@ -268,7 +278,7 @@ class TelegramChannel:
         try:
             if update.callback_query:
                 await self.sender.answer_button(update.callback_query.id)
-            await self.sender.send(chat_id, t(SOMETHING_WENT_WRONG, incident=incident))
+            await self.sender.send(chat_id, t(NOT_SAVED) if storage else t(SOMETHING_WENT_WRONG, incident=incident))
         except Exception as exc:
             log.error("incident %s: could not tell the person (%s)", incident, type(exc).__name__)
 

@@ -13,7 +13,9 @@ answered last; `s|<dialog id>` is a button of the "which study?" menu.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -100,13 +102,31 @@ def keyboard(prompt: Prompt, trial: str = "") -> InlineKeyboardMarkup | None:
     return _markup(rows) if rows else None
 
 
+class SharedKeyboard(InlineKeyboardMarkup):
+    """A keyboard shared by every chat at the same question, in the same language (`_markup`).
+
+    ptb puts a keyboard into a request through its public `to_dict()`, which walks every button
+    at every send. A shared keyboard never changes (ptb objects are immutable), so its dict is made
+    once, and each send gets a fresh copy of it."""
+
+    __slots__ = ("_wire",)
+
+    def __init__(self, inline_keyboard: Sequence[Sequence[InlineKeyboardButton]]) -> None:
+        super().__init__(inline_keyboard)
+        object.__setattr__(self, "_wire", super().to_dict())  # our own slot, set once
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        wire: dict[str, Any] = self._wire
+        return {**wire, "inline_keyboard": [[dict(button) for button in row] for row in wire["inline_keyboard"]]}
+
+
 @lru_cache(maxsize=1024)
 def _markup(rows: tuple[tuple[tuple[str, str], ...], ...]) -> InlineKeyboardMarkup:
     """The same question in the same language gets the same keyboard: built once (ptb objects are
     immutable, so sharing them is safe). Building them was a tenth of the bot's time per update."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
+    return SharedKeyboard([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows])
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -8,28 +8,27 @@ duplicate question confuses people more than a missing one, and the next thing t
 person types shows the current question again). Edits and callback answers are
 idempotent, so they are retried on every transient error.
 
+This is the only place that retries a send. python-telegram-bot's `AIORateLimiter` only
+keeps the pace (app.py: its default `max_retries=0`), so a 429 is tried `attempts` times
+in all, not `attempts` times the limiter's own retries.
+
 Nothing goes out before the answers it acknowledges are on disk: each call first
 awaits `durable` (bot/store/durable.py: one fsync shared by every chat waiting).
 
-The screening's own calls (send, edit, answer a tap) go one level below ptb's
-`Bot.send_message`, to `Bot._post`, which every ptb method ends in: the same defaults,
-rate limiter, request layer and error classes, but the answer is not turned into a
-`Message` (the bot needs only its id) and keyboards are turned into JSON once, not at
-every send. Building and parsing those objects was over half of the bot's time per
-update (benchmarks/). `_post` is private; python-telegram-bot is pinned to 22.x in
-pyproject.toml and every Telegram test goes through this path.
+Every call is one of ptb's public `Bot` methods (`send_message`, `edit_message_text`,
+...), so the defaults, rate limiter, request layer and error classes are ptb's own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import TypeVar
 
 import httpx
 from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyKeyboardMarkup, ReplyKeyboardRemove
@@ -43,23 +42,6 @@ T = TypeVar("T")
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
-#: Keyboards as JSON, by the identity of the (cached, immutable) markup object; bounded.
-_MARKUP_JSON: dict[int, tuple[Markup, str]] = {}
-_MARKUP_JSON_LIMIT = 4096
-
-
-def markup_json(markup: Markup) -> str:
-    """The keyboard as Telegram reads it. The keyboards of questions are cached objects
-    (keyboards.py), so each is turned into JSON once."""
-    cached = _MARKUP_JSON.get(id(markup))
-    if cached is not None and cached[0] is markup:
-        return cached[1]
-    text = json.dumps(markup.to_dict(), ensure_ascii=False, separators=(",", ":"))
-    if len(_MARKUP_JSON) >= _MARKUP_JSON_LIMIT:
-        _MARKUP_JSON.clear()
-    _MARKUP_JSON[id(markup)] = (markup, text)
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,16 +118,12 @@ class Sender:
             await asyncio.sleep(wait)
         return None
 
-    async def _api(self, method: str, params: dict[str, Any], idempotent: bool) -> Any:
-        return await self._call(method, lambda: self.bot._post(method, params), idempotent)
-
     async def send(self, chat_id: int, text: str, markup: Markup | None = None) -> Sent | None:
         """A new message; None when it could not be sent (or may have been, see module doc)."""
-        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if markup is not None:
-            params["reply_markup"] = markup_json(markup)
-        result = await self._api("sendMessage", params, idempotent=False)
-        return Sent(chat_id, int(result["message_id"])) if isinstance(result, dict) else None
+        sent = await self._call(
+            "sendMessage", lambda: self.bot.send_message(chat_id, text, reply_markup=markup), idempotent=False
+        )
+        return Sent(chat_id, sent.message_id) if sent is not None else None
 
     async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> Sent | None:
         """A file (staff exports); like a message, never sent twice."""
@@ -160,13 +138,19 @@ class Sender:
         self, chat_id: int, message_id: int, text: str | None, markup: InlineKeyboardMarkup | None = None
     ) -> None:
         """Change a message we sent (text and buttons, or only the buttons when text is None)."""
-        params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
-        if markup is not None:
-            params["reply_markup"] = markup_json(markup)
-        if text is not None:
-            params["text"] = text
+        call: Callable[[], Awaitable[object]]
+        if text is None:
+            what = "editMessageReplyMarkup"
+            call = partial(
+                self.bot.edit_message_reply_markup, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        else:
+            what = "editMessageText"
+            call = partial(
+                self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
         try:
-            await self._api("editMessageReplyMarkup" if text is None else "editMessageText", params, idempotent=True)
+            await self._call(what, call, idempotent=True)
         except BadRequest as exc:
             # "message is not modified", "message to edit not found": the message is as good as it gets.
             log.info("edit skipped: %s", _kind(exc))
@@ -196,8 +180,11 @@ class Sender:
     async def answer_button(self, query_id: str, text: str = "") -> None:
         """Stop the button's spinner (with a short note when there is one)."""
         try:
-            params = {"callback_query_id": query_id, **({"text": text} if text else {})}
-            await self._api("answerCallbackQuery", params, idempotent=True)
+            await self._call(
+                "answerCallbackQuery",
+                lambda: self.bot.answer_callback_query(query_id, text=text or None),
+                idempotent=True,
+            )
         except BadRequest as exc:  # "query is too old": the spinner is long gone
             log.info("callback answer skipped: %s", _kind(exc))
 

@@ -588,7 +588,12 @@ class StaffDesk:
         found = self.team.leads("open", trial=trial or None)
         offset = max(0, min(offset, max(len(found) - 1, 0)))
         page = found[offset : offset + self.options.page_size]
-        self.team.record(who(user), "list", detail=f"telegram status=open offset={offset} rows={len(page)}")
+        self.team.record(
+            who(user),
+            "list",
+            detail=f"telegram status=open offset={offset} rows={len(page)}",
+            seen=[lead.id for lead in page],
+        )
         if not found:
             return t(_("There are no open leads.")), None
         lines = [
@@ -628,7 +633,7 @@ class StaffDesk:
         if lead is None:
             await self._reply(chat_id, t(NO_SUCH_LEAD, id=lead_id[:16]))
             return
-        self.team.record(who(user), "read", lead.id, "telegram")
+        self.team.record(who(user), "read", lead.id, "telegram", seen=[lead.id])
         with contextlib.suppress(ChatBlocked):
             sent = await self.sender.send(chat_id, self.card(lead, t)[:4096], self.status_keyboard(lead, t, CARD))
             if sent is not None:  # it shows the phone number: blanked if the lead is erased
@@ -723,7 +728,7 @@ class StaffDesk:
         headers, rows = export_table(leads, dialogs)
         data = write_export(fmt, headers, rows)
         detail = f"telegram format={fmt}" + (f" trial={trial}" if trial else "") + f" rows={len(rows)}"
-        self.team.record(who(user), "export", detail=detail)
+        self.team.record(who(user), "export", detail=detail, seen=[x.id for x in leads])
         name = f"leads-{self.clock().date().isoformat()}.{fmt}"
         caption = t(
             _("{count} leads. This file holds phone numbers: keep it safe, and delete it when done."), count=len(rows)

@@ -65,7 +65,8 @@ from ...replies import (
     Prompt,
     Text,
 )
-from ...screening import Key, ScreeningService, Trials, Upkeep
+from ...retention import Retention
+from ...screening import DailyPurge, Key, ScreeningService, Trials, Upkeep
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
@@ -684,15 +685,20 @@ def create_app(
     settings: Settings,
     routes: Sequence[BaseRoute] = (),
     attach: Attach | None = None,
+    retention: Retention | None = None,
 ) -> Starlette:
     """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers;
     `attach` adds the study team's console at /staff and its notifications (bot/console.attach, given by
     the composition root: this channel does not import the console, which builds on its helpers).
 
     Each accepted answer is on disk before its page is sent: the service's step waits for the
-    group commit when the app shares the bot's database (`screening-bot run --web`)."""
+    group commit when the app shares the bot's database (`screening-bot run --web`). With `retention`
+    the app runs the daily purge (bot/screening/daily_purge.py) of every trial's data: the first one
+    before it serves a page, then once a day; `screening-bot web` gives it, the web chat inside the bot
+    does not (the bot runs the purge)."""
     chat = WebChat(screening, WebOptions.from_settings(settings))
     console = attach(chat.trials, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
+    purge = DailyPurge(chat.trials.default, retention) if retention is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -700,9 +706,15 @@ def create_app(
         tasks += (
             [asyncio.create_task(run(), name="console-background") for run in console.background] if console else []
         )
+        if purge is not None:
+            purge.start()
+            if purge.claimed:
+                await purge.checked.wait()  # the first purge is done before the first page
         try:
             yield
         finally:
+            if purge is not None:
+                await purge.stop()
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -721,4 +733,5 @@ def create_app(
     )
     app.state.web_chat = chat
     app.state.staff_console = console
+    app.state.purge = purge
     return app

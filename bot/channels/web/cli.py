@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import uvicorn
 from starlette.types import ASGIApp
 
-from ...config import Settings, flag_type
+from ...config import Settings, SubCommands, flag_type
 from ...dialog.load import load_dialog
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
+from ...retention import retention_from
 from ...screening import ScreeningService, Trials
 from .security import KEY_FILE
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a 
 
 
 def add_web_commands(
-    sub: argparse._SubParsersAction, build_trials: Callable[[Settings], Trials], attach: Attach | None = None
+    sub: SubCommands, build_trials: Callable[[Settings], Trials], attach: Attach | None = None
 ) -> None:
     """`build_trials` and `attach` (the staff console) are the composition root's (bot/cli.py): this
     module never imports them back."""
@@ -61,12 +62,13 @@ def serve_web(
     listening: socket.socket | None = None,
     attach: Attach | None = None,
 ) -> int:
-    """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token)."""
+    """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token),
+    with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`)."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(screening, settings, attach=attach)
+        app = create_app(screening, settings, attach=attach, retention=retention_from(settings))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     uvicorn.Server(config).run(sockets=[listening])
