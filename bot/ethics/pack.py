@@ -97,6 +97,10 @@ LEAD_FIELDS: dict[str, Bi] = {
         results=_words(typing.get_args(CriterionResult))
     ),
     "dialog_version": Bi("The script version the person answered", "本人回答时的脚本版本"),
+    "dialog_id": Bi(
+        "The study the person screened for (the id of its script), when the bot screens for several",
+        "本人筛查的研究（其脚本编号），用于同时为多项研究筛查时",
+    ),
     "contact_consent_version": Bi("The version of the contact consent they agreed to", "本人同意的联系同意书版本"),
     "contact_consented_at": Bi("When they agreed to be contacted", "同意被联系的时间"),
     "status": Bi("Set by the study team: {statuses}", "由研究团队设置：{statuses}").format(statuses=_words(STATUSES)),
