@@ -8,7 +8,7 @@ answering whatever is asked now. "*" marks prompts that are not a dialog step
 
 When the bot screens for several trials, every button also names the trial it was drawn
 for (`<dialog id>/c|...`), so a tap goes to that trial's conversation whatever the person
-answered last; `s|<dialog id>` is a button of the "which study?" menu.
+answered last; `t|<dialog id>` is a button of the "which study?" menu.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ANY_STEP = "*"
 CHECKED = "✓ "
 _SEP = "|"
 _TRIAL = "/"
-_STUDY = "s"
+_STUDY = "t"  # not "s": the staff desk's buttons start with "s|"
 
 
 def prompt_tag(prompt: Prompt | None) -> str:

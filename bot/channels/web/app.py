@@ -327,10 +327,10 @@ class WebChat:
             )
         hospitals = {service.site.hospital for service in self.trials}
         frame = self._frame(language, t, Site(self.service, "/"))
+        frame["title"] = t(_("Screening questions for clinical studies"))
+        frame["hospital"] = t.dialog(hospitals.pop()) if len(hospitals) == 1 else ""
         html = self.templates.get_template("trials.html").render(
             **frame,
-            title=t(_("Screening questions for clinical studies")),
-            hospital=t.dialog(hospitals.pop()) if len(hospitals) == 1 else "",
             question=t(_("Which study would you like to answer questions for? Choose one.")),
             trials=trials,
             language=language,
