@@ -17,6 +17,7 @@ import io
 import re
 import tomllib
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from bot.channels.telegram.keyboards import chosen_study, decode, trial_of
 from bot.channels.telegram.staff import StaffOptions
 from bot.channels.terminal import run_terminal
 from bot.channels.web.app import create_app
+from bot.channels.web.qr import telegram_link
+from bot.cli import main
 from bot.config import Settings
 from bot.console import attach as attach_console
 from bot.console import auth
@@ -37,8 +40,11 @@ from bot.dialog.extract import dialog_texts
 from bot.dialog.load import DialogError, load_dialog
 from bot.dialog.model import CONSENT, Dialog
 from bot.i18n import Translator, _
+from bot.launch import check_launch
+from bot.notify.notifier import Notifier
 from bot.replies import WHICH_STUDY, Choose, Command, Reply
-from bot.screening import Key, ScreeningService, Trials
+from bot.screening import Key, ScreeningService, Trials, Upkeep
+from bot.screening.notifications import Message
 from bot.staff.views import export_table
 from bot.store.db import MIGRATIONS, migrate
 
@@ -670,3 +676,65 @@ def test_the_ethics_pack_is_per_dialog_file(tmp_path: Path, knee: Dialog) -> Non
     one = tmp_path / "one"
     alone = screening_bot("export-script", "--no-flow", "--out", str(one), "--dialog", str(SECOND_TRIAL), timeout=300)
     assert alone.returncode == 0 and sorted(p.name for p in one.iterdir())[0].startswith(KNEE)
+
+
+# ---------------------------------------------------------------------- around the screening
+
+
+def test_qr_codes_name_each_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PUBLIC_URL", "https://screening.example.org")
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "study_bot")
+    monkeypatch.setenv("SCREENING_DIALOG", f"{DIALOG_PATH},{SECOND_TRIAL}")
+    assert main(["qr", "--source", "poster-chengdu", "--out", str(tmp_path)]) == 0
+    svg = {p.name: p.read_text() for p in tmp_path.glob("*.svg")}
+    assert sorted(svg) == [f"poster-chengdu-{i}-{kind}.svg" for i in (KNEE, LUPUS) for kind in ("telegram", "web")]
+    assert f"https://screening.example.org/t/{KNEE}?src=poster-chengdu" in svg[f"poster-chengdu-{KNEE}-web.svg"]
+    assert f"https://t.me/study_bot?start={KNEE}-poster-chengdu" in svg[f"poster-chengdu-{KNEE}-telegram.svg"]
+    only = tmp_path / "only"
+    assert main(["qr", "--source", "poster-chengdu", "--trial", KNEE, "--out", str(only)]) == 0
+    assert sorted(p.name for p in only.glob("*.svg")) == [f"poster-chengdu-{KNEE}-{k}.svg" for k in ("telegram", "web")]
+    with pytest.raises(Exception, match="64"):
+        telegram_link("study_bot", "x" * 50, KNEE)
+
+
+def test_check_launch_checks_each_trial_and_takes_an_approved_version_per_trial(
+    db_path: Path, knee: Dialog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = both(db_path, ethics_approved_version=f"{LUPUS}=1.4.0, {KNEE}={knee.version}")
+    items = check_launch(settings)
+    approval = {i.topic: i for i in items if "Ethics approval" in i.topic}
+    assert set(approval) == {f"{LUPUS}: Ethics approval", f"{KNEE}: Ethics approval"}
+    assert not any(i.open for i in approval.values())
+    assert any(i.topic == f"{KNEE}: [[to_confirm]] safety.lines.mental_health_hotline" for i in items)
+    unapproved = {i.topic: i for i in check_launch(both(db_path, ethics_approved_version="1.4.0"))}
+    assert not unapproved[f"{LUPUS}: Ethics approval"].open, "a bare version is the default trial's"
+    assert unapproved[f"{KNEE}: Ethics approval"].open
+    assert f'"{KNEE}={knee.version}"' in unapproved[f"{KNEE}: Ethics approval"].fix
+
+
+def test_a_notification_says_which_study(trials: Trials, knee: Dialog) -> None:
+    give_contact(screen(trials.get(KNEE), "gina"), "13612345678")  # type: ignore[arg-type]
+    lead_id = trials.team().leads(trial=KNEE)[0].id
+    names = {i: trials.title(i, "en") for i in trials.ids}
+    message = Message(1, lead_id, "new", False, "t", "", "", "", 0, "", "")
+    title, body = Notifier(trials.notifications(), [], trials.translator("en"), trial_names=names).text(message)
+    assert body.startswith(f"Study: {trials.title(KNEE, 'en')}") and lead_id in title
+    _title, alone = Notifier(trials.notifications(), [], trials.translator("en")).text(message)
+    assert "Study:" not in alone, "with one trial nothing changes"
+
+
+def test_a_reminder_is_drawn_by_its_own_trial(trials: Trials, knee: Dialog) -> None:
+    """The quiet-time reminder of a knee conversation shows the knee question, whatever trial is default."""
+    service = trials.get(KNEE)
+    assert service is not None
+    key = Key("telegram", trials.pseudonym("telegram", 424242), "en", address=424242)
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    service.handle(key, Command("start"), now=now)
+    service.handle(key, Choose(CONSENT, "agree"), nudge_after=timedelta(hours=24), now=now)
+    upkeep = Upkeep(trials)
+    due = upkeep.due_nudges(now + timedelta(hours=25))
+    assert [d.dialog_id for d in due] == [KNEE]
+    drawn = upkeep.nudge("telegram", due[0], now + timedelta(hours=25))
+    assert drawn is not None and drawn.dialog_id == KNEE
+    assert drawn.prompt.question == "cross_border"
+    assert drawn.prompt.options[0].label == knee.separate_consent("cross_border").agree  # type: ignore[union-attr]
