@@ -328,6 +328,13 @@ def test_a_coordinator_finds_calls_records_and_exports_and_the_audit_log_says_so
     exports = [d for a, _l, d in steps if a == "export"]
     assert len(exports) == 2 and all(urgent in d and calm in d for d in exports), "each export names its leads"
     assert "since=2020-01-01" in exports[0]
+    seen = {
+        e["action"]: e["leads_seen"].split()
+        for e in reversed(audit.entries(site.db, 100))
+        if e["lead_id"] in ("", calm)
+    }
+    assert sorted(seen["list"]) == sorted([urgent, calm]) and seen["read-contact"] == [calm], "what each view showed"
+    assert sorted(seen["export"]) == sorted([urgent, calm])
     history = site.screener.leads.get(calm).history
     assert [h["who"] for h in history[-3:]] == ["console:li"] * 3
 

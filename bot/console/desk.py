@@ -8,7 +8,8 @@ one unit of work with its audit entry.
 
 Every method that shows or changes a lead records it in the audit log under the person's
 console name (`console:<username>`): opening the queue, a lead, a lead's contact details,
-each change, each export (naming the leads in it), each refusal.
+each change, each export (naming the leads in it), each refusal; what a list, a lead page or
+an export showed is also in the entry's `leads_seen`, as on the command line and Telegram.
 
 Long on purpose: the console's one place that reads and changes leads, with each
 change's audit entry beside it.
@@ -167,7 +168,7 @@ class Desk:
         latest = self.team.latest_attempts()
         if record:
             detail = f"console {filters.described()} rows={len(found)}"
-            self.team.record(who(account), "list", detail=detail.replace("  ", " "))
+            self.team.record(who(account), "list", detail=detail.replace("  ", " "), seen=[lead.id for lead in found])
         return [QueueRow(lead, latest.get(lead.id)) for lead in found]
 
     def choices(self) -> dict[str, list[str]]:
@@ -189,7 +190,7 @@ class Desk:
         if lead is None:
             return None
         action = "read-contact" if with_contact else "read"
-        self.team.record(who(account), action, lead.id, "console")
+        self.team.record(who(account), action, lead.id, "console", seen=[lead.id])
         answers = self._answers(lead)
         if not with_contact:
             lead.phone = lead.name = lead.username = ""
@@ -243,7 +244,7 @@ class Desk:
             part = f" part {number}/{len(chunks)}" if len(chunks) > 1 else ""
             used = f" {filters.described()}" if filters.described() else ""
             detail = f"console format={fmt}{used} rows={len(ids)}{part} leads={','.join(chunk) or '-'}"
-            self.team.record(who(account), "export", detail=detail)
+            self.team.record(who(account), "export", detail=detail, seen=chunk)
         return data, f"leads-{self.now().date().isoformat()}.{fmt}", len(found)
 
     # ------------------------------------------------------------------ statistics
