@@ -156,9 +156,10 @@ class Desk:
         if search:
             if _looks_like_id(search):
                 found = [lead for lead in found if lead.id == search.lower()]
-            elif account.role in SEE_CONTACT:
-                phone = parse_phone(search, self.dialog.region)
-                found = [] if isinstance(phone, Invalid) else [lead for lead in found if lead.phone == phone]
+            elif account.role in SEE_CONTACT:  # a number without + is read as each trial's region reads it
+                read = [parse_phone(search, d.region) for d in self.team.dialogs.values()]
+                phones = {phone for phone in read if not isinstance(phone, Invalid)}
+                found = [lead for lead in found if lead.phone in phones]
             else:
                 found = []
         for name in ("outcome", "source", "channel"):
