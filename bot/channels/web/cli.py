@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import socket
 import sys
 from pathlib import Path
@@ -63,9 +64,24 @@ def serve_web(screener: Screener, settings: Settings, listening: socket.socket |
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """The web chat's address, taken before the database is opened: an address in use or not allowed
-    stops the command with a clear message and nothing written."""
+    stops the command with a clear message and nothing written.
+
+    Made as `socket.create_server` makes it, but with its protocol named (IPPROTO_TCP): asyncio
+    switches Nagle's algorithm off (TCP_NODELAY) only on connections whose socket says TCP, and
+    with it on, every page after the first on a kept-alive connection waited 40 ms for the
+    browser's delayed acknowledgement (measured: 45 ms instead of 1 ms for the page after a tap)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen()
+        except BaseException:
+            sock.close()
+            raise
+        return sock
     except OSError as exc:
         where = f"{host}:{port}"
         if exc.errno == errno.EADDRINUSE:
