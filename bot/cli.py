@@ -207,6 +207,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def configure_logging(settings: Settings) -> None:
+    """One line per event on stderr, never a secret in it: in `main`, and in each web worker process."""
+    keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter())
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Whatever goes wrong ends in one line on stderr, never a traceback (bot/errors.py)."""
     closed = settle_standard_streams()
@@ -221,11 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
             )
         settings = settings_from(args)
-        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
-        handler = logging.StreamHandler()
-        handler.setFormatter(OneLineFormatter())
-        logging.basicConfig(level=settings.log_level, handlers=[handler])
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        configure_logging(settings)
         status = args.func(settings, args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, while it can still be explained
         return status

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
-from ..channels.web.security import RateLimiter
+from ..channels.web.limits import AddressLimit
 from ..contact import CALL_LANGUAGES, CALL_TIMES
 from ..dialog.engine import Conversation
 from ..dialog.model import OUTCOMES
@@ -46,6 +46,7 @@ from ..staff import urgent_reasons
 from ..store.contact_attempts import RESULTS
 from ..store.leads import CLOSE_REASONS, STATUSES, LeadError
 from ..store.staff_accounts import ENROL, FULL, ROLES, Account, AccountError
+from ..store.web_state import WebState
 from ..summary import shown_result
 from . import auth, charts
 from .desk import (
@@ -137,7 +138,10 @@ class Console:
         self.secure = secure_cookies
         self.idle_minutes = idle_minutes
         self.notifications_on = notifications_on
-        self.limiter = RateLimiter(LOGIN_POSTS_PER_MINUTE)
+        # in the database, so the limit holds whichever worker process a post reaches (bot/store/web_state.py)
+        self.limiter = AddressLimit(
+            WebState(screener.store.db), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
+        )
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,

@@ -425,6 +425,25 @@ def _v11_audit_chain(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE vault ADD COLUMN audit_key_enc TEXT NOT NULL DEFAULT ''")
 
 
+def _v12_web_state(db: sqlite_utils.Database) -> None:
+    """Issue 20: the web chat keeps nothing in a process's memory (bot/store/web_state.py).
+
+    - `web_limits`: a token bucket per session and per address (keyed hashes, no address stored).
+    - `web_turns`: the last reply of each web session, to draw after the redirect; it goes with
+      its conversation (the trigger), whichever way that is deleted.
+    """
+    db.execute("CREATE TABLE web_limits (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)")
+    db.execute("CREATE TABLE web_turns (user_key TEXT PRIMARY KEY, turn TEXT NOT NULL, at REAL NOT NULL)")
+    db.execute(
+        """
+        CREATE TRIGGER web_turns_go_with_their_conversation AFTER DELETE ON conversations
+        WHEN old.channel = 'web'
+        BEGIN
+            DELETE FROM web_turns WHERE user_key = old.user_key;
+        END"""
+    )
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -438,6 +457,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_staff_console,
     _v10_notification_outbox,
     _v11_audit_chain,
+    _v12_web_state,
 ]
 
 
@@ -665,6 +685,9 @@ def migrate(db: sqlite_utils.Database, path: str | Path = "the database") -> Non
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
+            if schema_version(db) >= number:  # another process (a second web worker) was quicker
+                db.execute("COMMIT")
+                continue
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
             db.execute("COMMIT")

@@ -2,9 +2,10 @@
 
 Every step is a plain HTML form posted to `/` and answered with a redirect back
 to `/` (POST-redirect-GET), so reloading never re-sends an answer and the page
-works with JavaScript off. State lives in SQLite through the Screener: the only
-thing kept in memory is the last reply's notices (`Turn`), so a process restart
-loses at most a "thank you" line, never an answer or an outcome.
+works with JavaScript off. Nothing a request needs is kept in the process: answers
+live in SQLite through the Screener, and the last reply (`Turn`, to draw after the
+redirect) and the rate limits in SQLite too (bot/store/web_state.py), so several
+worker processes serve one deployment and any of them can draw any page.
 
 Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
@@ -27,7 +28,6 @@ import logging
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +64,15 @@ from ...replies import (
 )
 from ...retention import Retention
 from ...screening import Screener
+from ...store.web_state import WebState
 from ...store.wipe import defer_wipes, wipe_pending_async
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
 from .forms import action_from, fields, first, parse_form
-from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
+from .limits import Limits, Refusal, TrustedProxies, trusted_networks
+from .security import SecurityHeaders, Sessions, load_secret
+from .turns import Turn, dump, load
 
 log = logging.getLogger("bot.web")
 HERE = Path(__file__).resolve().parent
@@ -78,9 +81,10 @@ SESSION_COOKIE = "screening_session"
 SOURCE_COOKIE = "screening_source"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
-TURN_SECONDS = 3600
 #: Seconds between retries of a write-ahead-log wipe that a reader held up (bot/store/wipe.py).
 WIPE_RETRY_SECONDS = 60.0
+#: Seconds between removals of old turns and idle rate-limit buckets (bot/store/web_state.py).
+FORGET_SECONDS = 300.0
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: How a typed answer is asked for, by prompt kind: (input type, inputmode, autocomplete).
 TYPED_INPUTS = {
@@ -103,6 +107,8 @@ class WebOptions:
     secure_cookies: bool
     rate_limit: int
     public_url: str
+    address_rate_limit: int = 0
+    trusted_proxies: str = ""
     branding: Branding = dataclasses.field(default_factory=Branding)
 
     @classmethod
@@ -115,22 +121,10 @@ class WebOptions:
             secure_cookies=secure_cookies,
             rate_limit=settings.web_rate_limit,
             public_url=settings.public_url,
+            address_rate_limit=settings.web_address_rate_limit,
+            trusted_proxies=settings.web_forwarded_allow_ips,
             branding=Branding.from_settings(settings),
         )
-
-
-@dataclass
-class Turn:
-    """What the last post showed (what was said, the notices, the prompt), to draw after the redirect.
-
-    `alert` is set when the notices are help for a person who may be at risk (Reply.alert)."""
-
-    step: str
-    said: str
-    notices: list[str]
-    prompt: Prompt | None
-    at: float
-    alert: str = ""
 
 
 def step_token(conv: Conversation) -> str:
@@ -167,16 +161,23 @@ class WebChat:
     """The routes of the web chat, around one Screener."""
 
     def __init__(
-        self, screener: Screener, options: WebOptions, durable: Callable[[], Awaitable[None]] | None = None
+        self,
+        screener: Screener,
+        options: WebOptions,
+        durable: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.screener = screener
         self.options = options
+        #: Wall-clock time: the turns and the buckets are shared by processes, which share no other clock.
+        self.clock = clock
         #: Inside the bot's process the database commits with synchronous=NORMAL (store/durable.py):
         #: then every answer is flushed to disk before the page that acknowledges it is sent.
         self.durable = durable
         self.sessions = Sessions(options.secret)
-        self.limiter = RateLimiter(options.rate_limit)
-        self.turns: OrderedDict[str, Turn] = OrderedDict()
+        self.limits = Limits(options.secret, options.rate_limit, options.address_rate_limit)
+        #: The rate-limit buckets and the last replies, shared by every worker (bot/store/web_state.py).
+        self.state = WebState(screener.store.db)
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -215,6 +216,12 @@ class WebChat:
             await self.wipe()
             await asyncio.sleep(WIPE_RETRY_SECONDS)
 
+    async def keep_forgetting(self) -> None:
+        """While the server runs: every few minutes, remove old turns and idle rate-limit buckets."""
+        while True:
+            await asyncio.sleep(FORGET_SECONDS)
+            self.state.forget(self.clock())
+
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.index, methods=["GET", "POST"]),
@@ -236,6 +243,8 @@ class WebChat:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
         if new and request.method == "GET":
+            if refusal := self._limited(request, session_id, first_visit=True):
+                return self._error_page(request, refusal.message, 429, refusal.headers, seconds=str(refusal.seconds))
             self._started(request, session_id)
         source = request.query_params.get("src", "")
         if source:
@@ -252,10 +261,9 @@ class WebChat:
         """One tap or one typed answer: check it, hand it to the Screener, redirect to the page."""
         session_id, new = self._session(request)
         t = self._translator(request, session_id, new)
-        address = request.client.host if request.client else "unknown"
-        if not self.limiter.allow(address):
-            notice = t(_("You are going a little fast. Please wait a minute, then try again. Your answers are saved."))
-            return self._render(request, session_id, new, 429, [notice], headers={"Retry-After": "60"})
+        if refusal := self._limited(request, session_id):
+            notice = t(refusal.message, seconds=refusal.seconds)
+            return self._render(request, session_id, new, 429, [notice], headers=refusal.headers)
         body = await _read_body(request)
         if body is None:
             notice = t(_("That was too long. Please send a shorter answer."))
@@ -356,25 +364,33 @@ class WebChat:
             return self.screener.translator(negotiate(self._hint(request), self.screener.languages))
         return self.screener.translator(self._open(request, self.sessions.user_key(session_id)).language)
 
+    def _limited(self, request: Request, session_id: str, first_visit: bool = False) -> Refusal | None:
+        """Take this post (or first visit) from its rate-limit buckets; what to say when one is empty."""
+        address = request.client.host if request.client else "unknown"
+        buckets = self.limits.buckets(None if first_visit else session_id, address)
+        return self.limits.refusal(self.state.take(buckets, self.clock()), first_visit)
+
     def _remember(
         self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
     ) -> None:
         """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
-        now = _clock()
         conv = self._open(request, user_key)  # reloaded: a delete or a decline leaves a fresh conversation
-        self.turns.pop(user_key, None)
-        self.turns[user_key] = Turn(step_token(conv), said, list(notices), prompt, now, alert)
-        while self.turns and (len(self.turns) > 10_000 or next(iter(self.turns.values())).at < now - TURN_SECONDS):
-            self.turns.popitem(last=False)
+        self.state.save_turn(user_key, dump(Turn(step_token(conv), said, list(notices), prompt, alert)), self.clock())
 
     def _shown(self, conv: Conversation, user_key: str) -> Turn:
         """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
         step = step_token(conv)
-        turn = self.turns.get(user_key)
-        if turn and turn.step == step and turn.at >= _clock() - TURN_SECONDS:
-            return turn
+        stored = self.state.turn(user_key, self.clock())
+        if stored is not None:
+            try:
+                turn = load(stored)
+            except (ValueError, KeyError, TypeError):  # written by another version: show the step afresh
+                log.warning("a stored web turn could not be read; the current step is shown instead")
+            else:
+                if turn.step == step:
+                    return turn
         t = self.screener.translator(conv.language)
-        return Turn(step, "", self.screener.welcome(conv, t), self.screener.current(conv).prompt, _clock())
+        return Turn(step, "", self.screener.welcome(conv, t), self.screener.current(conv).prompt)
 
     # ------------------------------------------------------------------ drawing
 
@@ -416,7 +432,7 @@ class WebChat:
             can_start_over=conv.state != CONSENT,
             focus=focus,
             announce=view.announced(notices, focus),
-            after_tap=bool(extra) or self.turns.get(user_key) is shown,
+            after_tap=bool(extra) or shown.remembered,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
@@ -551,16 +567,13 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def _clock() -> float:
-    return time.monotonic()
-
-
 def create_app(
     screener: Screener,
     settings: Settings,
     routes: Sequence[BaseRoute] = (),
     durable: Callable[[], Awaitable[None]] | None = None,
     retention: Retention | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers.
 
@@ -569,7 +582,7 @@ def create_app(
     the app runs the daily purge (bot/daily_purge.py): the first one before it serves a page,
     then once a day; `screening-bot web` gives it, the web chat inside the bot does not (the
     bot runs the purge)."""
-    chat = WebChat(screener, WebOptions.from_settings(settings), durable)
+    chat = WebChat(screener, WebOptions.from_settings(settings), durable, clock)
     # the study team's console at /staff and its notifications of new leads (bot/console)
     console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies, durable)
     purge = DailyPurge(screener.store.db, retention) if retention is not None else None
@@ -577,6 +590,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
+        tasks.append(asyncio.create_task(chat.keep_forgetting(), name="web-state-forget"))
         tasks += [asyncio.create_task(run(), name="console-background") for run in console.background]
         if purge is not None:
             purge.start()
@@ -594,7 +608,10 @@ def create_app(
 
     app = Starlette(
         routes=[*routes, *console.routes, *chat.routes()],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(TrustedProxies, trusted=trusted_networks(chat.options.trusted_proxies)),
+            Middleware(SecurityHeaders),
+        ],
         exception_handlers={
             404: chat.not_found,
             405: chat.not_found,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
+import logging
 import os
 import socket
 import sys
@@ -12,13 +14,18 @@ from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from ...config import Settings, SubCommands, flag_type
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
 from ...retention import retention_from
 from ...screening import Screener
-from .security import KEY_FILE
+from ...store.durable import durable_flush
+from .security import KEY_FILE, load_secret
+
+log = logging.getLogger("bot.web")
 
 
 def add_web_commands(sub: SubCommands) -> None:
@@ -29,6 +36,9 @@ def add_web_commands(sub: SubCommands) -> None:
     web.add_argument("--port", type=flag_type("web_port"), help="port (default: 8080 or $WEB_PORT)")
     web.add_argument(
         "--public-url", type=flag_type("public_url"), help="the address people open, e.g. https://screening.example.org"
+    )
+    web.add_argument(
+        "--workers", type=flag_type("web_workers"), help="worker processes sharing the database (default: 1)"
     )
     web.set_defaults(func=cmd_web)
     qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
@@ -43,23 +53,68 @@ def add_web_commands(sub: SubCommands) -> None:
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from ...cli import build_screener
 
-    settings = settings.with_overrides(web_host=args.host, web_port=args.port, public_url=args.public_url)
+    settings = settings.with_overrides(
+        web_host=args.host, web_port=args.port, public_url=args.public_url, web_workers=args.workers
+    )
     listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
     return serve_web(build_screener(settings), settings, listening)
 
 
 def serve_web(screener: Screener, settings: Settings, listening: socket.socket | None = None) -> int:
     """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token),
-    with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`)."""
+    with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`).
+
+    Answers are group-committed as in the bot (bot/store/durable.py): each is on disk before
+    the page that acknowledges it is sent. With WEB_WORKERS above 1, `serve_workers`."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
+    if settings.web_workers > 1:
+        return serve_workers(screener, settings, listening)
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(screener, settings, retention=retention_from(settings))
+        app = create_app(
+            screener, settings, durable=durable_flush(screener.store.db), retention=retention_from(settings)
+        )
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
-    uvicorn.Server(config).run(sockets=[listening])
+    uvicorn.Server(server_config(app, settings.web_host, settings.web_port)).run(sockets=[listening])
     return 0
+
+
+def serve_workers(screener: Screener, settings: Settings, listening: socket.socket) -> int:
+    """WEB_WORKERS processes on one address, each with its own connection to the one database file.
+
+    Everything a request needs is in the database or the signed cookie (app.py), so any worker
+    serves any request. This process has checked and migrated the database and made the web key
+    (`screener` was built here) before uvicorn's supervisor starts the workers; it then only
+    watches them (a worker that dies is replaced) until Ctrl-C or SIGTERM."""
+    with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
+        load_secret(settings.web_secret, Path(settings.db_path).parent)  # one key file, made before any worker
+    screener.store.db.close()
+    config = server_config(
+        functools.partial(worker_app, settings), settings.web_host, settings.web_port, workers=settings.web_workers
+    )
+    print(
+        f"Web chat on http://{settings.web_host}:{settings.web_port}/ ({settings.web_workers} worker processes)",
+        file=sys.stderr,
+    )
+    Multiprocess(config, sockets=[listening]).run()
+    return 0
+
+
+def worker_app(settings: Settings) -> ASGIApp:
+    """The app of one worker process (`serve_workers`; uvicorn calls it in the new process)."""
+    from ...cli import build_screener, configure_logging
+    from .app import create_app
+
+    configure_logging(settings)
+    try:
+        screener = build_screener(settings)
+        return create_app(
+            screener, settings, durable=durable_flush(screener.store.db), retention=retention_from(settings)
+        )
+    except Exception as exc:  # the parent checked all this a moment ago: say it in one line and stop
+        log.error("a web worker could not start: %s", exc)
+        sys.exit(STARTUP_FAILURE)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -120,23 +175,22 @@ def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
 
     That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
     waits for the flush before it acknowledges an answer."""
-    from ...store.durable import durable_flush
     from .app import create_app
 
     listening = listening_socket(settings.web_host, settings.web_port)
     app = create_app(screener, settings, durable=durable_flush(screener.store.db))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
-    config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
-    return EmbeddedServer(config, listening)
+    return EmbeddedServer(server_config(app, settings.web_host, settings.web_port), listening)
 
 
-def server_config(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> uvicorn.Config:
+def server_config(app: ASGIApp | functools.partial[ASGIApp], host: str, port: int, workers: int = 1) -> uvicorn.Config:
     """How the web chat is served (the browser test serves it the same way).
 
     uvicorn's access log prints client addresses and query strings, so it is off:
-    the app logs each request itself without them (bot.web.access). Behind a
-    reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address so the rate
-    limit sees each visitor's address rather than the proxy's.
+    the app logs each request itself without them (bot.web.access). uvicorn's
+    handling of X-Forwarded-For is off too: the app reads it only from the proxies
+    named in WEB_FORWARDED_ALLOW_IPS (bot/channels/web/limits.py). With `workers`,
+    `app` is a factory each worker process calls.
     """
     return uvicorn.Config(
         app,
@@ -145,8 +199,9 @@ def server_config(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str =
         access_log=False,
         server_header=False,
         log_config=None,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=False,
+        workers=workers,
+        factory=workers > 1,
     )
 
 
