@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -133,8 +134,17 @@ def step_token(conv: Conversation) -> str:
     Every stored field counts (state, answers, language, contact step ...), so a step
     that another channel or a later feature adds is covered without a change here.
     """
-    where = {k: v for k, v in dataclasses.asdict(conv).items() if k not in ("id", "new_answers")}
+    where = {name: getattr(conv, name) for name in _STEP_FIELDS}  # read, not copied: asdict's deep copy was slow
     return hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Conversation) if f.name not in ("id", "new_answers"))
+
+
+@functools.lru_cache(maxsize=256)
+def _language_hint(header: str, available: tuple[str, ...]) -> str:
+    """`accept_language`, remembered: every request asks, and browsers send a handful of headers."""
+    return accept_language(header, list(available))
 
 
 def accept_language(header: str, available: list[str]) -> str:
@@ -184,6 +194,7 @@ class WebChat:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the templates ship with the code: no stat() of three files per page
         )
         self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
         # defaults that a page may override: where the focus lands after a tap (view.py), what is announced
@@ -260,7 +271,10 @@ class WebChat:
     async def post(self, request: Request) -> Response:
         """One tap or one typed answer: check it, hand it to the Screener, redirect to the page."""
         session_id, new = self._session(request)
-        t = self._translator(request, session_id, new)
+
+        def t(message: str, **values: Any) -> str:  # the person's language, looked up only for a notice
+            return self._translator(request, session_id, new)(message, **values)
+
         if refusal := self._limited(request, session_id):
             notice = t(refusal.message, seconds=refusal.seconds)
             return self._render(request, session_id, new, 429, [notice], headers=refusal.headers)
@@ -289,9 +303,7 @@ class WebChat:
         action = action_from(form)
         if action is None:
             self._remember(request, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
-        elif first(form, "step") != step_token(conv) and not (
-            isinstance(action, Command) and action.name in HARMLESS_AGAIN
-        ):
+        elif first(form, "step") != shown.step and not (isinstance(action, Command) and action.name in HARMLESS_AGAIN):
             notice = t(_("That was already sent. Here is where you are now."))
             self._remember(request, user_key, "", [notice], shown.prompt)
         else:
@@ -351,7 +363,7 @@ class WebChat:
         return response
 
     def _hint(self, request: Request) -> str:
-        return accept_language(request.headers.get("accept-language", ""), self.screener.languages)
+        return _language_hint(request.headers.get("accept-language", ""), tuple(self.screener.languages))
 
     def _open(self, request: Request, user_key: str) -> Conversation:
         source = request.cookies.get(SOURCE_COOKIE, "")
@@ -419,7 +431,7 @@ class WebChat:
         html = self.templates.get_template("chat.html").render(
             **frame,
             csrf=self.sessions.csrf_token(session_id),
-            step=step_token(conv),
+            step=shown.step,  # the step token of `conv`, as _shown found it
             language=conv.language,
             said=shown.said,
             notices=notices,

@@ -18,7 +18,7 @@ Their keys are keyed hashes: no session id and no address is stored.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import hmac
 import ipaddress
 import math
@@ -62,8 +62,10 @@ def trusted_networks(text: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=4096)
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An address as written in a request (host, host:port, [v6]:port), or None."""
+    """An address as written in a request (host, host:port, [v6]:port), or None; remembered, as the
+    same few addresses (the proxy's, a NAT's) come again and again."""
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [2001:db8::1]:443
         value = value[1 : value.index("]")]
@@ -129,7 +131,7 @@ def address_bucket(address: str) -> str:
 
 def bucket_key(secret: bytes, kind: str, value: str) -> str:
     """A bucket's key: its kind, then a keyed hash of the session id or address (neither is stored)."""
-    return kind + ":" + hmac.new(secret, f"limit|{kind}|{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    return kind + ":" + hmac.digest(secret, f"limit|{kind}|{value}".encode(), "sha256").hex()[:32]
 
 
 class Buckets(Protocol):

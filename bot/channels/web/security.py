@@ -9,7 +9,6 @@ HMAC of the session id, so a page on another site cannot answer for anyone.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import logging
 import os
@@ -90,7 +89,7 @@ class Sessions:
         return bool(session_id and SESSION_ID.match(session_id))
 
     def _mac(self, purpose: str, session_id: str) -> str:
-        return hmac.new(self._secret, f"{purpose}|{session_id}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, f"{purpose}|{session_id}".encode(), "sha256").hex()  # one C call
 
     def user_key(self, session_id: str) -> str:
         return self._mac("user", session_id)[:32]
