@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class Server:
     name: str
     process: subprocess.Popen[bytes]
     port: int
+    log: Path
 
     @property
     def url(self) -> str:
@@ -134,7 +136,7 @@ def _descendants(pid: int) -> list[int]:
 def start(name: str, command: list[str], env: dict[str, str], port: int, log: Path) -> Server:
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    server = Server(name, process, port)
+    server = Server(name, process, port, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -331,6 +333,40 @@ async def saturated(server: Server, people: int, rounds: int, taps: int, dialog:
     }
 
 
+class DiskProbe:
+    """Times an fsync of a small write every 50 ms, in a thread, while a run goes on: how quickly this
+    disk makes a write durable just then (other programs share it), which every answer waits for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "fsync-probe"
+        self.times: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+        try:
+            while not self.stop.wait(0.05):
+                os.write(fd, b"x" * 4096)
+                started = time.perf_counter()
+                os.fsync(fd)
+                self.times.append(time.perf_counter() - started)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> DiskProbe:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 async def human_pace(server: Server, seconds: float, taps: int, dialog: Dialog, seed: int = 20) -> dict[str, Any]:
     """50 people behind one address, one tap every 2-5 s each, for `seconds` (see the module's doc)."""
     rng = random.Random(seed)
@@ -362,7 +398,8 @@ async def human_pace(server: Server, seconds: float, taps: int, dialog: Dialog, 
             await asyncio.sleep(rng.uniform(*PACE))
 
     cpu, began = server.cpu_seconds(), time.perf_counter()
-    await asyncio.gather(*(person(p) for p in crowd))
+    with DiskProbe(Path(server.log.parent)) as disk:
+        await asyncio.gather(*(person(p) for p in crowd))
     elapsed = time.perf_counter() - began
     server_cpu = server.cpu_seconds() - cpu
     for p in crowd:
@@ -377,6 +414,9 @@ async def human_pace(server: Server, seconds: float, taps: int, dialog: Dialog, 
         "max_ms": max(tally.taps) * 1000,
         "first_page_p99_ms": percentile(tally.first_pages, 99) * 1000,
         "server_cpu_share": server_cpu / elapsed,
+        "fsync_p50_ms": percentile(disk.times, 50) * 1000,
+        "fsync_p99_ms": percentile(disk.times, 99) * 1000,
+        "load_average": load_average(),
         "limited": tally.limited,
         "errors": tally.errors[:5],
     }
@@ -387,7 +427,7 @@ async def human_pace(server: Server, seconds: float, taps: int, dialog: Dialog, 
 
 async def run(workdir: Path, people: int, rounds: int, paced_seconds: float, workers: int) -> dict[str, Any]:
     dialog = load_dialog(shipped("dialogs") / "nct06349343.toml")
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_before": load_average()}
     ours = start_ours(workdir, workers)
     try:
         probe = Person(ours, "10.0.0.1", 0, dialog)
@@ -434,6 +474,7 @@ def print_table(r: dict[str, Any], workers: int, total: float) -> None:
          paced["p99_ms"] < TARGETS["paced_p99_ms"]),
         ("max ms per tap, 50 people, human pace", paced["max_ms"], None, "", "", None),
         ("server's share of a core, human pace", paced["server_cpu_share"], None, "", "", None),
+        ("disk: fsync p99 ms during it", paced["fsync_p99_ms"], None, "", "", None),
         ("limited (429), human pace, one address", paced["limited"], None, "", "0", paced["limited"] == 0),
     ]  # fmt: skip
     print()
@@ -457,6 +498,18 @@ def print_table(r: dict[str, Any], workers: int, total: float) -> None:
         "everyone first taken unmeasured to a random point of the screening."
     )
     print(f"Limited (429) in the saturated runs: ours {ours['limited']}, baseline {base['limited']}.")
+    if max(ours["client_cpu_share"], base["client_cpu_share"]) > 0.8:
+        print(
+            "The clients (one Python process) used most of a core: the saturated posts/s are partly the "
+            f"client's limit. Ours alone, at {ours['server_cpu_ms_per_post']:.2f} ms of server CPU per post, "
+            f"would serve at most {1000 / ours['server_cpu_ms_per_post']:.0f} posts/s per core."
+        )
+    print(
+        f"The machine: {os.cpu_count()} cores, load average {r['load_before']:.1f} before the runs and "
+        f"{paced['load_average']:.1f} at the end of the human-pace run (other programs share it); the disk's "
+        f"fsync of a 4 KiB write during the human-pace run: p50 {paced['fsync_p50_ms']:.1f} ms, "
+        f"p99 {paced['fsync_p99_ms']:.1f} ms (every answer waits for one)."
+    )
     for name in ("ours", "baseline", "paced"):
         if r[name]["errors"]:
             print(f"Unexpected answers ({name}): {r[name]['errors']}")
