@@ -332,3 +332,17 @@ def test_a_kept_reply_goes_with_its_conversation(dialog: Dialog, db_path: Path, 
         with peek(db_path) as conn:
             kept = [row[0] for row in conn.execute("SELECT turn FROM web_turns")]
         assert not any("Please check your answers:" in turn for turn in kept), erase
+
+
+def test_a_kept_reply_that_cannot_be_read_shows_the_current_step(dialog, db_path, locales, caplog):
+    """A reply kept by another version of the app (or damaged): the page shows the question afresh."""
+    app, _screener = make_app(dialog, db_path, locales)
+    t = Translator("en", locales)
+    user = WebUser(app)
+    user.press(t(dialog.consent.agree))
+    with peek(db_path) as conn:
+        conn.execute("UPDATE web_turns SET turn = ?", ['{"step": 1}'])
+    page = user.get()
+    assert page.status == 200 and page.question == "respondent"
+    assert t(_("Welcome back. Let's continue where you left off.")) in page.text
+    assert "a stored web turn could not be read" in caplog.text

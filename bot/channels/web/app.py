@@ -231,7 +231,10 @@ class WebChat:
         """While the server runs: every few minutes, remove old turns and idle rate-limit buckets."""
         while True:
             await asyncio.sleep(FORGET_SECONDS)
-            self.state.forget(self.clock())
+            try:
+                self.state.forget(self.clock())
+            except STORAGE_ERRORS as exc:  # a locked or full database: the next round tries again
+                log.warning("old web turns and rate-limit buckets not removed this time: %s", exception_summary(exc))
 
     def routes(self) -> list[BaseRoute]:
         return [
