@@ -429,17 +429,21 @@ def _v12_web_state(db: sqlite_utils.Database) -> None:
     """Issue 20: the web chat keeps nothing in a process's memory (bot/store/web_state.py).
 
     - `web_limits`: a token bucket per session and per address (keyed hashes, no address stored).
-    - `web_turns`: the last reply of each web session, to draw after the redirect; it goes with
-      its conversation (the trigger), whichever way that is deleted.
+    - `web_turns`: the last reply of each web session, to draw after the redirect, under a key of
+      the session's own and with its conversation's id; it goes with that conversation (the
+      trigger), whichever way it is deleted.
     """
     db.execute("CREATE TABLE web_limits (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)")
-    db.execute("CREATE TABLE web_turns (user_key TEXT PRIMARY KEY, turn TEXT NOT NULL, at REAL NOT NULL)")
+    db.execute(
+        "CREATE TABLE web_turns (session TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, turn TEXT NOT NULL,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX web_turns_by_conversation ON web_turns(conversation_id)")
     db.execute(
         """
         CREATE TRIGGER web_turns_go_with_their_conversation AFTER DELETE ON conversations
-        WHEN old.channel = 'web'
         BEGIN
-            DELETE FROM web_turns WHERE user_key = old.user_key;
+            DELETE FROM web_turns WHERE conversation_id = old.id;
         END"""
     )
 

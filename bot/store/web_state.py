@@ -9,10 +9,11 @@ drawn by another show the same thing, and a limit holds whichever worker a post 
   `per_minute` posts and refills evenly; taking one is one UPSERT that changes nothing
   when the bucket is empty, so a flood of refused posts writes nothing.
 - `web_turns`: the last reply of each web session (its notices and prompt, as the channel
-  serialised them), to draw after the redirect. It can repeat what the person was told
-  about their answers, so it goes when their conversation goes (a trigger on
-  `conversations`: erasure, the retention purge and every other delete), and it is
-  forgotten an hour after it was written.
+  serialised them), to draw after the redirect, under a key of the session's own (not the
+  conversation's user key) and with the id of the conversation it belongs to. It can repeat
+  what the person was told about their answers, so it goes when that conversation goes (a
+  trigger on `conversations`: erasure, the retention purge and every other delete), and it
+  is forgotten an hour after it was written.
 
 Both are small: `forget` removes what is older than an hour (a bucket untouched for a
 minute is full again, which is the same as no row).
@@ -61,18 +62,19 @@ class WebState:
                     return key, max(0.0, (1 - have) / rate)
         return None
 
-    def save_turn(self, user_key: str, turn: str, now: float) -> None:
-        """Keep the last reply of a web session (replacing the one before)."""
+    def save_turn(self, session: str, conversation_id: str, turn: str, now: float) -> None:
+        """Keep the last reply of a web session (replacing the one before), with its conversation's id."""
         self.db.execute(
-            "INSERT INTO web_turns (user_key, turn, at) VALUES (?, ?, ?)"
-            " ON CONFLICT(user_key) DO UPDATE SET turn = excluded.turn, at = excluded.at",
-            [user_key, turn, now],
+            "INSERT INTO web_turns (session, conversation_id, turn, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(session) DO UPDATE SET"
+            " conversation_id = excluded.conversation_id, turn = excluded.turn, at = excluded.at",
+            [session, conversation_id, turn, now],
         )
 
-    def turn(self, user_key: str, now: float) -> str | None:
+    def turn(self, session: str, now: float) -> str | None:
         """The last reply of a web session, unless it is older than TURN_SECONDS."""
         row = self.db.execute(
-            "SELECT turn FROM web_turns WHERE user_key = ? AND at >= ?", [user_key, now - TURN_SECONDS]
+            "SELECT turn FROM web_turns WHERE session = ? AND at >= ?", [session, now - TURN_SECONDS]
         ).fetchone()
         return row[0] if row else None
 

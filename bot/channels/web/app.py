@@ -302,13 +302,13 @@ class WebChat:
 
         user_key = self.sessions.user_key(session_id)
         conv = self._open(request, user_key)
-        shown = self._shown(conv, user_key)
+        shown = self._shown(conv, session_id)
         action = action_from(form)
         if action is None:
-            self._remember(request, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
+            self._remember(request, session_id, "", [t(_("Sorry, that did not work. Please try again."))], None)
         elif first(form, "step") != shown.step and not (isinstance(action, Command) and action.name in HARMLESS_AGAIN):
             notice = t(_("That was already sent. Here is where you are now."))
-            self._remember(request, user_key, "", [notice], shown.prompt)
+            self._remember(request, session_id, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
                 action = Command("done")  # nothing ticked: the Screener's kind "choose at least one"
@@ -318,7 +318,7 @@ class WebChat:
                 await self.durable()
             if reply.alert:
                 said = ""  # a message that may mean a risk is never echoed back
-            self._remember(request, user_key, said, reply.notices, reply.prompt, reply.alert)
+            self._remember(request, session_id, said, reply.notices, reply.prompt, reply.alert)
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
         return RedirectResponse("/", status_code=303, background=wipe)
@@ -386,16 +386,20 @@ class WebChat:
         return self.limits.refusal(self.state.take(buckets, self.clock()), first_visit)
 
     def _remember(
-        self, request: Request, user_key: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
+        self, request: Request, session_id: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
     ) -> None:
-        """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
-        conv = self._open(request, user_key)  # reloaded: a delete or a decline leaves a fresh conversation
-        self.state.save_turn(user_key, dump(Turn(step_token(conv), said, list(notices), prompt, alert)), self.clock())
+        """Keep the reply for the page after the redirect, stamped with where the conversation now stands.
 
-    def _shown(self, conv: Conversation, user_key: str) -> Turn:
+        Kept under a key of its own (not the conversation's user key) with the conversation's id, so it
+        goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased."""
+        conv = self._open(request, self.sessions.user_key(session_id))  # a delete or a decline leaves a fresh one
+        turn = dump(Turn(step_token(conv), said, list(notices), prompt, alert))
+        self.state.save_turn(self.sessions.turn_key(session_id), conv.id, turn, self.clock())
+
+    def _shown(self, conv: Conversation, session_id: str) -> Turn:
         """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
         step = step_token(conv)
-        stored = self.state.turn(user_key, self.clock())
+        stored = self.state.turn(self.sessions.turn_key(session_id), self.clock())
         if stored is not None:
             try:
                 turn = load(stored)
@@ -420,7 +424,7 @@ class WebChat:
     ) -> Response:
         user_key = self.sessions.user_key(session_id)
         conv = self._open(request, user_key)
-        shown = self._shown(conv, user_key)
+        shown = self._shown(conv, session_id)
         t = self.screener.translator(conv.language)
         context = [text for text in self.screener.outcome_texts(conv) if text not in shown.notices]
         outcome = t(self.screener.dialog.outcomes[conv.state].title) if conv.state in OUTCOMES else ""

@@ -94,6 +94,11 @@ class Sessions:
     def user_key(self, session_id: str) -> str:
         return self._mac("user", session_id)[:32]
 
+    def turn_key(self, session_id: str) -> str:
+        """Where the session's last reply is kept (bot/store/web_state.py): not the user key, which is the
+        erased conversation's, so the reply to an erasure keeps nothing that leads back to it."""
+        return self._mac("turn", session_id)[:32]
+
     def csrf_token(self, session_id: str) -> str:
         return self._mac("csrf", session_id)
 
