@@ -26,6 +26,7 @@ from bot.channels.web.limits import (
 from bot.config import Settings
 from bot.dialog.model import Dialog
 from bot.i18n import Translator, _
+from bot.replies import NOT_SAVED
 from bot.store.retention import erase_conversation
 
 from .conftest import peek
@@ -346,3 +347,27 @@ def test_a_kept_reply_that_cannot_be_read_shows_the_current_step(dialog, db_path
     assert page.status == 200 and page.question == "respondent"
     assert t(_("Welcome back. Let's continue where you left off.")) in page.text
     assert "a stored web turn could not be read" in caplog.text
+
+
+def test_a_reply_that_cannot_be_kept_is_shown_at_once_and_the_stored_answer_is_not_called_lost(
+    dialog, db_path, locales, caplog
+):
+    """The answer is stored, then keeping the reply for the next page fails (a full disk, here a trigger
+    that refuses it): the post shows the reply itself instead of a redirect, and says nothing was lost."""
+    app, _screener = make_app(dialog, db_path, locales)
+    t = Translator("en", locales)
+    user = WebUser(app)
+    user.press(t(dialog.consent.agree))
+    with peek(db_path) as conn:
+        for event in ("INSERT", "UPDATE"):
+            conn.execute(
+                f"CREATE TRIGGER no_room_{event.lower()} BEFORE {event} ON web_turns "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+    page = user.choose("self")
+    assert page.status == 200 and page.question == "age"
+    assert any("me" in cls.split() and t(_("I am the patient")) in text for cls, text in page.bubbles)
+    assert t(NOT_SAVED) not in page.text
+    with peek(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
+    assert "event=turn_not_kept" in caplog.text

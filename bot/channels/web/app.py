@@ -305,10 +305,11 @@ class WebChat:
         shown = self._shown(conv, session_id)
         action = action_from(form)
         if action is None:
-            self._remember(request, session_id, "", [t(_("Sorry, that did not work. Please try again."))], None)
+            notice = t(_("Sorry, that did not work. Please try again."))
+            unkept = self._remember(request, session_id, "", [notice], None)
         elif first(form, "step") != shown.step and not (isinstance(action, Command) and action.name in HARMLESS_AGAIN):
             notice = t(_("That was already sent. Here is where you are now."))
-            self._remember(request, session_id, "", [notice], shown.prompt)
+            unkept = self._remember(request, session_id, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
                 action = Command("done")  # nothing ticked: the Screener's kind "choose at least one"
@@ -318,9 +319,13 @@ class WebChat:
                 await self.durable()
             if reply.alert:
                 said = ""  # a message that may mean a risk is never echoed back
-            self._remember(request, session_id, said, reply.notices, reply.prompt, reply.alert)
+            unkept = self._remember(request, session_id, said, reply.notices, reply.prompt, reply.alert)
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
+        if unkept is not None:  # the reply could not be kept for the page after a redirect: shown now instead
+            response = self._render(request, session_id, new, shown=unkept)
+            response.background = wipe
+            return response
         return RedirectResponse("/", status_code=303, background=wipe)
 
     async def start_over(self, request: Request) -> Response:
@@ -387,14 +392,22 @@ class WebChat:
 
     def _remember(
         self, request: Request, session_id: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
-    ) -> None:
+    ) -> Turn | None:
         """Keep the reply for the page after the redirect, stamped with where the conversation now stands.
 
         Kept under a key of its own (not the conversation's user key) with the conversation's id, so it
-        goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased."""
+        goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased.
+        When it cannot be kept (a full disk, after the answer itself was stored), it is returned, and
+        the post shows it at once: an answer that was stored is never reported as lost, and help for
+        a person at risk is never dropped."""
         conv = self._open(request, self.sessions.user_key(session_id))  # a delete or a decline leaves a fresh one
-        turn = dump(Turn(step_token(conv), said, list(notices), prompt, alert))
-        self.state.save_turn(self.sessions.turn_key(session_id), conv.id, turn, self.clock())
+        turn = Turn(step_token(conv), said, list(notices), prompt, alert, after_tap=True)
+        try:
+            self.state.save_turn(self.sessions.turn_key(session_id), conv.id, dump(turn), self.clock())
+        except STORAGE_ERRORS as exc:
+            log.warning("event=turn_not_kept the reply is shown without a redirect: %s", exception_summary(exc))
+            return turn
+        return None
 
     def _shown(self, conv: Conversation, session_id: str) -> Turn:
         """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
@@ -421,10 +434,12 @@ class WebChat:
         status: int = 200,
         extra: Sequence[str] = (),
         headers: dict[str, str] | None = None,
+        shown: Turn | None = None,
     ) -> Response:
+        """The chat page: `shown`, or the reply kept for this session, or the current step afresh."""
         user_key = self.sessions.user_key(session_id)
         conv = self._open(request, user_key)
-        shown = self._shown(conv, session_id)
+        shown = shown or self._shown(conv, session_id)
         t = self.screener.translator(conv.language)
         context = [text for text in self.screener.outcome_texts(conv) if text not in shown.notices]
         outcome = t(self.screener.dialog.outcomes[conv.state].title) if conv.state in OUTCOMES else ""
@@ -451,7 +466,7 @@ class WebChat:
             can_start_over=conv.state != CONSENT,
             focus=focus,
             announce=view.announced(notices, focus),
-            after_tap=bool(extra) or shown.remembered,
+            after_tap=bool(extra) or shown.after_tap,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)

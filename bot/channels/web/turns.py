@@ -21,14 +21,15 @@ class Turn:
 
     `step` is where the conversation stood after the post (app.step_token): the turn is shown
     only while it still stands there. `alert` is set when the notices are help for a person
-    who may be at risk (Reply.alert). `remembered` is true for a turn read back from the store."""
+    who may be at risk (Reply.alert). `after_tap` is true for the reply to a tap (kept, or
+    shown at once), false for the current step shown afresh."""
 
     step: str
     said: str
     notices: list[str]
     prompt: Prompt | None
     alert: str = ""
-    remembered: bool = False
+    after_tap: bool = False
 
 
 def _button(button: Button) -> list[Any]:
@@ -84,4 +85,4 @@ def load(text: str) -> Turn:
             selected=p["selected"],
             hint=p["hint"],
         )
-    return Turn(stored["step"], stored["said"], stored["notices"], prompt, stored["alert"], remembered=True)
+    return Turn(stored["step"], stored["said"], stored["notices"], prompt, stored["alert"], after_tap=True)
