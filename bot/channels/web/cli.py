@@ -7,7 +7,9 @@ import contextlib
 import errno
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -16,11 +18,18 @@ from ...config import Settings, SubCommands, flag_type
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
 from ...retention import retention_from
-from ...screening import Screener
+from ...screening import ScreeningService
 from .security import KEY_FILE
 
+if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a command serves it
+    from .app import Attach
 
-def add_web_commands(sub: SubCommands) -> None:
+
+def add_web_commands(
+    sub: SubCommands, build_service: Callable[[Settings], ScreeningService], attach: Attach | None = None
+) -> None:
+    """`build_service` and `attach` (the staff console) are the composition root's (bot/cli.py): this
+    module never imports them back."""
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
     web.add_argument(
         "--host", type=flag_type("web_host"), help="address to listen on (default: 127.0.0.1 or $WEB_HOST)"
@@ -29,7 +38,7 @@ def add_web_commands(sub: SubCommands) -> None:
     web.add_argument(
         "--public-url", type=flag_type("public_url"), help="the address people open, e.g. https://screening.example.org"
     )
-    web.set_defaults(func=cmd_web)
+    web.set_defaults(func=cmd_web, build_service=build_service, attach=attach)
     qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
     qr.add_argument(
@@ -40,21 +49,21 @@ def add_web_commands(sub: SubCommands) -> None:
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
-    from ...cli import build_screener
-
     settings = settings.with_overrides(web_host=args.host, web_port=args.port, public_url=args.public_url)
     listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
-    return serve_web(build_screener(settings), settings, listening)
+    return serve_web(args.build_service(settings), settings, listening, args.attach)
 
 
-def serve_web(screener: Screener, settings: Settings, listening: socket.socket | None = None) -> int:
+def serve_web(
+    service: ScreeningService, settings: Settings, listening: socket.socket | None = None, attach: Attach | None = None
+) -> int:
     """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token),
     with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`)."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(screener, settings, retention=retention_from(settings))
+        app = create_app(service, settings, attach=attach, retention=retention_from(settings))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     uvicorn.Server(config).run(sockets=[listening])
@@ -99,16 +108,16 @@ class EmbeddedServer(uvicorn.Server):
         await super().serve(sockets or ([self.listening] if self.listening else None))
 
 
-def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
-    """The web chat on the bot's own Screener, so both channels share one database connection.
+def embedded_web(service: ScreeningService, settings: Settings, attach: Attach | None = None) -> EmbeddedServer:
+    """The web chat on the bot's own service, so both channels share one database connection.
 
     That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
-    waits for the flush before it acknowledges an answer."""
-    from ...store.durable import durable_flush
+    waits for the flush before it acknowledges an answer (the service's step does)."""
     from .app import create_app
 
+    service.group_commit()
     listening = listening_socket(settings.web_host, settings.web_port)
-    app = create_app(screener, settings, durable=durable_flush(screener.store.db))
+    app = create_app(service, settings, attach=attach)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     config = server_config(app, settings.web_host, settings.web_port, settings.forwarded_allow_ips)
     return EmbeddedServer(config, listening)
