@@ -5,7 +5,7 @@
 
 Simulated people go through complete screenings. Each of their messages is a real
 `telegram.Update` put on the `Application.update_queue`; the real Application (built by
-bot/channels/telegram/app.py: handlers, Screener, transitions engine, SQLite commit,
+bot/channels/telegram/app.py: handlers, the screening service, transitions engine, SQLite commit,
 rate limiter, Sender) handles it, and only the HTTP layer is replaced (benchmarks/fake_api.py).
 A person sends their next message when the bot has finished with the previous one, as a
 person waits for the reply. The baseline (benchmarks/baseline.py) is driven the same way
@@ -45,12 +45,12 @@ from telegram import Update  # noqa: E402
 from telegram.ext import Application, SimpleUpdateProcessor  # noqa: E402
 
 from bot.channels.telegram import TelegramOptions, build_application  # noqa: E402
-from bot.cli import build_screener  # noqa: E402
+from bot.compose import build_service  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.dialog.engine import Conversation  # noqa: E402
 from bot.dialog.model import NOT_SURE  # noqa: E402
 from bot.replies import Command, Text  # noqa: E402
-from bot.screening import Screener  # noqa: E402
+from bot.screening import Key, ScreeningService  # noqa: E402
 
 #: The channel the people write on: what the script is recorded on (Telegram alone asks the cross-border consent).
 CHANNEL = "telegram"
@@ -75,7 +75,7 @@ def _harmless(question: Any) -> str:
     if question.kind == "multi" and question.option("none") and not question.option("none").rules_out:
         return str(question.options.index(question.option("none")) + 1)
     for number, option in enumerate(question.options, start=1):
-        if not (option.rules_out or option.review or option.wait_days or option.exclusive or option.id == NOT_SURE):
+        if not (option.rules_out or option.review or option.wait or option.exclusive or option.id == NOT_SURE):
             return str(number)
     raise AssertionError(question.id)
 
@@ -88,18 +88,18 @@ def _agree(prompt: Any) -> str:
     raise AssertionError(f"no agree button at {prompt.question}")
 
 
-def screening_script(screener: Screener) -> tuple[list[str], list[str]]:
+def screening_script(screener: ScreeningService) -> tuple[list[str], list[str]]:
     """The messages of one complete screening on Telegram, and the steps they answer after the first
     consent: question ids and separate consents (health data, Telegram's servers), found by asking our bot.
 
     Every consent on the way is agreed to, every question answered as someone every rule lets through,
     until the summary; "/confirm" then shows the outcome."""
-    conv = screener.open(CHANNEL, "probe")
-    reply = screener.handle(conv, Command("start"))
-    assert reply.prompt and reply.prompt.kind == "consent", reply
+    key = Key(CHANNEL, "probe")
+    reply = screener.handle(key, Command("start"))
+    assert reply and reply.prompt and reply.prompt.kind == "consent", reply
     texts, steps = ["/start", _agree(reply.prompt)], []
-    reply = screener.handle(conv, Text(texts[-1]))
-    while reply.prompt and reply.prompt.question and reply.prompt.kind != "summary":
+    reply = screener.handle(key, Text(texts[-1]))
+    while reply and reply.prompt and reply.prompt.question and reply.prompt.kind != "summary":
         step = reply.prompt.question
         if screener.dialog.separate_consent(step) is not None:
             texts.append(_agree(reply.prompt))
@@ -108,13 +108,14 @@ def screening_script(screener: Screener) -> tuple[list[str], list[str]]:
         else:
             raise AssertionError(f"the benchmark's people do not know how to answer {step!r} ({reply.prompt.kind})")
         steps.append(step)
-        reply = screener.handle(conv, Text(texts[-1]))
+        reply = screener.handle(key, Text(texts[-1]))
         assert len(steps) < 200, "the screening did not reach the summary"
-    assert reply.prompt and reply.prompt.kind == "summary", reply
+    assert reply and reply.prompt and reply.prompt.kind == "summary", reply
     texts.append("/confirm")
-    reply = screener.handle(conv, Command("confirm"))
+    reply = screener.handle(key, Command("confirm"))
+    conv = screener.conversation(key)
     assert conv.outcome, f"no outcome after /confirm: {reply}"
-    screener.store.delete(conv.id)
+    screener.storage.read.conversations.delete(conv.id)
     return texts, steps
 
 
@@ -122,30 +123,32 @@ def action_of(text: str) -> Command | Text:
     return Command(text[1:]) if text.startswith("/") else Text(text)
 
 
-def replay_screening(screener: Screener, texts: list[str]) -> None:
+def replay_screening(screener: ScreeningService, texts: list[str]) -> None:
     """Make `screener` answer every person from a recording of one real screening, for the
     "channel alone" figure: ptb, our Telegram channel (update-id record, reminder, drawing,
     Sender, group commit) run as usual, but no engine, no rules and no answer is stored.
     It shows what the screening itself adds, and how far the rest is from the baseline."""
-    recording = screener.open(CHANNEL, "recording")
-    steps: list[tuple[str, Any]] = []
+    recording = Key(CHANNEL, "recording")
+    steps: list[tuple[str, Any]] = [("consent", screener.current(recording))]
     for text in texts:
         reply = screener.handle(recording, action_of(text))
-        steps.append((recording.state, reply))
-    screener.store.delete(recording.id)
-    people: dict[str, tuple[Conversation, int]] = {}
+        steps.append((screener.conversation(recording).state, reply))
+    screener.storage.read.conversations.delete(screener.conversation(recording).id)
+    people: dict[str, int] = {}
 
-    def open_(channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
-        conv, _step = people.setdefault(user_key, (Conversation(channel=channel, user_key=user_key), 0))
-        return conv
+    def conversation(key: Key) -> Conversation:
+        state, _reply = steps[min(people.get(key.user, 0), len(steps) - 1)]
+        return Conversation(channel=key.channel, user_key=key.user, state=state)
 
-    def handle(conv: Conversation, action: Any) -> Any:
-        _conv, step = people[conv.user_key]
-        people[conv.user_key] = (conv, step + 1)
-        conv.state, reply = steps[min(step, len(steps) - 1)]
-        return reply
+    def current(key: Key) -> Any:
+        return steps[min(people.get(key.user, 0), len(steps) - 1)][1]
 
-    screener.open = open_  # type: ignore[method-assign]
+    def handle(key: Key, action: Any, **options: Any) -> Any:
+        people[key.user] = people.get(key.user, 0) + 1
+        return steps[min(people[key.user], len(steps) - 1)][1]
+
+    screener.conversation = conversation  # type: ignore[method-assign]
+    screener.current = current  # type: ignore[method-assign]
     screener.handle = handle  # type: ignore[method-assign]
 
 
@@ -200,7 +203,7 @@ class Harness:
 
 async def make_harness(bot: str, workdir: Path, latency: float) -> tuple[Harness, Any]:
     settings = Settings(db_path=workdir / "screening.db", telegram_token=TOKEN, key_file=workdir / "keys" / "bench.key")
-    screener = build_screener(settings)
+    screener = build_service(settings, reminding_channels=(CHANNEL,))
     texts, steps = screening_script(screener)
     api = FakeBotApi(latency)
     if bot == "channel":
@@ -257,7 +260,7 @@ async def part_throughput(bot: str, workdir: Path, people: int, latency: float) 
         "peak_rss": peak_rss_bytes(),
     }
     if bot == "ours":  # (the channel alone stores no answers)
-        db = screener.store.db
+        db = screener.storage.db
         result["finished"] = db.execute("SELECT count(*) FROM conversations WHERE outcome != ''").fetchone()[0]
         result["answers_on_disk"] = db.execute("SELECT count(*) FROM answers").fetchone()[0]
         result["answers_expected"] = people * sum(screener.dialog.has_question(step) for step in steps)
@@ -325,12 +328,13 @@ async def part_memory(bot: str, workdir: Path, people: int) -> dict[str, Any]:
     }
 
 
-def seed(screener: Screener, texts: list[str], n: int) -> None:
+def seed(screener: ScreeningService, texts: list[str], n: int) -> None:
     """`n` stored conversations, copied in bulk from one real finished screening (rows and answers)."""
-    conv = screener.open(CHANNEL, "template")
+    key = Key(CHANNEL, "template")
     for text in ["/start", *texts[1:]]:
-        screener.handle(conv, action_of(text))
-    db = screener.store.db
+        screener.handle(key, action_of(text))
+    conv = screener.conversation(key)
+    db = screener.storage.db
     row = dict(next(db.query("SELECT * FROM conversations WHERE id = ?", [conv.id])))
     answers = list(db.query("SELECT question_id, value, answered_at FROM answers WHERE conversation_id = ?", [conv.id]))
     columns = list(row)
@@ -348,9 +352,10 @@ def seed(screener: Screener, texts: list[str], n: int) -> None:
 
 
 def part_scaling(workdir: Path, stored: int) -> dict[str, Any]:
-    """The state machine's cost per update (Screener.open + handle: engine, rules, SQLite commit) with
+    """The state machine's cost per update (the service's handle: engine, rules, SQLite commit) with
     `stored` conversations in the database; 200 people answer, each update timed alone."""
-    screener = build_screener(Settings(db_path=workdir / "screening.db", key_file=workdir / "keys" / "bench.key"))
+    settings = Settings(db_path=workdir / "screening.db", key_file=workdir / "keys" / "bench.key")
+    screener = build_service(settings, reminding_channels=(CHANNEL,))
     texts, _steps = screening_script(screener)
     start = time.perf_counter()
     seed(screener, texts, stored)
@@ -360,11 +365,10 @@ def part_scaling(workdir: Path, stored: int) -> dict[str, Any]:
         for text in texts:
             action = action_of(text)
             w, c = time.perf_counter(), time.thread_time()
-            conv = screener.open(CHANNEL, f"p{i}")
-            screener.handle(conv, action)
+            screener.handle(Key(CHANNEL, f"p{i}"), action)
             cpu.append(time.thread_time() - c)
             wall.append(time.perf_counter() - w)
-    count = screener.store.db.execute("SELECT count(*) FROM conversations").fetchone()[0]
+    count = screener.storage.db.execute("SELECT count(*) FROM conversations").fetchone()[0]
     return {
         "stored": count,
         "seed_seconds": seeded,

@@ -4,7 +4,7 @@
 
 The same code, the same disk, two database files: one unencrypted (no key), one encrypted as
 `screening-bot` opens it. For each, 200 people go through a complete screening in turn, every
-step one `Screener.open` + `Screener.handle` with its SQLite commit (`synchronous=FULL`, as the
+step one `ScreeningService.handle` (one unit of work) with its SQLite commit (`synchronous=FULL`, as the
 web and terminal channels run), each timed alone; then the file is opened again as at a start
 (`PRAGMA quick_check`, migrations). The two are run alternately, three rounds, medians kept.
 """
@@ -26,16 +26,16 @@ from bench import action_of, screening_script  # noqa: E402
 
 from bot.config import shipped  # noqa: E402
 from bot.dialog.load import load_dialog  # noqa: E402
-from bot.screening import Screener  # noqa: E402
-from bot.store import ConversationStore, open_database  # noqa: E402
-from bot.store.leads import LeadStore  # noqa: E402
+from bot.screening import Key, ScreeningService  # noqa: E402
+from bot.store import open_database  # noqa: E402
+from bot.store.storage import Storage  # noqa: E402
 from bot.store.vault import open_protected, open_vault  # noqa: E402
 
 PEOPLE = 200
 ROUNDS = 3
 
 
-def screener_for(folder: Path, encrypted: bool) -> Screener:
+def screener_for(folder: Path, encrypted: bool) -> ScreeningService:
     dialog = load_dialog(shipped("dialogs") / "nct06349343.toml")
     path = folder / "screening.db"
     if encrypted:
@@ -43,7 +43,7 @@ def screener_for(folder: Path, encrypted: bool) -> Screener:
     else:
         db = open_database(path)
         vault = open_vault(db, "", folder / "plain.key")
-    return Screener(dialog, ConversationStore(db, dialog), shipped("locales"), leads=LeadStore(db, vault))
+    return ScreeningService(dialog, Storage(db, dialog, vault), shipped("locales"), reminding_channels=("telegram",))
 
 
 def one_round(encrypted: bool, people: int = PEOPLE) -> tuple[float, float, int, float]:
@@ -55,16 +55,15 @@ def one_round(encrypted: bool, people: int = PEOPLE) -> tuple[float, float, int,
         for person in range(people):
             for text in texts:
                 began, began_cpu = time.perf_counter(), time.thread_time()
-                conv = screener.open("telegram", f"p{person}")
-                screener.handle(conv, action_of(text))
+                screener.handle(Key("telegram", f"p{person}"), action_of(text))
                 cpu.append(time.thread_time() - began_cpu)
                 steps.append(time.perf_counter() - began)
-        screener.store.db.close()
+        screener.storage.db.close()
         began = time.perf_counter()
         again = screener_for(Path(folder), encrypted)
         opening = time.perf_counter() - began
         size = (Path(folder) / "screening.db").stat().st_size
-        again.store.db.close()
+        again.storage.db.close()
     return statistics.median(steps) * 1e6, opening * 1e3, size, statistics.median(cpu) * 1e6
 
 

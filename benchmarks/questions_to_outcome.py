@@ -6,7 +6,7 @@
 Each simulated person has facts drawn once from a seeded random generator (the same
 people on every run and in every version of the dialog): age, sex, past medicines,
 illnesses, plans. They answer every question the way those facts say, through the real
-Screener (engine, rules, SQLite in a temporary folder), and every input counts: each
+screening service (engine, rules, SQLite in a temporary folder), and every input counts: each
 consent, each answer (a "choose all that apply" answer is one input, as typed "1, 3" or
 the web's ticked boxes), and the tap that confirms the summary. Counting stops when the
 outcome is shown; contact capture after it is not counted.
@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 from bot.dialog.load import load_dialog  # noqa: E402
 from bot.dialog.model import OUTCOMES, Dialog, Question  # noqa: E402
 from bot.replies import Choose, ChooseMany, Command, Text  # noqa: E402
-from bot.screening import Screener  # noqa: E402
-from bot.store import ConversationStore, open_database  # noqa: E402
+from bot.screening import Key, ScreeningService  # noqa: E402
+from bot.store import open_database  # noqa: E402
+from bot.store.storage import Storage  # noqa: E402
 
 TODAY = date(2026, 11, 25)
 SEED = 16
@@ -201,19 +202,19 @@ def answer(person: Person, question: Question, dialog: Dialog) -> Any:
     wanted = next(iter(facts), "") or person.chosen.get(question.id, "")
     if wanted not in ids:
         wanted = next(
-            (o.id for o in question.options if not (o.rules_out or o.review or o.wait_days or o.exclusive)), ids[0]
+            (o.id for o in question.options if not (o.rules_out or o.review or o.wait or o.exclusive)), ids[0]
         )
     return Choose(question.id, wanted)
 
 
-def screen(screener: Screener, person: Person) -> tuple[str, int]:
+def screen(screener: ScreeningService, person: Person) -> tuple[str, int]:
     """(outcome, inputs given until it was shown)."""
-    conv = screener.open("bench", person.name)
-    reply = screener.handle(conv, Command("start"))
+    key = Key("bench", person.name)
+    reply = screener.handle(key, Command("start"))
     for inputs in range(200):
-        conv = screener.open("bench", person.name)
-        if conv.state in OUTCOMES:
-            return conv.state, inputs
+        conv = screener.conversation(key)
+        if conv.outcome:
+            return conv.outcome, inputs
         prompt = reply.prompt
         assert prompt is not None, "the screening ended without an outcome"
         question = screener.engine.current_question(conv)
@@ -227,7 +228,7 @@ def screen(screener: Screener, person: Person) -> tuple[str, int]:
             action = answer(person, question, screener.dialog)
         else:
             raise AssertionError(f"unexpected step {conv.state!r} ({prompt.kind})")
-        reply = screener.handle(conv, action)
+        reply = screener.handle(key, action)
     raise AssertionError(f"{person.name} never reached an outcome")
 
 
@@ -237,7 +238,7 @@ def measure(people: list[Person], dialog_path: Path) -> dict[str, list[int]]:
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(Path(folder) / "bench.db")
         db.execute("PRAGMA synchronous=OFF")
-        screener = Screener(dialog, ConversationStore(db, dialog), ROOT / "locales", today=lambda: TODAY)
+        screener = ScreeningService(dialog, Storage(db, dialog), ROOT / "locales", today=lambda: TODAY)
         for person in people:
             outcome, inputs = screen(screener, person)
             by_outcome[outcome].append(inputs)

@@ -10,74 +10,39 @@ from collections.abc import Sequence
 from typing import Any
 
 from .channels.web.cli import add_web_commands
+from .compose import build_service
 from .config import ConfigError, Settings, flag_type, load_settings
+from .console import attach as attach_console
 from .dialog.load import DialogError, load_dialog
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
-from .files import new_files_removed_on_failure
 from .logs import OneLineFormatter, keep_secrets_out
-from .retention import retention_from
-from .screening import Screener
-from .store import ConversationStore, audit
-from .store.db import database_files
-from .store.dialog_versions import DialogVersions
-from .store.leads import LeadStore
-from .store.vault import VaultError, open_protected
+from .store.vault import VaultError
 
 log = logging.getLogger("bot")
-
-
-def build_screener(settings: Settings) -> Screener:
-    """Load and check the dialog and the catalogs, then open the database: the same for every channel."""
-    dialog = load_dialog(settings.dialog_path)
-    settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
-    with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
-        db, vault = open_protected(
-            settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path()
-        )
-        DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
-    check_audit_log(db)
-    screener = Screener(
-        dialog,
-        ConversationStore(db, dialog),
-        settings.locales_dir,
-        site_overrides=settings.site_overrides(),
-        default_language=settings.language,
-        leads=LeadStore(db, vault),
-    )
-    screener.rescreen.keep_days = retention_from(settings).not_eligible_days  # what the reminder opt-in promises
-    return screener
-
-
-def check_audit_log(db: Any) -> None:
-    """At every start of a channel: a tampered audit log is said loudly (an ERROR line per finding).
-
-    The bot still starts: refusing would shut out the people screening and anyone who needs the
-    crisis help, while the evidence stays in the log for `screening-bot audit verify` to show."""
-    verdict = audit.verify(db)
-    for problem in verdict.problems[:10]:
-        log.error("THE AUDIT LOG WAS TAMPERED WITH: %s (screening-bot audit verify)", problem)
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .channels.terminal import run_terminal
 
-    return run_terminal(build_screener(settings), session=args.session)
+    return run_terminal(build_service(settings), session=args.session)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token and args.web:
-        from .channels.web.cli import listening_socket, serve_web
+        from .channels.web.cli import Workers, listening_socket, serve_web
 
         listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
-        screener = build_screener(settings)
+        service = build_service(settings)
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
-        return serve_web(screener, settings, listening)
+        return serve_web(
+            service, settings, listening, attach_console, Workers(build_service, attach_console, configure_logging)
+        )
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
-    from .channels.telegram import Webhook, check_telegram, run_telegram
+    from .channels.telegram import CHANNEL, Webhook, check_telegram, run_telegram
 
     settings = settings.with_overrides(
         telegram_webhook_url=args.webhook, telegram_webhook_listen=args.listen, telegram_webhook_port=args.port
@@ -88,19 +53,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
     check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
-    screener = build_screener(settings)
+    service = build_service(settings, reminding_channels=(CHANNEL,))  # Telegram can send a reminder unasked
     beside: list[Any] = []
     if args.web:  # the web app also serves the staff console and sends the notifications (bot/console)
         from .channels.web.cli import embedded_web
 
-        beside.append(embedded_web(screener, settings))
+        beside.append(embedded_web(service, settings, attach_console))
     else:
         from .notify.notifier import notifier_for
 
-        notifier = notifier_for(screener, settings)
+        notifier = notifier_for(service, settings)
         if notifier is not None:
             beside.append(notifier)
-    return run_telegram(screener, settings, webhook, beside)
+    return run_telegram(service, settings, webhook, beside)
 
 
 def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
@@ -200,7 +165,7 @@ def parser() -> argparse.ArgumentParser:
     from .staff import register as register_staff_commands
 
     register_staff_commands(sub)
-    add_web_commands(sub)
+    add_web_commands(sub, build_service, attach_console, configure_logging)
     from .console.cli import register as register_console_commands
 
     register_console_commands(sub)

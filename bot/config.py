@@ -7,6 +7,9 @@ before the program touches the disk or the network: the rest of the code gets wh
 numbers, true/false, paths and lists, never text to parse. A bad value stops the
 program with one line naming the setting (both names), the value (never a secret's)
 and what is expected.
+
+Long on purpose: every setting, typed and checked, in one table: one obvious place for
+each fact.
 """
 
 from __future__ import annotations
@@ -407,9 +410,12 @@ class Settings:
         """The shipped languages, with SCREENING_LANGUAGE and STAFF_LANGUAGE checked against them.
 
         Reads the locales folder, so it is called where a channel is built, not when settings load."""
-        from .i18n import available_languages, match_language
+        from .i18n import MissingCatalogs, available_languages, match_language
 
-        shipped_languages = available_languages(self.locales_dir)
+        try:
+            shipped_languages = available_languages(self.locales_dir)
+        except MissingCatalogs as exc:
+            raise ConfigError(str(exc)) from exc
         for name in ("language", "staff_language"):
             value = getattr(self, name)
             if value and match_language(value, shipped_languages) is None:

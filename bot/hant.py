@@ -1,7 +1,7 @@
 """Generate the Traditional Chinese catalog from the Simplified one (translator's workflow).
 
-    .venv/bin/python -m bot.hant            # write locales/zh_Hant/LC_MESSAGES/messages.po
-    .venv/bin/python -m bot.hant --check    # exit 1 if the shipped catalog is not what this makes
+    .venv/bin/python -m bot.hant            # write locales/zh_Hant/LC_MESSAGES/*.po (every domain)
+    .venv/bin/python -m bot.hant --check    # exit 1 if a shipped catalog is not what this makes
 
 OpenCC converts phrase by phrase (`s2twp`: Taiwan standard with Taiwan phrases), then
 the hand-reviewed fixes in `locales/zh_Hant/overrides.toml` are applied, so a reviewer's
@@ -61,12 +61,22 @@ def convert(simplified: Catalog, terms: dict[str, str], messages: dict[str, str]
     return hant
 
 
-def render(locales_dir: Path) -> bytes:
-    """The zh_Hant catalog as this command writes it."""
-    with (locales_dir / SOURCE / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        simplified = read_po(handle, locale=SOURCE)
+def domains(locales_dir: Path) -> list[str]:
+    """The catalog domains of the Simplified catalogs: `messages` (the code's) and one per dialog file."""
+    return sorted(p.stem for p in (locales_dir / SOURCE / "LC_MESSAGES").glob("*.po"))
+
+
+def _simplified(locales_dir: Path, domain: str) -> Catalog:
+    with (locales_dir / SOURCE / "LC_MESSAGES" / f"{domain}.po").open("rb") as handle:
+        return read_po(handle, locale=SOURCE)
+
+
+def render(locales_dir: Path, domain: str = "messages") -> bytes:
+    """The zh_Hant catalog of one domain as this command writes it."""
+    simplified = _simplified(locales_dir, domain)
     terms, messages = load_overrides(locales_dir / TARGET / "overrides.toml")
-    unknown = set(messages) - {m.id for m in simplified}
+    known = {m.id for d in domains(locales_dir) for m in _simplified(locales_dir, d)}
+    unknown = set(messages) - known
     if unknown:
         raise SystemExit(f"{locales_dir / TARGET / 'overrides.toml'}: no such message ids: {sorted(unknown)}")
     import io
@@ -96,17 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locales", default="locales", type=Path)
     parser.add_argument("--check", action="store_true", help="only check that the shipped catalog is up to date")
     args = parser.parse_args(argv)
-    target = args.locales / TARGET / "LC_MESSAGES" / "messages.po"
-    made = render(args.locales)
-    if args.check:
-        if not is_current(target, made):
-            print(f"{target} is out of date: run python -m bot.hant", file=sys.stderr)
-            return 1
-        return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(made)
-    print(f"wrote {target}")
-    return 0
+    stale = 0
+    for domain in domains(args.locales):
+        target = args.locales / TARGET / "LC_MESSAGES" / f"{domain}.po"
+        made = render(args.locales, domain)
+        if args.check:
+            if not is_current(target, made):
+                print(f"{target} is out of date: run python -m bot.hant", file=sys.stderr)
+                stale += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(made)
+        print(f"wrote {target}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

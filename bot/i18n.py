@@ -22,8 +22,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from .errors import Problem
+
 SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
+
+
+class MissingCatalogs(Problem):
+    """The translations folder is missing or holds no catalog (bot.config turns it into a ConfigError)."""
 
 
 def _(message: str) -> str:
@@ -38,12 +44,11 @@ def available_languages(locales_dir: Path) -> list[str]:
     never a reason to run in English only: people who read Chinese would get English."""
     found = sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
     if not found:
-        from .config import ConfigError, describe
-
         problem = "has no translation catalogs" if locales_dir.is_dir() else "does not exist"
-        raise ConfigError(
+        raise MissingCatalogs(
             f"{locales_dir}: the translations folder {problem} (it should hold zh_Hans/LC_MESSAGES/{DOMAIN}.po); "
-            f"set {describe('locales_dir')} to the locales folder, or leave it unset for the one that ships"
+            "set SCREENING_LOCALES (config file: screening_locales) to the locales folder, "
+            "or leave it unset for the one that ships"
         )
     return [SOURCE_LANGUAGE, *(lang for lang in found if lang != SOURCE_LANGUAGE)]
 
@@ -89,9 +94,9 @@ def negotiate(requested: str | None, available: list[str]) -> str:
     return match_language(requested, available) or SOURCE_LANGUAGE
 
 
-@lru_cache(maxsize=16)
-def _load(locales_dir: str, language: str) -> gettext.NullTranslations:
-    po = Path(locales_dir) / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+@lru_cache(maxsize=32)
+def _load(locales_dir: str, language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    po = Path(locales_dir) / language / "LC_MESSAGES" / f"{domain}.po"
     if language == SOURCE_LANGUAGE or not po.exists():
         return gettext.NullTranslations()
     with po.open("rb") as handle:
@@ -99,25 +104,55 @@ def _load(locales_dir: str, language: str) -> gettext.NullTranslations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
+
+
+def dialog_msgid(text: str) -> str:
+    """A dialog text as its catalog holds it: every % doubled, so gettext tools never read it as a
+    Python format ("50% of" would make `pybabel compile` demand the same % sign in every translation)."""
+    return text.replace("%", "%%")
 
 
 @dataclass(frozen=True)
 class Translator:
-    """Everything a channel needs to speak one language."""
+    """Everything a channel needs to speak one language.
+
+    The code's messages live in the `messages` domain; each dialog file's texts in a domain of
+    their own, named after the dialog's id (`locales/<lang>/LC_MESSAGES/<dialog id>.po`), so the
+    wording of one trial never answers for another's."""
 
     language: str
     locales_dir: Path
+    dialog_domain: str = ""
 
     @cached_property
     def _gettext(self) -> Callable[[str], str]:
         """The catalog's gettext, looked up once per Translator: it is called for every text shown."""
         return _load(str(self.locales_dir), self.language).gettext
 
+    @cached_property
+    def _dialog_gettext(self) -> Callable[[str], str]:
+        return _load(str(self.locales_dir), self.language, self.dialog_domain).gettext if self.dialog_domain else str
+
     def __call__(self, message: str, **params: object) -> str:
-        """Translate a message id and fill its {placeholders}."""
+        """Translate a message of the code and fill its {placeholders}."""
         text = self._gettext(message) if message else ""
         return text.format(**params) if params else text
+
+    def dialog(self, text: str, **params: object) -> str:
+        """Translate a text of the dialog file (its own domain) and fill its {placeholders}."""
+        if not text:
+            return ""
+        escaped = dialog_msgid(text)
+        found = self._dialog_gettext(escaped)
+        shown = text if found == escaped else found.replace("%%", "%")
+        return shown.format(**params) if params else shown
+
+    def either(self, text: str) -> str:
+        """A text that may come from the dialog file or from the code (a staff view's mixed list):
+        the dialog's translation when it has one, else the code's."""
+        shown = self.dialog(text)
+        return shown if shown != text else self(text)
 
     @cached_property
     def babel_locale(self) -> Locale:

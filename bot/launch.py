@@ -7,6 +7,9 @@ read: no file, database or key is created or changed.
 
 What the dialog file still marks for confirmation (`[[to_confirm]]`, empty `[study]` facts)
 is also printed in the ethics pack, from `dialog_items`.
+
+Long on purpose: one check per thing a site must confirm, each with its plain-words fix,
+in the order the report prints them.
 """
 
 from __future__ import annotations
@@ -165,16 +168,16 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
     texts = {text for _, text in dialog_texts(data)}
     items = []
     for language in available_languages(locales_dir)[1:]:
-        t = Translator(language, locales_dir)
-        missing = sorted(text for text in texts if t(text) == text)
+        t = Translator(language, locales_dir, dialog.id)  # the dialog's own catalog domain
+        missing = sorted(text for text in texts if t.dialog(text) == text)
         if missing:
             items.append(
                 todo(
                     f"Translations {language}",
                     f"{len(missing)} text(s) of the dialog file have no {language_name(language)} translation, "
                     f"e.g. {missing[0][:60]!r}.",
-                    "Follow README 'Translations' (extract, update, translate, generate zh_Hant), then run the "
-                    "catalog tests.",
+                    f"Follow README 'Translations' (extract, update, translate {dialog.id}.po, generate zh_Hant), "
+                    "then run the catalog tests.",
                 )
             )
         else:
@@ -186,8 +189,8 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
 
 
 def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
-    from .contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
-    from .rescreen import REMINDER_CONSENT_VERSION
+    from .screening.contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
+    from .screening.rescreen import REMINDER_CONSENT_VERSION
 
     consents = ", ".join(
         [

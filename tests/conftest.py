@@ -11,11 +11,15 @@ from typing import Any
 
 import pytest
 
+from bot.dialog.engine import Conversation
 from bot.dialog.load import load_dialog
 from bot.dialog.model import Dialog, Question
-from bot.replies import Button, Choose, Command, Reply, Text
-from bot.screening import Screener
-from bot.store import ConversationStore, open_database
+from bot.i18n import Translator
+from bot.replies import Action, Button, Choose, Command, Reply, Text
+from bot.screening import Key, ScreeningService
+from bot.store import open_database
+from bot.store.leads import LeadStore
+from bot.store.storage import Storage
 
 from .fake_bot_api import FakeBotApi
 
@@ -130,10 +134,72 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "screening.db"
 
 
-def make_screener(dialog: Dialog, db_path: Path, today: date = TODAY, **site: str) -> Screener:
-    """A screener over a real database file, as every channel builds it."""
+class AsSeen(Translator):
+    """A text as a person sees it: translated from the dialog's own catalog when it is one of the dialog
+    file's texts, else from the code's; for tests that compare texts of both kinds."""
+
+    def __init__(self, language: str, locales_dir: Path = LOCALES, dialog_domain: str = "nct06349343") -> None:
+        super().__init__(language, locales_dir, dialog_domain)
+
+    def __call__(self, message: str, **params: object) -> str:
+        shown = self.dialog(message, **params)
+        return shown if self.dialog(message) != message else super().__call__(message, **params)
+
+
+class Screener(ScreeningService):
+    """The screening service, as the tests look into it: the service itself, plus the repositories to
+    check what was stored (`store`, `leads`), and `open`/`handle` on a conversation as a channel would."""
+
+    @property
+    def store(self) -> Any:
+        return self.storage.read.conversations
+
+    @property
+    def leads(self) -> LeadStore | None:
+        return self.storage.read.leads if self.keeps_contacts else None
+
+    def open(self, channel: str, user_key: str, language_hint: str | None = None, source: str = "") -> Conversation:
+        return self.conversation(Key(channel, user_key, language_hint, source))
+
+    def handle(self, key: Key | Conversation, action: Action, **options: Any) -> Reply | None:  # type: ignore[override]
+        """A channel's step; given a conversation (as `open` returns it), it is brought up to date with what
+        was stored, as a channel would see it at its next step."""
+        conv = key if isinstance(key, Conversation) else None
+        if conv is not None:
+            key = Key(conv.channel, conv.user_key, conv.language, conv.source)
+        reply = super().handle(key, action, **options)  # type: ignore[arg-type]
+        stored = self.store.load(conv.channel, conv.user_key) if conv is not None else None
+        if conv is not None and stored is not None:
+            vars(conv).update(vars(stored))
+        return reply
+
+    def prompt(self, conv: Conversation) -> Any:
+        return self.current(Key(conv.channel, conv.user_key, conv.language)).prompt
+
+    def site_text(self, t: Translator, closing: bool = True) -> str:
+        return self.texts.site_text(t, closing)
+
+    def consent_text(self, t: Translator, channel: str) -> str:
+        return self.texts.consent_text(t, channel)
+
+    def crisis_text(self, conv: Conversation, t: Translator) -> str:
+        return self.texts.crisis_text(conv, t)
+
+    def answer_text(self, question: Question, value: Any, conv: Conversation, t: Translator) -> str:
+        return self.texts.answer_text(question, value, conv, t)
+
+
+def make_screener(
+    dialog: Dialog, db_path: Path, today: date = TODAY, reminding: tuple[str, ...] = (), **site: str
+) -> Screener:
+    """The screening service over a real database file, as every channel builds it (no encryption vault)."""
     return Screener(
-        dialog, ConversationStore(open_database(db_path), dialog), LOCALES, site_overrides=site, today=lambda: today
+        dialog,
+        Storage(open_database(db_path), dialog),
+        LOCALES,
+        site_overrides=site,
+        today=lambda: today,
+        reminding_channels=reminding,
     )
 
 
@@ -152,9 +218,10 @@ class Chat:
         self.reply: Reply = self._do(Command("start"))
 
     def _do(self, action: Any) -> Reply:
-        conv = self.screener.open("test", self.user, language_hint=self.language)
-        self.reply = self.screener.handle(conv, action)
-        return self.reply
+        reply = self.screener.handle(Key("test", self.user, self.language), action)
+        assert reply is not None
+        self.reply = reply
+        return reply
 
     def send(self, text: str) -> Reply:
         return self._do(Text(text))
@@ -190,8 +257,10 @@ class Chat:
         )
 
     def state(self) -> str:
+        """Where the conversation rests: the outcome once there is one (contact capture and the reminder
+        offer are steps after it), else the question or step."""
         conv = self.screener.store.load("test", self.user)
-        return conv.state if conv else ""
+        return (conv.outcome or conv.state) if conv else ""
 
 
 def harmless_answer(question: Question) -> str:
@@ -203,7 +272,7 @@ def harmless_answer(question: Question) -> str:
     if question.kind == "multi" and question.option("none") and not question.option("none").rules_out:
         return str(question.options.index(question.option("none")) + 1)
     for number, option in enumerate(question.options, start=1):
-        if not (option.rules_out or option.review or option.wait_days or option.exclusive):
+        if not (option.rules_out or option.review or option.wait or option.exclusive):
             return str(number)
     raise AssertionError(f"{question.id} has no harmless answer")
 
@@ -235,20 +304,27 @@ def start_screening(screener: Screener, user: str = "person-1", language: str | 
 # ---------------------------------------------------------------- leads (contact capture, encryption)
 
 
-def make_lead_screener(dialog: Dialog, db_path: Path, today: date = TODAY, on_lead: Any = (), **site: str) -> Screener:
-    """A screener with contact capture and encrypted leads, in an encrypted database whose key is where
-    `screening-bot` keeps it (`key_file_for`), as `build_screener` opens it."""
-    from bot.store.leads import LeadStore
+def make_lead_screener(
+    dialog: Dialog,
+    db_path: Path,
+    today: date = TODAY,
+    on_lead: Any = (),
+    reminding: tuple[str, ...] = ("telegram",),
+    **site: str,
+) -> Screener:
+    """The service with contact capture and encrypted leads, in an encrypted database whose key is where
+    `screening-bot` keeps it (`key_file_for`), as `compose.build_service` opens it for `screening-bot run`
+    (Telegram can send a reminder unasked)."""
     from bot.store.vault import open_protected
 
     db, vault = open_protected(db_path, "", key_file_for(db_path))
     return Screener(
         dialog,
-        ConversationStore(db, dialog),
+        Storage(db, dialog, vault),
         LOCALES,
         site_overrides=site,
         today=lambda: today,
-        leads=LeadStore(db, vault),
+        reminding_channels=reminding,
         on_lead=on_lead,
     )
 

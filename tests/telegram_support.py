@@ -19,10 +19,9 @@ from bot.channels.telegram.keyboards import CHECKED, decode
 from bot.dialog.engine import Conversation
 from bot.dialog.model import CONSENT, SUMMARY, Dialog
 from bot.i18n import Translator
-from bot.screening import Screener
 from bot.store.wipe import pending
 
-from .conftest import harmless_answer
+from .conftest import Screener, harmless_answer
 from .fake_bot_api import ChatMessage, FakeBotApi, InProcessRequest
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -190,7 +189,7 @@ async def erasures_followed_up(app: Application) -> None:
     """Wait until the bot has emptied the write-ahead log after an erasure (it does so off the event loop)."""
     follow_up = app.bot_data["erasures"]
     for _ in range(20):
-        if not pending(follow_up.db):
+        if not pending(follow_up.upkeep.storage.db):
             return
         follow_up.wake()
         await follow_up.checked.wait()
@@ -209,7 +208,7 @@ async def agree_to_everything_asked_first(
 
 
 def translator(language: str, screener: Screener) -> Translator:
-    return Translator(language, screener.locales_dir)
+    return screener.translator(language)
 
 
 def conversation_of(screener: Screener, person: Person) -> Conversation | None:

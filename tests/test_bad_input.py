@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 
-from .conftest import answer_until, start_screening
+from .conftest import Screener, answer_until, start_screening
 
 
 def snapshot(screener: Screener) -> tuple:

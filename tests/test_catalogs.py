@@ -19,6 +19,8 @@ from bot.i18n import Translator, available_languages, negotiate
 from .conftest import LOCALES, ROOT
 
 SHIPPED = ["zh_Hans", "zh_Hant"]
+#: The catalog domains: the code's messages, and each dialog file's texts in a domain named after its id.
+DOMAINS = ["messages", "nct06349343"]
 
 
 def read(path: Path) -> Catalog:
@@ -34,10 +36,11 @@ def test_the_shipped_languages_are_found() -> None:
     assert available_languages(LOCALES) == ["en", *SHIPPED]
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("language", SHIPPED)
-def test_every_message_has_a_real_translation_with_the_same_placeholders(language: str) -> None:
-    template = read(LOCALES / "messages.pot")
-    catalog = read(LOCALES / language / "LC_MESSAGES" / "messages.po")
+def test_every_message_has_a_real_translation_with_the_same_placeholders(language: str, domain: str) -> None:
+    template = read(LOCALES / f"{domain}.pot")
+    catalog = read(LOCALES / language / "LC_MESSAGES" / f"{domain}.po")
     problems = []
     for message in template:
         if not message.id:
@@ -52,35 +55,101 @@ def test_every_message_has_a_real_translation_with_the_same_placeholders(languag
     assert not problems, "\n".join(problems)
 
 
-def test_the_template_is_in_step_with_the_code_and_the_dialog(tmp_path: Path) -> None:
-    fresh = tmp_path / "messages.pot"
+def extract(tmp_path: Path, config: str, *paths: str) -> set[str]:
+    fresh = tmp_path / "fresh.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run(
-        [str(pybabel), "extract", "-F", "babel.cfg", "-k", "N_", "--no-location", "-o", str(fresh), "."],
+        [str(pybabel), "extract", "-F", config, "-k", "N_", "--no-location", "-o", str(fresh), *paths],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    shipped = {m.id for m in read(LOCALES / "messages.pot") if m.id}
-    extracted = {m.id for m in read(fresh) if m.id}
+    return {m.id for m in read(fresh) if m.id}
+
+
+@pytest.mark.parametrize(
+    ("domain", "config", "path"),
+    [("messages", "babel.cfg", "."), ("nct06349343", "babel-dialog.cfg", "dialogs/nct06349343.toml")],
+)
+def test_each_template_is_in_step_with_the_code_or_its_dialog(
+    tmp_path: Path, domain: str, config: str, path: str
+) -> None:
+    shipped = {m.id for m in read(LOCALES / f"{domain}.pot") if m.id}
+    extracted = extract(tmp_path, config, path)
     assert extracted, "the extractor found nothing"
     assert extracted == shipped, (
-        f"locales/messages.pot is stale: missing {sorted(extracted - shipped)}, obsolete {sorted(shipped - extracted)}"
+        f"locales/{domain}.pot is stale: missing {sorted(extracted - shipped)}, obsolete {sorted(shipped - extracted)}"
     )
 
 
 def test_the_dialog_extractor_finds_questions_options_reasons_and_outcomes() -> None:
-    ids = {m.id for m in read(LOCALES / "messages.pot")}
+    ids = {m.id for m in read(LOCALES / "nct06349343.pot")}
     assert "Who is answering these questions?" in ids
     assert "Hydroxychloroquine" in ids
     assert "The study is for people aged 18 to 70." in ids
     assert "You may be a candidate" in ids
+    code = {m.id for m in read(LOCALES / "messages.pot")}
+    assert "Who is answering these questions?" not in code  # the dialog's own domain, not the code's
 
 
-def test_zh_hant_is_exactly_what_the_generator_makes() -> None:
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_zh_hant_is_exactly_what_the_generator_makes(domain: str) -> None:
     """Hand fixes live in overrides.toml; an edit made only in the .po would be lost next time."""
-    shipped = LOCALES / "zh_Hant" / "LC_MESSAGES" / "messages.po"
-    assert hant.translations(shipped.read_bytes()) == hant.translations(hant.render(LOCALES))
+    shipped = LOCALES / "zh_Hant" / "LC_MESSAGES" / f"{domain}.po"
+    assert hant.translations(shipped.read_bytes()) == hant.translations(hant.render(LOCALES, domain))
+
+
+def test_a_percent_sign_in_a_dialog_text_compiles_and_shows(tmp_path: Path) -> None:
+    """A `%` in a dialog text ("50% of", "100%") is written %% in the catalog: pybabel's python-format
+    check would otherwise demand the same % sign in the translation and refuse to compile."""
+    dialog = (ROOT / "dialogs" / "nct06349343.toml").read_text(encoding="utf-8")
+    text = "At least 50% of the time, or 100% i.e. always?"
+    dialogs = tmp_path / "dialogs"
+    dialogs.mkdir()
+    (dialogs / "nct06349343.toml").write_text(
+        dialog.replace('label = "Who is answering"', f'label = "{text}"'), encoding="utf-8"
+    )
+    shutil.copy(ROOT / "babel-dialog.cfg", tmp_path)
+    pybabel = str(Path(sys.executable).with_name("pybabel"))
+    pot, locales = tmp_path / "x.pot", tmp_path / "locales"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pybabel, *args], cwd=tmp_path, capture_output=True, text=True)
+
+    assert run("extract", "-F", "babel-dialog.cfg", "-o", str(pot), "dialogs/nct06349343.toml").returncode == 0
+    assert run("init", "-i", str(pot), "-d", str(locales), "-l", "zh_Hans", "-D", "nct06349343").returncode == 0
+    po = locales / "zh_Hans" / "LC_MESSAGES" / "nct06349343.po"
+    escaped = text.replace("%", "%%")
+    body = po.read_text(encoding="utf-8")
+    assert f'msgid "{escaped}"' in body
+    po.write_text(
+        body.replace(f'msgid "{escaped}"\nmsgstr ""', f'msgid "{escaped}"\nmsgstr "至少50%%的时间"'), encoding="utf-8"
+    )
+    compiled = run("compile", "-d", str(locales), "-D", "nct06349343", "--statistics")
+    assert compiled.returncode == 0, compiled.stderr
+    assert "error" not in compiled.stderr.lower()
+    t = Translator("zh_Hans", locales, "nct06349343")
+    assert t.dialog(text) == "至少50%的时间"
+    assert Translator("en", locales, "nct06349343").dialog(text) == text
+
+
+def test_each_dialog_has_its_own_domain_so_two_trials_never_share_a_translation(tmp_path: Path) -> None:
+    """The same English words in two trials' files may be translated differently; each trial's
+    translator reads only its own domain (and the code's messages are a domain of their own)."""
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES, locales)
+    other = locales / "zh_Hans" / "LC_MESSAGES" / "other-trial.po"
+    other.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Who is answering these questions?"\nmsgstr "另一项研究：谁在回答？"\n',
+        encoding="utf-8",
+    )
+    ours = Translator("zh_Hans", locales, "nct06349343")
+    theirs = Translator("zh_Hans", locales, "other-trial")
+    assert theirs.dialog("Who is answering these questions?") == "另一项研究：谁在回答？"
+    assert ours.dialog("Who is answering these questions?") != theirs.dialog("Who is answering these questions?")
+    assert theirs.dialog("Hydroxychloroquine") == "Hydroxychloroquine"  # not borrowed from the other trial
+    assert ours("Hydroxychloroquine") == "Hydroxychloroquine"  # nor from the code's domain
 
 
 def test_the_generator_check_ignores_the_babel_version_in_the_header(tmp_path: Path) -> None:
@@ -97,13 +166,15 @@ def test_the_generator_check_ignores_the_babel_version_in_the_header(tmp_path: P
 def test_the_generator_check_catches_a_hand_edit_and_keeps_overrides(tmp_path: Path) -> None:
     locales = tmp_path / "locales"
     shutil.copytree(LOCALES, locales)
-    po = locales / "zh_Hant" / "LC_MESSAGES" / "messages.po"
+    po = locales / "zh_Hant" / "LC_MESSAGES" / "nct06349343.po"  # the dialog's medicines are in its own domain
     po.write_text(po.read_text(encoding="utf-8").replace("類固醇", "激素"), encoding="utf-8")
     assert hant.main(["--locales", str(locales), "--check"]) == 1
     assert hant.main(["--locales", str(locales)]) == 0
     text = po.read_text(encoding="utf-8")
-    assert "類固醇" in text and "羥氯奎寧" in text and "已換成繁體中文。" in text
+    assert "類固醇" in text and "羥氯奎寧" in text
     assert "激素" not in text and "简" not in text
+    code = (locales / "zh_Hant" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    assert "已換成繁體中文。" in code and "简" not in code
 
 
 @pytest.mark.parametrize(

@@ -12,14 +12,12 @@ from typing import Any
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
 from bot.replies import Reply
-from bot.screening import Screener
 
-from .conftest import LOCALES, ROOT, Chat, answer_until
+from .conftest import LOCALES, ROOT, AsSeen, Chat, Screener, answer_until
 from .test_conversations import number_of
 
-ZH = Translator("zh_Hans", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
 #: Latin-script words allowed in a Chinese reply: medical abbreviations Chinese patients
 #: read as they are, the app's name, and Telegram's own commands.
 ALLOWED_LATIN = {"CAR-T", "SLE", "HIV", "Telegram", "/delete", "/start"}

@@ -25,11 +25,10 @@ from bot.console import auth
 from bot.console.app import Console
 from bot.console.desk import Filters
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 from bot.staff import staff_identity
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, give_contact, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, Screener, give_contact, reach_outcome, start_screening
 from .test_safety import low_mood_yes
 from .web_driver import make_app
 
@@ -328,6 +327,13 @@ def test_a_coordinator_finds_calls_records_and_exports_and_the_audit_log_says_so
     exports = [d for a, _l, d in steps if a == "export"]
     assert len(exports) == 2 and all(urgent in d and calm in d for d in exports), "each export names its leads"
     assert "since=2020-01-01" in exports[0]
+    seen = {
+        e["action"]: e["leads_seen"].split()
+        for e in reversed(audit.entries(site.db, 100))
+        if e["lead_id"] in ("", calm)
+    }
+    assert sorted(seen["list"]) == sorted([urgent, calm]) and seen["read-contact"] == [calm], "what each view showed"
+    assert sorted(seen["export"]) == sorted([urgent, calm])
     history = site.screener.leads.get(calm).history
     assert [h["who"] for h in history[-3:]] == ["console:li"] * 3
 
@@ -420,7 +426,10 @@ def test_inside_the_bot_a_change_is_on_disk_before_the_page_says_saved(site: Sit
         lead = site.screener.leads.get(lead_id)
         flushed.append(lead.status if lead else "")
 
-    app = create_app(site.screener, web_settings(tmp_path / "screening.db", web_rate_limit="0"), durable=durable)
+    from bot.console import attach
+
+    settings = web_settings(tmp_path / "screening.db", web_rate_limit="0")
+    app = create_app(site.screener, settings, attach=lambda *args: attach(*args, durable=durable))
     app.state.staff_console.console.desk.clock = site.clock
     client = TestClient(app)
     assert sign_in(site, client, "li", site.code("li")).status_code == 303

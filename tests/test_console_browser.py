@@ -32,19 +32,15 @@ from bot.channels.web.cli import server_config
 from bot.cli import main
 from bot.console import auth
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
-from bot.store import ConversationStore, audit
-from bot.store.conversations import after_commit
-from bot.store.leads import LeadStore
-from bot.store.vault import open_protected
+from bot.notify.notifier import notifier_for
+from bot.store import audit
 
-from .conftest import TODAY, give_contact, key_file_for, reach_outcome, start_screening
+from .conftest import AsSeen, give_contact, make_lead_screener, reach_outcome, start_screening
 from .fake_webhook import FakeWebhook
 from .test_console import Clock
 from .test_safety import low_mood_yes
 from .test_web_browser import SCREENSHOTS, AxeLog, _need_chromium, browser, phone
-from .web_driver import make_app
+from .web_driver import make_app, web_settings
 
 DESKTOP = (1280, 900)
 PHONE = (375, 740)
@@ -57,17 +53,16 @@ class Server:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
-        self.app, served = make_app(dialog, db_path, leads=True, public_url=self.base, **settings)
+        self.app, _served = make_app(dialog, db_path, leads=True, public_url=self.base, **settings)
         self.console = self.app.state.staff_console.console
-        # The test's own people and reads use their own connection, as a second process would: one
-        # SQLite connection is never used by two threads at once (the server's loop runs in another).
-        db, vault = open_protected(db_path, "", key_file_for(db_path))
-        self.screener = Screener(
-            dialog, ConversationStore(db, dialog), served.locales_dir, today=lambda: TODAY, leads=LeadStore(db, vault)
-        )
-        notifier = self.app.state.staff_console.notifier
-        if notifier is not None:  # a new lead, once committed, wakes the server's sender: its sweep finds it
-            self.screener.on_lead.append(lambda _lead, _event: after_commit(db, notifier.wake))
+        # The test's people screen, and the test looks, through a second service on its own connection, as
+        # another process on the database would: one SQLite connection is never used by two threads (the
+        # server's event loop and the test's). Its steps write the notifications' outbox in-step, as the
+        # server's own would, and wake the server's sender once committed.
+        self.screener = make_lead_screener(dialog, db_path, reminding=())
+        writer = notifier_for(self.screener, web_settings(db_path, public_url=self.base, **settings))
+        assert writer is not None
+        self.screener.subscribe(lambda _lead, _event: self.app.state.staff_console.notifier.wake())
         self.clock = Clock()
         self.clock.now = datetime.now(UTC)  # the leads are made now: their ages read as in real use
         self.console.desk.clock = self.clock
@@ -194,7 +189,7 @@ def test_a_coordinator_from_the_notification_to_the_export_on_a_phone(
     make_leads(server, dialog)
     assert main(["--db", str(server.db_path), "staff", "add", "li.na", "--role", "coordinator", "--staff", "it"]) == 0
     first_password = capsys.readouterr().out.strip().rsplit(": ", 1)[1]
-    t = Translator("en", server.screener.locales_dir)
+    t = AsSeen("en", server.screener.locales_dir)
 
     # a person at risk leaves a number in the web chat's screening: the team's group hears of it at once
     made = time.monotonic()
@@ -332,14 +327,14 @@ def test_every_console_page_passes_axe_and_a_viewer_never_sees_contact_details(
     from selenium.webdriver.common.by import By
 
     make_leads(server, dialog)
-    accounts = server.console.desk.accounts
+    accounts = server.screener.accounts()
     secrets = {}
     for name, role in (("zhao", "viewer"), ("admin", "admin"), ("li", "coordinator")):
         made = accounts.add(name, role, auth.hash_password("the same long password"), "2026-11-25T00:00:00+00:00")
         secrets[name] = pyotp.random_base32()
         accounts.enrol(made.id, auth.hash_password("the same long password"), secrets[name], 0)
     lead_id = server.screener.leads.find()[0].id
-    t = Translator(language, server.screener.locales_dir)
+    t = AsSeen(language, server.screener.locales_dir)
     driver = browser(True, "zh-CN" if language == "zh_Hans" else "en-US")
     axe = AxeLog(driver, True)
 

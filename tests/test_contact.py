@@ -6,13 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from bot.contact import CONTACT_CONSENT_VERSION, parse_phone
+from bot.dialog.load import load_dialog
 from bot.dialog.model import Dialog
 from bot.dialog.rules import Invalid
+from bot.screening.contact import CONTACT_CONSENT_VERSION, parse_phone
 
-from .conftest import give_contact, key_file_for, make_lead_screener, reach_outcome, start_screening, stored_bytes
+from .conftest import (
+    DIALOG_PATH,
+    AsSeen,
+    give_contact,
+    key_file_for,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+    stored_bytes,
+)
 
 NOT_SURE_OF_DIAGNOSIS = {"diagnosis_year": "not sure"}
+
+#: Where the trial's people live, as its dialog file says (mainland China: numbers without +86 read as Chinese).
+REGION = load_dialog(DIALOG_PATH).region
 
 
 def rows(screener, sql: str, params: list | None = None) -> list[dict]:
@@ -73,8 +86,8 @@ def test_saying_no_to_contact_shows_the_site_and_keeps_no_contact(dialog: Dialog
     assert "Phone: +86 27 8572 6114" in chat.said and "Union Hospital" in chat.said
     assert chat.reply.prompt.kind == "finished"
     assert rows(screener, "SELECT * FROM leads") == []
-    [conv] = rows(screener, "SELECT contact_step, contact_consented_at, outcome FROM conversations")
-    assert conv == {"contact_step": "declined", "contact_consented_at": "", "outcome": "likely_candidate"}
+    [conv] = rows(screener, "SELECT state, contact_consented_at, outcome FROM conversations")
+    assert conv == {"state": "contact_declined", "contact_consented_at": "", "outcome": "likely_candidate"}
 
 
 @pytest.mark.parametrize(
@@ -115,11 +128,11 @@ def test_invalid_phone_numbers_get_a_clear_re_ask(dialog: Dialog, db_path: Path,
     ],
 )
 def test_mobile_numbers_at_home_and_abroad_are_accepted(typed: str, e164: str) -> None:
-    assert parse_phone(typed) == e164
+    assert parse_phone(typed, REGION) == e164
 
 
 def test_a_landline_is_refused_because_a_mobile_is_required() -> None:
-    assert isinstance(parse_phone("+86 27 8572 6114"), Invalid)
+    assert isinstance(parse_phone("+86 27 8572 6114", REGION), Invalid)
 
 
 def test_a_shared_contact_from_a_channel_is_the_phone_number(dialog: Dialog, db_path: Path) -> None:
@@ -316,8 +329,8 @@ def test_no_to_contact_at_any_point_deletes_every_contact_detail(dialog: Dialog,
     assert "We keep no contact details" in chat.said
     for table in ("leads", "lead_history", "lead_links"):
         assert rows(screener, f"SELECT * FROM {table}") == [], table
-    [conv] = rows(screener, "SELECT contact_step, contact_consent_version, contact_consented_at FROM conversations")
-    assert conv == {"contact_step": "declined", "contact_consent_version": "", "contact_consented_at": ""}
+    [conv] = rows(screener, "SELECT state, contact_consent_version, contact_consented_at FROM conversations")
+    assert conv == {"state": "contact_declined", "contact_consent_version": "", "contact_consented_at": ""}
     data = raw_bytes(db_path)
     assert [v for v in stored if v.encode() in data] == [], "not in the database file or its write-ahead log"
     assert (lead["id"], "withdrawn") in events
@@ -383,12 +396,11 @@ HIDDEN = {
 def test_a_name_with_hidden_characters_gets_a_kind_re_ask_and_is_not_kept(
     dialog: Dialog, db_path: Path, typed: str, language: str
 ) -> None:
-    from bot.i18n import Translator
     from bot.safe_text import HIDDEN_CHARACTER
 
     from .conftest import LOCALES
 
-    t = Translator(language, LOCALES)
+    t = AsSeen(language, LOCALES)
     screener = make_lead_screener(dialog, db_path)
     chat = start_screening(screener)
     reach_outcome(chat, dialog)
@@ -417,5 +429,5 @@ def test_names_are_nfc_normalised_and_bounded(dialog: Dialog, db_path: Path) -> 
 
 @pytest.mark.parametrize("typed", ["139\u202e1234 5678", "\x1b139 1234 5678", "139\u200b1234 5678"])
 def test_a_phone_number_with_hidden_characters_is_refused(typed: str) -> None:
-    result = parse_phone(typed)
+    result = parse_phone(typed, REGION)
     assert isinstance(result, Invalid) and "hidden or special sign" in result.message

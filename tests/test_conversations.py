@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.dialog.model import Dialog, Question
-from bot.screening import Screener
 
-from .conftest import TODAY, Chat, answer_until, make_screener, start_screening
+from .conftest import TODAY, Chat, Screener, answer_until, make_screener, start_screening
 
 
 def number_of(question: Question, option_id: str) -> str:

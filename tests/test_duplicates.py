@@ -16,18 +16,25 @@ import pytest
 from bot.channels.telegram.staff import MERGE_BUTTON, NOT_DUPLICATE_BUTTON, POSSIBLE_DUPLICATE, StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
 from bot.staff import staff_identity
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, LOCALES, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    LOCALES,
+    AsSeen,
+    Screener,
+    give_contact,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+)
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, running_bot
 from .test_telegram_staff import become_lead, staff_post
 
 PHONE = "139 1234 5678"
-t = Translator("en", LOCALES)
+t = AsSeen("en", LOCALES)
 STAFF_ID = 424242
 STAFF_CHAT = -100777
 

@@ -10,7 +10,6 @@ from cryptography.fernet import Fernet
 
 from bot.dialog.model import Dialog
 from bot.store import open_database, sqlcipher
-from bot.store.leads import LeadStore
 from bot.store.vault import open_vault
 
 from .cli_support import assert_one_clear_line, screening_bot
@@ -115,20 +114,13 @@ def test_a_key_or_database_others_can_read_is_fixed_at_start_with_a_warning(dial
 
 def plaintext_database_with_a_lead(dialog: Dialog, db_path: Path) -> tuple[str, str]:
     """A database as the releases before encryption made it (key beside it), with a lead; its phone and id."""
-    from bot.screening import Screener
-    from bot.store import ConversationStore
+    from bot.store.storage import Storage
 
-    from .conftest import LOCALES, TODAY
+    from .conftest import LOCALES, TODAY, Screener
 
     db = open_database(db_path)
     old_key_file = db_path.with_suffix(".key")
-    screener = Screener(
-        dialog,
-        ConversationStore(db, dialog),
-        LOCALES,
-        today=lambda: TODAY,
-        leads=LeadStore(db, open_vault(db, "", old_key_file)),
-    )
+    screener = Screener(dialog, Storage(db, dialog, open_vault(db, "", old_key_file)), LOCALES, today=lambda: TODAY)
     chat = start_screening(screener, user="before")
     reach_outcome(chat, dialog, {"diagnosis_year": "not sure"})
     give_contact(chat, "13912345678", "Li Na")

@@ -16,13 +16,13 @@ import pytest
 from bot.channels.telegram.staff import ERASED_POST, EXPORT_OUT_OF_DATE, WITHDRAWN_POST, StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
 from bot.store.wipe import checkpoint, pending, wipe_pending
 
 from .conftest import (
     DIALOG_PATH,
     LOCALES,
+    AsSeen,
+    Screener,
     connect_apart,
     give_contact,
     make_lead_screener,
@@ -39,7 +39,7 @@ PHONE = "139 7531 8642"
 NAME = "Quillon Zephyrine"
 STAFF_ID = 424242
 STAFF_CHAT = -100777
-t = Translator("en", LOCALES)
+t = AsSeen("en", LOCALES)
 
 
 def raw_bytes(db_path: Path) -> bytes:
@@ -290,6 +290,6 @@ async def test_a_lead_erased_from_the_command_line_is_blanked_by_the_running_bot
 
 
 def test_the_staff_texts_are_translated() -> None:
-    zh = Translator("zh_Hans", LOCALES)
+    zh = AsSeen("zh_Hans", LOCALES)
     for text in (ERASED_POST, WITHDRAWN_POST, EXPORT_OUT_OF_DATE):
         assert zh(text, id="x") != text.format(id="x")

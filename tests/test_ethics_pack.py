@@ -20,10 +20,9 @@ from pypdf import PdfReader
 
 from bot.cli import main
 from bot.config import load_settings
-from bot.contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_TEXT, URGENT_CONTACT_CONSENT_VERSION
 from bot.dialog.engine import Engine
 from bot.dialog.load import CHANNELS, load_dialog
-from bot.dialog.model import NOT_ELIGIBLE, NOT_YET, OUTCOMES, Condition, Dialog
+from bot.dialog.model import NOT_ELIGIBLE, NOT_YET, OUTCOMES, Condition, Dialog, Duration
 from bot.ethics import bilingual
 from bot.ethics.bilingual import Bi
 from bot.ethics.diff import dialog_changes
@@ -31,10 +30,10 @@ from bot.ethics.flow import CONFIRM_RULE, NOTE_NODE, OUTCOME_STYLE, can_rule_out
 from bot.ethics.observe import PLANS, observe
 from bot.ethics.pack import LEAD_FIELDS, UNTRANSLATED, build_pack, dialog_consents, render, unshown_parts
 from bot.ethics.words import CONDITION_WORDS, NOT_A_TEST, UnexplainedRule, Words
-from bot.i18n import Translator
-from bot.rescreen import REMINDER_CONSENT_VERSION
 from bot.retention import Retention, retention_from
-from bot.screening import Screener
+from bot.screening.contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
+from bot.screening.presenter import URGENT_CONTACT_CONSENT_TEXT
+from bot.screening.rescreen import REMINDER_CONSENT_VERSION
 from bot.store import open_database
 from bot.store.db import MIGRATIONS, schema_version
 from bot.store.dialog_versions import DialogVersionError, DialogVersions
@@ -44,7 +43,9 @@ from .conftest import (
     DIALOG_PATH,
     LOCALES,
     ROOT,
+    AsSeen,
     Chat,
+    Screener,
     answer_until,
     give_contact,
     make_lead_screener,
@@ -121,7 +122,7 @@ def test_the_pack_has_every_question_option_and_outcome_in_both_languages(tmp_pa
     cells = set(parser.cells)
     for text in every_text(dialog):
         for lang in LANGUAGES:
-            shown = Translator(lang, LOCALES)(text)
+            shown = AsSeen(lang, LOCALES)(text)
             if lang != "en" and shown == text:  # no translation yet: shown marked, never silently English
                 assert (lang, True, f"{UNTRANSLATED} {text}") in cells, f"{lang}: unmarked {text!r}"
                 assert f"**[{UNTRANSLATED}]** {text}".replace("\n", "<br>") in markdown
@@ -142,7 +143,7 @@ def test_the_pack_says_where_answers_lead_and_what_staff_and_retention_are(tmp_p
     markdown = export(tmp_path, "--no-flow")[".md"]
     assert "Rules out: likely not eligible, criterion E20 (Never had rituximab or a medicine like it)." in markdown
     e19 = dialog.criteria["E19"].label
-    assert f"Not yet: criterion E19 ({e19}) is met 84 days" in markdown
+    assert f"Not yet: criterion E19 ({e19}) is met 12 weeks after the answer" in markdown
     assert 'Asked only if the answer to "Sex" (sex) is "Female" or "Prefer not to say".' in markdown
     assert "Shows the crisis-help message at once." in markdown
     for field in ("outcome", "reasons", "review_answers", "respondent", "phone"):
@@ -322,7 +323,9 @@ def test_every_kind_of_skip_rule_is_put_into_words_in_both_languages(dialog: Dia
         "years_ago_at_most": Condition("diagnosis_year", years_ago_at_most=2),
         "at_least": Condition("age", at_least=18),
         "at_most": Condition("age", at_most=70),
-        "less_than_weeks_ago": Condition("diagnosis_year", less_than_weeks_ago=24, month_question="diagnosis_month"),
+        "less_than_ago": Condition(
+            "diagnosis_year", less_than_ago=Duration(24, "weeks"), month_question="diagnosis_month"
+        ),
     }
     tests = {f.name for f in fields(Condition)} - set(NOT_A_TEST)
     assert set(sources) == tests, "a new kind of ask_if test: add it here and to CONDITION_WORDS"
@@ -342,8 +345,8 @@ def test_every_kind_of_skip_rule_is_put_into_words_in_both_languages(dialog: Dia
 
 
 def test_a_kind_of_skip_rule_without_words_stops_the_pack(dialog: Dialog, monkeypatch) -> None:
-    monkeypatch.delitem(CONDITION_WORDS, "less_than_weeks_ago")
-    with pytest.raises(UnexplainedRule, match="less_than_weeks_ago"):
+    monkeypatch.delitem(CONDITION_WORDS, "less_than_ago")
+    with pytest.raises(UnexplainedRule, match="less_than_ago"):
         Words(dialog, LOCALES).ask_if(dialog.question("diagnosis_day"))
 
 
@@ -398,7 +401,7 @@ def test_what_the_pack_says_happens_is_what_a_real_conversation_does(tmp_path: P
     """Each measured row of the pack, replayed by hand with typed answers through another driver and database."""
     observed = observe(dialog, LOCALES)
     assert {p.plan for p in observed.people} == set(PLANS)
-    english = Translator("en", LOCALES)
+    english = AsSeen("en", LOCALES)
     for number, seen in enumerate(p for p in observed.people if p.reachable):
         told: list[str] = []
         screener = make_lead_screener(
@@ -466,14 +469,14 @@ def test_the_pack_states_only_what_was_measured_after_a_safety_answer(tmp_path: 
 
 def test_the_diff_names_a_changed_skip_rule_of_every_kind(tmp_path: Path, dialog: Dialog) -> None:
     text = DIALOG_PATH.read_text(encoding="utf-8")
-    old = 'ask_if = [{ question = "diagnosis_year", less_than_weeks_ago = 24 }]'
+    old = 'ask_if = [{ question = "diagnosis_year", less_than_ago = "24 weeks" }]'
     assert text.count(old) == 1
     path = tmp_path / "d.toml"
-    path.write_text(text.replace(old, old.replace("24", "26")), encoding="utf-8")
+    path.write_text(text.replace(old, old.replace("24 weeks", "6 months")), encoding="utf-8")
     words = [c.in_words() for c in dialog_changes(dialog, load_dialog(path))]
     assert [w.en for w in words] == [
         'Changed question "diagnosis_day", asked only if: '
-        '"diagnosis_year: less than weeks ago 24" -> "diagnosis_year: less than weeks ago 26"'
+        '"diagnosis_year: less than ago 24 weeks" -> "diagnosis_year: less than ago 6 months"'
     ]
     assert words[0].zh.startswith("修改问题“diagnosis_day”的提问条件：")
 
@@ -530,7 +533,7 @@ def test_whatever_else_the_dialog_file_holds_is_in_the_pack(dialog: Dialog, tmp_
     pack.everything_else = added
     markdown = render(pack, texts, words, "pack.md.j2")
     section = markdown.split("## Everything else in the script")[1].split("\n## ")[0]
-    zh_crisis = Translator("zh_Hans", LOCALES)(dialog.safety_text).replace("\n", "<br>")
+    zh_crisis = AsSeen("zh_Hans", LOCALES)(dialog.safety_text).replace("\n", "<br>")
     assert f"| `safety.text_teenager` | {dialog.safety_text.strip()}".replace("\n", "<br>") in section
     assert zh_crisis in section
     assert "| `distress.phrases.zh` | 我不想活了 |" in section and ".urgent` | true |" in section
@@ -540,7 +543,7 @@ def test_whatever_else_the_dialog_file_holds_is_in_the_pack(dialog: Dialog, tmp_
 # ---------------------------------------------------------------- the safety work's parts, each in its place
 
 
-ZH = Translator("zh_Hans", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
 
 
 def both(text: str) -> tuple[str, str]:

@@ -21,11 +21,10 @@ from bot.dialog.model import Dialog
 from bot.i18n import Translator
 from bot.notify.notifier import Notifier, retry_after
 from bot.notify.targets import TargetError, parse_targets
-from bot.screening import Screener
 from bot.store.outbox import Outbox
 from bot.store.retention import erase_lead
 
-from .conftest import DIALOG_PATH, LOCALES, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, LOCALES, Screener, give_contact, make_lead_screener, reach_outcome, start_screening
 from .fake_webhook import FakeWebhook
 from .test_safety import low_mood_yes
 
@@ -49,14 +48,14 @@ class Clock:
 
 def notifier(screener: Screener, urls: list[str], clock: Clock, language: str = "en") -> Notifier:
     made = Notifier(
-        screener.store.db,
-        screener.leads,
+        screener.notifications(),
         parse_targets(tuple(urls)),
         Translator(language, LOCALES),
         "https://screening.example.org",
         clock,
     )
-    screener.on_lead.append(made.on_lead)
+    screener.subscribe(made.on_lead, in_step=True)  # as notifier_for does
+    screener.subscribe(made.committed)
     return made
 
 
@@ -277,7 +276,7 @@ async def test_beside_the_telegram_bot_the_sender_runs_and_stops_with_it(dialog:
     with FakeWebhook() as hook:
         settings = load_settings(environ={"NOTIFY_URLS": hook.url, "SCREENING_DB": str(db_path)})
         notify = notifier_for(screener, settings)
-        assert notify is not None and notify.on_lead in screener.on_lead
+        assert notify is not None and (notify.on_lead, True) in screener.lead_subscribers  # inside the step
         stopping = asyncio.Event()
         bot = asyncio.create_task(
             serve(build_application(screener, options_for(api)), beside=[notify], stopping=stopping)

@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
 from bot.replies import Choose, Command
-from bot.screening import Screener
 from bot.store import audit
 
-from .conftest import LOCALES, Chat, answer_until, make_lead_screener, make_screener, start_screening
+from .conftest import LOCALES, AsSeen, Chat, Screener, answer_until, make_lead_screener, make_screener, start_screening
 
-ZH = Translator("zh_Hans", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
 
 
 @pytest.fixture
@@ -81,6 +79,7 @@ def test_the_cross_border_consent_is_asked_on_telegram_only(screener: Screener, 
     assert "outside mainland China" in reply.prompt.text and "not end-to-end encrypted" in reply.prompt.text
     reply = screener.handle(conv, Choose("cross_border", "agree"))
     assert reply.prompt is not None and reply.prompt.question == "respondent"
+    conv = screener.open("telegram", "someone")  # as stored
     assert conv.consents["cross_border"]["version"] == consent.version
     assert "接收方：{recipient}。" in ZH(consent.text)
 

@@ -10,9 +10,8 @@ import pytest
 
 from bot.dialog.model import NOT_SURE, Dialog, Question
 from bot.replies import Choose, ChooseMany, Text
-from bot.screening import Screener
 
-from .conftest import Chat, answer_until, start_screening
+from .conftest import Chat, Screener, answer_until, start_screening
 from .test_conversations import number_of
 
 PROGRESS = re.compile(r"^Question (\d+) of up to (\d+)\n")

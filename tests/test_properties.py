@@ -22,13 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.telegram.keyboards import decode
-from bot.contact import ACTIVE_STEPS, DECLINED, DONE
 from bot.dialog.engine import Conversation
+from bot.dialog.flow import AFTER_OUTCOME
 from bot.dialog.model import NOT_SURE, Dialog, Question
 from bot.replies import Action, Choose, ChooseMany, Command, Text
-from bot.screening import Screener
 
-from .conftest import Chat, harmless_answer, make_lead_screener
+from .conftest import Chat, Screener, harmless_answer, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import running_bot
 
@@ -148,7 +147,8 @@ def assert_stored_state_is_valid(screener: Screener, conv: Conversation) -> None
         assert valid_answer(dialog.question(question_id), entry["value"]), (question_id, entry)
     question = screener.engine.current_question(stored)
     assert set(stored.draft) <= ({o.id for o in question.options} if question else set())
-    assert stored.contact_step in ("", *ACTIVE_STEPS, DONE, DECLINED)
+    # contact capture and the reminder offer are steps after an outcome, and only there
+    assert (stored.state in AFTER_OUTCOME) == bool(stored.outcome), (stored.state, stored.outcome)
     for consent_id, record in stored.consents.items():
         consent = dialog.separate_consent(consent_id)
         assert consent is not None and record["version"] == consent.version and record["at"]

@@ -17,14 +17,12 @@ import pytest
 from bot.dialog import rules
 from bot.dialog.load import DialogError, parse_dialog
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
-from bot.summary import summary_text
+from bot.screening.summary import summary_text
 
-from .conftest import DIALOG_PATH, LOCALES, TODAY, answer_until, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, LOCALES, TODAY, AsSeen, Screener, answer_until, reach_outcome, start_screening
 from .test_conversations import number_of, route_to
 
-ZH = Translator("zh_Hans", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
 
 
 def outcome_with(screener: Screener, dialog: Dialog, question_id: str, *option_ids: str) -> tuple[str, str]:
@@ -203,18 +201,18 @@ def test_a_self_report_is_never_met(screener: Screener, dialog: Dialog) -> None:
     results = rules.criterion_results(dialog, conv.answers, TODAY)
     assert "met" not in results.values()
     assert results["I2"] == "reported" and results["E7"] == "none_reported" and results["I4a"] == "study_team"
-    summary = summary_text(screener, conv, screener.translator("en"))
+    summary = summary_text(screener.engine, screener.texts, conv, screener.translator("en"))
     assert ": met" not in summary
     assert "No cancer in the last 5 years: none reported" in summary
     assert "Age 18 to 70: reported, not checked" in summary
-    assert "未报告" in summary_text(screener, conv, ZH)
+    assert "未报告" in summary_text(screener.engine, screener.texts, conv, ZH)
 
 
 def test_every_wait_is_time_alone(dialog: Dialog) -> None:
     """An answer about something still going on ("I still take it", dialysis) is never a date."""
     for question in dialog.questions:
         for option in question.options:
-            if option.wait_days:
+            if option.wait:
                 assert "still" not in option.label.lower() and "now" not in option.label.lower(), option.id
                 assert "dialysis" not in option.label.lower() or "plasma" in option.label.lower(), option.id
 

@@ -307,14 +307,16 @@ def translator_checkout(tmp_path: Path) -> Path:
     work = workdir(tmp_path)
     for name in ("bot", "dialogs", "locales"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(ROOT / "babel.cfg", work / "babel.cfg")
+    for config in ("babel.cfg", "babel-dialog.cfg"):
+        shutil.copy2(ROOT / config, work / config)
     return work
 
 
 def translators(command: str, tmp_path: Path) -> None:
     """Run in a copy of the checkout; each must succeed and leave the catalogs complete."""
     work = translator_checkout(tmp_path)
-    template = work / "locales" / "messages.pot"
+    dialog_domain = "babel-dialog.cfg" in command or ("-D nct06349343" in command and "compile" not in command)
+    template = work / "locales" / ("nct06349343.pot" if dialog_domain else "messages.pot")
     if "extract" in command:
         template.unlink()  # so the command must write it
     sh(command, work)
@@ -357,9 +359,15 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/screening-bot check-launch": launch_check,
     '.venv/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project "NCT06349343 screening bot" '
     '--copyright-holder "Union Hospital study team" -o locales/messages.pot .': translators,
+    '.venv/bin/pybabel extract -F babel-dialog.cfg --no-location --sort-output --project "NCT06349343 screening bot" '
+    '--copyright-holder "Union Hospital study team" -o locales/nct06349343.pot dialogs/nct06349343.toml': translators,
     ".venv/bin/pybabel update -i locales/messages.pot -d locales -l zh_Hans --no-fuzzy-matching": translators,
+    ".venv/bin/pybabel update -i locales/nct06349343.pot -d locales -l zh_Hans -D nct06349343 --no-fuzzy-matching": (
+        translators
+    ),
     ".venv/bin/python -m bot.hant": translators,
-    ".venv/bin/pybabel compile -d locales --statistics && rm -f locales/*/LC_MESSAGES/messages.mo": translators,
+    ".venv/bin/pybabel compile -d locales --statistics && .venv/bin/pybabel compile -d locales -D nct06349343 "
+    "--statistics && rm -f locales/*/LC_MESSAGES/*.mo": translators,
     ".venv/bin/python -m pytest -q tests/test_catalogs.py tests/test_plain_words.py "
     "tests/test_chinese.py": catalog_tests,
 }

@@ -12,15 +12,16 @@ import pytest
 from bot.dialog.load import DialogError, load_dialog
 from bot.dialog.model import Dialog
 from bot.i18n import Translator
-from bot.rescreen import REMINDER_CONSENT_VERSION, calendar_file, due_at
 from bot.retention import Retention
+from bot.screening.rescreen import REMINDER_CONSENT_VERSION, calendar_file, due_at
+from bot.screening.summary import RESULT_WORDS
 from bot.store.retention import purge
-from bot.summary import RESULT_WORDS
 
 from .conftest import (
     DIALOG_PATH,
     LOCALES,
     TODAY,
+    AsSeen,
     Chat,
     answer_until,
     give_contact,
@@ -30,7 +31,7 @@ from .conftest import (
     start_screening,
 )
 
-EN, ZH = Translator("en", LOCALES), Translator("zh_Hans", LOCALES)
+EN, ZH = AsSeen("en", LOCALES), AsSeen("zh_Hans", LOCALES)
 DIAGNOSED = TODAY - timedelta(weeks=20)
 READY = TODAY + timedelta(weeks=4)
 #: A person diagnosed 20 weeks ago, who knows the day.
@@ -49,7 +50,7 @@ def result_line(t: Translator, dialog: Dialog, criterion: str, result: str) -> s
 def reminder_row(chat: Chat) -> dict | None:
     conv = chat.screener.store.load("test", chat.user)
     assert conv is not None
-    return chat.screener.rescreen.store.row(conv.id)
+    return chat.screener.storage.read.reminders.row(conv.id)
 
 
 # ---------------------------------------------------------------- the summary
@@ -121,12 +122,12 @@ def test_where_no_reminder_can_be_sent_the_date_is_given_to_note_down(dialog: Di
     assert f"Please write down this date: {EN.date(READY)}." in chat.said
     assert chat.reply.prompt.question != "reminder_offer"
     assert "Summary for my doctor" in [b.label for b in chat.buttons()]
-    ics = calendar_file(READY, EN, dialog.trial)
+    ics = calendar_file(READY, EN, dialog)
     assert f"DTSTART;VALUE=DATE:{READY:%Y%m%d}\r\n" in ics and ics.startswith("BEGIN:VCALENDAR")
 
 
-def test_the_opt_in_is_separate_and_records_its_version_and_time(dialog: Dialog, screener) -> None:
-    screener.rescreen.channels.add("test")
+def test_the_opt_in_is_separate_and_records_its_version_and_time(dialog: Dialog, db_path: Path) -> None:
+    screener = make_screener(dialog, db_path, reminding=("test",))
     chat = start_screening(screener)
     reach_outcome(chat, dialog, overrides=TWENTY_WEEKS)
     assert chat.reply.prompt.question == "reminder_offer"
@@ -136,15 +137,15 @@ def test_the_opt_in_is_separate_and_records_its_version_and_time(dialog: Dialog,
     row = reminder_row(chat)
     assert row is not None and row["status"] == "agreed" and row["ready_on"] == READY.isoformat()
     assert row["consent_version"] == REMINDER_CONSENT_VERSION and row["consented_at"]
-    assert row["due_at"] == due_at(READY).isoformat(timespec="seconds")
+    assert row["due_at"] == due_at(READY, dialog.region).isoformat(timespec="seconds")
+    assert row["due_at"] == f"{READY.isoformat()}T01:00:00+00:00"  # 09:00 in Wuhan (UTC+8, the dialog file's time zone)
     assert chat.reply.prompt.question == ""  # the offer is answered: the usual end buttons
     chat.command("stop")
     assert reminder_row(chat)["status"] == "stopped"
 
 
 def test_no_offer_when_the_trial_stopped_recruiting(dialog: Dialog, db_path: Path) -> None:
-    screener = make_screener(replace(dialog, recruiting=False), db_path)
-    screener.rescreen.channels.add("test")
+    screener = make_screener(replace(dialog, recruiting=False), db_path, reminding=("test",))
     chat = start_screening(screener)
     reach_outcome(chat, replace(dialog, recruiting=False), overrides=TWENTY_WEEKS)
     assert chat.state() == "not_yet"
@@ -154,14 +155,12 @@ def test_no_offer_when_the_trial_stopped_recruiting(dialog: Dialog, db_path: Pat
 
 
 def test_answering_again_offers_earlier_answers_but_not_ones_that_age(dialog: Dialog, db_path: Path) -> None:
-    screener = make_screener(dialog, db_path)
-    screener.rescreen.channels.add("test")
+    screener = make_screener(dialog, db_path, reminding=("test",))
     chat = start_screening(screener)
     reach_outcome(chat, dialog, overrides=TWENTY_WEEKS)
     chat.press("Yes, remind me")
     # On the ready date, the person answers again from the reminder.
-    later = make_screener(dialog, db_path, today=READY)
-    later.rescreen.channels.add("test")
+    later = make_screener(dialog, db_path, today=READY, reminding=("test",))
     chat.screener = later
     chat.command("rescreen")
     assert chat.question == "respondent"
@@ -178,11 +177,11 @@ def test_answering_again_offers_earlier_answers_but_not_ones_that_age(dialog: Di
             break
     chat.press("These are right: show the result")
     assert chat.state() == "likely_candidate"
-    assert later.rescreen.store.earlier_answers(later.store.load("test", chat.user).id) == {}
+    assert later.storage.read.reminders.earlier_answers(later.store.load("test", chat.user).id) == {}
 
 
-def test_an_outcome_that_is_no_longer_not_yet_closes_the_reminder(dialog: Dialog, screener) -> None:
-    screener.rescreen.channels.add("test")
+def test_an_outcome_that_is_no_longer_not_yet_closes_the_reminder(dialog: Dialog, db_path: Path) -> None:
+    screener = make_screener(dialog, db_path, reminding=("test",))
     chat = start_screening(screener)
     reach_outcome(chat, dialog, overrides=TWENTY_WEEKS)
     chat.press("Yes, remind me")
@@ -203,8 +202,8 @@ def test_an_outcome_that_is_no_longer_not_yet_closes_the_reminder(dialog: Dialog
 # ---------------------------------------------------------------- retention
 
 
-def test_an_opted_in_not_yet_is_kept_until_its_reminder_then_the_usual_period(dialog: Dialog, screener) -> None:
-    screener.rescreen.channels.add("test")
+def test_an_opted_in_not_yet_is_kept_until_its_reminder_then_the_usual_period(dialog: Dialog, db_path: Path) -> None:
+    screener = make_screener(dialog, db_path, reminding=("test",))
     waiting, other = start_screening(screener, "waiting"), start_screening(screener, "other")
     for chat in (waiting, other):
         reach_outcome(chat, dialog, overrides={**TWENTY_WEEKS, "treatment_time": "1"})  # 12 weeks to wait
@@ -217,14 +216,14 @@ def test_an_opted_in_not_yet_is_kept_until_its_reminder_then_the_usual_period(di
     conv = screener.store.load("test", "waiting")
     assert conv is not None
     sent = datetime.now(UTC) + timedelta(days=84)
-    assert screener.rescreen.store.claim(conv.id, sent)
+    assert screener.storage.read.reminders.claim(conv.id, sent)
     assert purge(db, sent + timedelta(days=29), periods).total == 0
     assert purge(db, sent + timedelta(days=31), periods).finished_without_lead == 1
     assert db.execute("SELECT count(*) FROM ready_reminders").fetchone()[0] == 0
 
 
-def test_delete_erases_the_reminder(dialog: Dialog, screener) -> None:
-    screener.rescreen.channels.add("test")
+def test_delete_erases_the_reminder(dialog: Dialog, db_path: Path) -> None:
+    screener = make_screener(dialog, db_path, reminding=("test",))
     chat = start_screening(screener)
     reach_outcome(chat, dialog, overrides=TWENTY_WEEKS)
     chat.press("Yes, remind me")
@@ -241,8 +240,8 @@ def test_delete_erases_the_reminder(dialog: Dialog, screener) -> None:
     [
         ("min = 1\nmax = 31\nnot_sure = true", "min = 1\nmax = 40\nnot_sure = true", "min = 1 and max = 31"),
         (
-            'ask_if = [{ question = "diagnosis_year", less_than_weeks_ago = 24 }]',
-            'ask_if = [{ question = "age", less_than_weeks_ago = 24 }]',
+            'ask_if = [{ question = "diagnosis_year", less_than_ago = "24 weeks" }]',
+            'ask_if = [{ question = "age", less_than_ago = "24 weeks" }]',
             "has no 'since'",
         ),
     ],

@@ -23,10 +23,10 @@ from bot.channels.telegram.app import serve
 from bot.channels.web.app import create_app
 from bot.channels.web.cli import embedded_web
 from bot.config import load_settings
-from bot.daily_purge import DailyPurge, purging_databases
 from bot.dialog.model import Dialog
 from bot.retention import Retention
-from bot.screening import Screener
+from bot.screening import DailyPurge, ScreeningService
+from bot.screening.daily_purge import purging_databases
 
 from .conftest import ROOT, make_lead_screener, peek, start_screening
 from .fake_bot_api import FakeBotApi
@@ -36,11 +36,11 @@ from .test_run_both import free_port
 DEPLOY = ROOT / "deploy" / "systemd"
 
 
-def unfinished(screener: Screener, user: str, days_ago: float) -> None:
+def unfinished(screener: ScreeningService, user: str, days_ago: float) -> None:
     """A screening someone started and left `days_ago` days ago (the unfinished period is 30 days)."""
     start_screening(screener, user=user).send("1")
     stamp = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="seconds")
-    screener.store.db.execute("UPDATE conversations SET updated_at = ? WHERE user_key = ?", [stamp, user])
+    screener.storage.db.execute("UPDATE conversations SET updated_at = ? WHERE user_key = ?", [stamp, user])
 
 
 def users(db_path: Path) -> set[str]:
@@ -69,7 +69,7 @@ async def test_the_purge_runs_daily_off_the_event_loop(dialog: Dialog, db_path: 
     goes on; in the loop's own thread it would stop every chat for up to 5 s, then fail."""
     screener = make_lead_screener(dialog, db_path)
     now = [datetime.now(UTC)]
-    purge = DailyPurge(screener.store.db, Retention(), clock=lambda: now[0])
+    purge = DailyPurge(screener, Retention(), clock=lambda: now[0])
     assert (await purge.run_if_due()).total == 0
     unfinished(screener, "left-31-days-ago", 31)
     assert await purge.run_if_due() is None, "not a day since the last purge"
@@ -109,7 +109,7 @@ async def test_one_purge_per_process_when_telegram_and_the_web_chat_run_together
         assert web.config.app.state.purge is None, "inside the bot, the bot runs the purge"
         assert users(db_path) == set()
         # A second loop for the same database in this process does not start.
-        second = DailyPurge(screener.store.db, Retention())
+        second = DailyPurge(screener, Retention())
         second.start()
         assert not second.claimed
     finally:
@@ -125,12 +125,12 @@ def test_screening_bot_web_purges_at_start(dialog: Dialog, tmp_path: Path) -> No
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "TELEGRAM_", "WEB_"))}
     port = free_port()
     environ |= {"SCREENING_DB": str(db_path), "WEB_PORT": str(port), "WEB_SECRET": "x" * 32}
-    from bot.cli import build_screener
+    from bot.compose import build_service
 
-    screener = build_screener(load_settings(environ=environ))
+    screener = build_service(load_settings(environ=environ))
     unfinished(screener, "left-40-days-ago", 40)
     unfinished(screener, "left-yesterday", 1)
-    screener.store.db.close()
+    screener.storage.db.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "web"], stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=environ
     )
@@ -174,11 +174,11 @@ def test_the_timers_run_daily_and_the_command_each_runs_works(
     work.mkdir()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "TELEGRAM_", "WEB_"))}
     environ["SCREENING_BACKUP_DIR"] = str(tmp_path / "backups")  # as /etc/screening/bot.env would set it
-    from bot.cli import build_screener
+    from bot.compose import build_service
 
-    screener = build_screener(load_settings(environ={**environ, "SCREENING_DB": str(work / "data/screening.db")}))
+    screener = build_service(load_settings(environ={**environ, "SCREENING_DB": str(work / "data/screening.db")}))
     unfinished(screener, "left-40-days-ago", 40)
-    screener.store.db.close()
+    screener.storage.db.close()
     done = subprocess.run(
         [str(Path(sys.executable).with_name("screening-bot")), *arguments],
         cwd=work,

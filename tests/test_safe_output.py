@@ -22,11 +22,10 @@ from bot.channels.telegram.staff import StaffOptions
 from bot.cli import main
 from bot.dialog.model import Dialog
 from bot.safe_text import escaped, is_hidden, json_safe, looks_like_formula, spreadsheet_cell
-from bot.screening import Screener
-from bot.staff import write_export
+from bot.staff.views import write_export
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import DIALOG_PATH, Screener, give_contact, make_lead_screener, reach_outcome, start_screening
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, running_bot
 from .test_telegram_staff import become_lead, staff_post

@@ -13,15 +13,15 @@ import pytest
 from bot.dialog import signals
 from bot.dialog.load import DialogError, parse_dialog
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
-from bot.staff import show_lead
+from bot.staff.views import show_lead
 from bot.store import audit
 
 from .conftest import (
     DIALOG_PATH,
     LOCALES,
+    AsSeen,
     Chat,
+    Screener,
     answer_until,
     give_contact,
     make_lead_screener,
@@ -30,8 +30,8 @@ from .conftest import (
 )
 from .test_conversations import number_of
 
-ZH = Translator("zh_Hans", LOCALES)
-HANT = Translator("zh_Hant", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
+HANT = AsSeen("zh_Hant", LOCALES)
 
 
 @pytest.fixture

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator, _
+from bot.i18n import _
 from bot.replies import Choose, ChooseMany, Command, Text
 
-from .conftest import LOCALES, connect_apart, make_lead_screener
+from .conftest import LOCALES, AsSeen, connect_apart, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, agree_to_everything_asked_first, running_bot
 from .test_telegram_staff import STAFF_CHAT, staffed
 from .test_terminal import chat as terminal_chat
 from .web_driver import WebUser, make_app, translator
 
-t = Translator("en", LOCALES)
+t = AsSeen("en", LOCALES)
 
 
 def everything_in(db_path: Path) -> str:
@@ -63,7 +63,7 @@ async def test_telegram_a_typed_risk_gets_help_at_once_and_is_neither_kept_nor_l
     async with running_bot(api, screener):
         await person.say("/start")
         assert "如果您现在很不舒服，请拨打120" in person.all_text()
-        await agree_to_everything_asked_first(person, dialog, Translator("zh_Hans", LOCALES))
+        await agree_to_everything_asked_first(person, dialog, AsSeen("zh_Hans", LOCALES))
         await person.tap("我是患者本人")
         assert person.step == "age"
         new = await person.say("我不想活了")
@@ -98,7 +98,7 @@ async def test_telegram_an_urgent_lead_is_posted_first_and_says_urgent(
                 elif question.kind in ("number", "year"):
                     screener.handle(conv, Text("40" if question.id == "age" else "2015"))
                 else:
-                    harmless = next(o for o in question.options if not (o.rules_out or o.review or o.wait_days))
+                    harmless = next(o for o in question.options if not (o.rules_out or o.review or o.wait))
                     screener.handle(conv, Choose(question.id, harmless.id))
             screener.handle(conv, Command("confirm"))
             screener.handle(conv, Choose("contact_consent", "yes"))

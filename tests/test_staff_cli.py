@@ -16,11 +16,19 @@ from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 from bot.staff import staff_identity
 from bot.store import audit
 
-from .conftest import DIALOG_PATH, ROOT, give_contact, key_file_for, make_lead_screener, reach_outcome, start_screening
+from .conftest import (
+    DIALOG_PATH,
+    ROOT,
+    Screener,
+    give_contact,
+    key_file_for,
+    make_lead_screener,
+    reach_outcome,
+    start_screening,
+)
 
 #: Who runs the commands here, as the operating system says (`os.getuid`, `pwd`): never $USER.
 ME = staff_identity()

@@ -8,13 +8,13 @@ import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.telegram.keyboards import CALLBACK_DATA_LIMIT, SharedKeyboard, encode
+from bot.dialog.flow import AT_REST
 from bot.dialog.model import OUTCOMES, Dialog, Question
 from bot.howto import TELEGRAM
 from bot.i18n import Translator, _
 from bot.replies import Choose, Command
-from bot.screening import Screener
 
-from .conftest import LOCALES, make_lead_screener
+from .conftest import LOCALES, AsSeen, Screener, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, conversation_of, running_bot
 
@@ -34,7 +34,7 @@ def harmless(question: Question) -> str:
     none = question.option("none")
     if question.kind == "multi" and none and not none.rules_out:
         return "none"
-    return next(o.id for o in question.options if not (o.rules_out or o.review or o.wait_days or o.exclusive))
+    return next(o.id for o in question.options if not (o.rules_out or o.review or o.wait or o.exclusive))
 
 
 def number_of(question: Question, option_id: str) -> str:
@@ -96,7 +96,7 @@ def route(dialog: Dialog, outcome: str) -> dict[str, str]:
 async def test_a_whole_screening_to_each_outcome(
     api: FakeBotApi, screener: Screener, dialog: Dialog, outcome: str, typed: bool
 ) -> None:
-    t = Translator("en", LOCALES)
+    t = AsSeen("en", LOCALES)
     person = Person(api)
     async with running_bot(api, screener):
         await person.say("/start")
@@ -110,7 +110,7 @@ async def test_a_whole_screening_to_each_outcome(
             await (person.say("2") if typed else person.tap(t(_("No, thank you"))))
         assert person.step == "finished"
     conv = conversation_of(screener, person)
-    assert conv is not None and conv.state == outcome
+    assert conv is not None and conv.outcome == outcome and conv.state in AT_REST  # the outcome, and at rest after it
     assert t(dialog.outcomes[outcome].title) in person.all_text()
     answered = [m for m in api.chat(person.chat_id) if m.from_bot and "\n\n✓ " in m.text]
     assert len(answered) >= 3, "answered questions are edited to show the answer"
@@ -122,7 +122,7 @@ async def test_a_whole_screening_to_each_outcome(
 
 async def test_a_chinese_screening_by_buttons(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
     """Texts are compared with the zh_Hans catalog, whatever it holds today."""
-    t = Translator("zh_Hans", LOCALES)
+    t = AsSeen("zh_Hans", LOCALES)
     person = Person(api, language_code="zh-hans")
     async with running_bot(api, screener):
         await person.say("/start")

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 
-from .conftest import make_lead_screener
+from .conftest import Screener, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Person, agree_to_everything_asked_first, running_bot
 

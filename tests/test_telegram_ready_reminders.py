@@ -9,16 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator, _
-from bot.rescreen import REMINDER_TEXT
-from bot.screening import Screener
+from bot.i18n import _
+from bot.screening.presenter import REMINDER_TEXT
 
-from .conftest import LOCALES, TODAY, make_lead_screener
+from .conftest import LOCALES, TODAY, AsSeen, Screener, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Clock, Person, running_bot
 from .test_telegram_conversations import screen
 
-T = Translator("en", LOCALES)
+T = AsSeen("en", LOCALES)
 DIAGNOSED = TODAY - timedelta(weeks=20)
 READY = TODAY + timedelta(weeks=4)
 TWENTY_WEEKS = {

@@ -18,9 +18,8 @@ from bot.channels.telegram import Webhook
 from bot.channels.telegram.handlers import CONTACT, EDITED, NOT_TEXT, PRIVATE_ONLY, REMINDER, STALE_BUTTON
 from bot.channels.telegram.keyboards import CHECKED
 from bot.dialog.model import Dialog
-from bot.screening import Screener
 
-from .conftest import make_lead_screener
+from .conftest import Screener, make_lead_screener
 from .fake_bot_api import FakeBotApi
 from .telegram_support import Clock, Patient, Person, agree_to_everything_asked_first, conversation_of, running_bot
 

@@ -18,12 +18,11 @@ import pytest
 from bot.channels.telegram.handlers import CONTACT_NOT_YOURS, NUMBER_SAVED, REMINDER, SHARE_BUTTON
 from bot.channels.telegram.staff import ERASED_POST, LEAD_CHANGED, NEW_LEAD, PRIVATE_ONLY, StaffOptions
 from bot.dialog.model import Dialog
-from bot.i18n import Translator, _
-from bot.screening import Screener
+from bot.i18n import _
 from bot.store import audit
 from bot.store.vault import rotate_key
 
-from .conftest import LOCALES, answer_until, key_file_for, make_lead_screener, start_screening
+from .conftest import LOCALES, AsSeen, Screener, answer_until, key_file_for, make_lead_screener, start_screening
 from .fake_bot_api import ChatMessage, FakeBotApi
 from .telegram_support import (
     Clock,
@@ -39,7 +38,7 @@ STAFF_ID = 424242
 STAFF_CHAT = -100777
 PHONE = "+8613800138000"
 OTHER_PHONE = "+8613900139000"
-t = Translator("en", LOCALES)
+t = AsSeen("en", LOCALES)
 
 
 @pytest.fixture
@@ -359,7 +358,7 @@ def test_staff_settings_are_checked() -> None:
 
 
 async def test_staff_read_in_their_own_language(api: FakeBotApi, screener: Screener, dialog: Dialog) -> None:
-    zh = Translator("zh_Hans", LOCALES)
+    zh = AsSeen("zh_Hans", LOCALES)
     staff = Person(api, chat_id=STAFF_ID, language_code="zh-hans")
     async with staffed(api, screener):
         [stats] = await staff.say("/stats", new_messages=1)

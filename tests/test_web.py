@@ -22,6 +22,7 @@ from bot.i18n import Translator, _
 from bot.store import audit
 from bot.store.web_state import TURN_SECONDS, WebState
 
+from .conftest import AsSeen
 from .web_driver import (
     EXTERNAL,
     ZH,
@@ -71,7 +72,7 @@ def answer_rows(screener) -> int:
 
 
 def start(app, dialog: Dialog, language: str, locales: Path) -> tuple[WebUser, Translator]:
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     user = WebUser(app, language)
     assert user.page.lang == language.replace("_", "-")
     user.press(t(dialog.consent.agree))
@@ -120,7 +121,7 @@ def test_the_chinese_page_has_its_own_lang_and_title(app, dialog: Dialog, locale
     en = WebUser(app, "en").page
     zh = WebUser(app, "zh-CN").page
     assert (en.lang, zh.lang) == ("en", "zh-Hans")
-    assert zh.title == Translator(ZH, locales)(dialog.title) != en.title
+    assert zh.title == AsSeen(ZH, locales)(dialog.title) != en.title
 
 
 def test_the_language_switch_is_on_every_page_and_keeps_the_answers(app, screener, dialog: Dialog, locales: Path):
@@ -128,7 +129,7 @@ def test_the_language_switch_is_on_every_page_and_keeps_the_answers(app, screene
     user.choose("self")
     assert "简体中文" in user.page.buttons and "English" not in user.page.buttons
     user.press("简体中文")
-    zh = Translator(ZH, locales)
+    zh = AsSeen(ZH, locales)
     assert user.page.lang == "zh-Hans" and user.page.title == zh(dialog.title)
     assert zh(dialog.question("age").text) in user.page.asked
     assert "English" in user.page.buttons
@@ -310,14 +311,14 @@ def test_start_over_asks_first_and_works_without_javascript(app, screener, dialo
 
 def test_nothing_to_start_over_before_consent(app, dialog, locales):
     user = WebUser(app)
-    assert Translator("en", locales)(_("Start over")) not in [text for text, _href in user.page.links]
+    assert AsSeen("en", locales)(_("Start over")) not in [text for text, _href in user.page.links]
     response = user.client.get("/start-over", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert TestClient(app).get("/start-over", follow_redirects=False).status_code == 303
 
 
 def test_declining_and_deleting_keep_nothing(app, screener, dialog, locales):
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user = WebUser(app)
     user.press(t(dialog.consent.decline))
     assert t(dialog.consent.declined) in user.page.text
@@ -380,7 +381,7 @@ def test_resume_after_the_server_process_restarts(dialog, db_path, locales):
 
 
 def test_campaign_source_is_stored_and_leaves_the_url(app, screener, dialog, locales):
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     client = TestClient(app)
     response = client.get("/?src=poster-wuhan", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
@@ -398,7 +399,7 @@ def test_campaign_source_is_stored_and_leaves_the_url(app, screener, dialog, loc
 
 def test_the_funnel_counts_each_web_visitor_who_starts_once(app, screener, dialog, locales):
     """Opening the page is the web's /start: counted once per browser, as Telegram counts /start."""
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
 
     def counted() -> dict[str, int]:
         totals = audit.totals(screener.store.db)
@@ -513,7 +514,7 @@ def test_no_personal_data_in_urls_or_logs(app, dialog, locales, caplog):
     client = TestClient(app)
     client.get("/?src=poster-wuhan")
     user = WebUser(app, client=client)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user.press(t(dialog.consent.agree))
     user.choose("caregiver")
     user.type("47")
@@ -554,7 +555,7 @@ def test_request_values_are_escaped_in_the_log(app, caplog, path):
 
 def test_no_page_references_another_host(app, dialog, locales):
     """Every page the app serves: each step of a screening, the outcome, errors, and the static files."""
-    t = Translator(ZH, locales)
+    t = AsSeen(ZH, locales)
     pages: list[Page] = []
     user = WebUser(app, ZH)
     pages.append(user.page)
@@ -600,7 +601,7 @@ def test_contact_details_through_the_web_make_a_lead_with_channel_and_source(
 ):
     caplog.set_level(logging.DEBUG)
     app, screener = make_app(dialog, db_path, locales, leads=True)
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     client = TestClient(app, headers={"Accept-Language": language.replace("_", "-")})
     client.get("/?src=poster-wuhan")
     user = WebUser(app, client=client)

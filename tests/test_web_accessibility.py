@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator, _
+from bot.i18n import _
 
+from .conftest import AsSeen
 from .web_driver import ZH, Page, WebUser, answer_until, make_app, zh_locales
 
 CONFIRM = "These are right: show the result"
@@ -79,7 +80,7 @@ def app(dialog: Dialog, db_path: Path, locales: Path):
 
 def every_page(app, dialog: Dialog, language: str, locales: Path) -> list[tuple[str, Page]]:
     """One page of each kind: consent, each question kind, errors, summary, start over, outcome, contact, delete."""
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     user = WebUser(app, language)
     pages = [("consent", user.page)]
     pages.append(("privacy", user.press(t(_("Privacy")))))
@@ -111,7 +112,7 @@ def every_page(app, dialog: Dialog, language: str, locales: Path) -> list[tuple[
 
 @pytest.mark.parametrize("language", ["en", ZH])
 def test_one_h1_and_the_language_on_every_page(app, dialog, locales, language):
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     for kind, page in every_page(app, dialog, language, locales):
         h1 = [e for e in tree(page) if e["tag"] == "h1"]
         assert [e["text"] for e in h1] == [t(dialog.title)], kind
@@ -155,7 +156,7 @@ def test_after_a_tap_the_focus_lands_on_what_is_new(app, dialog, locales, langua
 
 @pytest.mark.parametrize("language", ["en", ZH])
 def test_tick_boxes_are_a_fieldset_whose_legend_is_the_question(app, dialog, locales, language):
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     pages = dict(every_page(app, dialog, language, locales))
     elements = tree(pages["multi"])
     legend = next(e for e in elements if e["tag"] == "legend")
@@ -171,7 +172,7 @@ def test_tick_boxes_are_a_fieldset_whose_legend_is_the_question(app, dialog, loc
 
 @pytest.mark.parametrize("language", ["en", ZH])
 def test_the_outcome_is_a_heading_that_stands_out(app, dialog, locales, language):
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     pages = dict(every_page(app, dialog, language, locales))
     for kind in ("outcome", "outcome, reloaded", "phone"):
         elements = tree(pages[kind])
@@ -190,7 +191,7 @@ def test_the_outcome_is_a_heading_that_stands_out(app, dialog, locales, language
 
 @pytest.mark.parametrize("language", ["en", ZH])
 def test_a_box_to_type_in_is_described_by_the_problem_and_the_question(app, dialog, locales, language):
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     pages = dict(every_page(app, dialog, language, locales))
     box = by_id(pages["number, re-asked"], "answer")
     ids = box["attrs"]["aria-describedby"].split()

@@ -18,9 +18,8 @@ from bot.channels.web.branding import (
 )
 from bot.config import ConfigError
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
 
-from .conftest import ROOT
+from .conftest import ROOT, AsSeen
 from .web_driver import ZH, WebUser, make_app, zh_locales
 
 CSS = ROOT / "bot" / "channels" / "web" / "static" / "chat.css"
@@ -129,7 +128,7 @@ def test_logo_name_and_icp_number_on_every_page(dialog, db_path, locales, tmp_pa
     logo = tmp_path / "hospital.svg"
     logo.write_bytes(SVG)
     app, _ = make_app(dialog, db_path, locales, web_logo=str(logo), web_icp_number="鄂ICP备12345678号-1")
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     user = WebUser(app, language)
     pages = [user.page, user.press(t(dialog.consent.agree)), user.get("/no-such-page")]
     for page in pages:
@@ -153,21 +152,21 @@ def test_without_any_branding_the_page_is_complete(dialog, db_path, locales) -> 
     app, _ = make_app(dialog, db_path, locales)
     page = WebUser(app).page
     assert "<img" not in page.html and "ICP" not in page.html and "beian" not in page.html
-    assert Translator("en", locales)(dialog.site.hospital) in page.html, "the hospital's name from the dialog file"
+    assert AsSeen("en", locales)(dialog.site.hospital) in page.html, "the hospital's name from the dialog file"
 
 
 def test_the_hospital_name_is_the_site_setting(dialog, db_path, locales) -> None:
-    from bot.screening import Screener
-    from bot.store import ConversationStore, open_database
+    from bot.screening import ScreeningService
+    from bot.store import open_database
+    from bot.store.storage import Storage
 
     from .conftest import TODAY
     from .web_driver import web_settings
 
     db = open_database(db_path)
-    screener = Screener(
-        dialog, ConversationStore(db, dialog), locales, site_overrides={"hospital": "Example Hospital"},
-        today=lambda: TODAY,
-    )  # fmt: skip
+    screener = ScreeningService(
+        dialog, Storage(db, dialog), locales, site_overrides={"hospital": "Example Hospital"}, today=lambda: TODAY
+    )
     from bot.channels.web.app import create_app
 
     page = WebUser(create_app(screener, web_settings(db_path, web_rate_limit="0"))).page
@@ -183,7 +182,7 @@ def test_with_every_brand_setting_nothing_comes_from_another_host(dialog, db_pat
     app, _ = make_app(
         dialog, db_path, locales, web_logo=str(logo), web_color_primary="#1d5e48", web_icp_number="鄂ICP备12345678号"
     )
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user = WebUser(app)
     for page in (user.page, user.press(t(dialog.consent.agree)), user.get("/no-such-page")):
         external = [ref for ref in page.refs if EXTERNAL.search(ref)]

@@ -32,10 +32,10 @@ import uvicorn
 from bot.channels.web.branding import contrast
 from bot.channels.web.cli import server_config
 from bot.dialog.model import Dialog
-from bot.i18n import Translator, _
+from bot.i18n import _
 from bot.replies import Choose, Text
 
-from .conftest import ROOT, harmless_answer
+from .conftest import ROOT, AsSeen, harmless_answer
 from .web_driver import ZH, harmless, make_app, zh_locales
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
@@ -310,7 +310,7 @@ def test_a_whole_screening_in_chinese_on_a_branded_phone(serve, branded, dialog:
     from selenium.webdriver.common.by import By
 
     base, screener, locales, _app = serve(**branded)
-    t = Translator(ZH, locales)
+    t = AsSeen(ZH, locales)
     driver = browser(javascript)
     axe = AxeLog(driver, javascript)
     try:
@@ -415,7 +415,7 @@ def test_every_kind_of_page_passes_axe(serve, dialog: Dialog, language: str, jav
     from selenium.webdriver.common.by import By
 
     base, screener, locales, app = serve()
-    t = Translator(language, locales)
+    t = AsSeen(language, locales)
     driver = browser(javascript, "zh-CN" if language == ZH else "en-US")
     axe = AxeLog(driver, javascript)
     try:
@@ -529,7 +529,7 @@ def hex_color(css: str) -> str:
 def test_contrast_measured_in_the_browser(serve, branded, dialog: Dialog, look: str) -> None:
     """The colours the browser really draws, measured on a tick-box question: text 4.5:1, borders 3:1."""
     base, _screener, locales, _app = serve(**(branded if look == "branded" else {}))
-    t = Translator(ZH, locales)
+    t = AsSeen(ZH, locales)
     driver = browser(True)
     try:
         driver.get(f"{base}/")
@@ -560,7 +560,7 @@ def test_a_person_asked_to_wait_reads_how_long_and_axe_passes(serve, dialog: Dia
         return 1_800_000_000.0
 
     base, _screener, locales, _app = serve(web_rate_limit="2", web_address_rate_limit="4", clock=still)
-    t = Translator(ZH, locales)
+    t = AsSeen(ZH, locales)
     driver = browser(javascript)
     axe = AxeLog(driver, javascript)
     try:

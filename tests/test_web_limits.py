@@ -29,7 +29,7 @@ from bot.i18n import Translator, _
 from bot.replies import NOT_SAVED
 from bot.store.retention import erase_conversation
 
-from .conftest import peek
+from .conftest import AsSeen, peek
 from .web_driver import ZH, Page, WebUser, answer, form_data, harmless, make_app, zh_locales
 
 CONFIRM = "These are right: show the result"
@@ -127,7 +127,7 @@ def test_fifty_people_behind_one_address_finish_at_a_human_pace(dialog: Dialog, 
     """A hospital's Wi-Fi: 50 phones, one address, everyone tapping every 2 s (the quickest human pace)."""
     clock = Clock()
     app, _screener = make_app(dialog, db_path, locales, clock=clock, **DEFAULTS)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
 
     async def everyone() -> set[int]:
         phones = [Phone(app, HOSPITAL_WIFI, 40000 + i) for i in range(50)]
@@ -155,7 +155,7 @@ def test_one_session_hammering_is_slowed_and_its_neighbours_are_not(dialog: Dial
     clock = Clock()
     limits = {"web_rate_limit": DEFAULTS["web_rate_limit"], "web_address_rate_limit": "100"}
     app, _screener = make_app(dialog, db_path, locales, clock=clock, **limits)
-    t = Translator(ZH, locales)
+    t = AsSeen(ZH, locales)
     hammer = browser(app, HOSPITAL_WIFI, 1, language="zh-CN")
     neighbour = browser(app, HOSPITAL_WIFI, 2)
     hammer.press(t(dialog.consent.agree))
@@ -168,7 +168,7 @@ def test_one_session_hammering_is_slowed_and_its_neighbours_are_not(dialog: Dial
     assert t(TOO_FAST, seconds=5) in page.text and page.question == "respondent"
     for _n in range(100):  # refused posts take nothing from the address's share (100 a minute here)
         assert hammer.press(help_label).status == 429
-    assert neighbour.press(Translator("en", locales)(dialog.consent.agree)).status == 200
+    assert neighbour.press(AsSeen("en", locales)(dialog.consent.agree)).status == 200
     clock.now += 5
     assert hammer.choose("self").status == 200
     with peek(db_path) as conn:  # the refused posts changed nothing
@@ -183,7 +183,7 @@ def test_a_flood_of_new_sessions_from_one_address_meets_the_ceiling(dialog: Dial
             assert browser(app, "198.51.100.20", port, language).page.status == 200
         client = TestClient(app, client=("198.51.100.20", 9), headers={"Accept-Language": language})
         refused = client.get("/")
-        t = Translator(ZH if language == "zh-CN" else "en", locales)
+        t = AsSeen(ZH if language == "zh-CN" else "en", locales)
         assert refused.status_code == 429 and refused.headers["retry-after"] == "20"
         assert t(BUSY_NETWORK_FIRST_VISIT, seconds=20) in Page(429, refused.text, refused.headers).text
         assert "set-cookie" not in refused.headers  # no session begun, nothing counted
@@ -196,7 +196,7 @@ def test_a_flood_of_new_sessions_from_one_address_meets_the_ceiling(dialog: Dial
 def test_posts_from_many_sessions_on_one_address_meet_the_ceiling_kindly(dialog, db_path, locales):
     clock = Clock()
     app, _screener = make_app(dialog, db_path, locales, clock=clock, web_address_rate_limit="4")
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     people = [browser(app, "198.51.100.30", port) for port in range(4)]  # the 4 first visits
     clock.now += 60
     for person in people:
@@ -287,7 +287,7 @@ def test_two_app_instances_on_one_database_serve_one_person(dialog: Dialog, db_p
     clock = Clock()
     first, _first = make_app(dialog, db_path, locales, clock=clock)
     second, _screener = make_app(dialog, db_path, locales, clock=clock)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     workers = TwoWorkers(first, second)
     user = WebUser(first, client=workers)  # type: ignore[arg-type]
     user.press(t(dialog.consent.agree))
@@ -306,7 +306,7 @@ def test_two_app_instances_on_one_database_serve_one_person(dialog: Dialog, db_p
 def test_a_limit_holds_across_app_instances(dialog: Dialog, db_path: Path, locales: Path):
     clock = Clock()
     apps = [make_app(dialog, db_path, locales, clock=clock, web_rate_limit="10")[0] for _ in range(2)]
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user = WebUser(apps[0], client=TwoWorkers(*apps))  # type: ignore[arg-type]
     user.press(t(dialog.consent.agree))
     statuses = [user.press(t(_("Help"))).status for _n in range(10)]
@@ -316,7 +316,7 @@ def test_a_limit_holds_across_app_instances(dialog: Dialog, db_path: Path, local
 def test_a_kept_reply_goes_with_its_conversation(dialog: Dialog, db_path: Path, locales: Path):
     """The last reply can repeat the person's answers (the summary): it is erased with them, however."""
     app, screener = make_app(dialog, db_path, locales)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     for erase in ("by the person", "by the staff"):
         user = WebUser(app)
         while tap(user, dialog, t) and t(_("Please check your answers:")) not in user.page.asked:
@@ -338,7 +338,7 @@ def test_a_kept_reply_goes_with_its_conversation(dialog: Dialog, db_path: Path, 
 def test_a_kept_reply_that_cannot_be_read_shows_the_current_step(dialog, db_path, locales, caplog):
     """A reply kept by another version of the app (or damaged): the page shows the question afresh."""
     app, _screener = make_app(dialog, db_path, locales)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user = WebUser(app)
     user.press(t(dialog.consent.agree))
     with peek(db_path) as conn:
@@ -355,7 +355,7 @@ def test_a_reply_that_cannot_be_kept_is_shown_at_once_and_the_stored_answer_is_n
     """The answer is stored, then keeping the reply for the next page fails (a full disk, here a trigger
     that refuses it): the post shows the reply itself instead of a redirect, and says nothing was lost."""
     app, _screener = make_app(dialog, db_path, locales)
-    t = Translator("en", locales)
+    t = AsSeen("en", locales)
     user = WebUser(app)
     user.press(t(dialog.consent.agree))
     with peek(db_path) as conn:

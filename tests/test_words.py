@@ -9,14 +9,12 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.dialog.model import Dialog
-from bot.i18n import Translator
-from bot.screening import Screener
 
-from .conftest import LOCALES, give_contact, make_lead_screener, reach_outcome, start_screening
+from .conftest import LOCALES, AsSeen, Screener, give_contact, make_lead_screener, reach_outcome, start_screening
 from .test_plain_words import catalog_ids
 
-ZH = Translator("zh_Hans", LOCALES)
-HANT = Translator("zh_Hant", LOCALES)
+ZH = AsSeen("zh_Hans", LOCALES)
+HANT = AsSeen("zh_Hant", LOCALES)
 
 #: Words a lay person does not know, as the review found them on patients' screens.
 JARGON = [r"\bB-cell", r"\bJAK\b", r"\bBTK\b", r"\bbiologic", r"\bIVIG\b", r"hidden TB", r"\binhibitor"]

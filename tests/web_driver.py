@@ -20,15 +20,14 @@ from starlette.testclient import TestClient
 
 from bot.channels.web.app import SESSION_COOKIE, create_app
 from bot.config import Settings, read_value
+from bot.console import attach as attach_console
 from bot.dialog.model import Dialog, Question
 from bot.i18n import Translator
-from bot.screening import Screener
-from bot.store import ConversationStore, open_database
-from bot.store.durable import durable_flush
-from bot.store.leads import LeadStore
+from bot.store import open_database
+from bot.store.storage import Storage
 from bot.store.vault import open_protected
 
-from .conftest import LOCALES, TODAY, harmless_answer, key_file_for
+from .conftest import LOCALES, TODAY, AsSeen, Screener, harmless_answer, key_file_for
 
 ZH = "zh_Hans"
 
@@ -39,7 +38,7 @@ def zh_locales(tmp_dir: Path, dialog: Dialog, mark_title: bool = True) -> Path:
     The stand-in translates only the page title (marked, not real Chinese; or nothing
     when `mark_title` is false, for screenshots), which is enough to show that the
     page's language reaches the title. Tests compare texts through
-    `Translator(ZH, locales)`, so they hold with the stand-in and the real one.
+    `AsSeen(ZH, locales)`, so they hold with the stand-in and the real one.
     """
     if (LOCALES / ZH / "LC_MESSAGES" / "messages.po").exists():
         return LOCALES
@@ -68,22 +67,21 @@ def make_app(
 ) -> tuple[Starlette, Screener]:
     """The real app over a real SQLite file, with the test day frozen like every other test.
 
-    With `leads`, contact capture and encrypted leads are on, as `build_screener` sets them up.
+    With `leads`, contact capture and encrypted leads are on, as `compose.build_service` sets them up.
     `clock` is the app's wall clock (rate limits, last replies): a test of limits moves it on.
     """
-    if leads:  # encrypted, as `build_screener` opens it
+    if leads:  # encrypted, as `compose.build_service` opens it
         db, vault = open_protected(db_path, "", key_file_for(db_path))
-        lead_store: LeadStore | None = LeadStore(db, vault)
     else:
-        db, lead_store = open_database(db_path), None
-    screener = Screener(dialog, ConversationStore(db, dialog), locales, today=lambda: TODAY, leads=lead_store)
+        db, vault = open_database(db_path), None
+    screener = Screener(dialog, Storage(db, dialog, vault), locales, today=lambda: TODAY)
     # one test client posts faster than any person, and every test comes from one address: test_web_limits.py
     # checks the limits
     values.setdefault("web_rate_limit", "0")
     values.setdefault("web_address_rate_limit", "0")
     # group-committed, as `screening-bot web` serves it: each answer flushed before its page (bot/store/durable.py)
-    durable = durable_flush(db)
-    return create_app(screener, web_settings(db_path, **values), durable=durable, clock=clock), screener
+    screener.group_commit()
+    return create_app(screener, web_settings(db_path, **values), attach=attach_console, clock=clock), screener
 
 
 class _Parser(HTMLParser):
@@ -312,7 +310,7 @@ def answer_until(
 
 
 def translator(language: str, locales: Path) -> Translator:
-    return Translator(language, locales)
+    return AsSeen(language, locales)
 
 
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//|^\s*(?:https?|ftp|ws|wss):", re.IGNORECASE)

@@ -15,7 +15,7 @@ from ..dialog.rules import normalise
 from ..errors import EXIT_INTERRUPTED, STORAGE_ERRORS
 from ..i18n import _
 from ..replies import NOT_SAVED, Action, Command, Prompt, Reply, Text
-from ..screening import Screener
+from ..screening import Key, ScreeningService
 
 COMMANDS = {
     "back": "back",
@@ -83,7 +83,7 @@ def _option_id(action: Action) -> str:
 
 
 def run_terminal(
-    screener: Screener, session: str = "local", stdin: TextIO | None = None, out: TextIO | None = None
+    service: ScreeningService, session: str = "local", stdin: TextIO | None = None, out: TextIO | None = None
 ) -> int:
     """Chat until the person quits or input ends; everything is saved after each answer.
 
@@ -92,13 +92,12 @@ def run_terminal(
     person is told so in their language and the error goes on to `screening-bot` (exit 2)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    language = os.environ.get("LANG", "").split(".")[0] or None
-    conv = screener.open("terminal", session, language_hint=language)
-    t = screener.translator(conv.language)
+    key = Key("terminal", session, language_hint=os.environ.get("LANG", "").split(".")[0] or None)
+    t = service.translator(service.conversation(key).language)
     piped = not stdin.isatty()
     out.write(t(_("Type quit to stop. Your answers are saved after each one.")) + "\n")
     try:
-        reply = screener.handle(conv, Command("start"))
+        reply = _step(service, key, Command("start"))
         render(reply, out)
         while not reply.ended:
             out.write("> ")
@@ -113,7 +112,7 @@ def run_terminal(
             if action is None:
                 break
             try:
-                reply = screener.handle(conv, action)
+                reply = _step(service, key, action)
             except STORAGE_ERRORS:
                 out.write("\n" + t(NOT_SAVED) + "\n")
                 out.flush()
@@ -121,10 +120,16 @@ def run_terminal(
             render(reply, out)
             if reply.ended:
                 return 0
-            t = screener.translator(conv.language)
+            t = service.translator(service.conversation(key).language)
     except KeyboardInterrupt:
         out.write("\n" + t(GOODBYE) + "\n")
         out.flush()
         return EXIT_INTERRUPTED
     out.write(t(GOODBYE) + "\n")
     return 0
+
+
+def _step(service: ScreeningService, key: Key, action: Action) -> Reply:
+    reply = service.handle(key, action)
+    assert reply is not None  # only a replayed Telegram update gets None
+    return reply

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount
 if TYPE_CHECKING:
     from ..config import Settings
     from ..notify.notifier import Notifier
-    from ..screening import Screener
+    from ..screening import ScreeningService
     from .app import Console
 
 
@@ -37,17 +37,18 @@ class Attached:
 
 
 def attach(
-    screener: Screener,
+    screener: ScreeningService,
     settings: Settings,
     secret: bytes,
     secure_cookies: bool,
     durable: Callable[[], Awaitable[None]] | None = None,
 ) -> Attached:
-    """The console at /staff over this Screener's database, and the notifications of new leads.
+    """The console at /staff over this service's database, and the notifications of new leads.
 
-    Without leads (a Screener built without the vault) there is nothing for staff: no console. `durable`
-    is the web chat's: given inside `run --web`, where the database group-commits."""
-    if screener.leads is None:
+    Without leads (a service built without the vault) there is nothing for staff: no console. Each
+    change is flushed before its answer (`durable`, by default the service's flush: a no-op unless the
+    database group-commits, inside `run --web`)."""
+    if not screener.keeps_contacts:
         return Attached()
     from ..notify.notifier import notifier_for
     from .app import Console
@@ -59,6 +60,6 @@ def attach(
         secure_cookies,
         settings.staff_idle_minutes,
         notifications_on=notifier is not None,
-        durable=durable,
+        durable=durable or screener.flush,
     )
     return Attached([Mount("/staff", app=console.app())], [notifier.run] if notifier else [], console, notifier)

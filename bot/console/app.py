@@ -10,6 +10,9 @@ Sessions: `staff_session` (HttpOnly, SameSite=Strict, Secure behind https, path
 ends on sign-out, after STAFF_IDLE_MINUTES without a request, after 12 hours, and
 when the account is disabled or reset. Before sign-in, `staff_login` carries the
 token the sign-in form's CSRF field is bound to. Every form has a CSRF field.
+
+Long on purpose: every page of the console (queue, lead, statistics, accounts, sign-in)
+shares one session, CSRF and role check; splitting it is follow-up work of issue 19.
 """
 
 from __future__ import annotations
@@ -36,18 +39,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
 from ..channels.web.limits import AddressLimit
-from ..contact import CALL_LANGUAGES, CALL_TIMES
 from ..dialog.engine import Conversation
 from ..dialog.model import OUTCOMES
 from ..i18n import Translator, language_name, negotiate
 from ..logs import exception_summary
-from ..screening import Screener
-from ..staff import urgent_reasons
-from ..store.contact_attempts import RESULTS
-from ..store.leads import CLOSE_REASONS, STATUSES, LeadError
-from ..store.staff_accounts import ENROL, FULL, ROLES, Account, AccountError
-from ..store.web_state import WebState
-from ..summary import shown_result
+from ..screening import ScreeningService
+from ..screening.accounts import ENROL, FULL, ROLES, Account, AccountError
+from ..screening.presenter import CALL_TIMES
+from ..screening.summary import shown_result
+from ..screening.team import CLOSE_REASONS, RESULTS, STATUSES, LeadError
+from ..staff.views import urgent_reasons
 from . import auth, charts
 from .desk import (
     ACCOUNTS,
@@ -121,7 +122,7 @@ class Console:
 
     def __init__(
         self,
-        screener: Screener,
+        screener: ScreeningService,
         secret: bytes,
         secure_cookies: bool,
         idle_minutes: int = 15,
@@ -140,7 +141,7 @@ class Console:
         self.notifications_on = notifications_on
         # in the database, so the limit holds whichever worker process a post reaches (bot/store/web_state.py)
         self.limiter = AddressLimit(
-            WebState(screener.store.db), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
+            screener.web_sessions(), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
         )
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -506,17 +507,18 @@ class Console:
         criteria = [
             (
                 cid,
-                t(dialog.criteria[cid].label) if cid in dialog.criteria else "",
+                t.dialog(dialog.criteria[cid].label) if cid in dialog.criteria else "",
                 shown_result(r, dialog.criteria.get(cid)),
             )
             for cid, r in page.lead.criteria.items()
         ]
         return self._page(
             request, "lead.html", account, token, page=page, lead=page.lead, criteria=criteria,
-            answer_text=lambda question, value: self.screener.answer_text(question, value, _answers_only(page), t),
+            answer_text=lambda q, value: self.screener.texts.answer_text(q, value, _answers_only(page), t),
             to_check=[self._to_check(item, t) for item in page.lead.review_answers],
             urgent_reasons=self._urgent(page.lead.urgent, t), statuses=STATUSES, reasons=CLOSE_REASONS,
-            results=RESULTS, call_times=dict(CALL_TIMES), call_languages=dict(CALL_LANGUAGES),
+            results=RESULTS, call_times=dict(CALL_TIMES),
+            call_languages={c.id: c.label for c in self.screener.dialog.region.call_languages},
         )  # fmt: skip
 
     def _to_check(self, item: dict[str, Any], t: Translator) -> tuple[str, str]:
@@ -526,12 +528,13 @@ class Console:
             return question_id, str(value)
         question = dialog.question(question_id)
         if value == "not_sure":
-            return t(question.label), t("Not sure")
+            return t.dialog(question.label), t("Not sure")
         picked = value if isinstance(value, list) else [value]
-        return t(question.label), ", ".join(t(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
+        shown = ", ".join(t.dialog(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
+        return t.dialog(question.label), shown
 
     def _urgent(self, urgent: str, t: Translator) -> str:
-        return t("; ").join(t(r) for r in urgent_reasons(urgent, self.desk.dialog)) if urgent else ""
+        return t("; ").join(t.either(r) for r in urgent_reasons(urgent, self.desk.dialog)) if urgent else ""
 
     async def _lead_action(
         self, request: Request, done: str, act: Callable[[Account, str, Form], Awaitable[str | None] | str | None]
@@ -645,7 +648,7 @@ class Console:
         t = self._t(request)
         return self._page(
             request, "stats.html", account, token, stats=stats, outcomes=OUTCOMES,
-            question_label=lambda label: t(label),
+            question_label=lambda label: t.either(label),  # a question's label, or the summary's (the code's)
         )  # fmt: skip
 
     async def chart(self, request: Request) -> Response:
@@ -667,7 +670,7 @@ class Console:
             steps = [lab["funnel"].get(key, key) for key, _n in data.funnel]
             svg = charts.bars(w["funnel"], steps, [n for _key, n in data.funnel])
         elif name == "stops":
-            questions = [t(label) for _qid, label, _live, _gone in data.stops]
+            questions = [t.either(label) for _qid, label, _live, _gone in data.stops]
             now_and_gone = [
                 (w["stops_now"], [r[2] for r in data.stops]),
                 (w["stops_removed"], [r[3] for r in data.stops]),
@@ -763,5 +766,5 @@ def _filter_query(filters: Filters) -> dict[str, str]:
 
 
 def _answers_only(page: LeadPage) -> Conversation:
-    """A conversation holding just the lead's answers: what `Screener.answer_text` needs to word them."""
+    """A conversation holding just the lead's answers: what `Texts.answer_text` needs to word them."""
     return Conversation(answers={q.id: {"value": v} for q, v in page.answers})

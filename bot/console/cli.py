@@ -15,17 +15,21 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from ..config import ConfigError, Settings
-from ..staff import open_staff_database, signed_name, staff_identity, table
-from ..store import audit
-from ..store.staff_accounts import ROLES, AccountError, StaffAccounts
+from ..compose import open_accounts
+from ..config import ConfigError, Settings, SubCommands
+from ..screening.accounts import ROLES, AccountError, AccountService
+from ..staff import signed_name, staff_identity
+from ..staff.views import table
 from . import auth
 from .desk import check_username
 
+#: Where an account change was made, for the audit log.
+VIA = "command line"
 
-def _accounts(settings: Settings, args: argparse.Namespace) -> StaffAccounts:
-    db, vault = open_staff_database(settings, args)
-    return StaffAccounts(db, vault)
+
+def _accounts(settings: Settings, args: argparse.Namespace) -> AccountService:
+    """The accounts' service; each change is recorded under who runs the command, with the --staff note."""
+    return open_accounts(settings, args.create, signed=signed_name(args))
 
 
 def _now() -> str:
@@ -41,22 +45,15 @@ def _first_password(username: str, password: str) -> None:
     )
 
 
-def _detail(args: argparse.Namespace, what: str) -> str:
-    """The audit entry's detail: from the command line, with the --staff note if one was given."""
-    signed = signed_name(args)
-    return f"command line {what}" + (f' (signed "{signed}")' if signed else "")
-
-
 def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     try:
         name = check_username(args.username)
         password = auth.new_password()
-        accounts.add(name, args.role, auth.hash_password(password), _now())
+        accounts.add(name, args.role, auth.hash_password(password), _now(), staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    audit.record(accounts.db, staff_identity(), "staff-add", detail=_detail(args, f"account={name} role={args.role}"))
     _first_password(name, password)
     return 0
 
@@ -83,12 +80,10 @@ def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     disabled = args.staff_command == "disable"
     try:
-        accounts.set_disabled(args.username, disabled)
+        accounts.set_disabled(args.username, disabled, staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    action = "staff-disable" if disabled else "staff-enable"
-    audit.record(accounts.db, staff_identity(), action, detail=_detail(args, f"account={args.username}"))
     print(f"{args.username}: {'disabled (signed out everywhere)' if disabled else 'enabled'}")
     return 0
 
@@ -97,23 +92,22 @@ def cmd_staff_reset(settings: Settings, args: argparse.Namespace) -> int:
     accounts = _accounts(settings, args)
     password = auth.new_password()
     try:
-        accounts.reset(args.username, auth.hash_password(password))
+        accounts.reset(args.username, auth.hash_password(password), staff_identity(), VIA)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    audit.record(accounts.db, staff_identity(), "staff-reset", detail=_detail(args, f"account={args.username}"))
     _first_password(args.username, password)
     return 0
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
     """Send a test message to every NOTIFY_URLS target now, through the outbox (so the console shows it)."""
-    from ..cli import build_screener
+    from ..compose import build_service
     from ..notify.notifier import TEST, notifier_for
 
     if not settings.notify_urls:
         raise ConfigError("NOTIFY_URLS (config file: notify_urls) is not set: there is nowhere to send a test to")
-    screener = build_screener(settings)
+    screener = build_service(settings)
     notifier = notifier_for(screener, settings)
     assert notifier is not None
     notifier.enqueue("", TEST, urgent=False)
@@ -125,7 +119,7 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if delivered >= len(notifier.targets) else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: SubCommands) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--staff",

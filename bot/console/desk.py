@@ -1,15 +1,18 @@
 """What the staff console does with leads, statistics, exports, accounts and the audit log: one interface.
 
-The console's pages call only this class; it holds no SQL itself and reaches the database
-through the store's repositories (leads, contact attempts, accounts, the outbox, the
-counters) and the command line's shared helpers (the funnel, export rows, safe exports).
-When the screening service's repositories land (issue 18), this is the one file that
-moves onto them.
+The console's pages call only this class; it holds no SQL and never opens the store: it
+works through the team's service (leads, call attempts, statistics, erasure, the audit
+log), the accounts' service and the notifications' outbox (bot/screening), and the
+staff commands' shared helpers (the funnel, export rows, safe exports). Each change is
+one unit of work with its audit entry.
 
-Every method that shows or changes a lead records it in the audit log, through
-bot/store/audit.py only, under the person's console name (`console:<username>`):
-opening the queue, a lead, a lead's contact details, each change, each export (naming
-the leads in it), each refusal.
+Every method that shows or changes a lead records it in the audit log under the person's
+console name (`console:<username>`): opening the queue, a lead, a lead's contact details,
+each change, each export (naming the leads in it), each refusal; what a list, a lead page or
+an export showed is also in the entry's `leads_seen`, as on the command line and Telegram.
+
+Long on purpose: the console's one place that reads and changes leads, with each
+change's audit entry beside it.
 """
 
 from __future__ import annotations
@@ -19,20 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..contact import parse_phone
 from ..dialog.engine import Conversation
 from ..dialog.model import OUTCOMES
 from ..dialog.rules import Invalid
 from ..safe_text import typed_text
-from ..screening import Screener
-from ..staff import EXPORT_COLUMNS, export_rows, funnel, write_export
-from ..store import audit
-from ..store import staff_views as views
-from ..store.contact_attempts import RESULTS, ContactAttempts
-from ..store.leads import FINISHED_STATUSES, Lead, LeadError, LeadStore
-from ..store.outbox import Message, Outbox
-from ..store.retention import erase_lead
-from ..store.staff_accounts import Account, AccountError, StaffAccounts
+from ..screening import ScreeningService
+from ..screening.accounts import Account, AccountError, AccountService
+from ..screening.contact import parse_phone
+from ..screening.notifications import Message, NotificationOutbox
+from ..screening.team import Lead, LeadError, TeamService
+from ..staff.views import EXPORT_COLUMNS, export_rows, funnel, write_export
 
 #: Who may do what (issue 19). Admins run accounts and see the audit log, not leads.
 COORDINATOR, VIEWER, ADMIN = "coordinator", "viewer", "admin"
@@ -44,8 +43,6 @@ STATISTICS = (COORDINATOR, VIEWER)
 NOTIFICATIONS = (COORDINATOR, ADMIN)
 AUDIT_LOG = (COORDINATOR, ADMIN)
 ACCOUNTS = (ADMIN,)
-#: A call attempt that did not reach the person moves a new lead on to the next attempt status.
-NOT_REACHED = ("no_answer", "busy", "message_left")
 #: An audit entry holds at most 500 characters: an export names its leads in entries of this many.
 IDS_PER_ENTRY = 40
 WEEKS_SHOWN = 12
@@ -108,16 +105,14 @@ class Statistics:
 class Desk:
     """The console's one way into the data; `clock` is the time for every stamp and timeout."""
 
-    def __init__(self, screener: Screener, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        if screener.leads is None:
-            raise RuntimeError("the staff console needs leads: build the Screener with leads=LeadStore(...)")
+    def __init__(self, screener: ScreeningService, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        if not screener.keeps_contacts:
+            raise RuntimeError("the staff console needs leads: build the service's Storage with the vault")
         self.screener = screener
         self.dialog = screener.dialog
-        self.db = screener.store.db
-        self.leads: LeadStore = screener.leads
-        self.accounts = StaffAccounts(self.db, self.leads.vault)
-        self.attempts = ContactAttempts(self.db)
-        self.outbox = Outbox(self.db)
+        self.team: TeamService = screener.team()
+        self.accounts: AccountService = screener.accounts()
+        self.outbox: NotificationOutbox = screener.notifications()
         self.clock = clock
 
     def now(self) -> datetime:
@@ -131,7 +126,7 @@ class Desk:
     def allow(self, account: Account, roles: tuple[str, ...], what: str, lead_id: str = "") -> None:
         """Go on, or raise Refused after writing the refusal to the audit log."""
         if account.role not in roles:
-            audit.record(self.db, who(account), "refused", lead_id, f"console {what} (role {account.role})")
+            self.team.record(who(account), "refused", lead_id, f"console {what} (role {account.role})")
             raise Refused(what)
 
     # ------------------------------------------------------------------ leads
@@ -141,13 +136,13 @@ class Desk:
         `record` is false for an export, which is recorded with the leads it holds."""
         self.allow(account, SEE_LEADS, "queue")
         status = filters.status if filters.status not in ("", "all") else None
-        found = self.leads.find(status, filters.since or None, filters.until or None)
+        found = self.team.leads(status, filters.since or None, filters.until or None)
         search = filters.search.strip()
         if search:
             if _looks_like_id(search):
                 found = [lead for lead in found if lead.id == search.lower()]
             elif account.role in SEE_CONTACT:
-                phone = parse_phone(search)
+                phone = parse_phone(search, self.dialog.region)
                 found = [] if isinstance(phone, Invalid) else [lead for lead in found if lead.phone == phone]
             else:
                 found = []
@@ -155,15 +150,15 @@ class Desk:
             wanted = getattr(filters, name)
             if wanted:
                 found = [lead for lead in found if getattr(lead, name) == wanted]
-        latest = self.attempts.latest()
+        latest = self.team.latest_attempts()
         if record:
             detail = f"console {filters.described()} rows={len(found)}"
-            audit.record(self.db, who(account), "list", detail=detail.replace("  ", " "))
+            self.team.record(who(account), "list", detail=detail.replace("  ", " "), seen=[lead.id for lead in found])
         return [QueueRow(lead, latest.get(lead.id)) for lead in found]
 
     def choices(self) -> dict[str, list[str]]:
         """What the queue's filters offer: the sources and channels that leads have."""
-        leads = self.leads.find()
+        leads = self.team.leads()
         return {
             "source": sorted({lead.source for lead in leads if lead.source}),
             "channel": sorted({lead.channel for lead in leads}),
@@ -174,63 +169,45 @@ class Desk:
         self.allow(account, SEE_LEADS, "lead", lead_id[:16])
         if with_contact:
             self.allow(account, SEE_CONTACT, "contact details", lead_id[:16])
-        lead = self.leads.get(lead_id)
+        lead = self.team.lead(lead_id)
         if lead is None:
             return None
         action = "read-contact" if with_contact else "read"
-        audit.record(self.db, who(account), action, lead.id, "console")
+        self.team.record(who(account), action, lead.id, "console", seen=[lead.id])
         answers = self._answers(lead)
         if not with_contact:
             lead.phone = lead.name = lead.username = ""
-        return LeadPage(lead, self.attempts.of_lead(lead.id), answers, with_contact, self.outbox.of_lead(lead.id))
+        return LeadPage(lead, self.team.attempts(lead.id), answers, with_contact, self.outbox.of_lead(lead.id))
 
     def _answers(self, lead: Lead) -> list[tuple[Any, Any]]:
         """(question, answer) for every answer that counts, as the person's own summary lists them."""
-        stored = views.answers_of(self.db, lead.conversation_id)
+        stored = self.team.answers_of(lead)
         if not stored:
             return []
         return self.screener.engine.summary(Conversation(answers=stored))
 
     def set_status(self, account: Account, lead_id: str, status: str, reason: str = "", note: str = "") -> Lead:
         self.allow(account, CHANGE_LEADS, "status", lead_id[:16])
-        lead = self.leads.set_status(lead_id, status, who(account), note=_note(note), reason=reason)
-        audit.record(self.db, who(account), "set-status", lead.id, f"console status={lead.status} reason={reason}")
-        return lead
+        return self.team.set_status(lead_id, status, who(account), note=_note(note), reason=reason, via="console ")
 
     def record_attempt(self, account: Account, lead_id: str, result: str, note: str = "") -> Lead:
         """Keep a call or message and its result; a new lead not reached moves to the next attempt status,
         a lead reached becomes "contacted"."""
         self.allow(account, CHANGE_LEADS, "contact attempt", lead_id[:16])
-        lead = self.leads.get(lead_id)
-        if lead is None:
-            raise LeadError(f"no lead {lead_id!r}")
-        if result not in RESULTS:
-            raise LeadError(f"unknown result {result!r}")
-        note = _note(note)
-        self.attempts.record(lead.id, self.stamp(), who(account), result, note)
-        audit.record(self.db, who(account), "contact-attempt", lead.id, f"console result={result}")
-        status = next_status(lead.status, result)
-        if status != lead.status:
-            lead = self.leads.set_status(lead.id, status, who(account), note=f"call attempt: {result}")
-            audit.record(self.db, who(account), "set-status", lead.id, f"console status={status} (call attempt)")
-        return lead
+        return self.team.record_attempt(lead_id, result, who(account), self.stamp(), _note(note), via="console ")
 
     def merge(self, account: Account, lead_id: str, into: str, note: str = "") -> Lead:
         self.allow(account, CHANGE_LEADS, "merge", lead_id[:16])
-        lead = self.leads.merge(lead_id, into, who(account), _note(note))
-        audit.record(self.db, who(account), "merge", lead.id, f"console into={into.strip().lower()}")
-        return lead
+        return self.team.merge(lead_id, into, who(account), _note(note), via="console ")
 
     def not_duplicate(self, account: Account, lead_id: str, other: str, note: str = "") -> Lead:
         self.allow(account, CHANGE_LEADS, "not-duplicate", lead_id[:16])
-        lead = self.leads.not_duplicate(lead_id, other, who(account), _note(note))
-        audit.record(self.db, who(account), "not-duplicate", lead.id, f"console other={other.strip().lower()}")
-        return lead
+        return self.team.not_duplicate(lead_id, other, who(account), _note(note), via="console ")
 
     def erase(self, account: Account, lead_id: str) -> bool:
-        """Erase a lead and the whole screening behind it (bot/store/retention.py records it)."""
+        """Erase a lead and the whole screening behind it (the team's service records it)."""
         self.allow(account, CHANGE_LEADS, "erase", lead_id[:16])
-        return erase_lead(self.db, lead_id.strip().lower(), who(account))
+        return self.team.erase(lead_id.strip().lower(), who(account))
 
     # ------------------------------------------------------------------ exports
 
@@ -248,7 +225,7 @@ class Desk:
             part = f" part {number}/{len(chunks)}" if len(chunks) > 1 else ""
             used = f" {filters.described()}" if filters.described() else ""
             detail = f"console format={fmt}{used} rows={len(ids)}{part} leads={','.join(chunk) or '-'}"
-            audit.record(self.db, who(account), "export", detail=detail)
+            self.team.record(who(account), "export", detail=detail, seen=chunk)
         return data, f"leads-{self.now().date().isoformat()}.{fmt}", len(found)
 
     # ------------------------------------------------------------------ statistics
@@ -256,9 +233,10 @@ class Desk:
     def statistics(self, account: Account, record: bool = True) -> Statistics:
         """The numbers of the statistics page; `record` is false for its charts (the page's view is recorded)."""
         self.allow(account, STATISTICS, "statistics")
-        steps, stops, by_status = funnel(self.db, self.dialog)
-        reached, enrolled = views.leads_reached(self.db)
-        totals = audit.totals(self.db)
+        counts = self.team.counts()
+        steps, stops, by_status = funnel(counts, self.dialog)
+        reached, enrolled = self.team.leads_reached()
+        totals = counts.totals
         main = [
             ("started", totals.get("started", 0)),
             ("consented", totals.get("consented", 0)),
@@ -269,17 +247,17 @@ class Desk:
             ("enrolled", enrolled),
         ]
         by_source: dict[str, dict[str, int]] = {}
-        for row in views.outcomes_by_source(self.db):
+        for row in self.team.outcomes_by_source():
             by_source.setdefault(row["source"], {})[row["outcome"]] = row["count"]
         since = (self.now() - timedelta(weeks=WEEKS_SHOWN)).date()
         monday = since - timedelta(days=since.weekday())
         by_week: dict[str, dict[str, int]] = {
             (monday + timedelta(weeks=n)).isoformat(): {} for n in range(WEEKS_SHOWN + 1)
         }
-        for row in views.outcomes_by_week(self.db, monday.isoformat()):
+        for row in self.team.outcomes_by_week(monday.isoformat()):
             by_week.setdefault(row["week"], {})[row["outcome"]] = row["count"]
         if record:
-            audit.record(self.db, who(account), "stats", detail="console")
+            self.team.record(who(account), "stats", detail="console")
         return Statistics(main, steps, stops, by_source, by_week, by_status)
 
     # ------------------------------------------------------------------ notifications, audit
@@ -293,7 +271,7 @@ class Desk:
 
     def audit_log(self, account: Account, limit: int = 200) -> list[dict[str, Any]]:
         self.allow(account, AUDIT_LOG, "audit log")
-        return audit.entries(self.db, limit)
+        return self.team.audit_entries(limit)
 
     # ------------------------------------------------------------------ accounts (admins)
 
@@ -303,40 +281,21 @@ class Desk:
 
     def add_account(self, account: Account, username: str, role: str, password_hash: str) -> Account:
         self.allow(account, ACCOUNTS, "add account")
-        made = self.accounts.add(check_username(username), role, password_hash, self.stamp())
-        audit.record(self.db, who(account), "staff-add", detail=f"console account={made.username} role={role}")
-        return made
+        return self.accounts.add(check_username(username), role, password_hash, self.stamp(), who(account), "console")
 
     def reset_account(self, account: Account, username: str, password_hash: str) -> Account:
         self.allow(account, ACCOUNTS, "reset account")
-        changed = self.accounts.reset(username, password_hash)
-        audit.record(self.db, who(account), "staff-reset", detail=f"console account={username}")
-        return changed
+        return self.accounts.reset(username, password_hash, who(account), "console")
 
     def disable_account(self, account: Account, username: str, disabled: bool) -> Account:
         self.allow(account, ACCOUNTS, "disable account")
         if username == account.username and disabled:
             raise AccountError("you cannot disable your own account")
-        changed = self.accounts.set_disabled(username, disabled)
-        action = "staff-disable" if disabled else "staff-enable"
-        audit.record(self.db, who(account), action, detail=f"console account={username}")
-        return changed
+        return self.accounts.set_disabled(username, disabled, who(account), "console")
 
     def record(self, account: Account | None, action: str, detail: str, name: str = "") -> None:
         """Sign-ins, sign-outs and their failures, through the audit log's one function."""
-        audit.record(self.db, who(account) if account else f"console:{name[:40] or '?'}", action, detail=detail)
-
-
-def next_status(status: str, result: str) -> str:
-    """Where a call attempt moves a lead: reached → contacted; not reached → the next attempt (up to 3)."""
-    if status in FINISHED_STATUSES or status in ("contacted", "visit_booked"):
-        return status
-    if result == "reached":
-        return "contacted"
-    if result in NOT_REACHED:
-        attempt = int(status[-1]) if status.startswith("attempt_") else 0
-        return f"attempt_{min(attempt + 1, 3)}"
-    return status
+        self.accounts.record(who(account) if account else f"console:{name[:40] or '?'}", action, detail)
 
 
 def _looks_like_id(text: str) -> bool:

@@ -1,76 +1,33 @@
-"""The screening state machine, built once from the dialog and shared by every conversation.
+"""The screening engine: one `transitions` machine (machine.py), built once and shared by every conversation.
 
-pytransitions holds the states and transitions as data: consent, one state per
-question in dialog order (with each separate consent just before its question), the
-summary, and the outcomes. One machine serves every
-conversation: a conversation meets the machine only while one input is handled
-(`Engine.fire`), so the cost per input does not grow with the number of people
-mid-screening.
-
-Skips are not extra edges: entering a question that does not apply (its `ask_if`
-fails), or a separate consent already given or not for this channel, passes straight
-on in the same direction, which keeps the drawn flow a readable chain for an ethics
-committee. "Back" steps over separate consents: a consent is asked once.
+A conversation meets the machine only while one input is handled (`Engine.fire`), so
+the cost per input does not grow with the number of people mid-screening. The engine
+is pure: it decides where a conversation goes and what its answers mean; storing and
+showing are for the service and the presenter (bot/screening).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from transitions import EventData, Machine, MachineError
+from transitions import MachineError
 
 from . import rules
-from .model import (
-    CONSENT,
-    DECLINED,
+from .conversation import Conversation
+from .flow import (
+    CONTACT_STEPS,
     LIKELY_CANDIDATE,
     NEEDS_REVIEW,
-    NOT_ELIGIBLE,
     NOT_YET,
     OUTCOMES,
     SUMMARY,
-    Dialog,
-    Question,
-    SeparateConsent,
 )
+from .machine import FlowMachine, consent_needed
+from .model import Dialog, Question, SeparateConsent
 
-
-@dataclass(eq=False)
-class Conversation:
-    """One person's screening: where they are and what they said. Plain data, easy to store."""
-
-    id: str = field(default_factory=lambda: secrets.token_hex(8))
-    channel: str = ""
-    user_key: str = ""
-    source: str = ""
-    state: str = CONSENT
-    language: str = "en"
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    editing: bool = False
-    last_question: str = ""
-    draft: list[str] = field(default_factory=list)
-    consent_version: str = ""
-    consented_at: str = ""
-    outcome: str = ""
-    #: Where the person is in giving contact details after the outcome (see bot/contact.py), "" before.
-    contact_step: str = ""
-    contact_consent_version: str = ""
-    contact_consented_at: str = ""
-    #: Separate consents given (PIPL): consent id -> {"version": ..., "at": ...}; kept across restarts.
-    consents: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: A typed message may have meant a risk of suicide (the text itself is never kept); see Screener.
-    risk_signal: bool = False
-    #: Answers given since the last save, oldest first: the store appends them to the history.
-    new_answers: list[tuple[str, Any]] = field(default_factory=list)
-
-    @property
-    def respondent(self) -> str | None:
-        entry = self.answers.get("respondent")
-        return entry["value"] if entry else None
+__all__ = ["Conversation", "Engine", "NotNow"]
 
 
 class NotNow(Exception):
@@ -80,131 +37,15 @@ class NotNow(Exception):
 class Engine:
     """Runs conversations through one dialog. Pure: the clock is passed in, nothing is stored here."""
 
-    def __init__(self, dialog: Dialog, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, dialog: Dialog, today: Callable[[], date] = date.today, contact_capture: bool = True) -> None:
         self.dialog = dialog
         self.today = today
-        self.first_question = dialog.questions[0].id
-        #: Every step in order: each separate consent just before the question it precedes.
-        self.chain: list[str] = []
-        for q in dialog.questions:
-            self.chain += [c.id for c in dialog.consents if c.before == q.id]
-            self.chain.append(q.id)
-        self.machine = Machine(
-            model=None,
-            states=self._states(),
-            transitions=self._transitions(),
-            initial=CONSENT,
-            send_event=True,
-            auto_transitions=False,
-            ignore_invalid_triggers=False,
-        )
-
-    # ------------------------------------------------------------------ the machine as data
-
-    def _states(self) -> list[dict[str, Any]]:
-        states: list[dict[str, Any]] = [{"name": CONSENT}]
-        states += [{"name": step, "on_enter": [self._pass_if_not_needed]} for step in self.chain]
-        states.append({"name": SUMMARY, "on_enter": [self._tidy_for_summary]})
-        states += [{"name": name, "final": True} for name in (*OUTCOMES, DECLINED)]
-        return states
-
-    def _transitions(self) -> list[dict[str, Any]]:
-        ids = [q.id for q in self.dialog.questions]
-        consents = [c.id for c in self.dialog.consents]
-        t: list[dict[str, Any]] = [
-            {"trigger": "agree", "source": CONSENT, "dest": self.chain[0]},
-            {"trigger": "decline", "source": [CONSENT, *consents], "dest": DECLINED},
-        ]
-        for here, after in zip(self.chain, [*self.chain[1:], SUMMARY], strict=True):
-            if here not in consents:
-                t.append({"trigger": "next", "source": here, "dest": NOT_ELIGIBLE, "conditions": [self._rules_out]})
-            t.append({"trigger": "next", "source": here, "dest": after})
-        for here, before in zip(ids[1:], ids[:-1], strict=True):
-            t.append({"trigger": "back", "source": here, "dest": before})
-        t.append({"trigger": "back", "source": SUMMARY, "dest": ids[-1]})
-        for qid in ids:
-            t.append({"trigger": "back", "source": NOT_ELIGIBLE, "dest": qid, "conditions": [_last_question_is(qid)]})
-            t.append(
-                {
-                    "trigger": "edit",
-                    "source": SUMMARY,
-                    "dest": qid,
-                    "conditions": [_edit_target_is(qid)],
-                    "before": [_start_editing],
-                }
-            )
-        for outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_YET):
-            t.append({"trigger": "back", "source": outcome, "dest": SUMMARY})
-        for outcome, test in (
-            (NOT_ELIGIBLE, self._is(NOT_ELIGIBLE)),
-            (NOT_YET, self._is(NOT_YET)),
-            (NEEDS_REVIEW, self._is(NEEDS_REVIEW)),
-        ):
-            t.append({"trigger": "confirm", "source": SUMMARY, "dest": outcome, "conditions": [test]})
-        t.append({"trigger": "confirm", "source": SUMMARY, "dest": LIKELY_CANDIDATE})
-        t.append(
-            {
-                "trigger": "restart",
-                "source": [s for s in self._state_names() if s != CONSENT],
-                "dest": self.first_question,
-                "before": [_forget_answers],
-            }
-        )
-        return t
-
-    def _state_names(self) -> list[str]:
-        return [CONSENT, *self.chain, SUMMARY, *OUTCOMES, DECLINED]
-
-    # ------------------------------------------------------------------ callbacks
-
-    def _rules_out(self, event: EventData) -> bool:
-        conv: Conversation = event.model
-        question = self.dialog.question(event.transition.source)
-        found = rules.findings_for(self.dialog, question, conv.answers, self.today())
-        if any(f.status == "not_met" for f in found):
-            conv.last_question = question.id
-            return True
-        return False
-
-    def _is(self, outcome: str) -> Callable[[EventData], bool]:
-        def test(event: EventData) -> bool:
-            return self.outcome_now(event.model) == outcome
-
-        return test
-
-    def _pass_if_not_needed(self, event: EventData) -> None:
-        """Skip a question that does not apply, or (when editing) one already answered; and a
-        separate consent already given, or not asked on this channel."""
-        conv: Conversation = event.model
-        consent = self.dialog.separate_consent(conv.state)
-        if consent is not None:
-            if not self.consent_needed(conv, consent):
-                event.machine.events["next"].trigger(conv)
-            return
-        question = self.dialog.question(conv.state)
-        direction = event.event.name
-        needed = rules.should_ask(question, conv.answers, self.today())
-        if direction in ("next", "agree", "restart") and needed and not (conv.editing and question.id in conv.answers):
-            return
-        if direction == "back" and needed:
-            return
-        if direction in ("edit",):
-            return
-        if not needed:
-            conv.answers.pop(question.id, None)
-        step = "back" if direction == "back" else "next"
-        if step == "back" and conv.state == self.first_question:
-            return
-        event.machine.events[step].trigger(conv)
-
-    def _tidy_for_summary(self, event: EventData) -> None:
-        """Leaving edit mode: drop answers to questions the new branching no longer asks."""
-        conv: Conversation = event.model
-        conv.editing = False
-        asked = {q.id for q in rules.asked_questions(self.dialog, conv.answers, self.today())}
-        for qid in list(conv.answers):
-            if qid not in asked:
-                del conv.answers[qid]
+        #: Whether contact is offered after an outcome (a deployment with the encryption vault).
+        self.contact_capture = contact_capture
+        self.flow = FlowMachine(dialog, today)
+        self.machine = self.flow.machine
+        self.first_question = self.flow.first_question
+        self.chain = self.flow.chain
 
     # ------------------------------------------------------------------ the engine's API
 
@@ -244,7 +85,7 @@ class Engine:
         for step in self.chain:
             consent = self.dialog.separate_consent(step)
             if consent is not None:
-                if self.consent_needed(conv, consent):
+                if consent_needed(conv, consent):
                     break
                 continue
             question = self.dialog.question(step)
@@ -259,11 +100,7 @@ class Engine:
         """The separate consent asked now, or None."""
         return self.dialog.separate_consent(conv.state)
 
-    @staticmethod
-    def consent_needed(conv: Conversation, consent: SeparateConsent) -> bool:
-        """A separate consent is asked when it applies to the channel and this version was not given."""
-        given = conv.consents.get(consent.id, {})
-        return consent.applies_to(conv.channel) and given.get("version") != consent.version
+    consent_needed = staticmethod(consent_needed)
 
     def give_consent(self, conv: Conversation, at: str) -> None:
         """The person agreed to the separate consent asked now: note its version and time, and go on."""
@@ -275,7 +112,7 @@ class Engine:
 
     def may_keep_health_data(self, conv: Conversation) -> bool:
         """True once every separate consent for sensitive (health) data on this channel was given."""
-        return not any(self.consent_needed(conv, c) for c in self.dialog.consents if c.kind == "sensitive_data")
+        return not any(consent_needed(conv, c) for c in self.dialog.consents if c.kind == "sensitive_data")
 
     def answer(self, conv: Conversation, value: Any) -> None:
         """Record an already-parsed answer to the current question and move on."""
@@ -288,15 +125,15 @@ class Engine:
         self.fire(conv, "next")
 
     def back(self, conv: Conversation) -> None:
+        """One step back: within contact capture to the step before, else out of the outcome."""
         conv.draft = []
-        conv.outcome = ""
         self.fire(conv, "back")
-        conv.contact_step = ""
+        if self.dialog.has_question(conv.state) or conv.state == SUMMARY:
+            conv.outcome = ""
 
     def restart(self, conv: Conversation) -> None:
         conv.outcome = ""
         self.fire(conv, "restart")
-        conv.contact_step = ""
 
     def edit(self, conv: Conversation, question_id: str) -> None:
         if question_id not in conv.answers:
@@ -305,6 +142,34 @@ class Engine:
 
     def confirm(self, conv: Conversation) -> None:
         self.fire(conv, "confirm")
+
+    # ------------------------------------------------------------------ after an outcome
+
+    def urgent_reason(self, conv: Conversation) -> str:
+        """Why the study team should reach this person first, or "" when nothing suggests a risk:
+        the ids of questions answered with a risk answer, and "typed_risk" after a typed message
+        that may have meant a risk of suicide (comma-separated)."""
+        reasons = rules.safety_answers(self.dialog, conv.answers, self.today())
+        if conv.risk_signal:
+            reasons.append("typed_risk")
+        return ",".join(reasons)
+
+    def contact_offered(self, conv: Conversation) -> bool:
+        """Contact is offered to possible candidates, to people whose answers need a check, and to
+        anyone who may be at risk, whatever the outcome."""
+        if not self.contact_capture:
+            return False
+        return conv.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) or bool(self.urgent_reason(conv))
+
+    def after_outcome(self, conv: Conversation, reminder_on_offer: bool) -> None:
+        """What follows an outcome just reached, or the end of contact capture: contact first (when
+        offered), then the reminder offer (`reminder_on_offer`: the service found it may be offered)."""
+        if conv.state in OUTCOMES and self.contact_offered(conv):
+            self.fire(conv, "offer_contact")
+        elif conv.outcome == NOT_YET and reminder_on_offer and conv.state not in CONTACT_STEPS:
+            self.fire(conv, "offer_reminder")
+
+    # ------------------------------------------------------------------ reading the answers
 
     def findings(self, conv: Conversation) -> list[rules.Finding]:
         return rules.assess(self.dialog, conv.answers, self.today())
@@ -339,29 +204,3 @@ class Engine:
         if here == len(self.dialog.questions):
             return before, before
         return before + 1, before + ahead
-
-
-def _last_question_is(question_id: str) -> Callable[[EventData], bool]:
-    def test(event: EventData) -> bool:
-        return event.model.last_question == question_id
-
-    return test
-
-
-def _edit_target_is(question_id: str) -> Callable[[EventData], bool]:
-    def test(event: EventData) -> bool:
-        return event.kwargs.get("question") == question_id
-
-    return test
-
-
-def _start_editing(event: EventData) -> None:
-    event.model.editing = True
-
-
-def _forget_answers(event: EventData) -> None:
-    conv: Conversation = event.model
-    conv.answers.clear()
-    conv.editing = False
-    conv.draft = []
-    conv.last_question = ""

@@ -1,7 +1,10 @@
 """A Babel extractor for dialog files, so `pybabel extract` finds every question,
 option, reason and outcome text beside the messages in the code.
 
-Registered in pyproject.toml as the `screening_dialog` extraction method.
+Registered in pyproject.toml as the `screening_dialog` extraction method. Each dialog file
+is extracted into a catalog domain of its own, named after its `[dialog] id`
+(`locales/<dialog id>.pot`), so two trials never share a translation. Every `%` is written
+`%%` (bot.i18n.dialog_msgid): gettext tools would otherwise read "50% of" as a Python format.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ TEXT_KEYS = {
     "title", "title_caregiver", "text", "text_caregiver", "label", "label_caregiver", "reason", "agree", "decline",
     "declined", "hospital", "department", "city", "address", "investigator", "hours", "server_location",
     "under_age", "under_age_text", "under_age_text_caregiver", "emergency_text", "emergency_text_caregiver",
-    "unwell_now",
+    "unwell_now", "greeting", "about", "about_caregiver", "visit", "visit_caregiver", "calendar_title",
 }  # fmt: skip
 
 
@@ -44,4 +47,4 @@ def extract_dialog(
     for where, text in dialog_texts(data):
         first_line = text.splitlines()[0]
         lineno = next((i for i, line in enumerate(lines, start=1) if first_line in line), 1)
-        yield lineno, None, text, [where]
+        yield lineno, None, text.replace("%", "%%"), [where]

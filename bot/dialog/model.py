@@ -2,28 +2,26 @@
 
 These mirror `dialogs/*.toml` one to one, so that what a study coordinator reads in
 the file is what the engine runs. Nothing here knows about channels or storage.
+
+Long on purpose: the whole dialog file as typed objects, one dataclass per table of the
+file, read together as one data dictionary.
 """
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Literal
+
+from .flow import CONSENT, DECLINED, LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, OUTCOMES, SUMMARY
 
 Kind = Literal["choice", "multi", "number", "year"]
 Lay = Literal["yes", "partly", "no"]
 CriterionKind = Literal["inclusion", "exclusion"]
 ConsentKind = Literal["sensitive_data", "cross_border"]
 
-#: Outcome states, in the trial's words. `declined` ends a conversation whose
-#: person did not agree to the consent notice.
-LIKELY_CANDIDATE = "likely_candidate"
-NEEDS_REVIEW = "needs_review"
-NOT_ELIGIBLE = "not_eligible"
-NOT_YET = "not_yet"
-OUTCOMES = (LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET)
-DECLINED = "declined"
-CONSENT = "consent"
-SUMMARY = "summary"
+__all__ = ["CONSENT", "DECLINED", "LIKELY_CANDIDATE", "NEEDS_REVIEW", "NOT_ELIGIBLE", "NOT_YET", "OUTCOMES", "SUMMARY"]
 
 #: The answer a person gives when a typed question (number, year) offers "not sure".
 NOT_SURE = "not_sure"
@@ -31,6 +29,36 @@ NOT_SURE = "not_sure"
 #: Placeholders a shared text (the consent notice) may use for an action that each channel names
 #: its own way: "tap Delete my answers" on the web, "send /delete" on Telegram (bot/howto.py fills them).
 ACTION_PLACEHOLDERS = ("delete", "start", "restart")
+
+
+Unit = Literal["days", "weeks", "months", "years"]
+UNITS: tuple[Unit, ...] = ("days", "weeks", "months", "years")
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A span of time as a person says it: "14 days", "12 weeks", "3 months", "1 year".
+
+    Months and years are calendar months and years (a year after 2025-11-25 is 2026-11-25, not 52
+    weeks later); a day that a shorter month lacks becomes its last day (31 January + 1 month is
+    the 28th or 29th of February)."""
+
+    amount: int
+    unit: Unit
+
+    def after(self, day: date) -> date:
+        if self.unit == "days":
+            return day + timedelta(days=self.amount)
+        if self.unit == "weeks":
+            return day + timedelta(weeks=self.amount)
+        months = self.amount * (12 if self.unit == "years" else 1)
+        year, month = divmod(day.month - 1 + months, 12)
+        year += day.year
+        return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+    def __str__(self) -> str:
+        unit = self.unit if self.amount != 1 else self.unit[:-1]
+        return f"{self.amount} {unit}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +78,8 @@ class Option:
     label_caregiver: str = ""
     rules_out: str = ""
     review: bool = False
-    wait_days: int = 0
+    #: Time alone stands in the way: the rule is met this long after the answer ("not yet").
+    wait: Duration | None = None
     criterion: str = ""
     exclusive: bool = False
     safety: bool = False
@@ -67,8 +96,8 @@ class Condition:
     at_least: float | None = None
     at_most: float | None = None
     #: Holds when the date a year question gives (with its known month) may lie less than
-    #: this many weeks ago; the loader fills `month_question` from the year question's `since`.
-    less_than_weeks_ago: int | None = None
+    #: this long ago; the loader fills `month_question` from the year question's `since`.
+    less_than_ago: Duration | None = None
     month_question: str = ""
 
 
@@ -83,11 +112,11 @@ class Accept:
 
 @dataclass(frozen=True, slots=True)
 class Since:
-    """A year (with an optional month and day) that must lie at least `weeks` before today.
+    """A year (with an optional month and day) that must lie at least `at_least` before today.
 
     The day is asked only when the month leaves the date open, so the "not yet" date is exact."""
 
-    weeks: int
+    at_least: Duration
     criterion: str
     month_question: str = ""
     day_question: str = ""
@@ -248,6 +277,45 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class CallLanguage:
+    """A language the study team can call in: `id` is matched against the chat language ("zh" for zh_Hans)."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Where the trial's people live (`[region]`): how phone numbers are read, when reminders go out,
+    which languages the team calls in."""
+
+    #: phonenumbers' region for a number typed without + and a country code ("CN").
+    phone_region: str = ""
+    #: A mobile number as people there write it, shown as an example.
+    phone_example: str = ""
+    #: IANA time zone of the site: reminders go out at `reminder_time` there.
+    time_zone: str = "UTC"
+    reminder_time: str = "09:00"
+    call_languages: tuple[CallLanguage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTexts:
+    """The trial's own words around the questions (`[texts]`): nothing trial-specific is in the code."""
+
+    #: The first line of a new chat ("Hello! This is the screening chat for a lupus study.").
+    greeting: str = ""
+    #: What the chat is, in the help (the patient's and the carer's wording).
+    about: str = ""
+    about_caregiver: str = ""
+    #: What the study team does after a call, at the end of contact capture.
+    visit: str = ""
+    visit_caregiver: str = ""
+    #: The title of the calendar entry for the "not yet" date.
+    calendar_title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TwoLanguages:
     """A name as it is officially written in English and in Chinese: not a translation from the catalogs."""
 
@@ -302,7 +370,14 @@ class Dialog:
     study: Study = field(default_factory=Study)
     to_confirm: tuple[ToConfirm, ...] = ()
     consents: tuple[SeparateConsent, ...] = ()
+    region: Region = field(default_factory=Region)
+    texts: ChatTexts = field(default_factory=ChatTexts)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def respondent_of(self, answers: dict[str, dict]) -> str | None:
+        """Who answers ("self" or "caregiver"), from `respondent_question` (None before it, or without one)."""
+        entry = answers.get(self.respondent_question) if self.respondent_question else None
+        return entry["value"] if entry else None
 
     @property
     def safety_text(self) -> str:

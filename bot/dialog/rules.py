@@ -2,6 +2,9 @@
 
 Pure functions over the dialog data and a conversation's answers: no I/O, no
 clock of their own (callers pass `today`), so every rule can be tested directly.
+
+Long on purpose: the protocol's rules in one pure module (parsing answers, skip rules,
+findings, outcomes), so one test file covers them all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from .model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_SURE, NOT_YET, Condition, Dialog, Question
@@ -194,9 +197,9 @@ def condition_holds(condition: Condition, answers: dict[str, dict[str, Any]], to
         return False
     if condition.at_least is not None and (number is None or number < condition.at_least):
         return False
-    if condition.less_than_weeks_ago is not None:
+    if condition.less_than_ago is not None:
         span = _date_span(number, answers, condition.month_question, "")
-        if span is None or span[1] + timedelta(weeks=condition.less_than_weeks_ago) <= today:
+        if span is None or condition.less_than_ago.after(span[1]) <= today:
             return False
     return condition.at_most is None or (number is not None and number <= condition.at_most)
 
@@ -288,8 +291,8 @@ def findings_for(dialog: Dialog, question: Question, answers: dict[str, dict[str
                 continue
             if option.rules_out:
                 found.append(Finding(option.rules_out, question.id, "not_met", safety=option.safety))
-            elif option.wait_days:
-                until = _answered_on(entry, today) + timedelta(days=option.wait_days)
+            elif option.wait is not None:
+                until = option.wait.after(_answered_on(entry, today))
                 if until > today:
                     found.append(Finding(option.criterion, question.id, "wait", until=until, safety=option.safety))
             elif option.review:
@@ -315,12 +318,22 @@ def _since_findings(question: Question, year: int, answers: dict[str, dict[str, 
         date(year, 1, 1),
         date(year, 12, 31),
     )
-    needed = timedelta(weeks=since.weeks)
-    if latest + needed <= today:
+    if since.at_least.after(latest) <= today:
         return []
-    if earliest + needed > today:
-        return [Finding(since.criterion, question.id, "wait", until=latest + needed)]
+    if since.at_least.after(earliest) > today:
+        return [Finding(since.criterion, question.id, "wait", until=since.at_least.after(latest))]
     return [Finding(since.criterion, question.id, "unclear")]
+
+
+def ages_with_time(question: Question, value: Any) -> bool:
+    """An answer that is likely different some weeks later: a wait ('in the last 4 weeks') or an age in years.
+    Such an answer is shown again after a reminder, but not offered back as "same as before"."""
+    if question.kind in ("choice", "multi"):
+        picked = value if isinstance(value, list) else [value]
+        return any((o := question.option(p)) is not None and o.wait is not None for p in picked)
+    if question.accept is not None and isinstance(value, int):
+        return not (question.birth_year and value >= 1900)
+    return False
 
 
 def _is_day_of_a_date(dialog: Dialog, question: Question) -> bool:

@@ -6,6 +6,9 @@ wordings line by line. gettext chooses one language at run time, and its catalog
 patients' catalog: committee prose there would fail the plain-words tests written for
 patients, and would be listed in the pack as one of "the bot's messages". What the bot
 says to people still comes from the dialog file and the catalogs, as the bot says it.
+
+Long on purpose: the pack's own words in English and Chinese side by side, as a
+translator reviews them; it is data, not logic.
 """
 
 from __future__ import annotations
@@ -102,6 +105,24 @@ SECTION_CRITERIA = Bi("Criteria and knock-out reasons", "入选/排除标准及�
 SECTION_OUTCOMES = Bi("The outcomes", "筛查结果")
 SECTION_OBSERVED = Bi("What happens after each kind of answer (measured)", "各类回答之后实际发生什么（实测）")
 SECTION_SITE = Bi("The site contact message", "研究团队联系信息")
+SECTION_TRIAL_WORDS = Bi("The trial's own words and its region", "本研究的用语和地区设置")
+TRIAL_WORDS_INTRO = Bi(
+    "Everything the chat says about this trial, and how it reads phone numbers and sends reminders, comes from the "
+    "dialog file ([texts] and [region]); nothing about one trial is in the program.",
+    "聊天中关于本研究的所有说法，以及它如何识别电话号码、何时发送提醒，"
+    "都来自对话脚本（[texts] 和 [region]）；程序中没有任何针对某一研究的内容。",
+)
+TRIAL_WORD_NAMES = {
+    "greeting": Bi("First line of a chat", "聊天的第一句"),
+    "about": Bi("What the chat is (help)", "聊天说明（帮助）"),
+    "about_caregiver": Bi("What the chat is, to a carer", "聊天说明（照护者）"),
+    "visit": Bi("What follows a call", "来电之后"),
+    "visit_caregiver": Bi("What follows a call, to a carer", "来电之后（照护者）"),
+    "calendar_title": Bi("Calendar entry for the date", "日期的日历事项"),
+}
+REGION_PHONE = Bi("Phone numbers without +: read as", "不带 + 的电话号码按此地区识别")
+REGION_REMINDER = Bi("The reminder goes out at", "提醒发送时间")
+REGION_CALLS = Bi("The study team calls in", "研究团队通话语言")
 SECTION_SAFETY = Bi("Safety: crisis help, emergencies, typed signs of risk", "安全：危机求助、急症、输入中的风险迹象")
 SECTION_STAFF = Bi("What the study team receives", "研究团队收到的信息")
 SECTION_RETENTION = Bi("How long data is kept", "数据保存期限")

@@ -21,6 +21,8 @@ PART_ZH = (
     (r"^the study$", "研究信息"),
     (r"^the crisis-help message$", "危机求助信息"),
     (r"^the question order$", "问题顺序"),
+    (r"^the chat's own words$", "聊天中本研究的用语"),
+    (r"^the region$", "地区设置"),
     (r'^the typed phrases that mean a risk: "([^"]+)"$', r"表示风险的输入词语：“\1”"),
     (r'^the help line "([^"]+)"$', r"求助热线“\1”"),
     (r'^the separate consent "([^"]+)"$', r"单独同意“\1”"),
@@ -38,7 +40,11 @@ FIELD_ZH = {
     "criteria": "标准", "asked only if": "提问条件", "range": "范围", "year of birth accepted": "接受出生年份",
     "accepted ages": "接受的年龄", "time rule": "时间规则", '"Not sure" button': "“不确定”按钮",
     "carer's label": "照护者标签", "rules out": "排除", "needs review": "需核查",
-    "not yet, days to wait": "暂不，等待天数",
+    "not yet, wait": "暂不，等待时间",
+    "greeting": "问候语", "about": "聊天说明", "about caregiver": "聊天说明（照护者）", "visit": "就诊邀请",
+    "visit caregiver": "就诊邀请（照护者）", "calendar title": "日历标题", "phone region": "电话号码地区",
+    "phone example": "电话号码示例", "time zone": "时区", "reminder time": "提醒时间", "call languages": "通话语言",
+    "who is answering (question)": "回答者问题",
     "criterion": "标准", "only answer": "单独选择", "shows crisis help": "显示危机求助", "version date": "版本日期",
     "phrases": "词语", "number": "号码", "hours": "时间", "listed in the crisis text": "列入危机求助信息",
     "what (en)": "内容（英文）", "what (zh)": "内容（中文）", "asked before question": "在此问题之前询问",
@@ -96,7 +102,7 @@ def _condition(c: Condition) -> str:
 
 def _question_fields(q: Question) -> dict[str, str]:
     accept = f"{q.accept.min} to {q.accept.max}, else rules out {q.accept.criterion}" if q.accept else ""
-    since = f"{q.since.weeks} weeks before today for {q.since.criterion}" if q.since else ""
+    since = f"{q.since.at_least} before today for {q.since.criterion}" if q.since else ""
     return {
         "kind": q.kind,
         "label": q.label,
@@ -118,7 +124,7 @@ def _option_fields(o: Option) -> dict[str, str]:
         "carer's label": o.label_caregiver,
         "rules out": o.rules_out,
         "needs review": "yes" if o.review else "",
-        "not yet, days to wait": str(o.wait_days) if o.wait_days else "",
+        "not yet, wait": str(o.wait) if o.wait else "",
         "criterion": o.criterion,
         "only answer": "yes" if o.exclusive else "",
         "shows crisis help, urgent for the study team": "yes" if o.safety else "",
@@ -144,6 +150,7 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
             "title": dialog.title,
             "trial": dialog.trial,
             "recruiting": "yes" if dialog.recruiting else "no",
+            "who is answering (question)": dialog.respondent_question,
         },
         "the consent notice": {
             f.name.replace("_", " "): str(getattr(dialog.consent, f.name) or "") for f in fields(dialog.consent)
@@ -157,6 +164,14 @@ def parts(dialog: Dialog) -> dict[str, dict[str, str]]:
             "if very unwell now (welcome and help)": dialog.safety.unwell_now,
         },
         "the study": _study_fields(dialog),
+        "the chat's own words": {f.name.replace("_", " "): getattr(dialog.texts, f.name) for f in fields(dialog.texts)},
+        "the region": {
+            "phone region": dialog.region.phone_region,
+            "phone example": dialog.region.phone_example,
+            "time zone": dialog.region.time_zone,
+            "reminder time": dialog.region.reminder_time,
+            "call languages": ", ".join(f"{c.id}: {c.label}" for c in dialog.region.call_languages),
+        },
     }
     for kind, phrases in dialog.safety.signals.items():
         out[f'the typed phrases that mean a risk: "{kind}"'] = {"phrases": ", ".join(phrases)}

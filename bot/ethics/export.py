@@ -11,9 +11,10 @@ from ..dialog.load import DialogError, load_dialog, parse_dialog
 from ..dialog.model import Dialog
 from ..errors import Problem, explain_os_error
 from ..retention import retention_from
-from ..screening import Screener
-from ..store import ConversationStore, StoreError, open_database
+from ..screening import ScreeningService
+from ..store import StoreError, open_database
 from ..store.dialog_versions import DialogVersionError, DialogVersions
+from ..store.storage import Storage
 from ..store.vault import VaultError, open_existing
 from .diff import Change, dialog_changes
 from .flow import FlowError, flow_svg
@@ -55,10 +56,10 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
     changes: list[Change] | None = None
     if diff:
         changes = dialog_changes(old_dialog(settings, dialog, diff), dialog)
-    # A throwaway in-memory store: the pack only needs the Screener's texts and its machine.
-    screener = Screener(
+    # A throwaway in-memory store: the pack only needs the service's texts and its machine.
+    screener = ScreeningService(
         dialog,
-        ConversationStore(open_database(":memory:"), dialog),
+        Storage(open_database(":memory:"), dialog),
         settings.locales_dir,
         site_overrides=settings.site_overrides(),
     )

@@ -19,13 +19,38 @@ import subprocess
 import textwrap
 from dataclasses import dataclass
 
+from ..dialog import flow
 from ..dialog.engine import Engine
 from ..dialog.model import CONSENT, DECLINED, LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_ELIGIBLE, NOT_YET, SUMMARY, Question
 from .bilingual import Bi
 from .words import Words
 
 #: Events drawn as edges; the others are described in the note.
-DRAWN_EVENTS = ("agree", "decline", "next", "confirm")
+DRAWN_EVENTS = ("agree", "decline", "next", "confirm", "offer_contact", "offer_reminder")
+
+#: The steps after an outcome, in words (contact capture and the reminder offer are states of the machine).
+AFTER_OUTCOME_WORDS = {
+    flow.CONTACT_CONSENT: Bi("may the study team contact you? (its own consent)", "研究团队可以联系您吗？（单独同意）"),
+    flow.CONTACT_PHONE: Bi("mobile number", "手机号码"),
+    flow.CONTACT_NAME: Bi("name (may be skipped)", "姓名（可跳过）"),
+    flow.CONTACT_TIME: Bi("best time to call", "方便来电的时间"),
+    flow.CONTACT_LANGUAGE: Bi("language for the call", "通话语言"),
+    flow.CONTACT_DONE: Bi("contact details kept, locked: a lead", "联系方式已加密保存：线索"),
+    flow.CONTACT_DECLINED: Bi(
+        "no contact: nothing kept, site details shown", "不联系：不保存联系方式，显示研究中心信息"
+    ),
+    flow.REMINDER_OFFER: Bi("one reminder on the date? (its own opt-in)", "在该日期提醒一次？（单独同意）"),
+    flow.FINISHED: Bi("finished", "结束"),
+}
+#: What an edge after an outcome means, in words.
+AFTER_OUTCOME_EDGES = {
+    "offer_contact": Bi(
+        "contact offered (candidate, needs review, or a sign of risk)", "提供联系（可能符合、需核查或有风险迹象）"
+    ),
+    "offer_reminder": Bi("a channel that can remind (Telegram)", "可发送提醒的渠道（Telegram）"),
+    "agree": Bi("yes", "是"),
+    "decline": Bi("no, thank you", "不用了"),
+}
 SUMMARISED_EVENTS = ("back", "edit", "restart")
 
 OUTCOME_STYLE = {
@@ -92,7 +117,10 @@ def drawn_edges(engine: Engine, words: Words) -> list[Edge]:
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 dest = transition.dest
-                if name == "next" and not dialog.has_question(source):  # a separate consent
+                if source in AFTER_OUTCOME_WORDS or dest in AFTER_OUTCOME_WORDS:  # after an outcome
+                    label = _two(AFTER_OUTCOME_EDGES[name]) if name in AFTER_OUTCOME_EDGES else ""
+                    edges.append(Edge(source, dest, name, label, "solid"))
+                elif name == "next" and not dialog.has_question(source):  # a separate consent
                     edges.append(Edge(source, dest, name, "agree"))
                 elif name == "next" and dest == NOT_ELIGIBLE:
                     question = dialog.question(source)
@@ -161,6 +189,10 @@ def flow_dot(engine: Engine, words: Words) -> str:
         elif name == SUMMARY:
             label = "summary\n" + _two(Bi("answers shown; confirm or edit", "显示答案；确认或修改"), 30)
             attrs = f'label={_quote(label)}, shape=box, style=""'
+        elif name in AFTER_OUTCOME_WORDS:
+            label = f"{name}\n{_two(AFTER_OUTCOME_WORDS[name], 30)}"
+            shape = "note" if name in (flow.CONTACT_CONSENT, flow.REMINDER_OFFER) else "box"
+            attrs = f'label={_quote(label)}, shape={shape}, style="rounded"'
         else:
             title = words.text(dialog.outcomes[name].title) if name in dialog.outcomes else DECLINED_WORDS
             attrs = (

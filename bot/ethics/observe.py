@@ -1,7 +1,7 @@
 """What the bot does after each kind of answer, measured by running it, so the pack's claims are true.
 
 The pack must not say the bot does what its code does not. So the flow after an outcome is
-not described in prose: the generator drives the real Screener (an empty database in
+not described in prose: the generator drives the real service (an empty database in
 memory, a throwaway key, the real contact capture) through one made-up person per kind of
 answer and records what happened: the outcome, the crisis help shown, the site contact,
 the offer of contact, the lead, whether it was marked urgent and whether the study team was
@@ -9,6 +9,9 @@ told. Other made-up people meet the separate consents on each channel (and decli
 stop at the under-14 gate, and type the phrases of [safety.signals]. The answers and
 phrases are picked from the dialog file, so the record follows any change of questions,
 rules or code.
+
+Long on purpose: each kind of made-up person and what is recorded of them sit
+together, so a statement of the pack and the run that proves it are read side by side.
 """
 
 from __future__ import annotations
@@ -21,16 +24,16 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from ..contact import CONSENT_QUESTION
 from ..dialog import signals as signal_phrases
 from ..dialog.engine import Conversation
+from ..dialog.flow import CONTACT_CONSENT as CONSENT_QUESTION
+from ..dialog.flow import REMINDER_OFFER as OFFER
 from ..dialog.load import CHANNELS
 from ..dialog.model import CONSENT, SIGNAL_KINDS, SUMMARY, Dialog, Option, Question
 from ..replies import Action, Choose, ChooseMany, Command, Prompt, Reply, Text
-from ..rescreen import OFFER
-from ..screening import Screener
-from ..store import ConversationStore, audit, open_database
-from ..store.leads import LeadStore
+from ..screening import Key, ScreeningService
+from ..store import open_database
+from ..store.storage import Storage
 from ..store.vault import open_vault
 from . import bilingual as P
 from .bilingual import Bi
@@ -201,7 +204,7 @@ class Observations:
 
 
 def _effect_free(option: Option) -> bool:
-    return not (option.rules_out or option.review or option.wait_days or option.safety)
+    return not (option.rules_out or option.review or option.wait is not None or option.safety)
 
 
 def first_phrase(dialog: Dialog, kind: str, chinese: bool) -> str:
@@ -213,7 +216,7 @@ def first_phrase(dialog: Dialog, kind: str, chinese: bool) -> str:
 class _Person:
     def __init__(
         self,
-        screener: Screener,
+        screener: ScreeningService,
         plan: Plan,
         key: str,
         today: date,
@@ -222,14 +225,14 @@ class _Person:
         picks: dict[str, str] | None = None,
         contact: str = "yes",
     ) -> None:
-        """`told` collects the lead ids the study team's channels heard of (the Screener's on_lead);
+        """`told` collects the lead ids the study team's channels heard of (the service's on_lead);
         `picks` fixes some answers (question id -> option id); `contact` is the answer to the offer."""
         self.screener = screener
         self.dialog = screener.dialog
         self.channel = channel
         self.told = told
         self.plan = plan
-        self.key = key
+        self.key_name = key
         self.today = today
         self.picks = picks or {}
         self.contact = contact
@@ -250,14 +253,19 @@ class _Person:
         self.en = screener.translator("en")
 
     def do(self, action: Action) -> Reply:
-        return self.screener.handle(self.conversation(), action)
+        reply = self.screener.handle(self.key(), action)
+        assert reply is not None
+        return reply
+
+    def key(self) -> Key:
+        return Key(self.channel, self.key_name, "en")
 
     def conversation(self) -> Conversation:
-        return self.screener.open(self.channel, self.key, language_hint="en")
+        return self.screener.conversation(self.key())
 
     def crisis(self) -> str:
         """The crisis text as this person reads it (their wording, the numbers filled in)."""
-        return self.screener.crisis_text(self.conversation(), self.en)
+        return self.screener.texts.crisis_text(self.conversation(), self.en)
 
     def words(self, question: Question, option: Option) -> Bi:
         zh = self.screener.translator("zh_Hans")
@@ -276,7 +284,7 @@ class _Person:
             return o
         wanted = {
             REVIEW: lambda o: o.review and not o.safety,
-            WAIT: lambda o: bool(o.wait_days),
+            WAIT: lambda o: o.wait is not None,
             RULE_OUT: lambda o: bool(o.rules_out),
         }.get(self.plan.concern)
         # A rule-out ends the screening at once: after the safety answer or the typed words, or they would
@@ -343,7 +351,7 @@ class _Person:
 
     def run(self) -> Observed:
         seen = Observed(self.plan)
-        site_line = self.screener.site_text(self.en, closing=False).splitlines()[0]
+        site_line = self.screener.texts.site_text(self.en, closing=False).splitlines()[0]
         phrase = first_phrase(self.dialog, self.plan.typed, chinese=False) if self.plan.typed else ""
 
         def step(question: Question) -> Reply:
@@ -352,7 +360,7 @@ class _Person:
                 reply = self.do(Text(phrase))
                 self.gave_typed, seen.typed_at = True, (question.id, phrase)
                 kind = P.SIGNAL_NAMES.get(self.plan.typed, Bi.same(self.plan.typed))
-                label = Bi(question.label, self.screener.translator("zh_Hans")(question.label))
+                label = Bi(question.label, self.screener.translator("zh_Hans").dialog(question.label))
                 self.typed_said = P.SCENARIO_TYPED.format(text=phrase, kind=kind, question=label)
             else:
                 reply = self.answer(question)
@@ -370,12 +378,13 @@ class _Person:
         seen.site_contact = any(site_line in notice for notice in reply.notices)
         seen.contact_offered = bool(reply.prompt and reply.prompt.question == CONSENT_QUESTION)
         seen.reminder_offered = bool(reply.prompt and reply.prompt.question == OFFER)
-        if seen.contact_offered and self.screener.leads is not None:
+        if seen.contact_offered and self.screener.keeps_contacts:
             self.last_reply = self.do(Choose(CONSENT_QUESTION, self.contact))
             if self.contact == "yes":
                 self.do(Text(TEST_PHONE))
-            lead_id = self.screener.leads.lead_of(conv.id)
-            lead = self.screener.leads.get(lead_id) if lead_id else None
+            leads = self.screener.storage.read.leads
+            lead_id = leads.lead_of(conv.id)
+            lead = leads.get(lead_id) if lead_id else None
             seen.lead_made = lead is not None
             seen.staff_told = lead_id is not None and lead_id in self.told
             if lead is not None:
@@ -419,25 +428,24 @@ class _Person:
 
 
 class _Observer:
-    """The made-up people, run one after the other through one Screener and one database in memory."""
+    """The made-up people, run one after the other through one service and one database in memory."""
 
     def __init__(self, dialog: Dialog, locales_dir: Path, site_overrides: dict[str, str] | None) -> None:
         self.db = open_database(":memory:")
-        leads = LeadStore(self.db, open_vault(self.db, Fernet.generate_key().decode(), Path("unused.key")))
+        vault = open_vault(self.db, Fernet.generate_key().decode(), Path("unused.key"))
         self.told: set[str] = set()
         self.today = date.today()
         self.dialog = dialog
-        self.screener = Screener(
+        self.screener = ScreeningService(
             dialog,
-            ConversationStore(self.db, dialog),
+            Storage(self.db, dialog, vault),
             locales_dir,
             site_overrides=site_overrides,
             today=lambda: self.today,
-            leads=leads,
+            # As `screening-bot run` builds it for Telegram: that channel can send a reminder.
+            reminding_channels=(REMINDING_CHANNEL,),
             on_lead=[self.heard],
         )
-        # As the Telegram bot does (bot/channels/telegram/ready_reminders.py): it can send a reminder.
-        self.screener.rescreen.channels.add(REMINDING_CHANNEL)
         self.en = self.screener.translator("en")
         self.count = 0
 
@@ -452,7 +460,8 @@ class _Observer:
         """Conversations stored for this person."""
         return int(
             self.db.execute(
-                "SELECT count(*) FROM conversations WHERE channel = ? AND user_key = ?", [person.channel, person.key]
+                "SELECT count(*) FROM conversations WHERE channel = ? AND user_key = ?",
+                [person.channel, person.key_name],
             ).fetchone()[0]
         )
 
@@ -557,30 +566,32 @@ class _Observer:
                 if reply.prompt is None or not self.dialog.has_question(reply.prompt.question):
                     continue
                 conv = person.conversation()
-                text = self.screener.crisis_text if kind == SUICIDE else self.screener.emergency_text
-                before = audit.totals(self.db).get(f"signal:{kind}", 0)
+                texts = self.screener.texts
+                text = texts.crisis_text if kind == SUICIDE else texts.emergency_text
+                before = self.screener.storage.read.audit.totals().get(f"signal:{kind}", 0)
                 after = person.do(Text(phrase))
                 found.append(
                     SignalSeen(
                         kind=kind,
                         typed=phrase,
-                        respondent=conv.respondent or "self",
+                        respondent=self.dialog.respondent_of(conv.answers) or "self",
                         question=reply.prompt.question,
                         help_shown=text(conv, self.en) in after.notices,
                         asked_again=after.prompt is not None and after.prompt.question == reply.prompt.question,
                         stored=self.stored(phrase),
-                        counted=audit.totals(self.db).get(f"signal:{kind}", 0) - before,
+                        counted=self.screener.storage.read.audit.totals().get(f"signal:{kind}", 0) - before,
                         marked=person.conversation().risk_signal,
                     )
                 )
         return found
 
     def unwell_now(self) -> tuple[bool, bool] | None:
-        line = self.screener.unwell_now_text(self.en)
+        texts = self.screener.texts
+        line = texts.unwell_now_text(self.en)
         if not line:
             return None
         conv = self.person().conversation()
-        return line in self.screener.welcome(conv, self.en), line in self.screener.help_text(self.en, conv)
+        return line in texts.welcome(conv, self.en), line in texts.help_text(self.en, conv, can_remind=False)
 
     def urgent_declined(self) -> DeclineSeen | None:
         """The first kind of person at risk, who says no to being contacted."""
@@ -589,7 +600,7 @@ class _Observer:
             seen = person.run()
             if seen.reachable and seen.contact_offered:
                 notices = person.last_reply.notices
-                site_line = self.screener.site_text(self.en, closing=False).splitlines()[0]
+                site_line = self.screener.texts.site_text(self.en, closing=False).splitlines()[0]
                 return DeclineSeen(
                     crisis_shown=person.crisis() in notices,
                     site_shown=any(site_line in n for n in notices),

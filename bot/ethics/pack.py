@@ -8,6 +8,9 @@ never silently in English. The pack's own words are English and Chinese pairs
 answer from running the real screening (observe.py). The HTML is one self-contained file
 (inline CSS, the flow SVG embedded) that prints to PDF with the version and version date on
 every page.
+
+Long on purpose: assembling the pack section by section in the order the committee reads
+it.
 """
 
 from __future__ import annotations
@@ -24,13 +27,6 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..contact import (
-    CONSENT_OPTIONS,
-    CONTACT_CONSENT_TEXT,
-    CONTACT_CONSENT_VERSION,
-    URGENT_CONTACT_CONSENT_TEXT,
-    URGENT_CONTACT_CONSENT_VERSION,
-)
 from ..dialog import signals
 from ..dialog.extract import dialog_texts
 from ..dialog.model import OUTCOMES, SIGNAL_KINDS, Dialog, HelpLine, SeparateConsent, Site, Study, TwoLanguages
@@ -38,10 +34,13 @@ from ..dialog.rules import CriterionResult
 from ..files import OutputFiles
 from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
 from ..launch import shown_path
-from ..rescreen import OFFER_TEXT, REMINDER_CONSENT_VERSION
 from ..retention import Retention
-from ..screening import Screener
-from ..store.leads import CLOSE_REASONS, STATUSES, Lead
+from ..screening import ScreeningService
+from ..screening.contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
+from ..screening.presenter import CONTACT_CONSENT_OPTIONS as CONSENT_OPTIONS
+from ..screening.presenter import CONTACT_CONSENT_TEXT, OFFER_TEXT, URGENT_CONTACT_CONSENT_TEXT
+from ..screening.rescreen import REMINDER_CONSENT_VERSION
+from ..screening.team import CLOSE_REASONS, STATUSES, Lead
 from . import bilingual as P
 from .bilingual import Bi, to_bi
 from .diff import Change
@@ -229,15 +228,15 @@ def pack_languages(locales_dir: Path) -> list[str]:
 class Texts:
     """Translate dialog texts for the pack and count what is missing in each language."""
 
-    def __init__(self, languages: list[str], locales_dir: Path) -> None:
-        self.translators = {lang: Translator(lang, locales_dir) for lang in languages}
+    def __init__(self, languages: list[str], locales_dir: Path, dialog_id: str = "") -> None:
+        self.translators = {lang: Translator(lang, locales_dir, dialog_id) for lang in languages}
         self.seen: dict[str, set[str]] = {lang: set() for lang in languages}
         self.done: dict[str, set[str]] = {lang: set() for lang in languages}
 
     def __call__(self, text: str) -> Wording:
         cells = []
         for lang, t in self.translators.items():
-            shown = t(text) if text else ""
+            shown = t.either(text) if text else ""  # the dialog's own domain first, then the code's
             missing = bool(text) and lang != SOURCE_LANGUAGE and shown == text
             if text:
                 self.seen[lang].add(text)
@@ -322,7 +321,7 @@ def dialog_consents(dialog: Any, where: str = "", depth: int = 3) -> list[tuple[
 #: what is inside ("*": all of it; "<table>": the rule for each table under it; "[]": for each list item).
 #: Anything else in the file is listed under "Everything else in the script": nothing is hidden.
 _OPTION = dict.fromkeys(
-    ("id", "label", "label_caregiver", "rules_out", "review", "wait_days", "criterion", "exclusive", "safety")
+    ("id", "label", "label_caregiver", "rules_out", "review", "wait", "wait_days", "criterion", "exclusive", "safety")
 )
 _QUESTION = dict.fromkeys(
     ("id", "kind", "text", "label", "text_caregiver", "criteria", "not_sure", "min", "max", "birth_year", "accept",
@@ -334,6 +333,9 @@ SHOWN: dict[str, Any] = {
     "consent": dict.fromkeys((*CONSENT_ROWS, *CONSENT_FACT_FIELDS)),
     "consents": {"[]": dict.fromkeys((*CONSENT_ROWS, *CONSENT_FACT_FIELDS))},
     "site": "*",
+    # The trial's own words and its region, in their own section.
+    "texts": "*",
+    "region": "*",
     # The safety section: the texts, every help line, the phrase lists of each kind.
     "safety": dict.fromkeys(("text", "text_caregiver", "emergency_text", "emergency_text_caregiver", "unwell_now"))
     | {
@@ -537,7 +539,7 @@ def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[
         ConsentText(
             name=P.CONTACT_CONSENT,
             version=CONTACT_CONSENT_VERSION,
-            source="bot/contact.py",
+            source="bot/screening/presenter.py",
             when=P.CONTACT_CONSENT_WHEN.format(outcomes=outcomes),
             if_yes=P.CONTACT_CONSENT_YES,
             if_no=P.CONTACT_CONSENT_NO,
@@ -549,7 +551,7 @@ def pack_consents(dialog: Dialog, observed: Observations, words: Words) -> list[
         ConsentText(
             name=P.REMINDER_CONSENT,
             version=REMINDER_CONSENT_VERSION,
-            source="bot/rescreen.py",
+            source="bot/screening/presenter.py",
             when=P.REMINDER_CONSENT_WHEN,
             if_yes=P.REMINDER_CONSENT_YES,
             if_no=P.REMINDER_CONSENT_NO,
@@ -576,7 +578,7 @@ def urgent_contact_consent(
     return ConsentText(
         name=P.URGENT_CONTACT_CONSENT,
         version=URGENT_CONTACT_CONSENT_VERSION,
-        source="bot/contact.py",
+        source="bot/screening/presenter.py",
         when=when,
         if_yes=P.URGENT_CONTACT_YES.format(
             urgent=sum(1 for p in leads if p.lead_urgent), leads=len(leads), versions=versions
@@ -636,17 +638,17 @@ def key_statement(pack: Pack) -> Bi:
 
 
 def catalog_hashes(locales_dir: Path, languages: list[str]) -> list[tuple[str, str]]:
-    """(catalog file, SHA-256) per translated language: the version names the script, these name its wording."""
+    """(catalog file, SHA-256) per translated language and domain (the code's and each dialog's): the version
+    names the script, these name its wording."""
     found = []
     for lang in languages:
-        po = locales_dir / lang / "LC_MESSAGES" / "messages.po"
-        if po.exists():
+        for po in sorted((locales_dir / lang / "LC_MESSAGES").glob("*.po")):
             found.append((shown_path(po), hashlib.sha256(po.read_bytes()).hexdigest()))
     return found
 
 
 def build_pack(
-    screener: Screener,
+    screener: ScreeningService,
     retention: Retention,
     svg: str | None,
     observed: Observations,
@@ -656,19 +658,19 @@ def build_pack(
     today: datetime | None = None,
 ) -> tuple[Pack, Texts, Words]:
     languages = pack_languages(screener.locales_dir)
-    texts = Texts(languages, screener.locales_dir)
+    texts = Texts(languages, screener.locales_dir, screener.dialog.id)
     words = Words(screener.dialog, screener.locales_dir)
     site_texts = []
-    english = screener.site_text(Translator(SOURCE_LANGUAGE, screener.locales_dir))
+    english = screener.texts.site_text(screener.translator(SOURCE_LANGUAGE))
     for lang in languages:
-        shown = screener.site_text(Translator(lang, screener.locales_dir))
+        shown = screener.texts.site_text(screener.translator(lang))
         site_texts.append(Cell(lang, shown, lang != SOURCE_LANGUAGE and shown == english))
     crisis_shown = []
     for lang in languages:
-        t = Translator(lang, screener.locales_dir)
+        t = screener.translator(lang)
         text = screener.dialog.safety.text
-        missing = lang != SOURCE_LANGUAGE and t(text) == text
-        crisis_shown.append(Cell(lang, screener.fill_safety_numbers(t(text), t), missing))
+        missing = lang != SOURCE_LANGUAGE and t.dialog(text) == text
+        crisis_shown.append(Cell(lang, screener.texts.fill_safety_numbers(t.dialog(text), t), missing))
     raw = tomllib.loads(Path(screener.dialog.source_path).read_text("utf-8"))
     in_dialog = {text for _, text in dialog_texts(raw)}
     others = [texts(m) for m in code_messages(screener.locales_dir, in_dialog)]
@@ -1039,7 +1041,7 @@ def file_stem(dialog: Dialog) -> str:
 
 def write_pack(
     out_dir: Path,
-    screener: Screener,
+    screener: ScreeningService,
     retention: Retention,
     svg: str | None,
     observed: Observations,

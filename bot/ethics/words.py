@@ -11,7 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..dialog.model import Condition, Dialog, Option, Question
+from ..dialog.model import Condition, Dialog, Duration, Option, Question
 from ..i18n import Translator
 from .bilingual import Bi
 
@@ -37,7 +37,7 @@ class Words:
 
     def __init__(self, dialog: Dialog, locales_dir: Path) -> None:
         self.dialog = dialog
-        self.zh = Translator("zh_Hans", locales_dir)
+        self.zh = Translator("zh_Hans", locales_dir, dialog.id).either
 
     def text(self, text: str) -> Bi:
         return Bi(text, self.zh(text))
@@ -93,11 +93,11 @@ class Words:
             lead = Bi("Rules out: likely not eligible, criterion {c}.", "排除：可能不符合，标准 {c}。").format(
                 c=self.criterion_name(option.rules_out)
             )
-        elif option.wait_days:
+        elif option.wait is not None:
             lead = Bi(
-                "Not yet: criterion {c} is met {days} days after the answer; the outcome gives that date.",
-                "暂不：回答{days}天后符合标准 {c}；结果中给出该日期。",
-            ).format(c=self.criterion_name(option.criterion), days=option.wait_days)
+                "Not yet: criterion {c} is met {wait} after the answer; the outcome gives that date.",
+                "暂不：回答{wait}后符合标准 {c}；结果中给出该日期。",
+            ).format(c=self.criterion_name(option.criterion), wait=duration_words(option.wait))
         elif option.review:
             # An answer naming no criterion (a "Not sure") flags every criterion of the question (rules.findings_for).
             criteria = (option.criterion,) if option.criterion else question.criteria
@@ -163,10 +163,10 @@ class Words:
                 parts.append(Bi("day", "日期"))
             lines.append(
                 Bi(
-                    "If the date ({parts}) lies less than {weeks} weeks before today: not yet, criterion {c}, with "
+                    "If the date ({parts}) lies less than {span} before today: not yet, criterion {c}, with "
                     "the date it will be met. If the answers leave it open: needs review.",
-                    "如日期（{parts}）距今不足{weeks}周：暂不，标准 {c}，并给出符合的日期。如回答无法判断：需核查。",
-                ).format(parts=Bi.join(parts), weeks=s.weeks, c=self.criterion_name(s.criterion))
+                    "如日期（{parts}）距今不足{span}：暂不，标准 {c}，并给出符合的日期。如回答无法判断：需核查。",
+                ).format(parts=Bi.join(parts), span=duration_words(s.at_least), c=self.criterion_name(s.criterion))
             )
         if question.not_sure:
             day_of = [q for q in self.dialog.questions if q.since and q.since.day_question == question.id]
@@ -212,16 +212,21 @@ def _at_most(w: Words, source: Question, condition: Condition, value: Any) -> Bi
     return Bi("is at most {v:g}", "不大于{v:g}").format(v=value)
 
 
-def _less_than_weeks_ago(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+def _less_than_ago(w: Words, source: Question, condition: Condition, value: Any) -> Bi:
+    span = duration_words(value)
     if condition.month_question:
         month = w.dialog.question(condition.month_question)
         return Bi(
-            "gives, with a known month (question {m}), a date that may lie less than {n} weeks before today",
-            "连同已知的月份（问题 {m}）得出的日期可能距今不足{n}周",
-        ).format(m=month.id, n=value)
-    return Bi("gives a date that may lie less than {n} weeks before today", "得出的日期可能距今不足{n}周").format(
-        n=value
-    )
+            "gives, with a known month (question {m}), a date that may lie less than {n} before today",
+            "连同已知的月份（问题 {m}）得出的日期可能距今不足{n}",
+        ).format(m=month.id, n=span)
+    return Bi("gives a date that may lie less than {n} before today", "得出的日期可能距今不足{n}").format(n=span)
+
+
+def duration_words(duration: Duration) -> Bi:
+    """ "12 weeks" / "12周": a time rule as the dialog file says it."""
+    zh = {"days": "天", "weeks": "周", "months": "个月", "years": "年"}[duration.unit]
+    return Bi(str(duration), f"{duration.amount}{zh}")
 
 
 #: The words for each kind of ask_if test (a field of Condition). A new kind needs its words here.
@@ -231,5 +236,5 @@ CONDITION_WORDS: dict[str, Callable[[Words, Question, Condition, Any], Bi]] = {
     "years_ago_at_most": _years_ago_at_most,
     "at_least": _at_least,
     "at_most": _at_most,
-    "less_than_weeks_ago": _less_than_weeks_ago,
+    "less_than_ago": _less_than_ago,
 }

@@ -1,8 +1,8 @@
 """Tell the study team of new leads, urgent first, and keep trying until each message is delivered.
 
-`on_lead` is a Screener callback: it writes the messages to the outbox inside the step
-that made the lead (the same transaction, where the channel has one), so a lead and
-its announcement are saved together. `run` (a task beside the web server or the
+`on_lead` is the screening service's in-step callback: it writes the messages to the
+outbox inside the unit of work of the step that made the lead (one transaction), so a
+lead and its announcement are saved together. `run` (a task beside the web server or the
 Telegram bot) sends what is due, then sleeps until the next lead or POLL_SECONDS. A
 failed message waits 30 s, 1 min, 2 min ... up to 30 min between tries, for as long
 as it takes; the console lists it with its error meanwhile. A sweep also announces any
@@ -22,16 +22,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from ..config import Settings
 from ..i18n import Translator, _, negotiate
-from ..store.leads import LeadStore
-from ..store.outbox import Message, Outbox
+from ..screening.notifications import Message, NotificationOutbox
 from .targets import Target, parse_targets
 
 if TYPE_CHECKING:
-    from ..screening import Screener
+    from ..screening import ScreeningService
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +72,13 @@ class Notifier:
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
-        leads: LeadStore,
+        outbox: NotificationOutbox,
         targets: list[Target],
         translator: Translator,
         console_url: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.outbox = Outbox(db)
-        self.leads = leads
+        self.outbox = outbox
         self.targets = {t.key: t for t in targets}
         self.t = translator
         self.console_url = console_url.rstrip("/")
@@ -95,22 +90,28 @@ class Notifier:
     # ------------------------------------------------------------------ writing
 
     def on_lead(self, lead_id: str, event: str) -> None:
-        """The Screener's callback: an urgent lead is announced as soon as it exists, any other when its
+        """The service's in-step callback: an urgent lead is announced as soon as it exists, any other when its
         contact capture is complete; a lead screened again is announced again."""
         if not self.targets or event not in ("created", "completed", "repeat"):
             return
-        lead = self.leads.get(lead_id)
+        lead = self.outbox.lead_facts(lead_id)
         if lead is None:
             return
         if event == "repeat":
-            self.enqueue(lead.id, AGAIN, bool(lead.urgent))
+            self.enqueue(lead.id, AGAIN, lead.urgent, wake=False)
         elif (event == "completed" or lead.urgent) and not self.outbox.has(lead.id, (NEW,)):
-            self.enqueue(lead.id, NEW, bool(lead.urgent))
+            self.enqueue(lead.id, NEW, lead.urgent, wake=False)
 
-    def enqueue(self, lead_id: str, kind: str, urgent: bool) -> None:
+    def committed(self, lead_id: str, event: str) -> None:
+        """The service's after-commit callback: the step's messages are in the outbox now, send them."""
+        self.wake()
+
+    def enqueue(self, lead_id: str, kind: str, urgent: bool, wake: bool = True) -> None:
+        """Add the messages; `wake=False` inside a step, whose commit wakes the sender (`committed`)."""
         targets = [(t.key, t.label) for t in self.targets.values()]
         self.outbox.add(lead_id, kind, urgent, targets, _iso(self.clock()))
-        self.wake()
+        if wake:
+            self.wake()
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
@@ -164,7 +165,7 @@ class Notifier:
         t = self.t
         if message.kind == TEST:
             return t(TITLE_TEST), t(BODY_TEST)
-        lead = self.leads.get(message.lead_id)
+        lead = self.outbox.lead_facts(message.lead_id)
         outcome = lead.outcome if lead else ""
         short = message.lead_id
         if message.urgent:
@@ -214,19 +215,19 @@ class Notifier:
             self.wake()
 
 
-def notifier_for(screener: Screener, settings: Settings) -> Notifier | None:
+def notifier_for(screener: ScreeningService, settings: Settings) -> Notifier | None:
     """The Notifier of this deployment (None without NOTIFY_URLS or without leads), its on_lead registered.
 
     Messages are in STAFF_LANGUAGE, else SCREENING_LANGUAGE, else English."""
-    if not settings.notify_urls or screener.leads is None:
+    if not settings.notify_urls or not screener.keeps_contacts:
         return None
     language = negotiate(settings.staff_language or settings.language, screener.languages)
     notifier = Notifier(
-        screener.store.db,
-        screener.leads,
+        screener.notifications(),
         parse_targets(settings.notify_urls),
         screener.translator(language),
         settings.public_url,
     )
-    screener.on_lead.append(notifier.on_lead)
+    screener.subscribe(notifier.on_lead, in_step=True)  # the outbox row commits with the lead
+    screener.subscribe(notifier.committed)  # and only then the sender looks for it
     return notifier

@@ -32,7 +32,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .conversations import transaction
+from .transactions import transaction
 from .wipe import database_file
 
 #: The two triggers that keep the log append-only, exactly as the schema makes them.
@@ -106,11 +106,8 @@ def record(
             detail[:500],
             " ".join(dict.fromkeys(seen)),
         )
-        db.execute(
-            "INSERT INTO audit_log (id, at, who, action, lead_id, detail, leads_seen, chain)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [*row, link(_key(db), previous, row)],
-        )
+        entry = dict(zip(_COLUMNS, row, strict=True))
+        db["audit_log"].insert({**entry, "chain": link(_key(db), previous, row)})  # sqlite-utils: a savepoint
 
 
 def start_chain(db: sqlite_utils.Database, key: bytes) -> int:

@@ -30,8 +30,11 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import Problem
-from . import sqlcipher
+from . import audit, sqlcipher
 from .db import MIGRATIONS, StoreError, database_files
+from .leads import LeadStore
+from .retention import erase_conversation
+from .vault import Vault
 
 #: <database name>-<UTC time>.db, e.g. screening-20261125T030000Z.db
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -251,3 +254,15 @@ def restore_backup(backup: Path, db_path: Path, keys: Sequence[bytes], now: date
     os.replace(incoming, db_path)
     _fsync(db_path.parent)
     return Restored(aside, 0)
+
+
+def erase_again(db: sqlite_utils.Database, vault: Vault, marks: set[str], withdrawn: set[str]) -> int:
+    """After a restore: erase again every conversation the replaced database's log says was erased after
+    the backup (`marks`), and delete the leads of people who said no to contact since (`withdrawn`).
+    Returns how many."""
+    erased = [cid for (cid,) in db.execute("SELECT id FROM conversations") if audit.erasure_mark(db, cid) in marks]
+    again = sum(erase_conversation(db, conversation, "restore") for conversation in erased)
+    leads = LeadStore(db, vault)
+    for lead in filter(None, (leads.get(lead_id) for lead_id in withdrawn)):
+        again += len(leads.withdraw(lead.conversation_id))  # "no, thank you" to contact, said after the backup
+    return again

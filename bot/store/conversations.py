@@ -8,10 +8,6 @@ changed answer never erases what was said before.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -20,11 +16,16 @@ import sqlite_utils
 from ..dialog.engine import Conversation
 from ..dialog.model import Dialog
 from ..dialog.rules import Finding
+from . import audit
+from .transactions import after_commit, now_iso, transaction
+from .wipe import request_wipe
+
+__all__ = ["ConversationStore", "after_commit", "now_iso", "transaction"]
 
 #: The columns `load` reads: each is the Conversation field of the same name.
 _LOAD_COLUMNS = (
     "id", "channel", "user_key", "source", "state", "language", "answers", "editing", "last_question", "draft",
-    "consent_version", "consented_at", "outcome", "contact_step", "contact_consent_version", "contact_consented_at",
+    "consent_version", "consented_at", "outcome", "contact_consent_version", "contact_consented_at",
     "consents", "risk_signal",
 )  # fmt: skip
 _LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ?"
@@ -47,58 +48,6 @@ def _save_sql(columns: tuple[str, ...]) -> str:
 
 #: json.dumps(..., ensure_ascii=False) builds a new encoder per call; this one is reused (same output).
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-#: Work to do once the outermost transaction of a connection has committed, by connection. Keyed by
-#: the connection itself, not its `id()`: an id is reused once its object is gone, so a closed
-#: connection's leftover work could run at another connection's commit.
-_AFTER_COMMIT: dict[sqlite3.Connection, list[Callable[[], object]]] = {}
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One atomic write: all of it reaches the disk, or none of it.
-
-    Inside another transaction it is a savepoint: its writes join the outer commit (a
-    channel commits everything one update changes at once), and a failure inside it is
-    still undone on its own. Never hold one across an `await`: the connection is shared
-    by every chat."""
-    conn = db.conn
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT nested")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:  # not after a failure SQLite answered by rolling back everything
-                conn.execute("ROLLBACK TO nested")
-                conn.execute("RELEASE nested")
-            raise
-        conn.execute("RELEASE nested")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")  # may fail too (a full disk): then it is undone like any failure
-    except BaseException:
-        if conn.in_transaction:  # SQLite itself rolls back after some failures (disk full, I/O error)
-            conn.execute("ROLLBACK")
-        _AFTER_COMMIT.pop(conn, None)
-        raise
-    for work in _AFTER_COMMIT.pop(conn, ()):
-        work()
-
-
-def after_commit(db: sqlite_utils.Database, work: Callable[[], object]) -> None:
-    """Run `work` now, or, inside a transaction, once it has committed (e.g. emptying the
-    write-ahead log after an erasure, which SQLite cannot do inside a transaction)."""
-    if db.conn.in_transaction:
-        _AFTER_COMMIT.setdefault(db.conn, []).append(work)
-    else:
-        work()
 
 
 class ConversationStore:
@@ -132,7 +81,7 @@ class ConversationStore:
             "status": "finished" if conv.outcome else "active",
             "state": conv.state,
             "language": conv.language,
-            "respondent": conv.respondent,
+            "respondent": self.dialog.respondent_of(conv.answers),
             "answers": _to_json(conv.answers),
             "editing": int(conv.editing),
             "last_question": conv.last_question,
@@ -144,7 +93,6 @@ class ConversationStore:
             "consent_version": conv.consent_version,
             "consented_at": conv.consented_at,
             "source": conv.source,
-            "contact_step": conv.contact_step,
             "contact_consent_version": conv.contact_consent_version,
             "contact_consented_at": conv.contact_consented_at,
             "consents": _to_json(conv.consents),
@@ -175,9 +123,6 @@ class ConversationStore:
 
     def delete(self, conversation_id: str) -> bool:
         """Erase a conversation with its answers and outcomes (foreign keys cascade), and empty the log."""
-        from . import audit
-        from .wipe import request_wipe  # wipe.py builds on this module's after_commit
-
         with transaction(self.db):
             answered = self.db.execute("SELECT 1 FROM answers WHERE conversation_id = ? LIMIT 1", [conversation_id])
             said_something = answered.fetchone() is not None
@@ -188,6 +133,11 @@ class ConversationStore:
                 mark = audit.erasure_mark(self.db, conversation_id)
                 audit.record(self.db, "person", "erase", detail=f"erased={mark}: a consent declined, answers deleted")
         return cursor.rowcount > 0
+
+    def unfinished_by_state(self) -> dict[str, int]:
+        """How many unfinished screenings wait at each step (for the funnel)."""
+        rows = self.db.query("SELECT state, COUNT(*) AS c FROM conversations WHERE outcome = '' GROUP BY state")
+        return {r["state"]: r["c"] for r in rows}
 
     def answer_history(self, conversation_id: str) -> list[dict[str, Any]]:
         return list(

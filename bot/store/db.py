@@ -2,9 +2,12 @@
 
 WAL mode lets a reader (staff export) run beside the bot; `synchronous=FULL`
 makes a committed answer survive a power cut, which matters more here than speed.
-(The Telegram channel switches its connection to group commit, bot/store/durable.py:
-the same guarantee for everything it acknowledges, with one fsync for many chats.)
+(In the long-running async processes the storage switches to group commit, storage.py and
+durable.py: the same guarantee for everything acknowledged, with one fsync for many chats.)
 The file is created readable by its owner only: it holds health data.
+
+Long on purpose: the schema's whole history: every migration stays as released (never
+edited), appended one after another.
 """
 
 from __future__ import annotations
@@ -425,7 +428,30 @@ def _v11_audit_chain(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE vault ADD COLUMN audit_key_enc TEXT NOT NULL DEFAULT ''")
 
 
-def _v12_web_state(db: sqlite_utils.Database) -> None:
+def _v12_flow_states(db: sqlite_utils.Database) -> None:
+    """Issue 18: contact capture and the reminder offer are states of the flow, not a `contact_step` column.
+
+    A finished conversation in the middle of contact capture moves to that step's state
+    (`contact_phone` ...), one that finished it to `contact_done` or `contact_declined`;
+    the others stay at their outcome. `contact_step` is kept (SQLite cannot drop it in
+    place) and no longer written."""
+    for step, state in (
+        ("ask", "contact_consent"),
+        ("phone", "contact_phone"),
+        ("name", "contact_name"),
+        ("time", "contact_time"),
+        ("language", "contact_language"),
+        ("done", "contact_done"),
+        ("declined", "contact_declined"),
+    ):
+        db.execute(
+            "UPDATE conversations SET state = ?, contact_step = '' WHERE outcome != '' AND contact_step = ?",
+            [state, step],
+        )
+    db.execute("UPDATE conversations SET contact_step = '' WHERE contact_step != ''")
+
+
+def _v13_web_state(db: sqlite_utils.Database) -> None:
     """Issue 20: the web chat keeps nothing in a process's memory (bot/store/web_state.py).
 
     - `web_limits`: a token bucket per session and per address (keyed hashes, no address stored).
@@ -461,7 +487,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_staff_console,
     _v10_notification_outbox,
     _v11_audit_chain,
-    _v12_web_state,
+    _v12_flow_states,
+    _v13_web_state,
 ]
 
 

@@ -12,6 +12,9 @@ them or mark them "not a duplicate". Typing someone else's number therefore neve
 reaches their lead, their answers or their erasure.
 
 Every change keeps who, when and a note in `lead_history`.
+
+Long on purpose: the only code that encrypts and decrypts contact details: keeping all
+of it in one module is the point.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class Screening:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     review_answers: list[dict[str, Any]] = field(default_factory=list)
     criteria: dict[str, str] = field(default_factory=dict)
-    #: Why the study team should reach this person first ("" = not urgent): see Screener.urgent_reason.
+    #: Why the study team should reach this person first ("" = not urgent): see Engine.urgent_reason.
     urgent: str = ""
 
 
@@ -165,9 +168,7 @@ class LeadStore:
             if not found:
                 lead_id = self._new_id()
                 row = {"id": lead_id, **values, "status": "new", "created_at": stamp, "status_changed_at": stamp}
-                self.db.execute(
-                    f"INSERT INTO leads ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-                )
+                self.db["leads"].insert(row)  # sqlite-utils: a savepoint inside the step's unit of work
                 self._history(lead_id, stamp, "screening", "created", "new", f"outcome {screening.outcome}")
                 event = "created"
             else:
@@ -260,6 +261,10 @@ class LeadStore:
             self.db.execute(
                 f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", [*values.values(), lead_id]
             )
+
+    def by_status(self) -> dict[str, int]:
+        """How many leads have each status (for the funnel)."""
+        return {r["status"]: r["c"] for r in self.db.query("SELECT status, COUNT(*) AS c FROM leads GROUP BY status")}
 
     def lead_of(self, conversation_id: str) -> str | None:
         row = list(self.db.query("SELECT id FROM leads WHERE conversation_id = ? LIMIT 1", [conversation_id]))
@@ -443,10 +448,8 @@ class LeadStore:
         return next(self.db.query("SELECT status FROM leads WHERE id = ?", [lead_id]))["status"]
 
     def _history(self, lead_id: str, at: str, who: str, change: str, status: str, note: str) -> None:
-        self.db.execute(
-            "INSERT INTO lead_history (lead_id, at, who, change, status, note) VALUES (?, ?, ?, ?, ?, ?)",
-            [lead_id, at, who[:64], change, status, note[:500]],
-        )
+        row = {"lead_id": lead_id, "at": at, "who": who[:64], "change": change, "status": status, "note": note[:500]}
+        self.db["lead_history"].insert(row)
 
     def _lead(self, r: dict[str, Any]) -> Lead:
         return Lead(

@@ -112,7 +112,8 @@ class Outbox:
         return list(
             self.db.query(
                 "SELECT l.id, l.urgent FROM leads l JOIN conversations c ON c.id = l.conversation_id"
-                " WHERE l.status = 'new' AND l.created_at >= ? AND (l.urgent != '' OR c.contact_step = 'done')"
+                " WHERE l.status = 'new' AND l.created_at >= ? AND (l.urgent != '' OR c.state = 'contact_done'"
+                " OR (c.state IN ('reminder_offer', 'finished') AND c.contact_consent_version != ''))"
                 " AND NOT EXISTS (SELECT 1 FROM notification_outbox o WHERE o.lead_id = l.id)",
                 [since],
             )

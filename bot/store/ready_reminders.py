@@ -16,9 +16,10 @@ from typing import Any
 
 import sqlite_utils
 
+from ..dialog.flow import ReminderStatus
 from .conversations import transaction
 
-AGREED, DECLINED, SENT, STOPPED, CLOSED = "agreed", "declined", "sent", "stopped", "closed"
+AGREED, SENT = ReminderStatus.AGREED, ReminderStatus.SENT
 
 
 @dataclass(frozen=True)

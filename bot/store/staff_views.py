@@ -17,40 +17,47 @@ import sqlite_utils
 REACHED = ("contacted", "visit_booked", "enrolled")
 
 
-def outcomes_by_source(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """(source, outcome, count) for finished screenings still kept; "" is no campaign."""
-    return list(
-        db.query(
-            "SELECT source, outcome, COUNT(*) AS count FROM conversations WHERE outcome != ''"
-            " GROUP BY source, outcome ORDER BY source, outcome"
+class StaffViews:
+    """The statistics' queries and a lead's answers, as a repository of the unit of work (storage.py)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def outcomes_by_source(self) -> list[dict[str, Any]]:
+        """(source, outcome, count) for finished screenings still kept; "" is no campaign."""
+        return list(
+            self.db.query(
+                "SELECT source, outcome, COUNT(*) AS count FROM conversations WHERE outcome != ''"
+                " GROUP BY source, outcome ORDER BY source, outcome"
+            )
         )
-    )
 
-
-def outcomes_by_week(db: sqlite_utils.Database, since: str) -> list[dict[str, Any]]:
-    """(week's Monday as YYYY-MM-DD, outcome, count) of outcomes decided since `since`, from the outcome
-    history (a screening done again counts again)."""
-    return list(
-        db.query(
-            "SELECT date(substr(decided_at, 1, 10), '-' || ((CAST(strftime('%w', substr(decided_at, 1, 10))"
-            " AS INTEGER) + 6) % 7) || ' days') AS week, outcome, COUNT(*) AS count FROM outcomes"
-            " WHERE decided_at >= ? GROUP BY week, outcome ORDER BY week",
-            [since],
+    def outcomes_by_week(self, since: str) -> list[dict[str, Any]]:
+        """(week's Monday as YYYY-MM-DD, outcome, count) of outcomes decided since `since`, from the outcome
+        history (a screening done again counts again)."""
+        return list(
+            self.db.query(
+                "SELECT date(substr(decided_at, 1, 10), '-' || ((CAST(strftime('%w', substr(decided_at, 1, 10))"
+                " AS INTEGER) + 6) % 7) || ' days') AS week, outcome, COUNT(*) AS count FROM outcomes"
+                " WHERE decided_at >= ? GROUP BY week, outcome ORDER BY week",
+                [since],
+            )
         )
-    )
 
+    def leads_reached(self) -> tuple[int, int]:
+        """(leads the team has spoken with, leads enrolled), among the leads still kept, from their history."""
+        marks = ", ".join("?" for _ in REACHED)
+        reached = next(
+            self.db.query(
+                f"SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status IN ({marks})", list(REACHED)
+            )
+        )["c"]
+        enrolled = next(
+            self.db.query("SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status = 'enrolled'")
+        )["c"]
+        return reached, enrolled
 
-def leads_reached(db: sqlite_utils.Database) -> tuple[int, int]:
-    """(leads the team has spoken with, leads enrolled), among the leads still kept, from their history."""
-    marks = ", ".join("?" for _ in REACHED)
-    reached = next(
-        db.query(f"SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status IN ({marks})", list(REACHED))
-    )["c"]
-    enrolled = next(db.query("SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status = 'enrolled'"))["c"]
-    return reached, enrolled
-
-
-def answers_of(db: sqlite_utils.Database, conversation_id: str) -> dict[str, Any]:
-    """A conversation's current answers ({question id: {"value": ...}}), {} when it is gone."""
-    rows = list(db.query("SELECT answers FROM conversations WHERE id = ?", [conversation_id]))
-    return json.loads(rows[0]["answers"]) if rows else {}
+    def answers_of(self, conversation_id: str) -> dict[str, Any]:
+        """A conversation's current answers ({question id: {"value": ...}}), {} when it is gone."""
+        rows = list(self.db.query("SELECT answers FROM conversations WHERE id = ?", [conversation_id]))
+        return json.loads(rows[0]["answers"]) if rows else {}

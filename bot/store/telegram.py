@@ -134,6 +134,13 @@ class TelegramStore:
 
     # ------------------------------------------------------------------ updates
 
+    def update_seen(self, update_id: int) -> bool:
+        """True when this update id was recorded before (a replay); a read only."""
+        return (
+            self.db.conn.execute("SELECT 1 FROM telegram_updates WHERE update_id = ?", [update_id]).fetchone()
+            is not None
+        )
+
     def first_time_seen(self, update_id: int, now: datetime) -> bool:
         """Record an update id; False when it was recorded before (a replay)."""
         with transaction(self.db):

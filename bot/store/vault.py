@@ -24,6 +24,9 @@ chat ids were kept) cannot be re-derived: its old pseudonym is kept encrypted an
 replaced by a keyed hash of it under the new key, and the old hash key is kept
 (encrypted with the new key) so the person's next message finds it and re-keys it
 (`Vault.legacy_hash_key`, bot/store/telegram.py). Once none is left, that key goes.
+
+Long on purpose: every key the bot holds (the Fernet keys, the hash key, the audit key, the
+database file's key), how each is opened, checked and rotated, in the one module that sees them.
 """
 
 from __future__ import annotations

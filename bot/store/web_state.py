@@ -9,7 +9,8 @@ drawn by another show the same thing, and a limit holds whichever worker a post 
   `per_minute` posts and refills evenly; taking one is one UPSERT that changes nothing
   when the bucket is empty, so a flood of refused posts writes nothing.
 - `web_turns`: the last reply of each web session (its notices and prompt, as the channel
-  serialised them), to draw after the redirect, under a key of the session's own (not the
+  serialised them), to draw after the redirect, written in the unit of work of the step that
+  made it (ScreeningService.handle's `keep`), under a key of the session's own (not the
   conversation's user key) and with the id of the conversation it belongs to. It can repeat
   what the person was told about their answers, so it goes when that conversation goes (a
   trigger on `conversations`: erasure, the retention purge and every other delete), and it
@@ -49,11 +50,12 @@ class WebState:
 
         None when every bucket had a post to give; else the first empty bucket's key and the
         seconds until it has one again (the buckets after it are left as they were). A
-        per_minute of 0 means no limit."""
+        per_minute of 0 means no limit (and with no limit at all nothing is written, not even a commit)."""
+        buckets = [(key, per_minute) for key, per_minute in buckets if per_minute > 0]
+        if not buckets:
+            return None
         with transaction(self.db):
             for key, per_minute in buckets:
-                if per_minute <= 0:
-                    continue
                 rate = per_minute / 60.0
                 taken = self.db.execute(_TAKE, {"bucket": key, "full": per_minute, "rate": rate, "now": now})
                 if not taken.fetchall():

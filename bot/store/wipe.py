@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from . import sqlcipher
-from .conversations import after_commit
+from .transactions import after_commit
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,12 @@
 `serve` is used by `screening-bot run` and by the tests alike (rather than ptb's
 `run_polling`, which owns the event loop): initialise, register the command menu
 (optional: a failure is logged, the bot still runs), start polling or the webhook,
-start the reminder loop, the daily retention purge (bot/daily_purge.py) and the erasure follow-up (WAL
+start the reminder loop, the daily retention purge (bot/screening/daily_purge.py) and the erasure follow-up (WAL
 wipes off the event loop, staff messages blanked); on stop, the same in reverse.
 The study team's side (staff chat, staff commands) is in staff.py.
+
+Long on purpose: everything ptb is told, in one visible place (the house style asks for
+one main() that wires it all).
 """
 
 from __future__ import annotations
@@ -26,13 +29,10 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 from telegram.request import BaseRequest, HTTPXRequest
 
 from ...config import ConfigError, Settings
-from ...daily_purge import DailyPurge
 from ...errors import explain_os_error
-from ...i18n import Translator, _
+from ...i18n import _
 from ...retention import Retention, retention_from
-from ...screening import Screener
-from ...store.durable import durable_flush
-from ...store.telegram import TelegramStore
+from ...screening import DailyPurge, ScreeningService
 from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
 from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
@@ -123,7 +123,7 @@ class Webhook:
 
 
 def build_application(
-    screener: Screener,
+    service: ScreeningService,
     options: TelegramOptions,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     *,
@@ -135,8 +135,8 @@ def build_application(
     `request` (ptb's HTTP layer) and `update_processor` (ptb's concurrency, default 256 updates at
     once) are for the benchmark and tests only: they replace the network and time each update,
     leaving everything else as it runs in production."""
-    if screener.leads is None:
-        raise ConfigError("the Telegram channel needs the encryption vault (build the Screener with leads=LeadStore)")
+    if not service.keeps_contacts:
+        raise ConfigError("the Telegram channel needs the encryption vault (build the service's Storage with a vault)")
     guard_logs(options.token)
     root = options.api_base_url.rstrip("/")
     builder = (
@@ -152,17 +152,15 @@ def build_application(
     builder = builder.request(WatchedRequest(sending, link)).get_updates_request(WatchedRequest(polling, link))
     app = builder.build()
     app.bot_data["link"] = link
-    durable = durable_flush(screener.store.db)
+    durable = service.group_commit()  # every step waits for its fsync, shared by all chats (store/durable.py)
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
-    store = TelegramStore(screener.store.db, screener.leads.vault)
-    channel = TelegramChannel(screener, store, sender, options.reminder_after, clock)
-    channel.staff = StaffDesk(screener, store, sender, options.staff, clock)
+    channel = TelegramChannel(service, sender, options.reminder_after, clock)
+    channel.staff = StaffDesk(service, service.team(), sender, options.staff, clock)
     channel.register(app)
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
-    channel.after_update.append(app.bot_data["ready_reminders"].note_chat)
-    purge = DailyPurge(screener.store.db, options.retention, clock, options.purge_check_every)
+    purge = DailyPurge(service, options.retention, clock, options.purge_check_every)
     if channel.staff is not None:
         purge.after.append(channel.staff.blank_orphans)  # the staff posts of leads it removed
     app.bot_data["purge"] = purge
@@ -210,10 +208,10 @@ def check_telegram(settings: Settings) -> None:
     asyncio.run(ask())
 
 
-async def register_commands(app: Application, screener: Screener, staff: StaffOptions | None = None) -> None:
+async def register_commands(app: Application, service: ScreeningService, staff: StaffOptions | None = None) -> None:
     """The command menu in each language (and for staff, theirs). Optional: a failure is logged, the bot runs on."""
     for code, language in MENU_LANGUAGES.items():
-        t = Translator(language, screener.locales_dir)
+        t = service.translator(language)
         try:
             await app.bot.set_my_commands(
                 [BotCommand(name, t(text)) for name, text in COMMANDS], language_code=code or None
@@ -236,10 +234,10 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     link: TelegramLink = app.bot_data["link"]
     await reach_telegram(app.bot, link, options.start_seconds)
     await app.initialize()
-    channel.store.forget_updates_before(channel.clock() - timedelta(days=2))
+    channel.upkeep.forget_updates_before(channel.clock() - timedelta(days=2))
     if channel.staff is not None:
-        channel.screener.on_lead.append(channel.staff.on_lead)
-    await register_commands(app, channel.screener, options.staff)
+        app.bot_data["unsubscribe"] = channel.service.subscribe(channel.staff.on_lead)
+    await register_commands(app, channel.service, options.staff)
     await app.start()
     assert app.updater is not None
     try:
@@ -273,13 +271,12 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
 
 
 async def stop(app: Application) -> None:
-    channel: TelegramChannel = app.bot_data["channel"]
     await app.bot_data["purge"].stop()
     await app.bot_data["erasures"].stop()
     await app.bot_data["reminders"].stop()
     await app.bot_data["ready_reminders"].stop()
-    if channel.staff is not None and channel.staff.on_lead in channel.screener.on_lead:
-        channel.screener.on_lead.remove(channel.staff.on_lead)
+    if "unsubscribe" in app.bot_data:
+        app.bot_data.pop("unsubscribe")()
     if app.updater is not None and app.updater.running:
         try:
             await app.updater.stop()
@@ -327,8 +324,8 @@ async def serve(
 
 
 def run_telegram(
-    screener: Screener, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
+    service: ScreeningService, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
 ) -> int:
-    app = build_application(screener, TelegramOptions.from_settings(settings))
+    app = build_application(service, TelegramOptions.from_settings(settings))
     asyncio.run(serve(app, webhook, beside))
     return 0

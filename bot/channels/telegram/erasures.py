@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ...store.wipe import defer_wipes, wipe_pending_async
 from .loops import PeriodicCheck
 
 if TYPE_CHECKING:
@@ -26,13 +25,13 @@ class ErasureFollowUp(PeriodicCheck):
     def __init__(self, channel: TelegramChannel, check_every: float = 60.0) -> None:
         super().__init__(check_every)
         self.channel = channel
-        self.db = channel.screener.store.db
+        self.upkeep = channel.upkeep
         self._hand_back: Callable[[], None] | None = None
         #: Whether the last check left the log empty (tests wait on `checked`, then read this).
         self.wiped = False
 
     def start(self) -> None:
-        self._hand_back = defer_wipes(self.db, self.wake)
+        self._hand_back = self.upkeep.defer_wipes(self.wake)
         super().start()
 
     async def stop(self) -> None:
@@ -41,9 +40,9 @@ class ErasureFollowUp(PeriodicCheck):
             self._hand_back()
             self._hand_back = None
         await super().stop()
-        self.wiped = await wipe_pending_async(self.db)
+        self.wiped = await self.upkeep.wipe_pending()
 
     async def check(self) -> None:
-        self.wiped = await wipe_pending_async(self.db)
+        self.wiped = await self.upkeep.wipe_pending()
         if self.channel.staff is not None:
             await self.channel.staff.blank_orphans()

@@ -2,11 +2,15 @@
 
 Each handler is named after what it answers. They all end in `TelegramChannel._run`,
 which, holding the chat's lock (a chat's updates stay in order; different chats run
-concurrently), opens the conversation, lets the Screener handle one Action and
-draws the Reply: notices as messages, the prompt as a message with an inline
+concurrently), hands one Action to the screening service (one unit of work: the answer,
+the update id, the chat's encrypted address, the reminders) and draws the Reply: notices
+as messages, the prompt as a message with an inline
 keyboard. Only one keyboard per chat is live: when a new prompt is sent, the
 previous one loses its buttons, and an answered question is edited to show the
 answer, so a double tap cannot answer twice.
+
+Long on purpose: the Telegram transport for every kind of update (messages, taps,
+contacts, edits, errors, reminders) beside the one drawing code they share.
 """
 
 from __future__ import annotations
@@ -18,9 +22,8 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
@@ -34,21 +37,16 @@ from telegram.ext import (
     filters,
 )
 
-from ...dialog.engine import Conversation
-from ...dialog.model import CONSENT, DECLINED, OUTCOMES
+from ...dialog.model import CONSENT
 from ...errors import STORAGE_ERRORS
 from ...i18n import Translator, _, negotiate
 from ...logs import exception_summary
 from ...replies import NOT_SAVED, SOMETHING_WENT_WRONG, Action, Choose, Command, Reply, Text
-from ...screening import Screener
-from ...store.conversations import transaction
-from ...store.telegram import DueReminder, TelegramStore
+from ...screening import DueNudge, Key, ScreeningService, Upkeep
 from . import keyboards
 from .identity import CHANNEL, telegram_user_key
 from .sending import ChatBlocked, Sender
-
-if TYPE_CHECKING:
-    from .staff import StaffDesk
+from .staff import STAFF_BUTTONS, StaffDesk
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +81,13 @@ class TelegramChannel:
 
     def __init__(
         self,
-        screener: Screener,
-        store: TelegramStore,
+        service: ScreeningService,
         sender: Sender,
         reminder_after: timedelta | None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.screener = screener
-        self.store = store
+        self.service = service
+        self.upkeep = Upkeep(service)
         self.sender = sender
         self.reminder_after = reminder_after
         self.clock = clock
@@ -100,8 +97,6 @@ class TelegramChannel:
         self._live_prompt: dict[int, tuple[int, str, str]] = {}
         #: chat id -> deep-link source, held in memory only until the person consents (then it is saved).
         self._pending_source: dict[int, str] = {}
-        #: Called after each handled update with (conversation id, chat id, was it /stop, now).
-        self.after_update: list[Callable[[str, int, bool, datetime], None]] = []
         #: chats that show the "share my phone number" keyboard (it must be taken away after the phone step).
         self._contact_keyboard: set[int] = set()
         #: the study team's side (set by build_application when the vault is there).
@@ -141,10 +136,27 @@ class TelegramChannel:
     # ------------------------------------------------------------------ gates (before any handler)
 
     async def drop_replayed_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Record the update id before anything changes; a second delivery stops here."""
-        if not self.store.first_time_seen(update.update_id, self.clock()):
+        """A second delivery stops here. A screening step records its update id in its own unit of work
+        (so a step is one commit); any other update is recorded now, before anything else happens."""
+        if self.upkeep.update_seen(update.update_id):
             log.info("a replayed update was dropped")
             raise ApplicationHandlerStop
+        if not self._is_step(update) and not self.upkeep.note_update(update.update_id, self.clock()):
+            raise ApplicationHandlerStop
+
+    def _is_step(self, update: Update) -> bool:
+        """A message or a screening button in a private chat, not for the staff desk: the service records it."""
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return False
+        if update.callback_query is not None:
+            return not (update.callback_query.data or "").startswith(STAFF_BUTTONS)
+        message = update.message
+        if message is None or not (message.text or message.contact):
+            return False
+        user = update.effective_user
+        staff = self.staff is not None and user is not None and user.id in self.staff.options.user_ids
+        return not (staff and (message.text or "").startswith("/"))
 
     async def keep_to_private_chats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Health questions belong in a private chat; in groups the bot only says so when addressed."""
@@ -156,7 +168,7 @@ class TelegramChannel:
         message = update.message
         if message is not None and message.text and message.text.startswith("/"):
             user = update.effective_user
-            t = self.screener.translator(self._language_for(user.language_code if user else None))
+            t = self.service.translator(self._language_for(user.language_code if user else None))
             with contextlib.suppress(ChatBlocked):
                 await self.sender.send(chat.id, t(PRIVATE_ONLY))
         raise ApplicationHandlerStop
@@ -221,11 +233,10 @@ class TelegramChannel:
         chat_id = update.effective_chat.id
         user = update.effective_user
         try:
-            conv = self.screener.open(CHANNEL, self._key(chat_id), language_hint=user and user.language_code)
-            language = conv.language
+            language = self.service.conversation(self._key(chat_id, user)).language
         except Exception:  # the database may be what failed
             language = self._language_for(user.language_code if user else None)
-        t = self.screener.translator(language)
+        t = self.service.translator(language)
         try:
             if update.callback_query:
                 await self.sender.answer_button(update.callback_query.id)
@@ -236,34 +247,23 @@ class TelegramChannel:
     # ------------------------------------------------------------------ one step of a conversation
 
     async def _run(self, update: Update, action: Action | None, source: str = "") -> None:
-        """One step, in two phases: first everything it changes, in one transaction (the answer,
-        the reminder, notes for later), with no `await` inside; then, once that is committed,
-        what the person sees (the Sender waits until the commit is on disk before it sends)."""
+        """One step: the service changes everything it changes in one unit of work (and waits until it
+        is on disk), then the channel draws what the person sees."""
         chat = update.effective_chat
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
-            now = self.clock()
-            with transaction(self.screener.store.db):
-                self.store.rekey_legacy(chat.id)  # only while a conversation from before rotate-key waits
-                source = source or self._pending_source.pop(chat.id, "")
-                conv = self.screener.open(
-                    CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None, source=source
-                )
-                if update.callback_query is not None:
-                    draw = self._tap(chat.id, conv, update)
-                elif action is _SHARED_CONTACT:
-                    draw = self._contact(chat.id, conv, update)
-                else:
-                    assert action is not None
-                    draw = self._say(chat.id, conv, action)
-                if source and conv.state == CONSENT:
-                    self._pending_source[chat.id] = source
-                self.store.remember_chat(conv.id, chat.id)  # encrypted, for reminders and rotate-key
-                self._plan_reminder(chat.id, conv, now)
-                stopped = (isinstance(action, Command) and action.name == "stop") or _tapped(update, "stop")
-                for hook in self.after_update:
-                    hook(conv.id, chat.id, stopped, now)
+            source = source or self._pending_source.pop(chat.id, "")
+            key = self._key(chat.id, user, source)
+            if update.callback_query is not None:
+                draw = await self._tap(chat.id, key, update)
+            elif action is _SHARED_CONTACT:
+                draw = await self._contact(chat.id, key, update)
+            else:
+                assert action is not None
+                draw = await self._say(chat.id, key, update, action)
+            if source and self.service.conversation(key).state == CONSENT:
+                self._pending_source[chat.id] = source
             try:
                 await draw()
             except ChatBlocked:
@@ -272,23 +272,45 @@ class TelegramChannel:
                 if self.staff is not None:
                     await self.staff.flush()
 
-    def _contact(self, chat_id: int, conv: Conversation, update: Update) -> Draw:
+    async def _step(self, key: Key, update: Update, action: Action) -> Reply | None:
+        """The service's step for this update; None for a replayed one (nothing to draw)."""
+        return await self.service.step(
+            key, action, update_id=update.update_id, nudge_after=self.reminder_after, now=self.clock()
+        )
+
+    async def _not_a_step(self, update: Update) -> None:
+        """An update that changes nothing (a stale tap, a contact not asked for): only its id is recorded."""
+        self.upkeep.note_update(update.update_id, self.clock())
+        await self.service.flush()
+
+    async def _contact(self, chat_id: int, key: Key, update: Update) -> Draw:
         """Telegram's share-contact button at the phone question; a contact anywhere else is not kept."""
         assert update.message and update.message.contact
         contact, user = update.message.contact, update.effective_user
-        t = self.screener.translator(conv.language)
-        if self.screener.prompt(conv).kind != "phone":
+        current = self.service.current(key).prompt
+        t = self.service.translator(self.service.conversation(key).language)
+        if current is None or current.kind != "phone":
+            await self._not_a_step(update)
             return lambda: self.sender.send(chat_id, t(CONTACT))
         if user is None or contact.user_id != user.id:
-            reply = Reply([t(CONTACT_NOT_YOURS)], self.screener.prompt(conv))
+            await self._not_a_step(update)
+            reply: Reply | None = Reply([t(CONTACT_NOT_YOURS)], current)
         else:
-            reply = self.screener.handle(conv, Command("contact", contact.phone_number))
+            reply = await self._step(key, update, Command("contact", contact.phone_number))
+        return self._drawing(chat_id, reply, key)
+
+    def _drawing(self, chat_id: int, reply: Reply | None, key: Key) -> Draw:
+        if reply is None:
+            return _nothing
+        t = self.service.translator(self.service.conversation(key).language)
         return lambda: self._show(chat_id, reply, t)
 
-    def _say(self, chat_id: int, conv: Conversation, action: Action) -> Draw:
+    async def _say(self, chat_id: int, key: Key, update: Update, action: Action) -> Draw:
         live = self._live_prompt.get(chat_id)
-        reply = self.screener.handle(conv, action)
-        t = self.screener.translator(conv.language)
+        reply = await self._step(key, update, action)
+        if reply is None:
+            return _nothing
+        t = self.service.translator(self.service.conversation(key).language)
         if not (live and isinstance(action, Text) and keyboards.prompt_tag(reply.prompt) != live[1]):
             return lambda: self._show(chat_id, reply, t)
         # A typed answer moved the dialog on: show it under its question, without buttons.
@@ -303,14 +325,15 @@ class TelegramChannel:
 
         return draw
 
-    def _tap(self, chat_id: int, conv: Conversation, update: Update) -> Draw:
+    async def _tap(self, chat_id: int, key: Key, update: Update) -> Draw:
         query = update.callback_query
         assert query is not None
         message = query.message if isinstance(query.message, Message) else None
-        t = self.screener.translator(conv.language)
         decoded = keyboards.decode(query.data or "")
-        current = keyboards.prompt_tag(self.screener.prompt(conv))
+        current = keyboards.prompt_tag(self.service.current(key).prompt)
         if decoded is None or decoded[0] not in (keyboards.ANY_STEP, current):
+            await self._not_a_step(update)
+            t = self.service.translator(self.service.conversation(key).language)
 
             async def stale() -> None:
                 await asyncio.gather(
@@ -320,7 +343,10 @@ class TelegramChannel:
 
             return stale
         tag, action = decoded
-        reply = self.screener.handle(conv, action)
+        reply = await self._step(key, update, action)
+        if reply is None:
+            return _nothing
+        t = self.service.translator(self.service.conversation(key).language)
         new_tag = keyboards.prompt_tag(reply.prompt)
         if message is None:
             return lambda: self._then_answer(query.id, self._show(chat_id, reply, t))
@@ -393,51 +419,45 @@ class TelegramChannel:
     async def _explain(self, update: Update, message: str) -> None:
         chat = update.effective_chat
         assert chat is not None
-        user = update.effective_user
         async with self._lock(chat.id):
-            conv = self.screener.open(CHANNEL, self._key(chat.id), language_hint=user.language_code if user else None)
+            self.upkeep.note_update(update.update_id, self.clock())
+            language = self.service.conversation(self._key(chat.id, update.effective_user)).language
             try:
-                await self.sender.send(chat.id, self.screener.translator(conv.language)(message))
+                await self.sender.send(chat.id, self.service.translator(language)(message))
             except ChatBlocked:
                 self._blocked(chat.id)
 
-    def _key(self, chat_id: int) -> str:
-        return telegram_user_key(chat_id, self.screener)
+    def _key(self, chat_id: int, user: User | None = None, source: str = "") -> Key:
+        """The person as the service knows them: a pseudonym of the chat id, and the chat id to keep encrypted."""
+        hint = user.language_code if user else None
+        return Key(CHANNEL, telegram_user_key(chat_id, self.service), hint, source, address=chat_id)
 
     def _language_for(self, code: str | None) -> str:
-        return negotiate(code or self.screener.default_language, self.screener.languages)
+        return negotiate(code or self.service.default_language, self.service.languages)
 
     def _blocked(self, chat_id: int) -> None:
-        self.store.mark_inactive(CHANNEL, self._key(chat_id))
+        self.upkeep.mark_inactive(self._key(chat_id))
         self._live_prompt.pop(chat_id, None)
         log.info("a person blocked the bot: their conversation is now inactive")
 
     # ------------------------------------------------------------------ reminders
 
-    def _plan_reminder(self, chat_id: int, conv: Conversation, now: datetime) -> None:
-        """The quiet time counts from the person's last message."""
-        if self.reminder_after is None:
-            return
-        if conv.state in (*OUTCOMES, DECLINED, CONSENT):
-            self.store.cancel_reminder(conv.id)
-        else:
-            self.store.schedule_reminder(conv.id, chat_id, now + self.reminder_after)
-
-    async def remind(self, due: DueReminder) -> bool:
+    async def remind(self, due: DueNudge) -> bool:
         """Send the one gentle reminder with the current question; False when it no longer applies."""
         async with self._lock(due.chat_id):
-            conv = self.screener.store.load(CHANNEL, due.user_key)
-            if conv is None or conv.id != due.conversation_id or conv.state in (*OUTCOMES, DECLINED, CONSENT):
-                self.store.cancel_reminder(due.conversation_id)
+            found = self.upkeep.nudge(CHANNEL, due, self.clock())
+            if found is None:
                 return False
-            if not self.store.claim_reminder(conv.id, self.clock()):
-                return False
-            t: Translator = self.screener.translator(conv.language)
+            await self.service.flush()
             try:
-                await self._show(due.chat_id, Reply([t(REMINDER)], self.screener.prompt(conv)), t)
+                await self._show(due.chat_id, Reply([found.translator(REMINDER)], found.prompt), found.translator)
             except ChatBlocked:
                 self._blocked(due.chat_id)
             return True
+
+
+async def _nothing() -> None:
+    """A replayed update: nothing to draw."""
 
 
 def _tapped(update: Update, command: str) -> bool:

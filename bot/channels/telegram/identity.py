@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ...screening import Screener
+    from ...screening import ScreeningService
 
 CHANNEL = "telegram"
 
 
-def telegram_user_key(chat_id: int, screener: Screener) -> str:
-    """The pseudonymous user key of a Telegram private chat (needs the Screener's vault)."""
-    return screener.pseudonym(CHANNEL, chat_id)
+def telegram_user_key(chat_id: int, service: ScreeningService) -> str:
+    """The pseudonymous user key of a Telegram private chat (needs the service's vault)."""
+    return service.pseudonym(CHANNEL, chat_id)

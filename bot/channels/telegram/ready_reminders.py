@@ -1,19 +1,19 @@
 """The "ready date" reminders on Telegram: a sibling of the 24 h nudge loop (reminders.py).
 
-The schedule lives in SQLite (bot/store/ready_reminders.py); the loop asks it what is
+The schedule lives in the database (the service's upkeep reads it); the loop asks what is
 due, so a reminder whose day passed while the bot was down goes out when it next runs.
 Each is claimed before it is sent (never twice) and goes through the same retrying
 Sender. Nothing is sent once the dialog says the trial stopped recruiting: those
-reminders are closed instead.
+reminders are closed instead. Where it goes (the chat id, encrypted) is kept by the
+service at each of the person's steps.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from ...dialog.model import NOT_YET, OUTCOMES
-from ...store.ready_reminders import CLOSED, DueReadyReminder
+from ...replies import Reply
+from ...screening import DueReadyReminder
 from .handlers import TelegramChannel
 from .identity import CHANNEL
 from .loops import PeriodicCheck
@@ -28,22 +28,12 @@ class ReadyReminders(PeriodicCheck):
     def __init__(self, channel: TelegramChannel, check_every: float = 60.0) -> None:
         super().__init__(check_every)
         self.channel = channel
-        self.rescreen = channel.screener.rescreen
-        self.rescreen.channels.add(CHANNEL)
-
-    def note_chat(self, conversation_id: str, chat_id: int, stopped: bool, now: datetime) -> None:
-        """After each update: remember where an agreed reminder goes; after /stop, the 24 h nudge is used up too."""
-        store = self.rescreen.store
-        if store.needs_address(conversation_id):
-            store.note_address(conversation_id, self.channel.store.vault.encrypt(str(chat_id)))
-        if stopped:
-            self.channel.store.schedule_reminder(conversation_id, chat_id, now)
-            self.channel.store.claim_reminder(conversation_id, now)
+        self.upkeep = channel.upkeep
 
     async def send_due(self) -> int:
         """Send every ready-date reminder that is due now; how many were sent."""
         sent = 0
-        for due in self.rescreen.store.due(self.channel.clock(), CHANNEL):
+        for due in self.upkeep.due_ready(self.channel.clock(), CHANNEL):
             try:
                 sent += await self._send(due)
             except Exception as exc:  # one failed reminder must not stop the others
@@ -51,29 +41,15 @@ class ReadyReminders(PeriodicCheck):
         return sent
 
     async def _send(self, due: DueReadyReminder) -> bool:
-        store = self.rescreen.store
-        if not due.address_enc:
-            store.end(due.conversation_id, CLOSED)
+        found = self.upkeep.ready_reminder(CHANNEL, due, self.channel.clock())
+        if found is None:
             return False
-        chat_id = int(self.channel.store.vault.decrypt(due.address_enc))
-        async with self.channel._lock(chat_id):
-            conv = self.channel.screener.store.load(CHANNEL, due.user_key)
-            gone = conv is None or conv.id != due.conversation_id
-            if (
-                gone
-                or not self.channel.screener.dialog.recruiting
-                or (conv.state in OUTCOMES and conv.state != NOT_YET)
-            ):
-                store.end(due.conversation_id, CLOSED)
-                return False
-            if not store.claim(conv.id, self.channel.clock()):
-                return False
-            t = self.channel.screener.translator(conv.language)
+        async with self.channel._lock(found.address):
+            await self.channel.service.flush()
             try:
-                await self.channel._show(chat_id, self.rescreen.reminder(conv, t), t)
+                await self.channel._show(found.address, Reply([], found.prompt), found.translator)
             except ChatBlocked:
-                self.channel._blocked(chat_id)
-            log.info("a ready-date reminder was sent")
+                self.channel._blocked(found.address)
             return True
 
     async def check(self) -> None:

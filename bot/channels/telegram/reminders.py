@@ -30,7 +30,7 @@ class Reminders(PeriodicCheck):
     async def send_due(self) -> int:
         """Send every reminder that is due now; how many were sent."""
         sent = 0
-        for due in self.channel.store.due_reminders(self.channel.clock()):
+        for due in self.channel.upkeep.due_nudges(self.channel.clock()):
             try:
                 sent += await self.channel.remind(due)
             except Exception as exc:  # one failed reminder must not stop the others

@@ -11,8 +11,8 @@ id, the outcome and what the team must check, but not the phone number or name u
 STAFF_NOTIFY_CONTACT=1. Staff read the whole lead with /lead ID in a private chat
 with the bot; /lead and /export answer only there.
 
-Lead events arrive from the Screener as plain sync callbacks in the middle of a
-person's update; they are queued and posted by `flush()` right after that update
+Lead events arrive from the screening service as plain sync callbacks once the
+step that made them has committed; they are queued and posted by `flush()` right after that update
 is answered, so the person's reply never waits on the staff chat.
 
 When a lead is erased (the person's /delete, `leads erase`, retention) or withdrawn
@@ -26,6 +26,9 @@ Possible duplicates (two leads with the same phone number) show in the post, in
 /leads and on the card, which has buttons to merge them or to mark them as different
 people. Every text from the database is shown with hidden characters escaped
 (bot/safe_text.py), so a stored control or bidi character cannot change what staff see.
+
+Long on purpose: the staff desk on Telegram: posts, cards, buttons and commands share
+the drawing of a lead.
 """
 
 from __future__ import annotations
@@ -51,17 +54,27 @@ from telegram.ext import (
 )
 
 from ...config import Settings
-from ...contact import CALL_LANGUAGES, CALL_TIMES
 from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
 from ...i18n import Translator, _, language_name, negotiate
 from ...safe_text import escaped
-from ...screening import Screener
-from ...staff import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, urgent_reasons, write_export
-from ...store import audit
-from ...store.leads import CLOSE_REASONS, FINISHED_STATUSES, MERGED, NOT_DUPLICATE, OPEN, Lead, LeadError, LeadStore
-from ...store.telegram import CARD as CARD_VIEW
-from ...store.telegram import EXPORT, StaffPost, StaffView, TelegramStore
-from ...summary import RESULT_WORDS, shown_result
+from ...screening import ScreeningService
+from ...screening.presenter import CALL_TIMES
+from ...screening.summary import RESULT_WORDS, shown_result
+from ...screening.team import (
+    CARD_VIEW,
+    CLOSE_REASONS,
+    EXPORT,
+    FINISHED_STATUSES,
+    MERGED,
+    NOT_DUPLICATE,
+    OPEN,
+    Lead,
+    LeadError,
+    StaffPost,
+    StaffView,
+    TeamService,
+)
+from ...staff.views import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, urgent_reasons, write_export
 from .sending import ChatBlocked, Sender
 
 log = logging.getLogger(__name__)
@@ -69,6 +82,8 @@ log = logging.getLogger(__name__)
 #: callback_data of staff buttons starts with this; the screening's buttons never do.
 PREFIX = "s"
 _SEP = "|"
+#: How every staff button's callback_data starts.
+STAFF_BUTTONS = PREFIX + _SEP
 #: Which message a status button sits on: the staff chat's post, or a /lead card in a private chat.
 POST, CARD = "p", "c"
 
@@ -147,16 +162,14 @@ class StaffDesk:
 
     def __init__(
         self,
-        screener: Screener,
-        store: TelegramStore,
+        service: ScreeningService,
+        team: TeamService,
         sender: Sender,
         options: StaffOptions,
         clock: Callable[[], datetime],
     ) -> None:
-        assert screener.leads is not None
-        self.screener = screener
-        self.leads: LeadStore = screener.leads
-        self.store = store
+        self.service = service
+        self.team = team
         self.sender = sender
         self.options = options
         self.clock = clock
@@ -183,7 +196,7 @@ class StaffDesk:
         app.add_handler(MessageHandler(lead_link & staff & where, self.answer_private), group=-1)
 
     def on_lead(self, lead_id: str, event: str) -> None:
-        """The Screener's callback: queue what the staff chat must hear of, and post it soon.
+        """The service's callback: queue what the staff chat must hear of, and post it soon.
 
         A Telegram update flushes the queue itself once it is handled; a lead from another
         channel in this process (the web chat under `screening-bot run --web`) has no such
@@ -213,8 +226,8 @@ class StaffDesk:
         try:
             if event in ("erased", "withdrawn"):
                 text = WITHDRAWN_POST if event == "withdrawn" else ERASED_POST
-                await self._blank(self.store.staff_post(lead_id), lead_id, text)
-                for view in self.store.staff_views(lead_id):
+                await self._blank(self.team.staff_post(lead_id), lead_id, text)
+                for view in self.team.staff_views(lead_id):
                     await self._blank_view(view, text)
             else:
                 await self._post(lead_id, event)
@@ -222,17 +235,16 @@ class StaffDesk:
             log.error("staff chat: the %s post for lead %s failed (%s)", event, lead_id, type(exc).__name__)
 
     def _urgent(self, lead_id: str) -> bool:
-        lead = self.leads.get(lead_id)
-        return lead is not None and bool(lead.urgent)
+        return self.team.urgent(lead_id)
 
     async def blank_orphans(self) -> int:
         """Blank the staff messages of leads erased from the command line or removed by retention."""
         async with self._blanking:
             queued = {lead_id for lead_id, _event in self.pending}  # flush() says why they went
-            posts = [p for p in self.store.orphan_staff_posts() if p.lead_id not in queued]
+            posts = [p for p in self.team.orphan_staff_posts() if p.lead_id not in queued]
             for post in posts:
                 await self._blank(post, post.lead_id)
-            views = [v for v in self.store.orphan_staff_views() if v.lead_id not in queued]
+            views = [v for v in self.team.orphan_staff_views() if v.lead_id not in queued]
             for view in views:
                 await self._blank_view(view, ERASED_POST)
         return len(posts) + len(views)
@@ -240,13 +252,13 @@ class StaffDesk:
     # ------------------------------------------------------------------ the staff chat
 
     def post_translator(self) -> Translator:
-        language = self.options.language or self.screener.default_language
-        return self.screener.translator(negotiate(language, self.screener.languages))
+        language = self.options.language or self.service.default_language
+        return self.service.translator(negotiate(language, self.service.languages))
 
     async def _post(self, lead_id: str, event: str) -> None:
         if self.options.chat_id is None:
             return
-        lead = self.leads.get(lead_id)
+        lead = self.team.lead(lead_id)
         if lead is None:
             return
         if event == "created" and not lead.urgent:
@@ -254,7 +266,7 @@ class StaffDesk:
         if event == "repeat" and lead.outcome in (LIKELY_CANDIDATE, NEEDS_REVIEW) and not lead.urgent:
             return  # contact capture is under way again: its "completed" posts the lead
         t = self.post_translator()
-        old = self.store.staff_post(lead.id)
+        old = self.team.staff_post(lead.id)
         if old is not None:
             await self.sender.edit(old.chat_id, old.message_id, t(NEWER_POST, id=lead.id), None)
         try:
@@ -265,7 +277,7 @@ class StaffDesk:
             log.warning("staff chat: the bot cannot write there (removed from the group?); lead %s not posted", lead.id)
             return
         if sent is not None:
-            self.store.save_staff_post(StaffPost(lead.id, sent.chat_id, sent.message_id), self.clock())
+            self.team.save_staff_post(StaffPost(lead.id, sent.chat_id, sent.message_id), self.clock())
 
     async def _blank(self, post: StaffPost | None, lead_id: str, text: str = ERASED_POST) -> None:
         if post is None:
@@ -273,7 +285,7 @@ class StaffDesk:
         t = self.post_translator()
         with contextlib.suppress(ChatBlocked):
             await self.sender.edit(post.chat_id, post.message_id, t(text, id=lead_id), None)
-        self.store.forget_staff_post(lead_id)
+        self.team.forget_staff_post(lead_id)
 
     async def _blank_view(self, view: StaffView, text: str) -> None:
         """A private card is edited to say the lead is gone; an export file is deleted (or, when Telegram
@@ -285,14 +297,14 @@ class StaffDesk:
                     await self.sender.edit_caption(view.chat_id, view.message_id, t(EXPORT_OUT_OF_DATE))
             else:
                 await self.sender.edit(view.chat_id, view.message_id, t(text, id=view.lead_id), None)
-        self.store.forget_staff_view(view)
+        self.team.forget_staff_view(view)
 
     def summary(self, lead: Lead, t: Translator) -> str:
         """The short post for the staff chat: what to check and when to call, no contact details by default."""
         title = SCREENED_AGAIN if lead.repeat_count else NEW_LEAD
         lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
         if lead.urgent:
-            reasons = [t(r) for r in urgent_reasons(lead.urgent, self.screener.dialog)]
+            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, self.service.dialog)]
             lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
         lines += [
             t(title, id=lead.id),
@@ -336,16 +348,17 @@ class StaffDesk:
         return text
 
     def call_time(self, lead: Lead, t: Translator) -> str:
-        times, languages = dict(CALL_TIMES), dict(CALL_LANGUAGES)
+        times = dict(CALL_TIMES)
+        languages = {c.id: c.label for c in self.service.dialog.region.call_languages}
         parts = [t(times[lead.call_time]) if lead.call_time in times else "-"]
         if lead.call_language in languages:
-            parts.append(t(languages[lead.call_language]))
+            parts.append(t.dialog(languages[lead.call_language]))
         return ", ".join(parts)
 
     def open_criteria(self, lead: Lead, t: Translator) -> list[str]:
-        criteria = self.screener.dialog.criteria
+        criteria = self.service.dialog.criteria
         return [
-            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: {t(RESULT_LABELS[result])}"
+            f"• {cid} {t.dialog(criteria[cid].label) if cid in criteria else ''}: {t(RESULT_LABELS[result])}"
             for cid, result in lead.criteria.items()
             if result in RESULT_LABELS
         ]
@@ -426,7 +439,7 @@ class StaffDesk:
 
     async def _status_button(self, query_id: str, message: Message, parts: list[str], t: Translator, user: int) -> None:
         verb, where, lead_id, seen = parts[1:5]
-        lead = self.leads.get(lead_id)
+        lead = self.team.lead(lead_id)
         if lead is None:
             await self.sender.answer_button(query_id, t(LEAD_GONE))
             await self.sender.edit(message.chat_id, message.message_id, None, None)
@@ -450,16 +463,13 @@ class StaffDesk:
             return
         status, reason = parts[5], parts[6] if len(parts) > 6 else ""
         try:
-            lead = self.leads.set_status(lead.id, status, who(user), reason=reason)
+            lead = self.team.set_status(lead.id, status, who(user), reason=reason)
         except LeadError:
             await self.sender.answer_button(query_id)
             return
-        audit.record(
-            self.leads.db, who(user), "set-status", lead.id, f"status={lead.status} reason={lead.close_reason}"
-        )
         await self._redraw(message, lead, where, shown_in, user)
         if where == CARD:  # keep the staff chat's post in step
-            post = self.store.staff_post(lead.id)
+            post = self.team.staff_post(lead.id)
             if post is not None:
                 pt = self.post_translator()
                 await self.sender.edit(
@@ -471,7 +481,7 @@ class StaffDesk:
         self, query_id: str, message: Message, lead_id: str, other_id: str, decision: str, t: Translator, user: int
     ) -> None:
         """Merge this lead into the other (it is closed as a duplicate), or mark them as different people."""
-        lead = self.leads.get(lead_id)
+        lead = self.team.lead(lead_id)
         if lead is None:
             await self.sender.answer_button(query_id, t(LEAD_GONE))
             await self.sender.edit(message.chat_id, message.message_id, None, None)
@@ -482,18 +492,16 @@ class StaffDesk:
             return
         try:
             if decision == MERGED:
-                lead = self.leads.merge(lead.id, other_id, who(user))
-                audit.record(self.leads.db, who(user), "merge", lead.id, f"telegram into={other_id}")
+                lead = self.team.merge(lead.id, other_id, who(user), via="telegram ")
             else:
-                lead = self.leads.not_duplicate(lead.id, other_id, who(user))
-                audit.record(self.leads.db, who(user), "not-duplicate", lead.id, f"telegram other={other_id}")
+                lead = self.team.not_duplicate(lead.id, other_id, who(user), via="telegram ")
         except LeadError:
             await self.sender.answer_button(query_id)
             return
         await self._redraw(message, lead, CARD, t, user)
         pt = self.post_translator()
-        for shown_lead in (lead, self.leads.get(other_id)):  # keep both staff chat posts in step
-            post = self.store.staff_post(shown_lead.id) if shown_lead else None
+        for shown_lead in (lead, self.team.lead(other_id)):  # keep both staff chat posts in step
+            post = self.team.staff_post(shown_lead.id) if shown_lead else None
             if shown_lead is not None and post is not None:
                 await self.sender.edit(
                     post.chat_id,
@@ -513,7 +521,7 @@ class StaffDesk:
         """Staff read the bot in their Telegram app's language."""
         user = update.effective_user
         code = user.language_code if user else None
-        return self.screener.translator(negotiate(code or self.screener.default_language, self.screener.languages))
+        return self.service.translator(negotiate(code or self.service.default_language, self.service.languages))
 
     async def answer_overview(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/leads and /stats: allowed in a private chat and in the staff chat (no contact details in either)."""
@@ -550,11 +558,10 @@ class StaffDesk:
 
     def leads_page(self, offset: int, t: Translator, user: int) -> tuple[str, InlineKeyboardMarkup | None]:
         """Open leads, newest first, one page; each row links to /lead_ID."""
-        found = self.leads.find("open")
+        found = self.team.leads("open")
         offset = max(0, min(offset, max(len(found) - 1, 0)))
         page = found[offset : offset + self.options.page_size]
-        audit.record(
-            self.leads.db,
+        self.team.record(
             who(user),
             "list",
             detail=f"telegram status=open offset={offset} rows={len(page)}",
@@ -589,21 +596,21 @@ class StaffDesk:
         return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def _show_lead(self, chat_id: int, lead_id: str, t: Translator, user: int) -> None:
-        lead = self.leads.get(lead_id) if lead_id else None
+        lead = self.team.lead(lead_id) if lead_id else None
         if lead is None:
             await self._reply(chat_id, t(NO_SUCH_LEAD, id=lead_id[:16]))
             return
-        audit.record(self.leads.db, who(user), "read", lead.id, "telegram", seen=[lead.id])
+        self.team.record(who(user), "read", lead.id, "telegram", seen=[lead.id])
         with contextlib.suppress(ChatBlocked):
             sent = await self.sender.send(chat_id, self.card(lead, t)[:4096], self.status_keyboard(lead, t, CARD))
             if sent is not None:  # it shows the phone number: blanked if the lead is erased
-                self.store.save_staff_view(sent.chat_id, sent.message_id, [lead.id], CARD_VIEW, self.clock())
+                self.team.save_staff_view(sent.chat_id, sent.message_id, [lead.id], CARD_VIEW, self.clock())
 
     def card(self, lead: Lead, t: Translator) -> str:
         """The whole lead, decrypted, for a private chat with a staff member."""
         lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
         if lead.urgent:
-            reasons = [t(r) for r in urgent_reasons(lead.urgent, self.screener.dialog)]
+            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, self.service.dialog)]
             lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
         lines += [
             t(_("Lead {id}"), id=lead.id),
@@ -628,11 +635,11 @@ class StaffDesk:
         if lead.review_answers:
             lines.append("\n" + t(_("Answers to check:")))
             lines += [f"• {self._answer(item, t)}" for item in lead.review_answers]
-        criteria = self.screener.dialog.criteria
+        criteria = self.service.dialog.criteria
         results = {**RESULT_WORDS, **RESULT_LABELS, "study_team": _("the study team checks")}
         lines.append("\n" + t(_("Rules:")))
         lines += [
-            f"• {cid} {t(criteria[cid].label) if cid in criteria else ''}: "
+            f"• {cid} {t.dialog(criteria[cid].label) if cid in criteria else ''}: "
             + t(results.get(shown := shown_result(result, criteria.get(cid)), shown))
             for cid, result in lead.criteria.items()
         ]
@@ -645,7 +652,7 @@ class StaffDesk:
         return escaped("\n".join(lines), keep_newlines=True)
 
     def _answer(self, item: dict[str, Any], t: Translator) -> str:
-        dialog = self.screener.dialog
+        dialog = self.service.dialog
         question_id, value = item["question"], item.get("answer")
         if not dialog.has_question(question_id):
             return f"{question_id}: {value}"
@@ -654,18 +661,18 @@ class StaffDesk:
             shown = t(_("Not sure"))
         else:
             picked = value if isinstance(value, list) else [value]
-            shown = ", ".join(t(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
-        return f"{t(question.label)}: {shown}"
+            shown = ", ".join(t.dialog(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
+        return f"{t.dialog(question.label)}: {shown}"
 
     def stats(self, t: Translator, user: int) -> str:
         """The funnel of bot/staff.py (the same numbers as `screening-bot stats`), in the staff member's language."""
-        steps, stops, statuses = funnel(self.leads.db, self.screener.dialog)
-        audit.record(self.leads.db, who(user), "stats", detail="telegram")
+        steps, stops, statuses = funnel(self.team.counts(), self.service.dialog)
+        self.team.record(who(user), "stats", detail="telegram")
         lines = [t(_("Screening funnel (counts only, all time):"))]
         for label, count in steps:
             lines.append(f"  • {t(label[2:])}: {count}" if label.startswith("- ") else f"{t(label)}: {count}")
         lines.append("\n" + t(_("Where unfinished screenings stop (now / removed):")))
-        lines += [f"• {t(label)}: {live} / {removed}" for _qid, label, live, removed in stops] or ["-"]
+        lines += [f"• {t.either(label)}: {live} / {removed}" for _qid, label, live, removed in stops] or ["-"]
         lines.append("\n" + t(_("Leads by status:")))
         lines += [f"• {t(STATUS_LABELS.get(status, status))}: {count}" for status, count in statuses]
         return "\n".join(lines)
@@ -674,16 +681,12 @@ class StaffDesk:
         if fmt not in ("csv", "xlsx"):
             await self._reply(chat_id, t(_("Type /export for a CSV file, or /export xlsx for Excel.")))
             return
-        dialog = self.screener.dialog
-        leads = self.leads.find()
+        dialog = self.service.dialog
+        leads = self.team.leads()
         rows = export_rows(leads, dialog)
         data = write_export(fmt, [*EXPORT_COLUMNS, *dialog.criteria], rows)
-        audit.record(
-            self.leads.db,
-            who(user),
-            "export",
-            detail=f"telegram format={fmt} rows={len(rows)}",
-            seen=[x.id for x in leads],
+        self.team.record(
+            who(user), "export", detail=f"telegram format={fmt} rows={len(rows)}", seen=[x.id for x in leads]
         )
         name = f"leads-{self.clock().date().isoformat()}.{fmt}"
         caption = t(
@@ -693,7 +696,7 @@ class StaffDesk:
             sent = await self.sender.send_document(chat_id, data, name, caption)
             if sent is not None:  # the file holds every lead in it: deleted if one of them is erased
                 ids = [lead.id for lead in leads]
-                self.store.save_staff_view(sent.chat_id, sent.message_id, ids, EXPORT, self.clock())
+                self.team.save_staff_view(sent.chat_id, sent.message_id, ids, EXPORT, self.clock())
 
 
 def _data(*parts: str) -> str:

@@ -3,18 +3,22 @@
 Every step is a plain HTML form posted to `/` and answered with a redirect back
 to `/` (POST-redirect-GET), so reloading never re-sends an answer and the page
 works with JavaScript off. Nothing a request needs is kept in the process: answers
-live in SQLite through the Screener, and the last reply (`Turn`, to draw after the
-redirect) and the rate limits in SQLite too (bot/store/web_state.py), so several
-worker processes serve one deployment and any of them can draw any page.
+live in SQLite behind the screening service, and the last reply (`Turn`, to draw after
+the redirect) and the rate limits in SQLite too (the service's WebSessions,
+bot/store/web_state.py), so several worker processes serve one deployment and any of
+them can draw any page.
 
 Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
 longer matches and is answered with the current page instead of being applied.
-Handlers run on the event loop thread on purpose: the Screener and its SQLite
+Handlers run on the event loop thread on purpose: the service and its SQLite
 connection are used by one request at a time, so that check cannot race. The one
 slow thing an answer can cause, emptying the write-ahead log after a /delete or a
 "no" to contact (bot/store/wipe.py), runs after the response, in a worker thread,
 and is retried every minute while the server runs until it is done.
+
+Long on purpose: the web chat's routes, sessions, turns and error pages share one
+request cycle; templates and security are apart already.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from starlette.applications import Starlette
@@ -44,10 +48,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from ...config import Settings
-from ...console import attach as attach_console
-from ...daily_purge import DailyPurge
 from ...dialog.engine import Conversation
-from ...dialog.model import CONSENT, OUTCOMES
+from ...dialog.model import CONSENT
 from ...errors import STORAGE_ERRORS
 from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
 from ...logs import exception_summary
@@ -61,12 +63,11 @@ from ...replies import (
     ChooseMany,
     Command,
     Prompt,
+    Reply,
     Text,
 )
 from ...retention import Retention
-from ...screening import Screener
-from ...store.web_state import WebState
-from ...store.wipe import defer_wipes, wipe_pending_async
+from ...screening import DailyPurge, Key, ScreeningService, Upkeep
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
@@ -168,26 +169,23 @@ def accept_language(header: str, available: list[str]) -> str:
 
 
 class WebChat:
-    """The routes of the web chat, around one Screener."""
+    """The routes of the web chat, around the screening service."""
 
     def __init__(
         self,
-        screener: Screener,
+        service: ScreeningService,
         options: WebOptions,
-        durable: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.screener = screener
+        self.service = service
+        self.upkeep = Upkeep(service)
         self.options = options
         #: Wall-clock time: the turns and the buckets are shared by processes, which share no other clock.
         self.clock = clock
-        #: Inside the bot's process the database commits with synchronous=NORMAL (store/durable.py):
-        #: then every answer is flushed to disk before the page that acknowledges it is sent.
-        self.durable = durable
         self.sessions = Sessions(options.secret)
         self.limits = Limits(options.secret, options.rate_limit, options.address_rate_limit)
         #: The rate-limit buckets and the last replies, shared by every worker (bot/store/web_state.py).
-        self.state = WebState(screener.store.db)
+        self.state = service.web_sessions()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -212,14 +210,14 @@ class WebChat:
         self.static = self.assets.urls
         #: Set when an answer erased something: the response then empties the log in the background.
         self.wipe_due = False
-        defer_wipes(screener.store.db, self.note_wipe)
+        self.upkeep.defer_wipes(self.note_wipe)
 
     def note_wipe(self) -> None:
         self.wipe_due = True
 
     async def wipe(self) -> None:
         """Empty the write-ahead log after an erasure, off the event loop (a bounded number of tries)."""
-        await wipe_pending_async(self.screener.store.db)
+        await self.upkeep.wipe_pending()
 
     async def keep_wiping(self) -> None:
         """While the server runs: at start and every minute, finish a wipe a reader held up."""
@@ -272,7 +270,7 @@ class WebChat:
         return self._render(request, session_id, new)
 
     async def post(self, request: Request) -> Response:
-        """One tap or one typed answer: check it, hand it to the Screener, redirect to the page."""
+        """One tap or one typed answer: check it, hand it to the service, redirect to the page."""
         session_id, new = self._session(request)
 
         def t(message: str, **values: Any) -> str:  # the person's language, looked up only for a notice
@@ -301,8 +299,9 @@ class WebChat:
             return self._render(request, session_id, new, 403, [notice])
 
         user_key = self.sessions.user_key(session_id)
-        conv = self._open(request, user_key)
-        shown = self._shown(conv, session_id)
+        key = self._key(request, user_key)
+        conv = self.service.conversation(key)
+        shown = self._shown(conv, key, session_id)
         action = action_from(form)
         if action is None:
             notice = t(_("Sorry, that did not work. Please try again."))
@@ -312,14 +311,16 @@ class WebChat:
             unkept = self._remember(request, session_id, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
-                action = Command("done")  # nothing ticked: the Screener's kind "choose at least one"
+                action = Command("done")  # nothing ticked: the service's kind "choose at least one"
             said = said_text(action, shown.prompt)
-            reply = self.screener.handle(conv, action)
-            if self.durable is not None:
-                await self.durable()
-            if reply.alert:
-                said = ""  # a message that may mean a risk is never echoed back
-            unkept = self._remember(request, session_id, said, reply.notices, reply.prompt, reply.alert)
+
+            def keep(reply: Reply) -> None:  # in the step's own unit of work: one commit for the answer and its page
+                nonlocal unkept
+                shown_said = "" if reply.alert else said  # a message that may mean a risk is never echoed back
+                unkept = self._remember(request, session_id, shown_said, reply.notices, reply.prompt, reply.alert)
+
+            unkept = None
+            await self.service.step(key, action, keep=keep)  # on disk before the page says it was taken
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
         if unkept is not None:  # the reply could not be kept for the page after a redirect: shown now instead
@@ -333,10 +334,10 @@ class WebChat:
 
         Its "Yes" posts the restart with the page's step token; "No" is a link back."""
         session_id, new = self._session(request)
-        conv = self._open(request, self.sessions.user_key(session_id))
+        conv = self.service.conversation(self._key(request, self.sessions.user_key(session_id)))
         if new or conv.state == CONSENT:  # nothing to clear
             return RedirectResponse("/", status_code=303)
-        t = self.screener.translator(conv.language)
+        t = self.service.translator(conv.language)
         html = self.templates.get_template("confirm.html").render(
             **self._frame(conv.language, t),
             csrf=self.sessions.csrf_token(session_id),
@@ -360,7 +361,7 @@ class WebChat:
 
         Counted once per session (a reload, a campaign redirect and every tap carry the cookie);
         nothing is stored about the person before they agree."""
-        self.screener.handle(self._open(request, self.sessions.user_key(session_id)), Command("start"))
+        self.service.handle(self._key(request, self.sessions.user_key(session_id)), Command("start"))
 
     def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
         if new:
@@ -371,18 +372,17 @@ class WebChat:
         return response
 
     def _hint(self, request: Request) -> str:
-        return _language_hint(request.headers.get("accept-language", ""), tuple(self.screener.languages))
+        return _language_hint(request.headers.get("accept-language", ""), tuple(self.service.languages))
 
-    def _open(self, request: Request, user_key: str) -> Conversation:
+    def _key(self, request: Request, user_key: str) -> Key:
         source = request.cookies.get(SOURCE_COOKIE, "")
-        return self.screener.open(
-            CHANNEL, user_key, language_hint=self._hint(request), source=source if SOURCE.match(source) else ""
-        )
+        return Key(CHANNEL, user_key, self._hint(request), source if SOURCE.match(source) else "")
 
     def _translator(self, request: Request, session_id: str, new: bool) -> Translator:
         if new:
-            return self.screener.translator(negotiate(self._hint(request), self.screener.languages))
-        return self.screener.translator(self._open(request, self.sessions.user_key(session_id)).language)
+            return self.service.translator(negotiate(self._hint(request), self.service.languages))
+        key = self._key(request, self.sessions.user_key(session_id))
+        return self.service.translator(self.service.conversation(key).language)
 
     def _limited(self, request: Request, session_id: str, first_visit: bool = False) -> Refusal | None:
         """Take this post (or first visit) from its rate-limit buckets; what to say when one is empty."""
@@ -397,10 +397,12 @@ class WebChat:
 
         Kept under a key of its own (not the conversation's user key) with the conversation's id, so it
         goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased.
-        When it cannot be kept (a full disk, after the answer itself was stored), it is returned, and
-        the post shows it at once: an answer that was stored is never reported as lost, and help for
-        a person at risk is never dropped."""
-        conv = self._open(request, self.sessions.user_key(session_id))  # a delete or a decline leaves a fresh one
+        After an accepted answer it runs inside the step's unit of work (ScreeningService.handle's
+        `keep`, a savepoint): the answer and its page commit once. When it cannot be kept, its
+        savepoint alone is undone and the turn is returned, and the post shows it at once: an answer
+        that was stored is never reported as lost, and help for a person at risk is never dropped."""
+        # a delete or a decline leaves a fresh one
+        conv = self.service.conversation(self._key(request, self.sessions.user_key(session_id)))
         turn = Turn(step_token(conv), said, list(notices), prompt, alert, after_tap=True)
         try:
             self.state.save_turn(self.sessions.turn_key(session_id), conv.id, dump(turn), self.clock())
@@ -409,7 +411,7 @@ class WebChat:
             return turn
         return None
 
-    def _shown(self, conv: Conversation, session_id: str) -> Turn:
+    def _shown(self, conv: Conversation, key: Key, session_id: str) -> Turn:
         """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
         step = step_token(conv)
         stored = self.state.turn(self.sessions.turn_key(session_id), self.clock())
@@ -421,8 +423,7 @@ class WebChat:
             else:
                 if turn.step == step:
                     return turn
-        t = self.screener.translator(conv.language)
-        return Turn(step, "", self.screener.welcome(conv, t), self.screener.current(conv).prompt)
+        return Turn(step, "", self.service.welcome(key), self.service.current(key).prompt)
 
     # ------------------------------------------------------------------ drawing
 
@@ -438,11 +439,12 @@ class WebChat:
     ) -> Response:
         """The chat page: `shown`, or the reply kept for this session, or the current step afresh."""
         user_key = self.sessions.user_key(session_id)
-        conv = self._open(request, user_key)
-        shown = shown or self._shown(conv, session_id)
-        t = self.screener.translator(conv.language)
-        context = [text for text in self.screener.outcome_texts(conv) if text not in shown.notices]
-        outcome = t(self.screener.dialog.outcomes[conv.state].title) if conv.state in OUTCOMES else ""
+        key = self._key(request, user_key)
+        conv = self.service.conversation(key)
+        shown = shown or self._shown(conv, key, session_id)
+        t = self.service.translator(conv.language)
+        context = [text for text in self.service.outcome_texts(key) if text not in shown.notices]
+        outcome = t.dialog(self.service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
         notices = view.page_notices(shown.notices, context, outcome)
         typed = typed_input(shown.prompt)
         focus = view.focus_target(notices, bool(shown.prompt and shown.prompt.text), typed is not None)
@@ -475,10 +477,10 @@ class WebChat:
         """What every page has: lang, title, the study's name, the language switch, the fixed buttons."""
         return {
             "lang_attr": language.replace("_", "-"),
-            "title": t(self.screener.dialog.title),
-            "hospital": t(self.screener.site.hospital),
+            "title": t.dialog(self.service.dialog.title),
+            "hospital": t.dialog(self.service.site.hospital),
             "brand": self.options.branding,
-            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.screener.languages],
+            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.service.languages],
             "static": self.static,
             "start_over": Button(t(_("Start over")), Command("restart")),
             "restart_from_scratch": Button(t(_("Start again")), Command("start")),
@@ -524,8 +526,8 @@ class WebChat:
         self, request: Request, message: str, status: int, headers: dict[str, str] | None = None, **values: str
     ) -> Response:
         """An error page in the browser's language; it needs nothing from the database, which may be what failed."""
-        language = negotiate(self._hint(request), self.screener.languages)
-        t = self.screener.translator(language)
+        language = negotiate(self._hint(request), self.service.languages)
+        t = self.service.translator(language)
         html = self.templates.get_template("error.html").render(
             **self._frame(language, t), message=t(message, **values)
         )
@@ -567,7 +569,7 @@ def said_text(action: Action, prompt: Prompt | None) -> str:
     """What the person did, as they would say it, for their own speech bubble.
 
     Typed text is echoed only for numbers and years: a phone number or a name is
-    not kept (even in memory) longer than it takes to hand it to the Screener.
+    not kept (even in memory) longer than it takes to hand it to the service.
     """
     if isinstance(action, Text):
         return action.text.strip()[:200] if prompt and prompt.kind in ("number", "year") else ""
@@ -601,31 +603,45 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
+class Attachment(Protocol):
+    """What a part served beside the chat brings (the staff console, bot/console): routes and background work."""
+
+    routes: list[BaseRoute]
+    background: list[Callable[[], Awaitable[None]]]
+
+
+#: Builds an Attachment from the service, the settings, the chat's secret and whether cookies are Secure.
+Attach = Callable[[ScreeningService, Settings, bytes, bool], Attachment]
+
+
 def create_app(
-    screener: Screener,
+    service: ScreeningService,
     settings: Settings,
     routes: Sequence[BaseRoute] = (),
-    durable: Callable[[], Awaitable[None]] | None = None,
+    attach: Attach | None = None,
     retention: Retention | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
-    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers.
+    """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers;
+    `attach` adds the study team's console at /staff and its notifications (bot/console.attach, given by
+    the composition root: this channel does not import the console, which builds on its helpers).
 
-    `durable` is awaited after each accepted answer, before the reply: given when the app
-    shares the bot's group-committed database (`screening-bot run --web`). With `retention`
-    the app runs the daily purge (bot/daily_purge.py): the first one before it serves a page,
-    then once a day; `screening-bot web` gives it, the web chat inside the bot does not (the
+    Each accepted answer is on disk before its page is sent: the service's step waits for the
+    group commit when the app shares the bot's database (`screening-bot run --web`). With `retention`
+    the app runs the daily purge (bot/screening/daily_purge.py): the first one before it serves a
+    page, then once a day; `screening-bot web` gives it, the web chat inside the bot does not (the
     bot runs the purge)."""
-    chat = WebChat(screener, WebOptions.from_settings(settings), durable, clock)
-    # the study team's console at /staff and its notifications of new leads (bot/console)
-    console = attach_console(screener, settings, chat.options.secret, chat.options.secure_cookies, durable)
-    purge = DailyPurge(screener.store.db, retention) if retention is not None else None
+    chat = WebChat(service, WebOptions.from_settings(settings), clock)
+    console = attach(service, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
+    purge = DailyPurge(service, retention) if retention is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
         tasks.append(asyncio.create_task(chat.keep_forgetting(), name="web-state-forget"))
-        tasks += [asyncio.create_task(run(), name="console-background") for run in console.background]
+        tasks += (
+            [asyncio.create_task(run(), name="console-background") for run in console.background] if console else []
+        )
         if purge is not None:
             purge.start()
             if purge.claimed:
@@ -641,7 +657,7 @@ def create_app(
                 await asyncio.gather(*tasks)
 
     app = Starlette(
-        routes=[*routes, *console.routes, *chat.routes()],
+        routes=[*routes, *(console.routes if console else []), *chat.routes()],
         middleware=[
             Middleware(TrustedProxies, trusted=trusted_networks(chat.options.trusted_proxies)),
             Middleware(SecurityHeaders),

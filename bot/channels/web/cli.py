@@ -10,7 +10,10 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -21,14 +24,23 @@ from ...config import Settings, SubCommands, flag_type
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
 from ...retention import retention_from
-from ...screening import Screener
-from ...store.durable import durable_flush
+from ...screening import ScreeningService
 from .security import KEY_FILE, load_secret
 
 log = logging.getLogger("bot.web")
 
+if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a command serves it
+    from .app import Attach
 
-def add_web_commands(sub: SubCommands) -> None:
+
+def add_web_commands(
+    sub: SubCommands,
+    build_service: Callable[[Settings], ScreeningService],
+    attach: Attach | None = None,
+    configure_logging: Callable[[Settings], None] | None = None,
+) -> None:
+    """`build_service`, `attach` (the staff console) and `configure_logging` (each web worker's) are the
+    composition root's (bot/cli.py): this module never imports them back."""
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
     web.add_argument(
         "--host", type=flag_type("web_host"), help="address to listen on (default: 127.0.0.1 or $WEB_HOST)"
@@ -40,7 +52,7 @@ def add_web_commands(sub: SubCommands) -> None:
     web.add_argument(
         "--workers", type=flag_type("web_workers"), help="worker processes sharing the database (default: 1)"
     )
-    web.set_defaults(func=cmd_web)
+    web.set_defaults(func=cmd_web, build_service=build_service, attach=attach, configure_logging=configure_logging)
     qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
     qr.add_argument(
@@ -51,47 +63,72 @@ def add_web_commands(sub: SubCommands) -> None:
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
-    from ...cli import build_screener
-
     settings = settings.with_overrides(
         web_host=args.host, web_port=args.port, public_url=args.public_url, web_workers=args.workers
     )
     listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
-    return serve_web(build_screener(settings), settings, listening)
+    return serve_web(
+        args.build_service(settings),
+        settings,
+        listening,
+        args.attach,
+        Workers(args.build_service, args.attach, args.configure_logging),
+    )
 
 
-def serve_web(screener: Screener, settings: Settings, listening: socket.socket | None = None) -> int:
+@dataclass(frozen=True)
+class Workers:
+    """What each web worker process builds its app from: the composition root's functions (bot/cli.py),
+    handed down because this channel never imports the root; module-level, so a new process gets them."""
+
+    build_service: Callable[[Settings], ScreeningService]
+    attach: Attach | None = None
+    configure_logging: Callable[[Settings], None] | None = None
+
+
+def serve_web(
+    service: ScreeningService,
+    settings: Settings,
+    listening: socket.socket | None = None,
+    attach: Attach | None = None,
+    workers: Workers | None = None,
+) -> int:
     """The web chat alone, until Ctrl-C or SIGTERM (`screening-bot web`, or `run --web` without a token),
     with the daily retention purge (inside the Telegram bot, the bot runs it: `embedded_web`).
 
-    Answers are group-committed as in the bot (bot/store/durable.py): each is on disk before
-    the page that acknowledges it is sent. With WEB_WORKERS above 1, `serve_workers`."""
+    Answers are group-committed as in the bot (the service's group_commit, bot/store/durable.py):
+    each is on disk before the page that acknowledges it is sent. With WEB_WORKERS above 1,
+    `serve_workers` (it needs `workers`)."""
     from .app import create_app
 
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     if settings.web_workers > 1:
-        return serve_workers(screener, settings, listening)
+        if workers is None:
+            raise Problem("WEB_WORKERS above 1 is for `screening-bot web` and `run --web` only.")
+        return serve_workers(service, settings, listening, workers)
+    service.group_commit()
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(
-            screener, settings, durable=durable_flush(screener.store.db), retention=retention_from(settings)
-        )
+        app = create_app(service, settings, attach=attach, retention=retention_from(settings))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     uvicorn.Server(server_config(app, settings.web_host, settings.web_port)).run(sockets=[listening])
     return 0
 
 
-def serve_workers(screener: Screener, settings: Settings, listening: socket.socket) -> int:
+def serve_workers(service: ScreeningService, settings: Settings, listening: socket.socket, workers: Workers) -> int:
     """WEB_WORKERS processes on one address, each with its own connection to the one database file.
 
     Everything a request needs is in the database or the signed cookie (app.py), so any worker
     serves any request. This process has checked and migrated the database and made the web key
-    (`screener` was built here) before uvicorn's supervisor starts the workers; it then only
+    (`service` was built here) before uvicorn's supervisor starts the workers; it then only
     watches them (a worker that dies is replaced) until Ctrl-C or SIGTERM."""
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
         load_secret(settings.web_secret, Path(settings.db_path).parent)  # one key file, made before any worker
-    screener.store.db.close()
+    service.close()
     config = server_config(
-        functools.partial(worker_app, settings), settings.web_host, settings.web_port, workers=settings.web_workers
+        functools.partial(worker_app, settings, workers),
+        settings.web_host,
+        settings.web_port,
+        workers=settings.web_workers,
     )
     print(
         f"Web chat on http://{settings.web_host}:{settings.web_port}/ ({settings.web_workers} worker processes)",
@@ -101,17 +138,16 @@ def serve_workers(screener: Screener, settings: Settings, listening: socket.sock
     return 0
 
 
-def worker_app(settings: Settings) -> ASGIApp:
+def worker_app(settings: Settings, workers: Workers) -> ASGIApp:
     """The app of one worker process (`serve_workers`; uvicorn calls it in the new process)."""
-    from ...cli import build_screener, configure_logging
     from .app import create_app
 
-    configure_logging(settings)
+    if workers.configure_logging is not None:
+        workers.configure_logging(settings)
     try:
-        screener = build_screener(settings)
-        return create_app(
-            screener, settings, durable=durable_flush(screener.store.db), retention=retention_from(settings)
-        )
+        service = workers.build_service(settings)
+        service.group_commit()
+        return create_app(service, settings, attach=workers.attach, retention=retention_from(settings))
     except Exception as exc:  # the parent checked all this a moment ago: say it in one line and stop
         log.error("a web worker could not start: %s", exc)
         sys.exit(STARTUP_FAILURE)
@@ -170,15 +206,16 @@ class EmbeddedServer(uvicorn.Server):
         await super().serve(sockets or ([self.listening] if self.listening else None))
 
 
-def embedded_web(screener: Screener, settings: Settings) -> EmbeddedServer:
-    """The web chat on the bot's own Screener, so both channels share one database connection.
+def embedded_web(service: ScreeningService, settings: Settings, attach: Attach | None = None) -> EmbeddedServer:
+    """The web chat on the bot's own service, so both channels share one database connection.
 
     That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
-    waits for the flush before it acknowledges an answer."""
+    waits for the flush before it acknowledges an answer (the service's step does)."""
     from .app import create_app
 
+    service.group_commit()
     listening = listening_socket(settings.web_host, settings.web_port)
-    app = create_app(screener, settings, durable=durable_flush(screener.store.db))
+    app = create_app(service, settings, attach=attach)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     return EmbeddedServer(server_config(app, settings.web_host, settings.web_port), listening)
 

@@ -1,8 +1,8 @@
 """Actions as HTML form fields and back: every button on the page is a tiny form.
 
 Each button posts the `bot.replies` action it stands for, so any prompt the
-Screener builds (today's kinds or new ones) needs no template change. The
-Screener judges every action; this module only checks the fields' shape.
+screening service builds (today's kinds or new ones) needs no template change. The
+service judges every action; this module only checks the fields' shape.
 """
 
 from __future__ import annotations

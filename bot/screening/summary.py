@@ -9,16 +9,13 @@ result is `rules.criterion_results`, the same function that fills a lead's crite
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
-from .dialog import rules
-from .dialog.engine import Conversation
-from .dialog.model import NOT_ELIGIBLE, OUTCOMES, Criterion
-from .i18n import Translator, _
-from .replies import Button, Command, Prompt, Reply
-
-if TYPE_CHECKING:
-    from .screening import Screener
+from ..dialog import rules
+from ..dialog.engine import Conversation, Engine
+from ..dialog.model import NOT_ELIGIBLE, Criterion
+from ..i18n import Translator, _
+from ..replies import Button, Command, Prompt
+from .texts import Texts
 
 #: A self-report is never shown as "met": the answers say nothing stands against the rule, no more.
 RESULT_WORDS = {
@@ -40,13 +37,13 @@ def shown_result(result: str, criterion: Criterion | None) -> str:
     return result
 
 
-def results_with_dates(screener: Screener, conv: Conversation) -> list[tuple[str, str, date | None]]:
+def results_with_dates(engine: Engine, conv: Conversation) -> list[tuple[str, str, date | None]]:
     """(criterion id, result, date for "not yet") in dialog order; "not_asked" when no question about it was
     answered (a screening that ended early), which `criterion_results` counts as unclear."""
-    dialog, today = screener.dialog, screener.today()
+    dialog, today = engine.dialog, engine.today()
     results = rules.criterion_results(dialog, conv.answers, today)
     findings = rules.assess(dialog, conv.answers, today)
-    answered = {c for q, _value in screener.engine.summary(conv) for c in q.criteria}
+    answered = {c for q, _value in engine.summary(conv) for c in q.criteria}
     found = {f.criterion for f in findings}
     rows = []
     for cid, result in results.items():
@@ -56,31 +53,33 @@ def results_with_dates(screener: Screener, conv: Conversation) -> list[tuple[str
     return rows
 
 
-def summary_text(screener: Screener, conv: Conversation, t: Translator) -> str:
+def summary_text(engine: Engine, texts: Texts, conv: Conversation, t: Translator) -> str:
     """The whole summary in one language."""
-    dialog = screener.dialog
+    dialog = engine.dialog
+    respondent = dialog.respondent_of(conv.answers)
     lines = [
         t(_("Screening summary: {trial}"), trial=dialog.trial),
-        t(dialog.title),
-        t(_("Date: {date}. Question list version: {version}."), date=t.date(screener.today()), version=dialog.version),
+        t.dialog(dialog.title),
+        t(_("Date: {date}. Question list version: {version}."), date=t.date(engine.today()), version=dialog.version),
         t(_("This is not a medical decision. It only shows the answers given in a screening chat.")),
         t(
             _("Only the study team can decide who may join. Please show this to the patient's own doctor.")
-            if conv.respondent == "caregiver"
+            if respondent == "caregiver"
             else _("Only the study team can decide who may join. Please show this to your own doctor.")
         ),
         "",
         t(_("Answers:")),
     ]
-    for question, value in screener.engine.summary(conv):
-        answer = screener.answer_text(question, value, conv, t)
-        lines.append("• " + t(_("{label}: {answer}"), label=t(question.label), answer=answer))
+    for question, value in engine.summary(conv):
+        answer = texts.answer_text(question, value, conv, t)
+        lines.append("• " + t(_("{label}: {answer}"), label=t.dialog(question.label), answer=answer))
     lines += ["", t(_("Result for each study rule:"))]
-    for cid, result, until in results_with_dates(screener, conv):
+    for cid, result, until in results_with_dates(engine, conv):
         word = t(RESULT_WORDS[result], date=t.date(until)) if result == "not_yet" and until else t(RESULT_WORDS[result])
-        lines.append("• " + t(_("{label}: {answer}"), label=t(dialog.criteria[cid].label), answer=word))
+        lines.append("• " + t(_("{label}: {answer}"), label=t.dialog(dialog.criteria[cid].label), answer=word))
     if conv.outcome:
-        lines += ["", t(_("Result: {outcome}"), outcome=t(dialog.outcomes[conv.outcome].heading(conv.respondent)))]
+        heading = dialog.outcomes[conv.outcome].heading(respondent)
+        lines += ["", t(_("Result: {outcome}"), outcome=t.dialog(heading))]
     return "\n".join(lines)
 
 
@@ -90,25 +89,24 @@ def other_language(language: str, available: list[str]) -> str:
     return other if other in available or other == "en" else ""
 
 
-def summary_reply(screener: Screener, conv: Conversation, t: Translator) -> Reply:
-    """/summary: both languages, then buttons to change an answer (into the existing edit flow)."""
-    if conv.state not in OUTCOMES:
-        return Reply([t(_("Your summary is ready when you reach the end of the questions."))], screener.prompt(conv))
-    texts = [summary_text(screener, conv, t)]
-    other = other_language(conv.language, screener.languages)
+def summary_notices(engine: Engine, texts: Texts, conv: Conversation, t: Translator) -> list[str]:
+    """/summary: the person's language, then the other of English and Chinese."""
+    notices = [summary_text(engine, texts, conv, t)]
+    other = other_language(conv.language, texts.languages)
     if other and other != conv.language:
-        texts.append(summary_text(screener, conv, screener.translator(other)))
-    current = screener.prompt(conv)
-    if conv.state == NOT_ELIGIBLE:
-        changeable = [q for q, _v in screener.engine.summary(conv) if q.id == conv.last_question]
-    else:
-        changeable = [q for q, _v in screener.engine.summary(conv)]
-    buttons = [Button(t(_("Change: {label}"), label=t(q.label)), Command("change", q.id)) for q in changeable]
-    prompt = Prompt(
+        notices.append(summary_text(engine, texts, conv, texts.translator(other)))
+    return notices
+
+
+def with_change_buttons(engine: Engine, conv: Conversation, current: Prompt, t: Translator) -> Prompt:
+    """The prompt under the summary, with buttons to change an answer (into the existing edit flow)."""
+    answered = [q for q, _v in engine.summary(conv)]
+    changeable = [q for q in answered if q.id == conv.last_question] if conv.outcome == NOT_ELIGIBLE else answered
+    buttons = [Button(t(_("Change: {label}"), label=t.dialog(q.label)), Command("change", q.id)) for q in changeable]
+    return Prompt(
         current.kind,
         current.text + "\n\n" + t(_("Is an answer wrong? You can change it here.")),
         question=current.question,
         options=[*current.options, *buttons],
         navigation=current.navigation,
     )
-    return Reply(texts, prompt)

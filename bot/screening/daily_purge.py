@@ -18,12 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import sqlite_utils
-
-from .periodic import PeriodicCheck
-from .retention import Retention
-from .store.retention import PurgeCounts, purge, purge_apart
-from .store.wipe import database_file
+from ..periodic import PeriodicCheck
+from ..retention import Retention
+from ..store.retention import PurgeCounts, purge, purge_apart
+from ..store.wipe import database_file
+from .service import ScreeningService
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +37,19 @@ class DailyPurge(PeriodicCheck):
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        service: ScreeningService,
         periods: Retention,
         clock: Callable[[], datetime] | None = None,
         check_every: float = 3600.0,
     ) -> None:
         super().__init__(check_every)
-        self.db = db
+        self.db = service.storage.db
         self.periods = periods
         self.clock = clock or (lambda: datetime.now(UTC))
         self.last_run: datetime | None = None
         #: Run after each purge, on the event loop (the Telegram bot blanks staff posts of removed leads).
         self.after: list[Callable[[], Awaitable[None]]] = []
-        self._claim = database_file(db) or f"memory:{id(db)}"
+        self._claim = database_file(self.db) or f"memory:{id(self.db)}"
         self.claimed = False
 
     def start(self) -> None:

@@ -1,0 +1,157 @@
+"""The database as the services see it: small repositories, and one unit of work around each step.
+
+A unit of work is one SQLite transaction (`BEGIN IMMEDIATE` ... `COMMIT`): everything a
+step changes (the answer, the counters, the lead, the reminder, the audit entry, the
+channel's records) commits together or not at all. The repositories' own `transaction()`
+blocks become savepoints inside it, so a repository stays safe to use alone (a staff
+tool, a test) and still joins the step's one commit.
+
+Durability is the unit of work's concern too. Alone (terminal, staff tools) the database
+commits with `synchronous=FULL`: a committed step is on disk. In the long-running async
+processes (Telegram, and the web chat, alone or inside `run --web`) `group_commit()` switches to
+one shared fsync (durable.py), and `flush()` returns only once everything committed
+before it is on disk: the service awaits it before it hands a reply to a channel.
+
+Only this package speaks SQL; nothing above it imports sqlite3 or sqlite_utils.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from ..dialog.model import Dialog
+from . import audit as audit_log
+from .contact_attempts import ContactAttempts
+from .conversations import ConversationStore, transaction
+from .durable import DurableLog
+from .leads import LeadStore
+from .outbox import Outbox
+from .ready_reminders import ReadyReminderStore
+from .retention import erase_conversation
+from .staff_accounts import StaffAccounts
+from .staff_views import StaffViews
+from .telegram import TelegramStore
+from .vault import Vault
+from .web_state import WebState
+from .wipe import database_file, defer_wipes, wipe_pending_async
+
+
+class Audit:
+    """The audit log and the anonymous monthly counters (audit.py), as a repository."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def count(self, name: str, n: int = 1, at: datetime | None = None) -> None:
+        audit_log.count(self.db, name, n, at)
+
+    def record(
+        self,
+        who: str,
+        action: str,
+        lead_id: str = "",
+        detail: str = "",
+        at: datetime | None = None,
+        seen: Iterable[str] = (),
+    ) -> None:
+        """One entry, chained to the last (audit.py); `seen`: the ids of the leads the action showed."""
+        audit_log.record(self.db, who, action, lead_id, detail, at, seen)
+
+    def entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        return audit_log.entries(self.db, limit)
+
+    def totals(self) -> dict[str, int]:
+        return audit_log.totals(self.db)
+
+
+@dataclass
+class UnitOfWork:
+    """The repositories of one step; everything written through them commits once, together."""
+
+    conversations: ConversationStore
+    leads: LeadStore
+    reminders: ReadyReminderStore
+    channel_records: TelegramStore | None
+    audit: Audit
+    contact_attempts: ContactAttempts
+    outbox: Outbox
+    staff_accounts: StaffAccounts | None
+    staff_views: StaffViews
+    web_state: WebState
+
+    def erase(self, conversation_id: str, who: str) -> bool:
+        """Erase a conversation with everything linked to it, logged without the erased data."""
+        return erase_conversation(self.conversations.db, conversation_id, who)
+
+
+class Storage:
+    """One database, its repositories and its units of work, for one dialog."""
+
+    def __init__(self, db: sqlite_utils.Database, dialog: Dialog, vault: Vault | None = None) -> None:
+        self.db = db
+        self.dialog = dialog
+        self.vault = vault
+        self._work = UnitOfWork(
+            conversations=ConversationStore(db, dialog),
+            leads=LeadStore(db, vault),  # without a vault: counts and erasure only, no contact details
+            reminders=ReadyReminderStore(db),
+            channel_records=TelegramStore(db, vault) if vault is not None else None,
+            audit=Audit(db),
+            contact_attempts=ContactAttempts(db),
+            outbox=Outbox(db),
+            staff_accounts=StaffAccounts(db, vault) if vault is not None else None,  # TOTP secrets are encrypted
+            staff_views=StaffViews(db),
+            web_state=WebState(db),
+        )
+        self._durable: DurableLog | None = None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """One transaction: committed when the block ends, rolled back whole if it raises."""
+        with transaction(self.db):
+            yield self._work
+
+    @property
+    def read(self) -> UnitOfWork:
+        """The repositories for reading (no transaction is opened; each read sees the last commit)."""
+        return self._work
+
+    # ------------------------------------------------------------------ durability
+
+    def group_commit(self) -> Callable[[], Awaitable[None]] | None:
+        """Switch to group commit (once) and return the flush to await before acknowledging anything;
+        None for a database in memory, which has nothing to flush."""
+        if self._durable is None:
+            path = database_file(self.db)
+            if not path:
+                return None
+            self._durable = DurableLog(self.db, path)
+        return self._durable.flush
+
+    @property
+    def group_committing(self) -> bool:
+        return self._durable is not None
+
+    async def flush(self) -> None:
+        """Everything committed so far is on disk (at once without group commit: FULL synced it)."""
+        if self._durable is not None:
+            await self._durable.flush()
+
+    def close(self) -> None:
+        """Close the connection (a process that hands the database over to others, e.g. web workers)."""
+        self.db.close()
+
+    # ------------------------------------------------------------------ after erasures
+
+    def defer_wipes(self, schedule: Callable[[], None]) -> Callable[[], None]:
+        """An async process takes over emptying the write-ahead log after erasures (wipe.py)."""
+        return defer_wipes(self.db, schedule)
+
+    async def wipe_pending(self) -> bool:
+        return await wipe_pending_async(self.db)
