@@ -191,7 +191,7 @@ def harmless(question: Question) -> str:
     if question.kind == "multi" and none and not none.rules_out:
         return "none"
     for option in question.options:
-        if not (option.rules_out or option.review or option.wait_days or option.exclusive):
+        if not (option.rules_out or option.review or option.wait or option.exclusive):
             return option.id
     raise AssertionError(f"{question.id} has no harmless answer")
 
