@@ -451,6 +451,29 @@ def _v12_flow_states(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE conversations SET contact_step = '' WHERE contact_step != ''")
 
 
+def _v13_web_state(db: sqlite_utils.Database) -> None:
+    """Issue 20: the web chat keeps nothing in a process's memory (bot/store/web_state.py).
+
+    - `web_limits`: a token bucket per session and per address (keyed hashes, no address stored).
+    - `web_turns`: the last reply of each web session, to draw after the redirect, under a key of
+      the session's own and with its conversation's id; it goes with that conversation (the
+      trigger), whichever way it is deleted.
+    """
+    db.execute("CREATE TABLE web_limits (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)")
+    db.execute(
+        "CREATE TABLE web_turns (session TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, turn TEXT NOT NULL,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX web_turns_by_conversation ON web_turns(conversation_id)")
+    db.execute(
+        """
+        CREATE TRIGGER web_turns_go_with_their_conversation AFTER DELETE ON conversations
+        BEGIN
+            DELETE FROM web_turns WHERE conversation_id = old.id;
+        END"""
+    )
+
+
 #: Schema migrations, in order. Never edit a released one: append a new function.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
@@ -465,6 +488,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v10_notification_outbox,
     _v11_audit_chain,
     _v12_flow_states,
+    _v13_web_state,
 ]
 
 
@@ -692,6 +716,9 @@ def migrate(db: sqlite_utils.Database, path: str | Path = "the database") -> Non
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
+            if schema_version(db) >= number:  # another process (a second web worker) was quicker
+                db.execute("COMMIT")
+                continue
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
             db.execute("COMMIT")
