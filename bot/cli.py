@@ -32,14 +32,16 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token and args.web:
-        from .channels.web.cli import listening_socket, serve_web
+        from .channels.web.cli import Workers, listening_socket, serve_web
 
         listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
         trials = build_trials(settings)
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
-        return serve_web(trials, settings, listening, attach_console)
+        return serve_web(
+            trials, settings, listening, attach_console, Workers(build_trials, attach_console, configure_logging)
+        )
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
         return cmd_chat(settings, args)
@@ -177,11 +179,20 @@ def parser() -> argparse.ArgumentParser:
     from .staff import register as register_staff_commands
 
     register_staff_commands(sub)
-    add_web_commands(sub, build_trials, attach_console)
+    add_web_commands(sub, build_trials, attach_console, configure_logging)
     from .console.cli import register as register_console_commands
 
     register_console_commands(sub)
     return p
+
+
+def configure_logging(settings: Settings) -> None:
+    """One line per event on stderr, never a secret in it: in `main`, and in each web worker process."""
+    keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter())
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,11 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Run it with standard output open (redirect it to a file, or to /dev/null if you do not need it)."
             )
         settings = settings_from(args)
-        keep_secrets_out(settings.telegram_token, settings.screening_key, settings.web_secret, *settings.notify_urls)
-        handler = logging.StreamHandler()
-        handler.setFormatter(OneLineFormatter())
-        logging.basicConfig(level=settings.log_level, handlers=[handler])
-        logging.getLogger("transitions").setLevel(logging.WARNING)
+        configure_logging(settings)
         status = args.func(settings, args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, while it can still be explained
         return status

@@ -269,6 +269,21 @@ def icp_number(raw: Any) -> str:
     return value
 
 
+def proxy_addresses(raw: Any) -> str:
+    """Addresses or networks of reverse proxies (127.0.0.1, 10.0.0.0/8, ::1), separated by commas or spaces."""
+    import ipaddress
+
+    value = _text_of(raw)
+    for part in value.replace(",", " ").split():
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise Invalid(
+                "addresses or networks of your reverse proxies, separated by commas, such as 127.0.0.1 or 10.0.0.0/8"
+            ) from None
+    return " ".join(value.replace(",", " ").split())
+
+
 def notification_urls(raw: Any) -> tuple[str, ...]:
     """apprise URLs (mailtos://, wecombot://, dingtalk://, feishu://, tgram:// ...): separated by spaces or
     new lines (a URL may hold commas), in a config file also a list. bot/notify checks each one at start."""
@@ -353,16 +368,24 @@ class Settings:
     #: None is `auto`: Secure when WEB_PUBLIC_URL is https.
     web_secure_cookies: bool | None = field(default=None, metadata=env("WEB_SECURE_COOKIES", boolean_or_auto))
     web_secret: str = field(default="", repr=False, metadata=env("WEB_SECRET", long_secret, secret=True))
+    #: Rate limits (bot/channels/web/limits.py): per session, and a ceiling per address sized for many
+    #: people behind one NAT (README, "Web chat: fair limits"). 0 turns one off.
     web_rate_limit: int = field(
         default=60, metadata=env("WEB_RATE_LIMIT", whole_number(0, 100_000, "posts per minute"))
     )
+    web_address_rate_limit: int = field(
+        default=1800, metadata=env("WEB_ADDRESS_RATE_LIMIT", whole_number(0, 1_000_000, "posts per minute"))
+    )
+    #: The reverse proxies whose X-Forwarded-For is read; none by default (not even 127.0.0.1).
+    web_forwarded_allow_ips: str = field(default="", metadata=env("WEB_FORWARDED_ALLOW_IPS", proxy_addresses))
+    #: uvicorn worker processes of `screening-bot web`; they share the database (README, "Several workers").
+    web_workers: int = field(default=1, metadata=env("WEB_WORKERS", whole_number(1, 64, "worker processes")))
     # The hospital's look on the web chat (bot/channels/web/branding.py checks the logo file and the contrast).
     web_logo: Path | None = field(default=None, metadata=env("WEB_LOGO", optional(local_file)))
     web_color_primary: str = field(default="", metadata=env("WEB_COLOR_PRIMARY", hex_color))
     web_color_link: str = field(default="", metadata=env("WEB_COLOR_LINK", hex_color))
     web_color_background: str = field(default="", metadata=env("WEB_COLOR_BACKGROUND", hex_color))
     web_icp_number: str = field(default="", metadata=env("WEB_ICP_NUMBER", icp_number))
-    forwarded_allow_ips: str = field(default="127.0.0.1", metadata=env("FORWARDED_ALLOW_IPS", text))
     # The study team on Telegram (bot/channels/telegram/staff.py).
     staff_chat_id: int | None = field(default=None, metadata=env("STAFF_CHAT_ID", chat_id))
     staff_user_ids: tuple[int, ...] = field(default=(), metadata=env("STAFF_USER_IDS", user_ids))

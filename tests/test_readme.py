@@ -157,6 +157,14 @@ def benchmark(command: str, tmp_path: Path) -> None:
     assert "--quick" in done.stdout
 
 
+def web_benchmark(command: str, tmp_path: Path) -> None:
+    """About 2 minutes: checked with --help (it must know --quick and --workers, which the README offers)."""
+    work = workdir(tmp_path)
+    (work / "benchmarks").symlink_to(ROOT / "benchmarks")
+    done = sh(f"{command} --help", work)
+    assert "--quick" in done.stdout and "--workers" in done.stdout
+
+
 def encryption_cost(command: str, tmp_path: Path) -> None:
     """About 30 s as written: run here with two people and one round, which prints the same table."""
     done = sh(f"{command} --people 2 --rounds 1", ROOT)
@@ -202,11 +210,14 @@ def backup_and_restore(command: str, tmp_path: Path) -> None:
 
 
 def web(command: str, tmp_path: Path) -> None:
-    """A server: started on a free port (8080 may be taken on a shared machine), fetched once, stopped."""
+    """A server: started on a free port (8080 may be taken on a shared machine), fetched once, stopped.
+
+    Behind a named proxy (WEB_FORWARDED_ALLOW_IPS) or with several workers, the same."""
     work = workdir(tmp_path)
     port = free_port()
+    at_port = command.replace("--port 8080", f"--port {port}") if "--port" in command else f"{command} --port {port}"
     proc = subprocess.Popen(
-        ["bash", "-c", "exec " + command.replace("--port 8080", f"--port {port}")],
+        ["bash", "-c", re.sub(r"^((?:\w+=\S+ )*)", r"\1exec ", at_port)],  # settings before `exec`
         cwd=work,
         env=environment(),
         stdout=subprocess.PIPE,
@@ -217,7 +228,8 @@ def web(command: str, tmp_path: Path) -> None:
         for line in proc.stderr:  # type: ignore[union-attr]
             if "Web chat on http:" in line:  # printed once its port is taken: connections queue from then on
                 break
-        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert ("(2 worker processes)" in line) == ("--workers 2" in command)
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10, headers={"X-Forwarded-For": "198.51.100.7"})
         assert page.status_code == 200 and "Telegram" in page.text
         console = httpx.get(f"http://127.0.0.1:{port}/staff/login", timeout=10)
         assert console.status_code == 200 and "Sign in" in console.text, "the study team's console, same server"
@@ -328,6 +340,8 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     "tools/upgrade-locks --sync": upgrade_locks,
     "tools/upgrade-locks --check": upgrade_locks,
     ".venv/bin/python benchmarks/bench.py": benchmark,
+    ".venv/bin/python benchmarks/web.py": web_benchmark,
+    ".venv/bin/python benchmarks/web.py --workers 2": web_benchmark,
     ".venv/bin/python benchmarks/questions_to_outcome.py": questions_to_outcome,
     "printf '1\\n1\\n40\\n1\\n1\\n1\\n' | .venv/bin/screening-bot chat": piped_chat,
     ".venv/bin/python benchmarks/encryption.py": encryption_cost,
@@ -336,6 +350,8 @@ CHECKS: dict[str, Callable[[str, Path], None]] = {
     ".venv/bin/screening-bot restore /mnt/backup/screening/screening-20261125T023000Z.db": backup_and_restore,
     ".venv/bin/screening-bot web --port 8080 --public-url https://screening.example.org": web,
     ".venv/bin/screening-bot qr --source poster-wuhan --public-url https://screening.example.org": qr,
+    "WEB_FORWARDED_ALLOW_IPS=127.0.0.1 .venv/bin/screening-bot web": web,
+    ".venv/bin/screening-bot web --workers 2": web,
     ".venv/bin/screening-bot staff add li.na --role admin": staff_add,
     ".venv/bin/screening-bot notify test": notify_test,
     ".venv/bin/screening-bot export-script --out docs/ethics-pack": ethics_pack,

@@ -21,7 +21,7 @@ from bot.config import BOOLEAN_WORDS, FALSE_WORDS, SETTINGS, TRUE_WORDS, ConfigE
 #: Settings that are free text: any text is fine, but in a config file it must be a string.
 TEXT = {
     "site_hospital", "site_department", "site_city", "site_address", "site_investigator",
-    "site_phone", "site_email", "site_hours", "site_server_location", "forwarded_allow_ips", "telegram_token",
+    "site_phone", "site_email", "site_hours", "site_server_location", "telegram_token",
     "ethics_approved_version",
 }  # fmt: skip
 
@@ -53,6 +53,9 @@ GOOD = {
     "web_secure_cookies": ("auto", None),
     "web_secret": ("s" * 32, "s" * 32),
     "web_rate_limit": ("0", 0),
+    "web_address_rate_limit": ("6000", 6000),
+    "web_forwarded_allow_ips": ("127.0.0.1, 10.0.0.0/8  ::1", "127.0.0.1 10.0.0.0/8 ::1"),
+    "web_workers": ("4", 4),
     "web_logo": ("/srv/screening/logo.svg", Path("/srv/screening/logo.svg")),
     "web_color_primary": ("#1D5E48", "#1d5e48"),
     "web_color_link": ("#05a", "#05a"),
@@ -92,6 +95,9 @@ BAD = {
     "web_secure_cookies": ("sometimes", "sometimes", "auto, true or false"),
     "web_secret": ("short", "short", "at least 16 characters"),
     "web_rate_limit": ("lots", "lots", "whole number of posts per minute"),
+    "web_address_rate_limit": ("-1", "1e9", "whole number of posts per minute"),
+    "web_forwarded_allow_ips": ("nginx", "*", "addresses or networks of your reverse proxies"),
+    "web_workers": ("0", "many", "whole number of worker processes from 1 to 64"),
     "web_logo": ("https://example.org/logo.png", "https://example.org/logo.png", "a file on this machine, not a URL"),
     "web_color_primary": ("green", "green", "hex colour"),
     "web_color_link": ("#12345", "#12345", "hex colour"),
@@ -129,6 +135,9 @@ BAD_TOML: dict[str, Any] = {
     "web_secure_cookies": 2,
     "web_secret": 1,
     "web_rate_limit": -1,
+    "web_address_rate_limit": "a lot",
+    "web_forwarded_allow_ips": ["127.0.0.1"],
+    "web_workers": 0,
     "web_logo": 1,
     "web_color_primary": 2,
     "web_color_link": True,

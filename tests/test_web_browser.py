@@ -593,3 +593,42 @@ def test_the_list_of_trials_and_a_second_trial_pass_axe(tmp_path: Path, language
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_a_person_asked_to_wait_reads_how_long_and_axe_passes(serve, dialog: Dialog, javascript: bool) -> None:
+    """The rate limits' kind pages (bot/channels/web/limits.py), in Chinese: a tap refused because the
+    session went too fast (the question stays, to tap again), and a first visit refused because too many
+    came from one address. The app's clock stands still, so no bucket refills while the test runs."""
+    from selenium.webdriver.common.by import By
+
+    from bot.channels.web.limits import BUSY_NETWORK_FIRST_VISIT, TOO_FAST
+
+    def still() -> float:
+        return 1_800_000_000.0
+
+    base, _screener, locales, _app = serve(web_rate_limit="2", web_address_rate_limit="4", clock=still)
+    t = AsSeen(ZH, locales)
+    driver = browser(javascript)
+    axe = AxeLog(driver, javascript)
+    try:
+        driver.get(f"{base}/")  # the address's first of four
+        tap(driver, labelled(driver, t(dialog.consent.agree)))  # the session's first of two
+        answer(driver, dialog, "respondent")  # the session's second, the address's third
+        answer(driver, dialog, "age")  # the session's third: refused (the address's share untouched)
+        alert = driver.find_element(By.CSS_SELECTOR, "[role=alert]")
+        assert alert.text == t(TOO_FAST, seconds=30) and current_question(driver) == "age"
+        axe.check("too fast")
+        driver.save_screenshot(str(SCREENSHOTS / "web-too-fast.png"))
+        driver.delete_all_cookies()
+        driver.get(f"{base}/")  # a new session: the address's fourth and last
+        assert current_question(driver) == "consent"
+        driver.delete_all_cookies()
+        driver.get(f"{base}/")  # one more new session from this address: refused
+        alert = driver.find_element(By.CSS_SELECTOR, "[role=alert]")
+        assert alert.text == t(BUSY_NETWORK_FIRST_VISIT, seconds=15)
+        axe.check("busy network, first visit")
+        driver.save_screenshot(str(SCREENSHOTS / "web-busy-network.png"))
+        axe.assert_clean()
+    finally:
+        driver.quit()

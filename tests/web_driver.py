@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -56,19 +58,30 @@ def web_settings(db_path: Path, **values: str) -> Settings:
 
 
 def make_app(
-    dialog: Dialog, db_path: Path, locales: Path = LOCALES, leads: bool = False, **values: str
+    dialog: Dialog,
+    db_path: Path,
+    locales: Path = LOCALES,
+    leads: bool = False,
+    clock: Callable[[], float] = time.time,
+    **values: str,
 ) -> tuple[Starlette, Screener]:
     """The real app over a real SQLite file, with the test day frozen like every other test.
 
     With `leads`, contact capture and encrypted leads are on, as `compose.build_service` sets them up.
+    `clock` is the app's wall clock (rate limits, last replies): a test of limits moves it on.
     """
     if leads:  # encrypted, as `compose.build_service` opens it
         db, vault = open_protected(db_path, "", key_file_for(db_path))
     else:
         db, vault = open_database(db_path), None
     screener = Screener(dialog, Storage(db, dialog, vault), locales, today=lambda: TODAY)
-    values.setdefault("web_rate_limit", "0")  # one test client posts faster than any person; one test checks it
-    return create_app(screener, web_settings(db_path, **values), attach=attach_console), screener
+    # one test client posts faster than any person, and every test comes from one address: test_web_limits.py
+    # checks the limits
+    values.setdefault("web_rate_limit", "0")
+    values.setdefault("web_address_rate_limit", "0")
+    # group-committed, as `screening-bot web` serves it: each answer flushed before its page (bot/store/durable.py)
+    screener.group_commit()
+    return create_app(screener, web_settings(db_path, **values), attach=attach_console, clock=clock), screener
 
 
 class _Parser(HTMLParser):

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
-from ..channels.web.security import RateLimiter
+from ..channels.web.limits import AddressLimit
 from ..dialog.engine import Conversation
 from ..dialog.model import OUTCOMES, Dialog
 from ..i18n import Translator, language_name, negotiate
@@ -140,7 +140,10 @@ class Console:
         self.secure = secure_cookies
         self.idle_minutes = idle_minutes
         self.notifications_on = notifications_on
-        self.limiter = RateLimiter(LOGIN_POSTS_PER_MINUTE)
+        # in the database, so the limit holds whichever worker process a post reaches (bot/store/web_state.py)
+        self.limiter = AddressLimit(
+            self.screener.web_sessions(), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
+        )
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 #: Han characters (CJK unified ideographs and extension A, compatibility ideographs).
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -59,11 +60,19 @@ def phrase_problem(phrase: str) -> str:
     return ""
 
 
-def _matches(folded_text: str, joined_text: str, phrase: str) -> bool:
+@lru_cache(maxsize=4096)
+def _needle(phrase: str) -> tuple[bool, str]:
+    """What a phrase is looked for as, worked out once per phrase (every typed message checks them all):
+    whether it is Chinese (then matched without spaces, anywhere), and the folded text to find."""
     folded = fold(phrase)
     if is_han(folded):
-        return folded.replace(" ", "") in joined_text
-    return f" {folded} " in folded_text
+        return True, folded.replace(" ", "")
+    return False, f" {folded} "
+
+
+def _matches(folded_text: str, joined_text: str, phrase: str) -> bool:
+    han, needle = _needle(phrase)
+    return needle in (joined_text if han else folded_text)
 
 
 def detect(text: str, signals: Mapping[str, Iterable[str]]) -> list[str]:

@@ -33,6 +33,7 @@ from .rescreen import Rescreen
 from .steps import Steps
 from .team import TeamService
 from .texts import Texts
+from .web_sessions import WebSessions
 
 log = logging.getLogger("bot.screening")
 
@@ -132,6 +133,10 @@ class ScreeningService:
         """The outbox of the study team's notifications on the same database."""
         return NotificationOutbox(self.storage)
 
+    def web_sessions(self) -> WebSessions:
+        """The web chat's rate-limit buckets and kept replies on the same database (shared by its workers)."""
+        return WebSessions(self.storage)
+
     def translator(self, language: str) -> Translator:
         return self.texts.translator(language)
 
@@ -151,12 +156,16 @@ class ScreeningService:
         update_id: int | None = None,
         nudge_after: timedelta | None = None,
         now: datetime | None = None,
+        keep: Callable[[Reply], None] | None = None,
     ) -> Reply | None:
         """Apply one action and say what to show next, in one unit of work.
 
         `update_id` (Telegram) is recorded in the same unit of work: a second delivery changes
         nothing and gets None. `nudge_after` is the channel's quiet time before one reminder of an
-        unfinished screening (counted from this input)."""
+        unfinished screening (counted from this input). `keep(reply)` is the channel's own record
+        of the reply (the web chat's page after its redirect, through `web_sessions()`): written in
+        a savepoint of the same unit of work, so it commits with the step, once, and a failure
+        there undoes only itself."""
         now = now or datetime.now(UTC)
         with self.storage.unit_of_work() as work:
             records = work.channel_records
@@ -176,6 +185,9 @@ class ScreeningService:
             if not step.deleted and key.address is not None and records is not None:
                 self._channel_records(work, conv, key.address, nudge_after, step.stop_nudges, now)
             reply = self._reply(conv, step, work)
+            if keep is not None:
+                with self.storage.unit_of_work():  # a savepoint inside the step's unit of work
+                    keep(reply)
             self._tell(step.lead_events, self._in_step)
         self._tell(step.lead_events)
         return reply
@@ -292,3 +304,7 @@ class ScreeningService:
     def group_commit(self) -> Callable[[], Awaitable[None]] | None:
         """Group commit for an async process (see bot/store/storage.py); the flush every reply waits for."""
         return self.storage.group_commit()
+
+    def close(self) -> None:
+        """Close the database connection: this process hands the database over (the web workers' parent)."""
+        self.storage.close()

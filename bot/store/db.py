@@ -451,7 +451,30 @@ def _v12_flow_states(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE conversations SET contact_step = '' WHERE contact_step != ''")
 
 
-def _v13_several_trials(db: sqlite_utils.Database) -> None:
+def _v13_web_state(db: sqlite_utils.Database) -> None:
+    """Issue 20: the web chat keeps nothing in a process's memory (bot/store/web_state.py).
+
+    - `web_limits`: a token bucket per session and per address (keyed hashes, no address stored).
+    - `web_turns`: the last reply of each web session, to draw after the redirect, under a key of
+      the session's own and with its conversation's id; it goes with that conversation (the
+      trigger), whichever way it is deleted.
+    """
+    db.execute("CREATE TABLE web_limits (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)")
+    db.execute(
+        "CREATE TABLE web_turns (session TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, turn TEXT NOT NULL,"
+        " at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX web_turns_by_conversation ON web_turns(conversation_id)")
+    db.execute(
+        """
+        CREATE TRIGGER web_turns_go_with_their_conversation AFTER DELETE ON conversations
+        BEGIN
+            DELETE FROM web_turns WHERE conversation_id = old.id;
+        END"""
+    )
+
+
+def _v14_several_trials(db: sqlite_utils.Database) -> None:
     """Issue 18: several trials on one database. Conversations, leads and counters carry the dialog id.
 
     - `conversations`: one per person *and trial*, so screening for a second trial never takes over
@@ -491,7 +514,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v10_notification_outbox,
     _v11_audit_chain,
     _v12_flow_states,
-    _v13_several_trials,
+    _v13_web_state,
+    _v14_several_trials,
 ]
 
 
@@ -657,7 +681,7 @@ def _settle(conn: sqlcipher.sqlite.Connection, key: bytes | None = None) -> sqli
 def _prepare(conn: sqlcipher.sqlite.Connection, path: Path, key: bytes | None = None) -> sqlite_utils.Database:
     """Settle, check and migrate. A connection that ran migrations is closed and opened again: SQLite keeps
     the schema a connection changed itself apart from the one it reads from the file, and a statement on
-    it can stay slower for the connection's life (measured: after migration 13 dropped and made an index,
+    it can stay slower for the connection's life (measured: after migration 14 dropped and made an index,
     saving a conversation took 3 times as long on that connection as on a new one)."""
     db = _settle(conn, key)
     check_integrity(db, path)
@@ -730,6 +754,9 @@ def migrate(db: sqlite_utils.Database, path: str | Path = "the database") -> int
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
+            if schema_version(db) >= number:  # another process (a second web worker) was quicker
+                db.execute("COMMIT")
+                continue
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
             db.execute("COMMIT")

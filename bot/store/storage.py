@@ -8,7 +8,7 @@ tool, a test) and still joins the step's one commit.
 
 Durability is the unit of work's concern too. Alone (terminal, staff tools) the database
 commits with `synchronous=FULL`: a committed step is on disk. In the long-running async
-processes (Telegram, and the web chat inside `run --web`) `group_commit()` switches to
+processes (Telegram, and the web chat, alone or inside `run --web`) `group_commit()` switches to
 one shared fsync (durable.py), and `flush()` returns only once everything committed
 before it is on disk: the service awaits it before it hands a reply to a channel.
 
@@ -39,6 +39,7 @@ from .staff_accounts import StaffAccounts
 from .staff_views import StaffViews
 from .telegram import TelegramStore
 from .vault import Vault
+from .web_state import WebState
 from .wipe import database_file, defer_wipes, wipe_pending_async
 
 
@@ -86,6 +87,7 @@ class UnitOfWork:
     outbox: Outbox
     staff_accounts: StaffAccounts | None
     staff_views: StaffViews
+    web_state: WebState
 
     def erase(self, conversation_id: str, who: str) -> bool:
         """Erase a conversation with everything linked to it, logged without the erased data."""
@@ -123,6 +125,7 @@ class Storage:
             outbox=Outbox(db),
             staff_accounts=StaffAccounts(db, vault) if vault is not None else None,  # TOTP secrets are encrypted
             staff_views=StaffViews(db),
+            web_state=WebState(db),
         )
         self._durability = _Durability()
 
@@ -168,6 +171,10 @@ class Storage:
         """Everything committed so far is on disk (at once without group commit: FULL synced it)."""
         if self._durability.log is not None:
             await self._durability.log.flush()
+
+    def close(self) -> None:
+        """Close the connection (a process that hands the database over to others, e.g. web workers)."""
+        self.db.close()
 
     # ------------------------------------------------------------------ after erasures
 

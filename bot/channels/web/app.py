@@ -4,9 +4,11 @@ Each trial of the deployment has its own address, `/t/<dialog id>`; with one tri
 also `/` (today's address, which `/t/<dialog id>` redirects to), with several `/` lists them.
 Every step is a plain HTML form posted to the trial's address and answered with a redirect
 back to it (POST-redirect-GET), so reloading never re-sends an answer and the page
-works with JavaScript off. State lives in SQLite behind the screening service: the only
-thing kept in memory is the last reply's notices (`Turn`), so a process restart
-loses at most a "thank you" line, never an answer or an outcome.
+works with JavaScript off. Nothing a request needs is kept in the process: answers
+live in SQLite behind each trial's screening service, and the last reply (`Turn`, to draw
+after the redirect, one per session and trial) and the rate limits in SQLite too (the
+WebSessions of the trials' one database, bot/store/web_state.py), so several worker
+processes serve one deployment and any of them can draw any page.
 
 Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
@@ -26,13 +28,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,7 @@ from ...replies import (
     ChooseMany,
     Command,
     Prompt,
+    Reply,
     Text,
 )
 from ...retention import Retention
@@ -71,7 +74,9 @@ from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
 from .forms import action_from, fields, first, parse_form
-from .security import RateLimiter, SecurityHeaders, Sessions, load_secret
+from .limits import Limits, Refusal, TrustedProxies, trusted_networks
+from .security import SecurityHeaders, Sessions, load_secret
+from .turns import Turn, dump, load
 
 log = logging.getLogger("bot.web")
 HERE = Path(__file__).resolve().parent
@@ -82,9 +87,10 @@ SOURCE_COOKIE = "screening_source"
 STARTED_COOKIE = "screening_started"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
-TURN_SECONDS = 3600
 #: Seconds between retries of a write-ahead-log wipe that a reader held up (bot/store/wipe.py).
 WIPE_RETRY_SECONDS = 60.0
+#: Seconds between removals of old turns and idle rate-limit buckets (bot/store/web_state.py).
+FORGET_SECONDS = 300.0
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: How a typed answer is asked for, by prompt kind: (input type, inputmode, autocomplete).
 TYPED_INPUTS = {
@@ -107,6 +113,8 @@ class WebOptions:
     secure_cookies: bool
     rate_limit: int
     public_url: str
+    address_rate_limit: int = 0
+    trusted_proxies: str = ""
     branding: Branding = dataclasses.field(default_factory=Branding)
 
     @classmethod
@@ -119,6 +127,8 @@ class WebOptions:
             secure_cookies=secure_cookies,
             rate_limit=settings.web_rate_limit,
             public_url=settings.public_url,
+            address_rate_limit=settings.web_address_rate_limit,
+            trusted_proxies=settings.web_forwarded_allow_ips,
             branding=Branding.from_settings(settings),
         )
 
@@ -139,28 +149,23 @@ class Site:
         return self.service.dialog.id
 
 
-@dataclass
-class Turn:
-    """What the last post showed (what was said, the notices, the prompt), to draw after the redirect.
-
-    `alert` is set when the notices are help for a person who may be at risk (Reply.alert)."""
-
-    step: str
-    said: str
-    notices: list[str]
-    prompt: Prompt | None
-    at: float
-    alert: str = ""
-
-
 def step_token(conv: Conversation) -> str:
     """Where a conversation stands, as a short hash: it changes with every accepted input.
 
     Every stored field counts (state, answers, language, contact step ...), so a step
     that another channel or a later feature adds is covered without a change here.
     """
-    where = {k: v for k, v in dataclasses.asdict(conv).items() if k not in ("id", "new_answers")}
+    where = {name: getattr(conv, name) for name in _STEP_FIELDS}  # read, not copied: asdict's deep copy was slow
     return hashlib.sha256(json.dumps(where, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Conversation) if f.name not in ("id", "new_answers"))
+
+
+@functools.lru_cache(maxsize=256)
+def _language_hint(header: str, available: tuple[str, ...]) -> str:
+    """`accept_language`, remembered: every request asks, and browsers send a handful of headers."""
+    return accept_language(header, list(available))
 
 
 def accept_language(header: str, available: list[str]) -> str:
@@ -186,20 +191,29 @@ def accept_language(header: str, available: list[str]) -> str:
 class WebChat:
     """The routes of the web chat, around each trial's screening service."""
 
-    def __init__(self, screening: ScreeningService | Trials, options: WebOptions) -> None:
+    def __init__(
+        self,
+        screening: ScreeningService | Trials,
+        options: WebOptions,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.trials = Trials.of(screening)
         self.service = self.trials.default
         self.upkeep = Upkeep(self.trials)
         self.options = options
+        #: Wall-clock time: the turns and the buckets are shared by processes, which share no other clock.
+        self.clock = clock
         self.sessions = Sessions(options.secret)
-        self.limiter = RateLimiter(options.rate_limit)
-        self.turns: OrderedDict[str, Turn] = OrderedDict()
+        self.limits = Limits(options.secret, options.rate_limit, options.address_rate_limit)
+        #: The rate-limit buckets and the last replies, shared by every worker (bot/store/web_state.py).
+        self.state = self.trials.default.web_sessions()  # one database for all trials
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # the templates ship with the code: no stat() of three files per page
         )
         self.templates.globals.update(fields=fields, button_class=button_class, done_button=done_button)
         # defaults that a page may override: where the focus lands after a tap (view.py), what is announced
@@ -231,6 +245,15 @@ class WebChat:
         while True:
             await self.wipe()
             await asyncio.sleep(WIPE_RETRY_SECONDS)
+
+    async def keep_forgetting(self) -> None:
+        """While the server runs: every few minutes, remove old turns and idle rate-limit buckets."""
+        while True:
+            await asyncio.sleep(FORGET_SECONDS)
+            try:
+                self.state.forget(self.clock())
+            except STORAGE_ERRORS as exc:  # a locked or full database: the next round tries again
+                log.warning("old web turns and rate-limit buckets not removed this time: %s", exception_summary(exc))
 
     def routes(self) -> list[BaseRoute]:
         """Each trial at /t/<dialog id>; `/` is the only trial, or the list of them."""
@@ -285,6 +308,8 @@ class WebChat:
     async def page(self, request: Request, site: Site) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
+        if new and request.method == "GET" and (refusal := self._limited(request, session_id, first_visit=True)):
+            return self._error_page(request, refusal.message, 429, refusal.headers, seconds=str(refusal.seconds))
         started = self._started(request, session_id, site) if request.method == "GET" else None
         source = request.query_params.get("src", "")
         if source:
@@ -341,11 +366,13 @@ class WebChat:
     async def post(self, request: Request, site: Site) -> Response:
         """One tap or one typed answer: check it, hand it to the trial's service, redirect to its page."""
         session_id, new = self._session(request)
-        t = self._translator(request, site, session_id, new)
-        address = request.client.host if request.client else "unknown"
-        if not self.limiter.allow(address):
-            notice = t(_("You are going a little fast. Please wait a minute, then try again. Your answers are saved."))
-            return self._render(request, site, session_id, new, 429, [notice], headers={"Retry-After": "60"})
+
+        def t(message: str, **values: Any) -> str:  # the person's language, looked up only for a notice
+            return self._translator(request, site, session_id, new)(message, **values)
+
+        if refusal := self._limited(request, session_id):
+            notice = t(refusal.message, seconds=refusal.seconds)
+            return self._render(request, site, session_id, new, 429, [notice], headers=refusal.headers)
         body = await _read_body(request)
         if body is None:
             notice = t(_("That was too long. Please send a shorter answer."))
@@ -369,26 +396,32 @@ class WebChat:
         key = self._key(request, user_key)
         service = site.service
         conv = service.conversation(key)
-        shown = self._shown(site, conv, key)
+        shown = self._shown(site, conv, key, session_id)
         action = action_from(form)
         if action is None:
-            self._remember(request, site, user_key, "", [t(_("Sorry, that did not work. Please try again."))], None)
-        elif first(form, "step") != step_token(conv) and not (
-            isinstance(action, Command) and action.name in HARMLESS_AGAIN
-        ):
+            notice = t(_("Sorry, that did not work. Please try again."))
+            unkept = self._remember(request, site, session_id, "", [notice], None)
+        elif first(form, "step") != shown.step and not (isinstance(action, Command) and action.name in HARMLESS_AGAIN):
             notice = t(_("That was already sent. Here is where you are now."))
-            self._remember(request, site, user_key, "", [notice], shown.prompt)
+            unkept = self._remember(request, site, session_id, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
                 action = Command("done")  # nothing ticked: the service's kind "choose at least one"
             said = said_text(action, shown.prompt)
-            reply = await service.step(key, action)  # on disk before the page says it was taken
-            assert reply is not None
-            if reply.alert:
-                said = ""  # a message that may mean a risk is never echoed back
-            self._remember(request, site, user_key, said, reply.notices, reply.prompt, reply.alert)
+
+            def keep(reply: Reply) -> None:  # in the step's own unit of work: one commit for the answer and its page
+                nonlocal unkept
+                shown_said = "" if reply.alert else said  # a message that may mean a risk is never echoed back
+                unkept = self._remember(request, site, session_id, shown_said, reply.notices, reply.prompt, reply.alert)
+
+            unkept = None
+            await service.step(key, action, keep=keep)  # on disk before the page says it was taken
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
+        if unkept is not None:  # the reply could not be kept for the page after a redirect: shown now instead
+            response = self._render(request, site, session_id, new, shown=unkept)
+            response.background = wipe
+            return response
         return RedirectResponse(site.base, status_code=303, background=wipe)
 
     async def start_over(self, request: Request) -> Response:
@@ -444,7 +477,7 @@ class WebChat:
         return response
 
     def _hint(self, request: Request) -> str:
-        return accept_language(request.headers.get("accept-language", ""), self.trials.languages)
+        return _language_hint(request.headers.get("accept-language", ""), tuple(self.trials.languages))
 
     def _key(self, request: Request, user_key: str) -> Key:
         source = request.cookies.get(SOURCE_COOKIE, "")
@@ -456,32 +489,58 @@ class WebChat:
         key = self._key(request, self.sessions.user_key(session_id))
         return site.service.translator(site.service.conversation(key).language)
 
+    def _limited(self, request: Request, session_id: str, first_visit: bool = False) -> Refusal | None:
+        """Take this post (or first visit) from its rate-limit buckets; what to say when one is empty."""
+        address = request.client.host if request.client else "unknown"
+        buckets = self.limits.buckets(None if first_visit else session_id, address)
+        return self.limits.refusal(self.state.take(buckets, self.clock()), first_visit)
+
+    def _turn_key(self, site: Site, session_id: str) -> str:
+        """The session's last reply in one trial: a session has a conversation in each trial it opened."""
+        return f"{site.id}/{self.sessions.turn_key(session_id)}"
+
     def _remember(
         self,
         request: Request,
         site: Site,
-        user_key: str,
+        session_id: str,
         said: str,
         notices: list[str],
         prompt: Prompt | None,
         alert: str = "",
-    ) -> None:
-        """Keep the reply for the page after the redirect, stamped with where the conversation now stands."""
-        now = _clock()
-        conv = site.service.conversation(self._key(request, user_key))  # a delete leaves a fresh one
-        turn_key = f"{site.id}/{user_key}"
-        self.turns.pop(turn_key, None)
-        self.turns[turn_key] = Turn(step_token(conv), said, list(notices), prompt, now, alert)
-        while self.turns and (len(self.turns) > 10_000 or next(iter(self.turns.values())).at < now - TURN_SECONDS):
-            self.turns.popitem(last=False)
+    ) -> Turn | None:
+        """Keep the reply for the trial's page after the redirect, stamped with where the conversation now stands.
 
-    def _shown(self, site: Site, conv: Conversation, key: Key) -> Turn:
-        """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
-        step = step_token(conv)
-        turn = self.turns.get(f"{site.id}/{key.user}")
-        if turn and turn.step == step and turn.at >= _clock() - TURN_SECONDS:
+        Kept under a key of its own (not the conversation's user key) with the conversation's id, so it
+        goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased.
+        After an accepted answer it runs inside the step's unit of work (ScreeningService.handle's
+        `keep`, a savepoint): the answer and its page commit once. When it cannot be kept, its
+        savepoint alone is undone and the turn is returned, and the post shows it at once: an answer
+        that was stored is never reported as lost, and help for a person at risk is never dropped."""
+        # a delete or a decline leaves a fresh one
+        conv = site.service.conversation(self._key(request, self.sessions.user_key(session_id)))
+        turn = Turn(step_token(conv), said, list(notices), prompt, alert, after_tap=True)
+        try:
+            self.state.save_turn(self._turn_key(site, session_id), conv.id, dump(turn), self.clock())
+        except STORAGE_ERRORS as exc:
+            log.warning("event=turn_not_kept the reply is shown without a redirect: %s", exception_summary(exc))
             return turn
-        return Turn(step, "", site.service.welcome(key), site.service.current(key).prompt, _clock())
+        return None
+
+    def _shown(self, site: Site, conv: Conversation, key: Key, session_id: str) -> Turn:
+        """What the page shows now: the last reply in this trial if nothing has changed since, else the
+        current step afresh."""
+        step = step_token(conv)
+        stored = self.state.turn(self._turn_key(site, session_id), self.clock())
+        if stored is not None:
+            try:
+                turn = load(stored)
+            except (ValueError, KeyError, TypeError):  # written by another version: show the step afresh
+                log.warning("a stored web turn could not be read; the current step is shown instead")
+            else:
+                if turn.step == step:
+                    return turn
+        return Turn(step, "", site.service.welcome(key), site.service.current(key).prompt)
 
     # ------------------------------------------------------------------ drawing
 
@@ -494,12 +553,14 @@ class WebChat:
         status: int = 200,
         extra: Sequence[str] = (),
         headers: dict[str, str] | None = None,
+        shown: Turn | None = None,
     ) -> Response:
+        """The chat page: `shown`, or the reply kept for this session in this trial, or the current step afresh."""
         service = site.service
         user_key = self.sessions.user_key(session_id)
         key = self._key(request, user_key)
         conv = service.conversation(key)
-        shown = self._shown(site, conv, key)
+        shown = shown or self._shown(site, conv, key, session_id)
         t = service.translator(conv.language)
         context = [text for text in service.outcome_texts(key) if text not in shown.notices]
         outcome = t.dialog(service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
@@ -513,7 +574,7 @@ class WebChat:
         html = self.templates.get_template("chat.html").render(
             **frame,
             csrf=self.sessions.csrf_token(session_id),
-            step=step_token(conv),
+            step=shown.step,  # the step token of `conv`, as _shown found it
             language=conv.language,
             said=shown.said,
             notices=notices,
@@ -526,7 +587,7 @@ class WebChat:
             can_start_over=conv.state != CONSENT,
             focus=focus,
             announce=view.announced(notices, focus),
-            after_tap=bool(extra) or self.turns.get(f"{site.id}/{user_key}") is shown,
+            after_tap=bool(extra) or shown.after_tap,
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
@@ -665,10 +726,6 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def _clock() -> float:
-    return time.monotonic()
-
-
 class Attachment(Protocol):
     """What a part served beside the chat brings (the staff console, bot/console): routes and background work."""
 
@@ -686,6 +743,7 @@ def create_app(
     routes: Sequence[BaseRoute] = (),
     attach: Attach | None = None,
     retention: Retention | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The web chat app. `routes` are mounted beside it (e.g. the Telegram webhook) behind the same headers;
     `attach` adds the study team's console at /staff and its notifications (bot/console.attach, given by
@@ -696,13 +754,14 @@ def create_app(
     the app runs the daily purge (bot/screening/daily_purge.py) of every trial's data: the first one
     before it serves a page, then once a day; `screening-bot web` gives it, the web chat inside the bot
     does not (the bot runs the purge)."""
-    chat = WebChat(screening, WebOptions.from_settings(settings))
+    chat = WebChat(screening, WebOptions.from_settings(settings), clock)
     console = attach(chat.trials, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
     purge = DailyPurge(chat.trials.default, retention) if retention is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(chat.keep_wiping(), name="web-wal-wipes")]
+        tasks.append(asyncio.create_task(chat.keep_forgetting(), name="web-state-forget"))
         tasks += (
             [asyncio.create_task(run(), name="console-background") for run in console.background] if console else []
         )
@@ -722,7 +781,10 @@ def create_app(
 
     app = Starlette(
         routes=[*routes, *(console.routes if console else []), *chat.routes()],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(TrustedProxies, trusted=trusted_networks(chat.options.trusted_proxies)),
+            Middleware(SecurityHeaders),
+        ],
         exception_handlers={
             404: chat.not_found,
             405: chat.not_found,

@@ -1,4 +1,4 @@
-"""Sessions, CSRF tokens, rate limits and response headers for the web chat.
+"""Sessions, CSRF tokens and response headers for the web chat (its rate limits: limits.py).
 
 The session id lives only in the person's cookie. The database sees a keyed hash
 of it (`user_key`), so a copy of the database cannot be turned back into cookies
@@ -8,15 +8,13 @@ HMAC of the session id, so a page on another site cannot answer for anyone.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import hmac
 import logging
 import os
 import re
 import secrets
 import time
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,18 +51,26 @@ def loggable(value: str) -> str:
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:
-    """The HMAC key: WEB_SECRET when set, else a random key kept in a 0600 file beside the database."""
+    """The HMAC key: WEB_SECRET when set, else a random key kept in a 0600 file beside the database.
+
+    The file appears whole or not at all (written apart, then linked into place), so a second
+    process starting at the same moment (another web worker) reads the same key, never half of one."""
     if configured:
         return configured.encode()
     path = data_dir / KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+    if not path.exists():
+        draft = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process was quicker: its key is the key
+                os.link(draft, path)
+        finally:
+            draft.unlink()
     return path.read_bytes().strip()
 
 
@@ -83,38 +89,21 @@ class Sessions:
         return bool(session_id and SESSION_ID.match(session_id))
 
     def _mac(self, purpose: str, session_id: str) -> str:
-        return hmac.new(self._secret, f"{purpose}|{session_id}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, f"{purpose}|{session_id}".encode(), "sha256").hex()  # one C call
 
     def user_key(self, session_id: str) -> str:
         return self._mac("user", session_id)[:32]
+
+    def turn_key(self, session_id: str) -> str:
+        """Where the session's last reply is kept (bot/store/web_state.py): not the user key, which is the
+        erased conversation's, so the reply to an erasure keeps nothing that leads back to it."""
+        return self._mac("turn", session_id)[:32]
 
     def csrf_token(self, session_id: str) -> str:
         return self._mac("csrf", session_id)
 
     def csrf_ok(self, session_id: str, token: str) -> bool:
         return hmac.compare_digest(self.csrf_token(session_id), token or "")
-
-
-class RateLimiter:
-    """A token bucket per client address: `per_minute` posts, refilled evenly. Kept in memory only."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def allow(self, address: str) -> bool:
-        if self.per_minute <= 0:
-            return True
-        now = self.clock()
-        tokens, last = self._buckets.pop(address, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - last) * self.per_minute / 60)
-        allowed = tokens >= 1
-        self._buckets[address] = (tokens - 1 if allowed else tokens, now)
-        while len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
-        return allowed
 
 
 class SecurityHeaders:
