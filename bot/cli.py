@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from .channels.web.cli import add_web_commands
-from .compose import build_service
+from .compose import build_trials, load_dialogs
 from .config import ConfigError, Settings, flag_type, load_settings
 from .console import attach as attach_console
-from .dialog.load import DialogError, load_dialog
+from .dialog.load import DialogError
 from .errors import EXIT_BUG, EXIT_INTERRUPTED, Problem, explain, failed, incident, settle_standard_streams
 from .logs import OneLineFormatter, keep_secrets_out
 from .store.vault import VaultError
@@ -24,7 +24,10 @@ log = logging.getLogger("bot")
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .channels.terminal import run_terminal
 
-    return run_terminal(build_service(settings), session=args.session)
+    trial = getattr(args, "trial", None) or ""
+    if trial and trial not in [d.id for d in load_dialogs(settings)]:  # before the database is touched
+        raise ConfigError(f"--trial {trial!r}: no such trial here; the trials are the [dialog] ids of SCREENING_DIALOG")
+    return run_terminal(build_trials(settings), session=args.session, trial=trial)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -32,12 +35,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         from .channels.web.cli import Workers, listening_socket, serve_web
 
         listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
-        service = build_service(settings)
+        trials = build_trials(settings)
         print(
             "No TELEGRAM_BOT_TOKEN is set: serving the web chat only (no Telegram, no terminal chat).", file=sys.stderr
         )
         return serve_web(
-            service, settings, listening, attach_console, Workers(build_service, attach_console, configure_logging)
+            trials, settings, listening, attach_console, Workers(build_trials, attach_console, configure_logging)
         )
     if not settings.telegram_token:
         print("No TELEGRAM_BOT_TOKEN is set: starting the terminal chat instead.", file=sys.stderr)
@@ -53,31 +56,38 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             settings.telegram_webhook_url, settings.telegram_webhook_listen, settings.telegram_webhook_port
         )
     check_telegram(settings)  # the token, then Telegram's answer to it: before anything is written
-    service = build_service(settings, reminding_channels=(CHANNEL,))  # Telegram can send a reminder unasked
+    trials = build_trials(settings, reminding_channels=(CHANNEL,))  # Telegram can send a reminder unasked
     beside: list[Any] = []
     if args.web:  # the web app also serves the staff console and sends the notifications (bot/console)
         from .channels.web.cli import embedded_web
 
-        beside.append(embedded_web(service, settings, attach_console))
+        beside.append(embedded_web(trials, settings, attach_console))
     else:
         from .notify.notifier import notifier_for
 
-        notifier = notifier_for(service, settings)
+        notifier = notifier_for(trials, settings)
         if notifier is not None:
             beside.append(notifier)
-    return run_telegram(service, settings, webhook, beside)
+    return run_telegram(trials, settings, webhook, beside)
 
 
 def cmd_check_dialog(settings: Settings, args: argparse.Namespace) -> int:
-    dialog = load_dialog(settings.dialog_path)
-    print(f"{settings.dialog_path}: dialog {dialog.id} version {dialog.version}: {len(dialog.questions)} questions, OK")
+    """Every dialog file configured (each trial), checked, and one to another (their ids differ)."""
+    for dialog in load_dialogs(settings):
+        path = dialog.source_path
+        print(f"{path}: dialog {dialog.id} version {dialog.version}: {len(dialog.questions)} questions, OK")
     return 0
 
 
 def cmd_export_script(settings: Settings, args: argparse.Namespace) -> int:
+    """The ethics pack of each dialog file (each trial has its own); `--dialog FILE` for one."""
     from .ethics.export import export_script
 
-    return export_script(settings, out=args.out, diff=args.diff, draw_flow=not args.no_flow)
+    status = 0
+    for path in settings.dialog_files():
+        one = settings.with_overrides(dialog_paths=(path,))
+        status = max(status, export_script(one, out=args.out, diff=args.diff, draw_flow=not args.no_flow))
+    return status
 
 
 def cmd_check_launch(settings: Settings, args: argparse.Namespace) -> int:
@@ -111,15 +121,16 @@ class Parser(argparse.ArgumentParser):
             "--dialog",
             metavar="FILE",
             default=argparse.SUPPRESS,
-            type=flag_type("dialog_path"),
-            help="dialog file (default: the one that ships, or $SCREENING_DIALOG)",
+            type=flag_type("dialog_paths"),
+            help="dialog file, or several separated by commas, or a folder of them: one per trial, the first the "
+            "default (default: the one that ships, or $SCREENING_DIALOG)",
         )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings (defaults, config file, environment), then the global options given on the command line."""
     settings = load_settings(getattr(args, "config", None))
-    return settings.with_overrides(db_path=getattr(args, "db", None), dialog_path=getattr(args, "dialog", None))
+    return settings.with_overrides(db_path=getattr(args, "db", None), dialog_paths=getattr(args, "dialog", None))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,6 +138,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="screen in this terminal (answers may be piped, one per line)")
     chat.add_argument("--session", default="local", help="name of the terminal conversation to resume (default: local)")
+    chat.add_argument(
+        "--trial", metavar="DIALOG_ID", help="with several trials: the one to screen for (default: the chat asks)"
+    )
     chat.set_defaults(func=cmd_chat)
     run = sub.add_parser("run", help="run the bot: Telegram when a token is set, else the terminal chat")
     run.add_argument("--session", default="local", help=argparse.SUPPRESS)
@@ -165,7 +179,7 @@ def parser() -> argparse.ArgumentParser:
     from .staff import register as register_staff_commands
 
     register_staff_commands(sub)
-    add_web_commands(sub, build_service, attach_console, configure_logging)
+    add_web_commands(sub, build_trials, attach_console, configure_logging)
     from .console.cli import register as register_console_commands
 
     register_console_commands(sub)

@@ -1,10 +1,10 @@
-"""Putting the parts together: the dialog, the database, the key, the services. The one place that does.
+"""Putting the parts together: the dialogs, the database, the key, the services. The one place that does.
 
-`screening-bot` (cli.py) builds the screening service here for its channels, the staff
-commands (bot/staff) the team's service and `screening-bot staff` (bot/console/cli.py) the
-accounts' service; channels, staff tools and the console never open the database themselves.
-Everything is checked before anything is written, and a database or key file made by a start
-that then fails is removed again.
+`screening-bot` (cli.py) builds the trials here for its channels (a screening service per
+dialog file, all on one database: bot/screening/trials.py), the staff commands (bot/staff) the
+team's service and `screening-bot staff` (bot/console/cli.py) the accounts' service; channels,
+staff tools and the console never open the database themselves. Everything is checked before
+anything is written, and a database or key file made by a start that then fails is removed again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .dialog.model import Dialog
 from .errors import Problem
 from .files import new_files_removed_on_failure
 from .retention import retention_from
-from .screening import ScreeningService
+from .screening import ScreeningService, Trials
 from .screening.accounts import AccountService
 from .screening.team import TeamService
 from .store import audit
@@ -33,27 +33,57 @@ from .store.vault import Vault, VaultError, database_key, open_protected, read_k
 log = logging.getLogger("bot")
 
 
-def build_service(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> ScreeningService:
-    """Load and check the dialog and the catalogs, then open the database: the same for every channel.
+def load_dialogs(settings: Settings) -> list[Dialog]:
+    """Every trial's dialog file, loaded and checked, the default first; two files with one id are refused."""
+    dialogs: list[Dialog] = []
+    for path in settings.dialog_files():
+        dialog = load_dialog(path)
+        same = next((d for d in dialogs if d.id == dialog.id), None)
+        if same is not None:
+            raise ConfigError(
+                f"{same.source_path} and {path} are both dialog {dialog.id!r}: each trial needs its own "
+                "[dialog] id (it keys its conversations, leads and catalogs); give one file another id"
+            )
+        dialogs.append(dialog)
+    return dialogs
 
+
+def build_trials(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> Trials:
+    """Load and check every dialog and the catalogs, then open the database: the same for every channel.
+
+    One screening service per dialog file, all on one database (bot/screening/trials.py).
     `reminding_channels` can send a message unasked (Telegram): they offer the reminder on the "not yet" date."""
-    dialog = load_dialog(settings.dialog_path)
+    dialogs = load_dialogs(settings)
     settings.languages()  # a missing catalog or an unknown language stops here, before the database is touched
     with new_files_removed_on_failure(*database_files(settings.db_path), settings.key_path()):  # none half-made
         db, vault = open_protected(
             settings.db_path, settings.screening_key, settings.key_path(), settings.old_key_path()
         )
-        DialogVersions(db).check_and_record(dialog)  # an edit without a new version never goes live
+        versions = DialogVersions(db)
+        for dialog in dialogs:
+            versions.check_and_record(dialog)  # an edit without a new version never goes live
     check_audit_log(db)
-    return ScreeningService(
-        dialog,
-        Storage(db, dialog, vault),
-        settings.locales_dir,
-        site_overrides=settings.site_overrides(),
-        default_language=settings.language,
-        retention=retention_from(settings),  # what the reminder opt-in promises
-        reminding_channels=reminding_channels,
+    storage = Storage(db, dialogs[0], vault)
+    return Trials(
+        [
+            ScreeningService(
+                dialog,
+                storage if dialog is dialogs[0] else storage.for_dialog(dialog),
+                settings.locales_dir,
+                site_overrides=settings.site_overrides(),
+                default_language=settings.language,
+                retention=retention_from(settings),  # what the reminder opt-in promises
+                reminding_channels=reminding_channels,
+                trials=dialogs,
+            )
+            for dialog in dialogs
+        ]
     )
+
+
+def build_service(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> ScreeningService:
+    """The default trial's screening service (the only one with one dialog file configured)."""
+    return build_trials(settings, reminding_channels).default
 
 
 def check_audit_log(db: Any) -> None:
@@ -66,19 +96,19 @@ def check_audit_log(db: Any) -> None:
         log.error("THE AUDIT LOG WAS TAMPERED WITH: %s (screening-bot audit verify)", problem)
 
 
-def open_team(settings: Settings, create: bool = False, signed: str = "") -> tuple[TeamService, Dialog]:
-    """The study team's service on the database the channels filled (see `staff_database`); `signed` is
-    the name a staff member typed (`--staff`), noted in each audit entry beside who ran the command."""
-    dialog = load_dialog(settings.dialog_path)
+def open_team(settings: Settings, create: bool = False, signed: str = "") -> TeamService:
+    """The study team's service on the database the channels filled (see `staff_database`), over every
+    trial configured; `signed` is the name a staff member typed (`--staff`), noted in each audit entry
+    beside who ran the command."""
+    dialogs = load_dialogs(settings)
     db, vault = staff_database(settings, create)
-    return TeamService(Storage(db, dialog, vault), signed=signed), dialog
+    return TeamService(Storage(db, dialogs[0], vault), {dialog.id: dialog for dialog in dialogs}, signed=signed)
 
 
 def open_accounts(settings: Settings, create: bool = False, signed: str = "") -> AccountService:
     """The staff console's accounts on the database the channels filled (`screening-bot staff`); `signed` as
     for `open_team`."""
-    team, _dialog = open_team(settings, create)
-    return AccountService(team.storage, signed=signed)
+    return AccountService(open_team(settings, create).storage, signed=signed)
 
 
 def staff_database(settings: Settings, create: bool = False) -> tuple[Any, Vault]:

@@ -142,6 +142,19 @@ def path(raw: Any) -> Path:
     return Path(value).expanduser()
 
 
+def dialog_files(raw: Any) -> tuple[Path, ...]:
+    """One or more dialog files or folders (each trial the deployment runs; the first is the default):
+    separated by commas, in a config file also a list. A folder stands for every .toml file in it."""
+    expected = "dialog files or folders, separated by commas (in a config file also a list)"
+    parts = raw if isinstance(raw, list) else raw.split(",") if isinstance(raw, str) else None
+    if parts is None or not all(isinstance(part, str) for part in parts):
+        raise Invalid(expected)
+    paths = tuple(Path(part.strip()).expanduser() for part in parts if part.strip())
+    if not paths:
+        raise Invalid(expected)
+    return paths
+
+
 def host(raw: Any) -> str:
     value = _text_of(raw)
     if not value or any(ch.isspace() or ch == "/" for ch in value):
@@ -304,8 +317,10 @@ def env(name: str, kind: Callable[[Any], Any], *, secret: bool = False) -> dict[
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = field(default=Path("data/screening.db"), metadata=env("SCREENING_DB", path))
-    dialog_path: Path = field(
-        default_factory=lambda: shipped("dialogs") / "nct06349343.toml", metadata=env("SCREENING_DIALOG", path)
+    #: Every trial run on this database, the default first (a folder: each .toml in it, by name): `dialog_files`.
+    dialog_paths: tuple[Path, ...] = field(
+        default_factory=lambda: (shipped("dialogs") / "nct06349343.toml",),
+        metadata=env("SCREENING_DIALOG", dialog_files),
     )
     locales_dir: Path = field(default_factory=lambda: shipped("locales"), metadata=env("SCREENING_LOCALES", path))
     language: str = field(default="", metadata=env("SCREENING_LANGUAGE", language_code))
@@ -388,6 +403,17 @@ class Settings:
         """Site details set by the deployment; they replace the dialog file's public defaults."""
         found = {f.name[5:]: getattr(self, f.name) for f in fields(self) if f.name.startswith("site_")}
         return {name: str(value) for name, value in found.items() if value not in ("", None)}
+
+    def dialog_files(self) -> list[Path]:
+        """Every dialog file to run, the default trial's first: each file given, and each folder's .toml
+        files in name order. Reads the folders, so it is called where the trials are built."""
+        found: list[Path] = []
+        for given in self.dialog_paths:
+            files = sorted(given.glob("*.toml")) if given.is_dir() else [given]
+            if not files:
+                raise ConfigError(f"{describe('dialog_paths')}: the folder {given} holds no dialog file (*.toml)")
+            found += [f for f in files if f.resolve() not in {seen.resolve() for seen in found}]
+        return found
 
     def key_path(self) -> Path:
         """The encryption key file: SCREENING_KEY_FILE, else outside the data folder, in the user's

@@ -113,17 +113,34 @@ def dialog_msgid(text: str) -> str:
     return text.replace("%", "%%")
 
 
+def dialog_catalogs(locales_dir: Path, dialog_id: str, dialog_file: str | Path = "") -> Path:
+    """The folder that holds a dialog file's catalogs: the locales folder when it has them (the trial
+    that ships, or a site's own catalogs), else a `locales` folder beside the dialog file, so a trial
+    can be added as one folder (its file and its translations) without touching the shipped ones."""
+    if not dialog_file or any(locales_dir.glob(f"*/LC_MESSAGES/{dialog_id}.po")):
+        return locales_dir
+    beside = Path(dialog_file).parent / "locales"
+    return beside if any(beside.glob(f"*/LC_MESSAGES/{dialog_id}.po")) else locales_dir
+
+
 @dataclass(frozen=True)
 class Translator:
     """Everything a channel needs to speak one language.
 
     The code's messages live in the `messages` domain; each dialog file's texts in a domain of
     their own, named after the dialog's id (`locales/<lang>/LC_MESSAGES/<dialog id>.po`), so the
-    wording of one trial never answers for another's."""
+    wording of one trial never answers for another's. `dialog_locales_dir` is where that domain's
+    catalogs are when not in `locales_dir` (see `dialog_catalogs`)."""
 
     language: str
     locales_dir: Path
     dialog_domain: str = ""
+    dialog_locales_dir: Path | None = None
+
+    @classmethod
+    def for_dialog(cls, language: str, locales_dir: Path, dialog_id: str, dialog_file: str | Path = "") -> Translator:
+        """A translator for one trial: the code's catalogs, and the dialog's own wherever they are."""
+        return cls(language, locales_dir, dialog_id, dialog_catalogs(locales_dir, dialog_id, dialog_file))
 
     @cached_property
     def _gettext(self) -> Callable[[str], str]:
@@ -132,7 +149,9 @@ class Translator:
 
     @cached_property
     def _dialog_gettext(self) -> Callable[[str], str]:
-        return _load(str(self.locales_dir), self.language, self.dialog_domain).gettext if self.dialog_domain else str
+        if not self.dialog_domain:
+            return str
+        return _load(str(self.dialog_locales_dir or self.locales_dir), self.language, self.dialog_domain).gettext
 
     def __call__(self, message: str, **params: object) -> str:
         """Translate a message of the code and fill its {placeholders}."""

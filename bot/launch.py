@@ -18,14 +18,14 @@ import contextlib
 import stat
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 import sqlite_utils
 
-from .config import Settings
+from .config import ConfigError, Settings
 from .dialog.extract import dialog_texts
 from .dialog.load import DialogError, load_dialog
 from .dialog.model import Dialog, TwoLanguages
@@ -168,7 +168,7 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
     texts = {text for _, text in dialog_texts(data)}
     items = []
     for language in available_languages(locales_dir)[1:]:
-        t = Translator(language, locales_dir, dialog.id)  # the dialog's own catalog domain
+        t = Translator.for_dialog(language, locales_dir, dialog.id, dialog.source_path)  # the dialog's own domain
         missing = sorted(text for text in texts if t.dialog(text) == text)
         if missing:
             items.append(
@@ -188,7 +188,19 @@ def translation_items(dialog: Dialog, locales_dir: Path) -> list[Item]:
 # ---------------------------------------------------------------------- the deployment
 
 
-def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
+def approved_version(settings: Settings, dialog: Dialog, default: bool = True) -> str:
+    """The version ETHICS_APPROVED_VERSION records for a trial: `1.4.0` (the only trial, or the default
+    one), or one `<dialog id>=<version>` per trial, separated by commas ("" when none is recorded)."""
+    found: dict[str, str] = {}
+    for part in settings.ethics_approved_version.split(","):
+        trial, sep, version = part.strip().partition("=")
+        if part.strip():
+            found[trial.strip() if sep else ""] = (version if sep else trial).strip()
+    return found.get(dialog.id) or (found.get("", "") if default else "")
+
+
+def approval_items(settings: Settings, dialog: Dialog, default: bool = True) -> list[Item]:
+    """`default` is false for every trial but the first: a bare version names the default trial only."""
     from .screening.contact import CONTACT_CONSENT_VERSION, URGENT_CONTACT_CONSENT_VERSION
     from .screening.rescreen import REMINDER_CONSENT_VERSION
 
@@ -201,7 +213,8 @@ def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
             f"reminder opt-in {REMINDER_CONSENT_VERSION}",
         ]
     )
-    approved = settings.ethics_approved_version.strip()
+    approved = approved_version(settings, dialog, default)
+    value = dialog.version if default else f"{dialog.id}={dialog.version}"  # several trials: one entry each
     pack = f"`screening-bot export-script` writes the pack of version {dialog.version}"
     if not approved:
         return [
@@ -210,7 +223,7 @@ def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
                 f"No approved dialog version is recorded (ETHICS_APPROVED_VERSION). The bot would run dialog "
                 f"{dialog.id} version {dialog.version}, with these consents: {consents}.",
                 f"{pack}; once the ethics committee has approved it, set ethics_approved_version = "
-                f'"{dialog.version}" in the config file (or ETHICS_APPROVED_VERSION).',
+                f'"{value}" in the config file (or ETHICS_APPROVED_VERSION; several trials: separated by commas).',
             )
         ]
     if approved != dialog.version:
@@ -219,7 +232,7 @@ def approval_items(settings: Settings, dialog: Dialog) -> list[Item]:
                 "Ethics approval",
                 f"The approved dialog version is {approved}, but the dialog file is version {dialog.version}.",
                 f"{pack} with `--diff {approved}` for the amendment; once it is approved, set "
-                f'ethics_approved_version = "{dialog.version}". Or run the approved dialog file.',
+                f'ethics_approved_version = "{value}". Or run the approved dialog file.',
             )
         ]
     return [ok("Ethics approval", f"dialog version {dialog.version} is the approved one ({consents}).")]
@@ -525,22 +538,29 @@ def backup_items(settings: Settings) -> list[Item]:
 
 
 def check_launch(settings: Settings) -> list[Item]:
-    """Every check, in the order a site would work through them."""
+    """Every check, in the order a site would work through them; those of a dialog file once per trial (each
+    named by its dialog id when there are several)."""
     try:
-        dialog = load_dialog(settings.dialog_path)
-    except DialogError as exc:
+        dialogs = [load_dialog(path) for path in settings.dialog_files()]
+    except (DialogError, ConfigError) as exc:
         return [todo("Dialog file", str(exc), "Fix the dialog file; `screening-bot check-dialog` checks it.")]
+
+    def each(check: Callable[[Dialog], list[Item]]) -> list[Item]:
+        if len(dialogs) == 1:
+            return check(dialogs[0])
+        return [replace(item, topic=f"{d.id}: {item.topic}") for d in dialogs for item in check(d)]
+
     return [
-        *approval_items(settings, dialog),
-        *recruiting_items(dialog),
-        *dialog_items(dialog),
+        *each(lambda d: approval_items(settings, d, default=d is dialogs[0])),
+        *each(recruiting_items),
+        *each(dialog_items),
         *overrides_items(settings.locales_dir),
-        *translation_items(dialog, settings.locales_dir),
-        *site_items(settings, dialog),
+        *each(lambda d: translation_items(d, settings.locales_dir)),
+        *each(lambda d: site_items(settings, d)),
         *staff_items(settings),
         *web_items(settings),
         *key_items(settings),
-        *database_items(settings, dialog),
+        *each(lambda d: database_items(settings, d)),
         *backup_items(settings),
         *retention_items(settings),
     ]

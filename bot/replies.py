@@ -20,6 +20,11 @@ NOT_SAVED = _(
 UNAVAILABLE = _(
     "Sorry, the screening is not available just now. Your answers so far are safe. Please try again in a few minutes."
 )
+#: Asked when a deployment screens for several trials and nothing tells which one a person means (a chat's
+#: first message, Telegram's /start alone, the terminal without --trial): each channel lists the trials.
+WHICH_STUDY = _(
+    "This chat has the questions for more than one study. Which study would you like to answer questions for?"
+)
 #: Anything else that failed (a bug); the incident id is in the log line about it.
 SOMETHING_WENT_WRONG = _(
     "Sorry, something went wrong on our side. Your answers so far are safe. "

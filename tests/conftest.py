@@ -26,6 +26,9 @@ from .fake_bot_api import FakeBotApi
 ROOT = Path(__file__).resolve().parent.parent
 DIALOG_PATH = ROOT / "dialogs" / "nct06349343.toml"
 LOCALES = ROOT / "locales"
+#: A second, made-up trial (knee osteoarthritis exercise in Chengdu), its catalogs beside it (issue 18).
+SECOND_TRIAL = ROOT / "tests" / "data" / "dialogs" / "knee_oa_chengdu.toml"
+SECOND_TRIAL_LOCALES = SECOND_TRIAL.parent / "locales"
 TODAY = date(2026, 11, 25)
 
 

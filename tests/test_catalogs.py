@@ -16,11 +16,13 @@ from babel.messages.pofile import read_po
 from bot import hant
 from bot.i18n import Translator, available_languages, negotiate
 
-from .conftest import LOCALES, ROOT
+from .conftest import LOCALES, ROOT, SECOND_TRIAL, SECOND_TRIAL_LOCALES
 
 SHIPPED = ["zh_Hans", "zh_Hant"]
 #: The catalog domains: the code's messages, and each dialog file's texts in a domain named after its id.
 DOMAINS = ["messages", "nct06349343"]
+#: (folder, domain) of every catalog: the shipped ones, and the test trial's beside its dialog file.
+CATALOGS = [(LOCALES, "messages"), (LOCALES, "nct06349343"), (SECOND_TRIAL_LOCALES, "knee_oa_chengdu")]
 
 
 def read(path: Path) -> Catalog:
@@ -36,11 +38,13 @@ def test_the_shipped_languages_are_found() -> None:
     assert available_languages(LOCALES) == ["en", *SHIPPED]
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize(("folder", "domain"), CATALOGS)
 @pytest.mark.parametrize("language", SHIPPED)
-def test_every_message_has_a_real_translation_with_the_same_placeholders(language: str, domain: str) -> None:
-    template = read(LOCALES / f"{domain}.pot")
-    catalog = read(LOCALES / language / "LC_MESSAGES" / f"{domain}.po")
+def test_every_message_has_a_real_translation_with_the_same_placeholders(
+    language: str, folder: Path, domain: str
+) -> None:
+    template = read(folder / f"{domain}.pot")
+    catalog = read(folder / language / "LC_MESSAGES" / f"{domain}.po")
     problems = []
     for message in template:
         if not message.id:
@@ -55,12 +59,12 @@ def test_every_message_has_a_real_translation_with_the_same_placeholders(languag
     assert not problems, "\n".join(problems)
 
 
-def extract(tmp_path: Path, config: str, *paths: str) -> set[str]:
+def extract(tmp_path: Path, config: str, *paths: str, cwd: Path = ROOT) -> set[str]:
     fresh = tmp_path / "fresh.pot"
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run(
-        [str(pybabel), "extract", "-F", config, "-k", "N_", "--no-location", "-o", str(fresh), *paths],
-        cwd=ROOT,
+        [str(pybabel), "extract", "-F", str(ROOT / config), "-k", "N_", "--no-location", "-o", str(fresh), *paths],
+        cwd=cwd,
         check=True,
         capture_output=True,
     )
@@ -68,17 +72,22 @@ def extract(tmp_path: Path, config: str, *paths: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("domain", "config", "path"),
-    [("messages", "babel.cfg", "."), ("nct06349343", "babel-dialog.cfg", "dialogs/nct06349343.toml")],
+    ("folder", "domain", "config", "path"),
+    [
+        (LOCALES, "messages", "babel.cfg", "."),
+        (LOCALES, "nct06349343", "babel-dialog.cfg", "dialogs/nct06349343.toml"),
+        (SECOND_TRIAL_LOCALES, "knee_oa_chengdu", "babel-dialog.cfg", "dialogs/knee_oa_chengdu.toml"),
+    ],
 )
 def test_each_template_is_in_step_with_the_code_or_its_dialog(
-    tmp_path: Path, domain: str, config: str, path: str
+    tmp_path: Path, folder: Path, domain: str, config: str, path: str
 ) -> None:
-    shipped = {m.id for m in read(LOCALES / f"{domain}.pot") if m.id}
-    extracted = extract(tmp_path, config, path)
+    """The test trial is extracted from tests/data, where babel-dialog.cfg's `dialogs/*.toml` finds it."""
+    shipped = {m.id for m in read(folder / f"{domain}.pot") if m.id}
+    extracted = extract(tmp_path, config, path, cwd=folder.parent.parent if folder != LOCALES else ROOT)
     assert extracted, "the extractor found nothing"
     assert extracted == shipped, (
-        f"locales/{domain}.pot is stale: missing {sorted(extracted - shipped)}, obsolete {sorted(shipped - extracted)}"
+        f"{folder / domain}.pot is stale: missing {sorted(extracted - shipped)}, obsolete {sorted(shipped - extracted)}"
     )
 
 
@@ -92,11 +101,25 @@ def test_the_dialog_extractor_finds_questions_options_reasons_and_outcomes() -> 
     assert "Who is answering these questions?" not in code  # the dialog's own domain, not the code's
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
-def test_zh_hant_is_exactly_what_the_generator_makes(domain: str) -> None:
+@pytest.mark.parametrize(("folder", "domain"), CATALOGS)
+def test_zh_hant_is_exactly_what_the_generator_makes(folder: Path, domain: str) -> None:
     """Hand fixes live in overrides.toml; an edit made only in the .po would be lost next time."""
-    shipped = LOCALES / "zh_Hant" / "LC_MESSAGES" / f"{domain}.po"
-    assert hant.translations(shipped.read_bytes()) == hant.translations(hant.render(LOCALES, domain))
+    shipped = folder / "zh_Hant" / "LC_MESSAGES" / f"{domain}.po"
+    assert hant.translations(shipped.read_bytes()) == hant.translations(hant.render(folder, domain))
+
+
+def test_a_trial_added_as_a_folder_brings_its_own_catalogs() -> None:
+    """A dialog file's catalogs are found beside it when the locales folder has none of its domain, and
+    the code's messages still come from the locales folder."""
+    t = Translator.for_dialog("zh_Hans", LOCALES, "knee_oa_chengdu", SECOND_TRIAL)
+    assert t.dialog("My own knees") == "我自己的膝盖"
+    assert t("Help") == "帮助"
+    assert Translator.for_dialog("zh_Hant", LOCALES, "knee_oa_chengdu", SECOND_TRIAL).dialog("My own knees") == (
+        "我自己的膝蓋"
+    )
+    shipped = Translator.for_dialog("zh_Hans", LOCALES, "nct06349343", ROOT / "dialogs" / "nct06349343.toml")
+    assert shipped.dialog_locales_dir == LOCALES
+    assert shipped.dialog("My own knees") == "My own knees"  # one trial's catalog never answers for another
 
 
 def test_a_percent_sign_in_a_dialog_text_compiles_and_shows(tmp_path: Path) -> None:

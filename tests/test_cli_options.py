@@ -67,7 +67,7 @@ def test_a_global_option_works_before_or_after_the_command_and_the_later_one_win
     command: list[str], option: str
 ) -> None:
     dest = GLOBAL_OPTIONS[option]
-    value = (lambda text: text) if option == "--config" else Path
+    value = {"--config": lambda text: text, "--db": Path, "--dialog": lambda text: (Path(text),)}[option]
     assert getattr(parser().parse_args([option, "before", *command]), dest) == value("before")
     assert getattr(parser().parse_args([*command, option, "after"]), dest) == value("after")
     assert getattr(parser().parse_args([option, "before", *command, option, "after"]), dest) == value("after")
@@ -80,7 +80,7 @@ def test_options_given_nowhere_keep_the_environment_and_the_defaults(monkeypatch
     for name in ("SCREENING_DB", "SCREENING_DIALOG", "SCREENING_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     settings = settings_from(parser().parse_args(["stats"]))
-    assert (settings.db_path, settings.dialog_path) == (Settings().db_path, Settings().dialog_path)
+    assert (settings.db_path, settings.dialog_paths) == (Settings().db_path, Settings().dialog_paths)
     monkeypatch.setenv("SCREENING_DB", "/srv/from-env.db")
     assert settings_from(parser().parse_args(["stats"])).db_path == Path("/srv/from-env.db")
     assert settings_from(parser().parse_args(["stats", "--db", "/srv/flag.db"])).db_path == Path("/srv/flag.db")

@@ -336,7 +336,8 @@ def test_no_to_contact_at_any_point_deletes_every_contact_detail(dialog: Dialog,
     assert (lead["id"], "withdrawn") in events
     [entry] = [e for e in rows(screener, "SELECT * FROM audit_log") if e["action"] == "withdraw-contact"]
     assert (entry["who"], entry["lead_id"]) == ("person", lead["id"])
-    assert "139" not in str(entry) and "Li Na" not in str(entry)
+    written = {k: v for k, v in entry.items() if k != "chain"}  # the chain is hex: "139" may occur in it by chance
+    assert "139" not in str(written) and "Li Na" not in str(written)
     assert screener.leads.find() == []
 
 

@@ -389,7 +389,13 @@ def test_ci_runs_the_readme_test_command_word_for_word() -> None:
 
 
 def test_the_config_file_example_is_read_by_the_real_command(tmp_path: Path) -> None:
-    (example,) = readme_blocks("toml")
+    example, several = readme_blocks("toml")
+    trials = tmp_path / "trials.toml"
+    trials.write_text(several, encoding="utf-8")
+    assert load_settings(trials, environ={}).dialog_paths == (
+        Path("/srv/screening/dialogs/nct06349343.toml"),
+        Path("/srv/screening/knee_oa/knee_oa.toml"),
+    ), "the several-trials example is read as two dialog files"
     config = tmp_path / "screening.toml"
     config.write_text(example, encoding="utf-8")
     settings = load_settings(config, environ={})

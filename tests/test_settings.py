@@ -28,7 +28,7 @@ TEXT = {
 #: setting -> (text as in the environment, the typed value the program gets)
 GOOD = {
     "db_path": ("/srv/screening/screening.db", Path("/srv/screening/screening.db")),
-    "dialog_path": ("dialogs/other.toml", Path("dialogs/other.toml")),
+    "dialog_paths": ("dialogs/other.toml", (Path("dialogs/other.toml"),)),
     "locales_dir": ("/opt/locales", Path("/opt/locales")),
     "language": ("zh_Hans", "zh_Hans"),
     "log_level": ("warning", "WARNING"),
@@ -112,7 +112,7 @@ BAD = {
 }
 #: The same, as the wrong type of TOML value (a number where text is meant, text where a number is ...).
 BAD_TOML: dict[str, Any] = {
-    name: 12 for name in (*TEXT, "db_path", "dialog_path", "locales_dir", "key_file", "backup_dir")
+    name: 12 for name in (*TEXT, "db_path", "dialog_paths", "locales_dir", "key_file", "backup_dir")
 } | {
     "backup_keep_days": 0,
     "language": 1,
@@ -177,7 +177,7 @@ def write_config(tmp_path: Path, **values: Any) -> Path:
 def test_every_setting_is_in_these_tables() -> None:
     assert set(GOOD) == set(SETTINGS)
     assert set(BAD_TOML) | {"retain_closed_lead_days"} == set(SETTINGS)
-    assert set(BAD) == set(SETTINGS) - TEXT - {"db_path", "dialog_path", "locales_dir", "key_file", "backup_dir"}
+    assert set(BAD) == set(SETTINGS) - TEXT - {"db_path", "dialog_paths", "locales_dir", "key_file", "backup_dir"}
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))

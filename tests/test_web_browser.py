@@ -548,6 +548,54 @@ def test_contrast_measured_in_the_browser(serve, branded, dialog: Dialog, look: 
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+@pytest.mark.parametrize("language", ["en", ZH])
+def test_the_list_of_trials_and_a_second_trial_pass_axe(tmp_path: Path, language: str, javascript: bool) -> None:
+    """Several trials (issue 18): `/` lists them; a trial's own address, /t/<dialog id>, and its forms."""
+    from selenium.webdriver.common.by import By
+
+    from bot import compose
+    from bot.channels.web.app import create_app
+    from bot.config import Settings
+
+    from .conftest import DIALOG_PATH, SECOND_TRIAL
+
+    _need_chromium()
+    db_path = tmp_path / "screening.db"
+    trials = compose.build_trials(Settings(db_path=db_path, dialog_paths=(DIALOG_PATH, SECOND_TRIAL)))
+    app = create_app(trials, Settings(db_path=db_path, web_rate_limit=0))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(server_config(app, "127.0.0.1", sock.getsockname()[1]))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    knee = trials.get("knee_oa_chengdu")
+    assert knee is not None
+    t = knee.translator(language)
+    driver = browser(javascript, "zh-CN" if language == ZH else "en-US")
+    axe = AxeLog(driver, javascript)
+    try:
+        driver.get(f"{base}/")
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language.replace("_", "-")
+        axe.check("the list of trials")
+        driver.get(f"{base}/")
+        labelled(driver, t.dialog(knee.dialog.title)).click()
+        assert driver.current_url == f"{base}/t/knee_oa_chengdu"
+        axe.check("the knee trial's consent")
+        tap(driver, labelled(driver, t.dialog(knee.dialog.consent.agree)))
+        assert driver.current_url.startswith(f"{base}/t/knee_oa_chengdu")
+        assert current_question(driver) == "who_answers"
+        axe.check("the knee trial's first question")
+        axe.assert_clean()
+    finally:
+        driver.quit()
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
 def test_a_person_asked_to_wait_reads_how_long_and_axe_passes(serve, dialog: Dialog, javascript: bool) -> None:
     """The rate limits' kind pages (bot/channels/web/limits.py), in Chinese: a tap refused because the
     session went too fast (the question stays, to tap again), and a first visit refused because too many

@@ -229,23 +229,33 @@ def form_data(form: dict[str, Any], **override: Any) -> list[tuple[str, str]]:
 
 
 class WebUser:
-    """One browser (one cookie jar) using the chat; every step is a plain form post."""
+    """One browser (one cookie jar) using the chat; every step is a plain form post, to where the form says
+    (a trial's own address, /t/<dialog id>, when the site runs several). `pages` is everything it saw."""
 
-    def __init__(self, app: Starlette, language: str = "en", client: TestClient | None = None) -> None:
+    def __init__(
+        self, app: Starlette, language: str = "en", client: TestClient | None = None, start: str = "/"
+    ) -> None:
         self.client = client or TestClient(app, headers={"Accept-Language": language.replace("_", "-")})
-        self.page = self.get()
+        self.pages: list[Page] = []
+        self.page = self.get(start)
 
     def get(self, url: str = "/") -> Page:
         response = self.client.get(url)
         self.page = Page(response.status_code, response.text, response.headers)
+        self.pages.append(self.page)
         return self.page
 
-    def post(self, data: list[tuple[str, str]], **kwargs: Any) -> Page:
+    def post(self, data: list[tuple[str, str]], url: str = "/", **kwargs: Any) -> Page:
         body = urlencode(data).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        response = self.client.post("/", content=body, headers=headers, **kwargs)
+        response = self.client.post(url, content=body, headers=headers, **kwargs)
         self.page = Page(response.status_code, response.text, response.headers)
+        self.pages.append(self.page)
         return self.page
+
+    def submit(self, form: dict[str, Any], **override: Any) -> Page:
+        """Post a form of the page to its own action, as a browser does."""
+        return self.post(form_data(form, **override), url=form["action"] or "/")
 
     def follow(self, label: str) -> Page:
         """Follow the link that says `label`, as a browser does (the fragment stays in the browser)."""
@@ -254,20 +264,20 @@ class WebUser:
         return self.get(href.split("#")[0])
 
     def press(self, label: str) -> Page:
-        return self.post(form_data(self.page.form_for(label)))
+        return self.submit(self.page.form_for(label))
 
     def choose(self, option_id: str) -> Page:
-        return self.post(form_data(self.page.form_with("option", option_id)))
+        return self.submit(self.page.form_with("option", option_id))
 
     def type(self, text: str) -> Page:
         form = next((f for f in self.page.forms if any(i["name"] == "text" for i in f["inputs"])), None)
         assert form is not None, f"no text box; buttons: {self.page.buttons}"
-        return self.post(form_data(form, text=text))
+        return self.submit(form, text=text)
 
     def tick(self, *option_ids: str) -> Page:
         """Tick these boxes (and only these) and press the multiple-choice form's button."""
         form = next(f for f in self.page.forms if f["class"] == "many")
-        return self.post(form_data(form, option=list(option_ids)))
+        return self.submit(form, option=list(option_ids))
 
     @property
     def session(self) -> str:

@@ -3,6 +3,8 @@
 Options are numbered; typing the number or the option's words both work. A few
 words are commands at any question: back, restart, lang zh, privacy, delete,
 help, quit. With answers piped on standard input, a screening can be scripted.
+With several trials configured, `--trial` names one, else the chat first asks which
+(the first line of piped input answers that).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import TextIO
 
 from ..dialog.rules import normalise
 from ..errors import EXIT_INTERRUPTED, STORAGE_ERRORS
-from ..i18n import _
-from ..replies import NOT_SAVED, Action, Command, Prompt, Reply, Text
-from ..screening import Key, ScreeningService
+from ..i18n import Translator, _
+from ..replies import NOT_SAVED, WHICH_STUDY, Action, Command, Prompt, Reply, Text
+from ..screening import Key, ScreeningService, Trials
 
 COMMANDS = {
     "back": "back",
@@ -40,6 +42,7 @@ COMMANDS = {
 }
 QUIT = {"quit", "exit", "q", "退出"}
 GOODBYE = _("Goodbye. Run the chat again to continue where you stopped.")
+TYPE_A_NUMBER = _("Please type one of the numbers.")
 #: Prompts whose numbered buttons a typed number picks directly.
 BUTTON_PROMPTS = {"consent", "choice", "summary", "language", "confirm_delete", "finished"}
 
@@ -83,20 +86,32 @@ def _option_id(action: Action) -> str:
 
 
 def run_terminal(
-    service: ScreeningService, session: str = "local", stdin: TextIO | None = None, out: TextIO | None = None
+    screening: ScreeningService | Trials,
+    session: str = "local",
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    trial: str = "",
 ) -> int:
     """Chat until the person quits or input ends; everything is saved after each answer.
 
+    With several trials, `trial` (a dialog id) names the one to screen for; without it the person picks.
     Ctrl-C ends the chat like `quit` (with the goodbye), but with exit status 130, as a shell
     expects of an interrupted program. When an answer cannot be saved (a full disk, say), the
     person is told so in their language and the error goes on to `screening-bot` (exit 2)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
+    trials = Trials.of(screening)
     key = Key("terminal", session, language_hint=os.environ.get("LANG", "").split(".")[0] or None)
-    t = service.translator(service.conversation(key).language)
+    t = trials.translator(trials.default.conversation(key).language)
     piped = not stdin.isatty()
     out.write(t(_("Type quit to stop. Your answers are saved after each one.")) + "\n")
     try:
+        found = trials.get(trial) if trial else trials.default if not trials.several else None
+        service = found or _which_study(trials, t, stdin, out, piped)
+        if service is None:
+            out.write(t(GOODBYE) + "\n")
+            return 0
+        t = service.translator(service.conversation(key).language)
         reply = _step(service, key, Command("start"))
         render(reply, out)
         while not reply.ended:
@@ -127,6 +142,30 @@ def run_terminal(
         return EXIT_INTERRUPTED
     out.write(t(GOODBYE) + "\n")
     return 0
+
+
+def _which_study(trials: Trials, t: Translator, stdin: TextIO, out: TextIO, piped: bool) -> ScreeningService | None:
+    """The numbered list of trials, in the person's language; a number (or a dialog id) picks one. None: quit."""
+    out.write("\n" + t(WHICH_STUDY) + "\n")
+    for number, service in enumerate(trials, start=1):
+        out.write(f"  {number}. {trials.title(service.dialog.id, t.language)}\n")
+    while True:
+        out.write("> ")
+        out.flush()
+        line = stdin.readline()
+        if not line:
+            out.write("\n")
+            return None
+        if piped:
+            out.write(line if line.endswith("\n") else line + "\n")
+        typed = normalise(line)
+        if typed in QUIT:
+            return None
+        if typed.isdigit() and 1 <= int(typed) <= len(trials):
+            return trials.services[int(typed) - 1]
+        if trials.get(typed) is not None:
+            return trials.get(typed)
+        out.write(t(TYPE_A_NUMBER) + "\n")
 
 
 def _step(service: ScreeningService, key: Key, action: Action) -> Reply:

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount
 if TYPE_CHECKING:
     from ..config import Settings
     from ..notify.notifier import Notifier
-    from ..screening import ScreeningService
+    from ..screening import ScreeningService, Trials
     from .app import Console
 
 
@@ -37,13 +37,14 @@ class Attached:
 
 
 def attach(
-    screener: ScreeningService,
+    screener: ScreeningService | Trials,
     settings: Settings,
     secret: bytes,
     secure_cookies: bool,
     durable: Callable[[], Awaitable[None]] | None = None,
 ) -> Attached:
-    """The console at /staff over this service's database, and the notifications of new leads.
+    """The console at /staff over the trials' database (every trial's leads), and the notifications of new
+    leads.
 
     Without leads (a service built without the vault) there is nothing for staff: no console. Each
     change is flushed before its answer (`durable`, by default the service's flush: a no-op unless the

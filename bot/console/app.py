@@ -40,10 +40,10 @@ from ..channels.web.assets import Assets
 from ..channels.web.forms import Form, first, parse_form
 from ..channels.web.limits import AddressLimit
 from ..dialog.engine import Conversation
-from ..dialog.model import OUTCOMES
+from ..dialog.model import OUTCOMES, Dialog
 from ..i18n import Translator, language_name, negotiate
 from ..logs import exception_summary
-from ..screening import ScreeningService
+from ..screening import ScreeningService, Trials
 from ..screening.accounts import ENROL, FULL, ROLES, Account, AccountError
 from ..screening.presenter import CALL_TIMES
 from ..screening.summary import shown_result
@@ -122,7 +122,7 @@ class Console:
 
     def __init__(
         self,
-        screener: ScreeningService,
+        screener: ScreeningService | Trials,
         secret: bytes,
         secure_cookies: bool,
         idle_minutes: int = 15,
@@ -130,18 +130,19 @@ class Console:
         notifications_on: bool = False,
         durable: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.screener = screener
         #: Inside `run --web` the database group-commits (bot/store/durable.py): a change is flushed to
         #: disk before the page that says "Saved" is sent, as the chat does for an answer.
         self.durable = durable
         self.desk = Desk(screener, clock)
+        #: The default trial's service: the code's words (and, for a lead of another trial, that trial's).
+        self.screener = self.desk.screener
         self.tokens = auth.Tokens(secret)
         self.secure = secure_cookies
         self.idle_minutes = idle_minutes
         self.notifications_on = notifications_on
         # in the database, so the limit holds whichever worker process a post reaches (bot/store/web_state.py)
         self.limiter = AddressLimit(
-            screener.web_sessions(), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
+            self.screener.web_sessions(), secret, "login", LOGIN_POSTS_PER_MINUTE, lambda: clock().timestamp()
         )
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -271,7 +272,8 @@ class Console:
         status: int = 200,
         **values: Any,
     ) -> Response:
-        t = self._t(request)
+        """A page in the person's language; `t` in `values` is a lead's own trial's translator (its words)."""
+        t = values.pop("t", None) or self._t(request)
         language = t.language
         html = self.templates.get_template(template).render(
             t=t,
@@ -449,6 +451,7 @@ class Console:
         status = str(params.get("status", "open"))
         return Filters(
             status=status if status in (*STATUSES, "open", "all") else "open",
+            trial=pick("trial", tuple(self.desk.trials.ids)),
             outcome=pick("outcome", OUTCOMES),
             source=pick("source"),
             channel=pick("channel"),
@@ -476,7 +479,7 @@ class Console:
         return self._page(
             request, "queue.html", account, token,
             rows=shown, total=len(rows), page=page, pages=max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-            filters=filters, choices=self.desk.choices(), statuses=STATUSES,
+            filters=filters, choices=self.desk.choices(), statuses=STATUSES, trial_title=self._trial_title(t),
             age=lambda stamp: format_timedelta(
                 datetime.fromisoformat(stamp) - now, add_direction=True, locale=t.babel_locale
             ),
@@ -502,29 +505,37 @@ class Console:
             return self._message(request, "refused", 403)
         if page is None:
             return self._message(request, "no_lead", 404)
-        t = self._t(request)
-        dialog = self.desk.dialog
+        service = self.desk.service_of(page.lead)  # the lead's own trial: its words, its catalog
+        dialog = service.dialog if service else None
+        t = (service or self.screener).translator(self._language(request))
         criteria = [
             (
                 cid,
-                t.dialog(dialog.criteria[cid].label) if cid in dialog.criteria else "",
-                shown_result(r, dialog.criteria.get(cid)),
+                t.dialog(dialog.criteria[cid].label) if dialog and cid in dialog.criteria else "",
+                shown_result(r, dialog.criteria.get(cid) if dialog else None),
             )
             for cid, r in page.lead.criteria.items()
         ]
+        answer_text = service.texts.answer_text if service else (lambda q, value, conv, t: str(value))
         return self._page(
             request, "lead.html", account, token, page=page, lead=page.lead, criteria=criteria,
-            answer_text=lambda q, value: self.screener.texts.answer_text(q, value, _answers_only(page), t),
-            to_check=[self._to_check(item, t) for item in page.lead.review_answers],
-            urgent_reasons=self._urgent(page.lead.urgent, t), statuses=STATUSES, reasons=CLOSE_REASONS,
+            answer_text=lambda q, value: answer_text(q, value, _answers_only(page), t),
+            to_check=[self._to_check(item, t, dialog) for item in page.lead.review_answers],
+            urgent_reasons=self._urgent(page.lead.urgent, t, dialog), statuses=STATUSES, reasons=CLOSE_REASONS,
             results=RESULTS, call_times=dict(CALL_TIMES),
-            call_languages={c.id: c.label for c in self.screener.dialog.region.call_languages},
+            call_languages={c.id: c.label for c in dialog.region.call_languages} if dialog else {},
+            trial=self._trial_title(t)(page.lead.dialog_id), t=t,
         )  # fmt: skip
 
-    def _to_check(self, item: dict[str, Any], t: Translator) -> tuple[str, str]:
-        dialog = self.desk.dialog
+    def _trial_title(self, t: Translator) -> Callable[[str], str]:
+        """A trial's name for staff, in the page's language: its title, from its own catalog (its id when it
+        is no longer run here)."""
+        trials = self.desk.trials
+        return lambda dialog_id: trials.title(dialog_id, t.language) if trials.get(dialog_id) else dialog_id
+
+    def _to_check(self, item: dict[str, Any], t: Translator, dialog: Dialog | None) -> tuple[str, str]:
         question_id, value = item["question"], item.get("answer")
-        if not dialog.has_question(question_id):
+        if dialog is None or not dialog.has_question(question_id):
             return question_id, str(value)
         question = dialog.question(question_id)
         if value == "not_sure":
@@ -533,8 +544,8 @@ class Console:
         shown = ", ".join(t.dialog(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
         return t.dialog(question.label), shown
 
-    def _urgent(self, urgent: str, t: Translator) -> str:
-        return t("; ").join(t.either(r) for r in urgent_reasons(urgent, self.desk.dialog)) if urgent else ""
+    def _urgent(self, urgent: str, t: Translator, dialog: Dialog | None) -> str:
+        return t("; ").join(t.either(r) for r in urgent_reasons(urgent, dialog)) if urgent else ""
 
     async def _lead_action(
         self, request: Request, done: str, act: Callable[[Account, str, Form], Awaitable[str | None] | str | None]
@@ -615,7 +626,7 @@ class Console:
         if isinstance(form, Response):
             return form
         filters = self._filters(
-            {k: first(form, k) for k in ("status", "outcome", "source", "channel", "since", "until", "q")}
+            {k: first(form, k) for k in ("status", "trial", "outcome", "source", "channel", "since", "until", "q")}
         )
         fmt = first(form, "format")
         try:
@@ -642,14 +653,22 @@ class Console:
             return signed
         account, token = signed
         try:
-            stats = self.desk.statistics(account)
+            stats = self.desk.statistics(account, trial=self._stats_trial(request))
         except Refused:
             return self._message(request, "refused", 403)
-        t = self._t(request)
+        t = self.desk.trials.get(stats.trial).translator(self._language(request))  # type: ignore[union-attr]
+        trials = self.desk.trials
         return self._page(
             request, "stats.html", account, token, stats=stats, outcomes=OUTCOMES,
             question_label=lambda label: t.either(label),  # a question's label, or the summary's (the code's)
+            trials=[(i, trials.title(i, t.language)) for i in trials.ids] if trials.several else [],
+            chart_query=f"?{urlencode({'trial': stats.trial})}" if trials.several else "",
         )  # fmt: skip
+
+    def _stats_trial(self, request: Request) -> str:
+        """The trial the statistics are of: `?trial=<dialog id>`, else the default trial."""
+        wanted = request.query_params.get("trial", "")
+        return wanted if wanted in self.desk.trials.ids else self.desk.trials.default.dialog.id
 
     async def chart(self, request: Request) -> Response:
         signed = self._signed_in(request)
@@ -658,9 +677,9 @@ class Console:
         account, _token = signed
         if account.role not in STATISTICS:
             return Response(status_code=403)
-        t = self._t(request)
+        data = self.desk.statistics(account, record=False, trial=self._stats_trial(request))  # the page was recorded
+        t = self.desk.trials.get(data.trial).translator(self._language(request))  # type: ignore[union-attr]
         w, lab = words(t), labels(t)
-        data = self.desk.statistics(account, record=False)  # the page that shows it was recorded
         name = request.path_params["name"]
 
         def per_outcome(table: dict[str, dict[str, int]]) -> list[tuple[str, list[int]]]:
@@ -759,8 +778,8 @@ def _own_page(path: str) -> bool:
 
 def _filter_query(filters: Filters) -> dict[str, str]:
     values = {
-        "status": filters.status, "outcome": filters.outcome, "source": filters.source, "channel": filters.channel,
-        "since": filters.since, "until": filters.until, "q": filters.search,
+        "status": filters.status, "trial": filters.trial, "outcome": filters.outcome, "source": filters.source,
+        "channel": filters.channel, "since": filters.since, "until": filters.until, "q": filters.search,
     }  # fmt: skip
     return {k: v for k, v in values.items() if v}
 

@@ -23,15 +23,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..dialog.engine import Conversation
-from ..dialog.model import OUTCOMES
+from ..dialog.model import OUTCOMES, Dialog
 from ..dialog.rules import Invalid
 from ..safe_text import typed_text
-from ..screening import ScreeningService
+from ..screening import ScreeningService, Trials
 from ..screening.accounts import Account, AccountError, AccountService
 from ..screening.contact import parse_phone
 from ..screening.notifications import Message, NotificationOutbox
 from ..screening.team import Lead, LeadError, TeamService
-from ..staff.views import EXPORT_COLUMNS, export_rows, funnel, write_export
+from ..staff.views import export_table, funnel, write_export
 
 #: Who may do what (issue 19). Admins run accounts and see the audit log, not leads.
 COORDINATOR, VIEWER, ADMIN = "coordinator", "viewer", "admin"
@@ -62,6 +62,7 @@ class Filters:
     """The queue's filters, as the page's form sends them; "" is "any"."""
 
     status: str = "open"
+    trial: str = ""
     outcome: str = ""
     source: str = ""
     channel: str = ""
@@ -100,20 +101,33 @@ class Statistics:
     by_source: dict[str, dict[str, int]]
     by_week: dict[str, dict[str, int]]
     by_status: list[list[Any]]
+    #: The trial these numbers are of (its dialog id): statistics are per trial, each with its own questions.
+    trial: str = ""
 
 
 class Desk:
     """The console's one way into the data; `clock` is the time for every stamp and timeout."""
 
-    def __init__(self, screener: ScreeningService, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        if not screener.keeps_contacts:
+    def __init__(
+        self, screening: ScreeningService | Trials, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.trials = Trials.of(screening)
+        if not self.trials.keeps_contacts:
             raise RuntimeError("the staff console needs leads: build the service's Storage with the vault")
-        self.screener = screener
-        self.dialog = screener.dialog
-        self.team: TeamService = screener.team()
-        self.accounts: AccountService = screener.accounts()
-        self.outbox: NotificationOutbox = screener.notifications()
+        self.screener = self.trials.default
+        self.dialog = self.screener.dialog
+        self.team: TeamService = self.trials.team()
+        self.accounts: AccountService = self.trials.accounts()
+        self.outbox: NotificationOutbox = self.trials.notifications()
         self.clock = clock
+
+    def service_of(self, lead: Lead) -> ScreeningService | None:
+        """The screening service of a lead's trial (None when that trial is no longer run here)."""
+        return self.trials.get(lead.dialog_id)
+
+    def dialogs_of(self, trial: str) -> list[Dialog]:
+        """The trials a view is about: the one chosen, else every trial run here."""
+        return [self.team.dialogs[trial]] if trial in self.team.dialogs else list(self.team.dialogs.values())
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -136,14 +150,16 @@ class Desk:
         `record` is false for an export, which is recorded with the leads it holds."""
         self.allow(account, SEE_LEADS, "queue")
         status = filters.status if filters.status not in ("", "all") else None
-        found = self.team.leads(status, filters.since or None, filters.until or None)
+        trial = filters.trial if filters.trial in self.team.dialogs else None
+        found = self.team.leads(status, filters.since or None, filters.until or None, trial=trial)
         search = filters.search.strip()
         if search:
             if _looks_like_id(search):
                 found = [lead for lead in found if lead.id == search.lower()]
-            elif account.role in SEE_CONTACT:
-                phone = parse_phone(search, self.dialog.region)
-                found = [] if isinstance(phone, Invalid) else [lead for lead in found if lead.phone == phone]
+            elif account.role in SEE_CONTACT:  # a number without + is read as each trial's region reads it
+                read = [parse_phone(search, d.region) for d in self.team.dialogs.values()]
+                phones = {phone for phone in read if not isinstance(phone, Invalid)}
+                found = [lead for lead in found if lead.phone in phones]
             else:
                 found = []
         for name in ("outcome", "source", "channel"):
@@ -157,9 +173,11 @@ class Desk:
         return [QueueRow(lead, latest.get(lead.id)) for lead in found]
 
     def choices(self) -> dict[str, list[str]]:
-        """What the queue's filters offer: the sources and channels that leads have."""
+        """What the queue's filters offer: the trials run here (when several), the sources and channels that
+        leads have."""
         leads = self.team.leads()
         return {
+            "trial": list(self.team.dialogs) if len(self.team.dialogs) > 1 else [],
             "source": sorted({lead.source for lead in leads if lead.source}),
             "channel": sorted({lead.channel for lead in leads}),
         }
@@ -182,9 +200,10 @@ class Desk:
     def _answers(self, lead: Lead) -> list[tuple[Any, Any]]:
         """(question, answer) for every answer that counts, as the person's own summary lists them."""
         stored = self.team.answers_of(lead)
-        if not stored:
+        service = self.service_of(lead)
+        if not stored or service is None:
             return []
-        return self.screener.engine.summary(Conversation(answers=stored))
+        return service.engine.summary(Conversation(answers=stored))
 
     def set_status(self, account: Account, lead_id: str, status: str, reason: str = "", note: str = "") -> Lead:
         self.allow(account, CHANGE_LEADS, "status", lead_id[:16])
@@ -218,7 +237,8 @@ class Desk:
         if fmt not in ("csv", "xlsx"):
             raise ValueError(fmt)
         found = [row.lead for row in self.queue(account, filters, record=False)]
-        data = write_export(fmt, [*EXPORT_COLUMNS, *self.dialog.criteria], export_rows(found, self.dialog))
+        headers, rows = export_table(found, self.dialogs_of(filters.trial))
+        data = write_export(fmt, headers, rows)
         ids = [lead.id for lead in found]
         chunks = [ids[i : i + IDS_PER_ENTRY] for i in range(0, len(ids), IDS_PER_ENTRY)] or [[]]
         for number, chunk in enumerate(chunks, start=1):
@@ -230,12 +250,14 @@ class Desk:
 
     # ------------------------------------------------------------------ statistics
 
-    def statistics(self, account: Account, record: bool = True) -> Statistics:
-        """The numbers of the statistics page; `record` is false for its charts (the page's view is recorded)."""
+    def statistics(self, account: Account, record: bool = True, trial: str = "") -> Statistics:
+        """The numbers of the statistics page, of one trial (the default one unless `trial` names another);
+        `record` is false for its charts (the page's view is recorded)."""
         self.allow(account, STATISTICS, "statistics")
-        counts = self.team.counts()
-        steps, stops, by_status = funnel(counts, self.dialog)
-        reached, enrolled = self.team.leads_reached()
+        dialog = self.team.dialogs.get(trial) or self.dialog
+        counts = self.team.counts(dialog.id)
+        steps, stops, by_status = funnel(counts, dialog)
+        reached, enrolled = self.team.leads_reached(dialog.id)
         totals = counts.totals
         main = [
             ("started", totals.get("started", 0)),
@@ -247,18 +269,19 @@ class Desk:
             ("enrolled", enrolled),
         ]
         by_source: dict[str, dict[str, int]] = {}
-        for row in self.team.outcomes_by_source():
+        for row in self.team.outcomes_by_source(dialog.id):
             by_source.setdefault(row["source"], {})[row["outcome"]] = row["count"]
         since = (self.now() - timedelta(weeks=WEEKS_SHOWN)).date()
         monday = since - timedelta(days=since.weekday())
         by_week: dict[str, dict[str, int]] = {
             (monday + timedelta(weeks=n)).isoformat(): {} for n in range(WEEKS_SHOWN + 1)
         }
-        for row in self.team.outcomes_by_week(monday.isoformat()):
+        for row in self.team.outcomes_by_week(monday.isoformat(), dialog.id):
             by_week.setdefault(row["week"], {})[row["outcome"]] = row["count"]
         if record:
-            self.team.record(who(account), "stats", detail="console")
-        return Statistics(main, steps, stops, by_source, by_week, by_status)
+            several = len(self.team.dialogs) > 1
+            self.team.record(who(account), "stats", detail=f"console trial={dialog.id}" if several else "console")
+        return Statistics(main, steps, stops, by_source, by_week, by_status, dialog.id)
 
     # ------------------------------------------------------------------ notifications, audit
 

@@ -123,6 +123,7 @@ PAGE = {
     "status": _("Status"),
     "outcome": _("Result"),
     "source": _("Source"),
+    "trial": _("Study"),
     "channel": _("Channel"),
     "since": _("From (date)"),
     "until": _("To (date)"),
@@ -195,6 +196,7 @@ PAGE = {
     "notified": _("Notifications"),
     # statistics
     "stats_title": _("Statistics"),
+    "stats_per_trial": _("Each study has its own questions, so its numbers are shown on their own."),
     "funnel": _("From first visit to enrolment"),
     "funnel_note": _("Counts of people, all time. Erased screenings still count here, with no details."),
     "stops": _("Where unfinished screenings stop"),

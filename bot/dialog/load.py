@@ -8,6 +8,7 @@ question (or section) and what to fix.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def parse_dialog(
     consents = _separate_consents(c, data.get("consents", []))
 
     dialog = Dialog(
-        id=c.text(head, "id", "[dialog]"),
+        id=_dialog_id(c, head),
         version=c.text(head, "version", "[dialog]"),
         trial=c.text(head, "trial", "[dialog]"),
         title=c.text(head, "title", "[dialog]"),
@@ -101,6 +102,22 @@ def parse_dialog(
     )
     _check_whole(c, dialog)
     return dialog
+
+
+#: A dialog id names its trial in a web address (/t/<id>), a Telegram link (start=<id>-<source>, at most 64
+#: characters in all), its catalog domain (a file name) and every stored row: short, lower case, no "-".
+DIALOG_ID = re.compile(r"[a-z][a-z0-9_]{0,23}")
+
+
+def _dialog_id(c: Checker, head: dict[str, Any]) -> str:
+    value = c.text(head, "id", "[dialog]")
+    if not DIALOG_ID.fullmatch(value):
+        raise c.fail(
+            "[dialog]",
+            f"'id' must be 1 to 24 lower-case letters, digits and _, starting with a letter, not {value!r}: "
+            "it names the trial in web addresses (/t/<id>), Telegram links (start=<id>-<source>) and file names",
+        )
+    return value
 
 
 def _check_whole(c: Checker, dialog: Dialog) -> None:

@@ -44,7 +44,7 @@ def old_dialog(settings: Settings, dialog: Dialog, old: str) -> Dialog:
 
 def export_script(settings: Settings, out: str = ".", diff: str | None = None, draw_flow: bool = True) -> int:
     """Write the pack; never records the version (a draft amendment may still change before approval)."""
-    dialog = load_dialog(settings.dialog_path)
+    dialog = load_dialog(settings.dialog_files()[0])  # one pack per dialog file: `export-script` calls this for each
     settings.languages()  # the catalogs the pack shows side by side must be there
     if Path(settings.db_path).exists():
         try:

@@ -32,7 +32,7 @@ from ..dialog.extract import dialog_texts
 from ..dialog.model import OUTCOMES, SIGNAL_KINDS, Dialog, HelpLine, SeparateConsent, Site, Study, TwoLanguages
 from ..dialog.rules import CriterionResult
 from ..files import OutputFiles
-from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, language_name
+from ..i18n import SOURCE_LANGUAGE, Translator, available_languages, dialog_catalogs, language_name
 from ..launch import shown_path
 from ..retention import Retention
 from ..screening import ScreeningService
@@ -97,6 +97,10 @@ LEAD_FIELDS: dict[str, Bi] = {
         results=_words(typing.get_args(CriterionResult))
     ),
     "dialog_version": Bi("The script version the person answered", "本人回答时的脚本版本"),
+    "dialog_id": Bi(
+        "The study the person screened for (the id of its script), when the bot screens for several",
+        "本人筛查的研究（其脚本编号），用于同时为多项研究筛查时",
+    ),
     "contact_consent_version": Bi("The version of the contact consent they agreed to", "本人同意的联系同意书版本"),
     "contact_consented_at": Bi("When they agreed to be contacted", "同意被联系的时间"),
     "status": Bi("Set by the study team: {statuses}", "由研究团队设置：{statuses}").format(statuses=_words(STATUSES)),
@@ -228,8 +232,10 @@ def pack_languages(locales_dir: Path) -> list[str]:
 class Texts:
     """Translate dialog texts for the pack and count what is missing in each language."""
 
-    def __init__(self, languages: list[str], locales_dir: Path, dialog_id: str = "") -> None:
-        self.translators = {lang: Translator(lang, locales_dir, dialog_id) for lang in languages}
+    def __init__(self, languages: list[str], locales_dir: Path, dialog_id: str = "", dialog_file: str = "") -> None:
+        self.translators = {
+            lang: Translator.for_dialog(lang, locales_dir, dialog_id, dialog_file) for lang in languages
+        }
         self.seen: dict[str, set[str]] = {lang: set() for lang in languages}
         self.done: dict[str, set[str]] = {lang: set() for lang in languages}
 
@@ -637,13 +643,15 @@ def key_statement(pack: Pack) -> Bi:
     return (P.KEY_BESIDE if pack.key.beside_database else P.KEY_APART).format(path=pack.key.path)
 
 
-def catalog_hashes(locales_dir: Path, languages: list[str]) -> list[tuple[str, str]]:
-    """(catalog file, SHA-256) per translated language and domain (the code's and each dialog's): the version
-    names the script, these name its wording."""
+def catalog_hashes(locales_dir: Path, languages: list[str], dialog: Dialog) -> list[tuple[str, str]]:
+    """(catalog file, SHA-256) per translated language of the code's domain and this dialog's own (wherever
+    its catalogs are, bot.i18n.dialog_catalogs): the version names the script, these name its wording."""
     found = []
+    own = dialog_catalogs(locales_dir, dialog.id, dialog.source_path)
     for lang in languages:
-        for po in sorted((locales_dir / lang / "LC_MESSAGES").glob("*.po")):
-            found.append((shown_path(po), hashlib.sha256(po.read_bytes()).hexdigest()))
+        for po in (locales_dir / lang / "LC_MESSAGES" / "messages.po", own / lang / "LC_MESSAGES" / f"{dialog.id}.po"):
+            if po.exists():
+                found.append((shown_path(po), hashlib.sha256(po.read_bytes()).hexdigest()))
     return found
 
 
@@ -658,7 +666,7 @@ def build_pack(
     today: datetime | None = None,
 ) -> tuple[Pack, Texts, Words]:
     languages = pack_languages(screener.locales_dir)
-    texts = Texts(languages, screener.locales_dir, screener.dialog.id)
+    texts = Texts(languages, screener.locales_dir, screener.dialog.id, screener.dialog.source_path)
     words = Words(screener.dialog, screener.locales_dir)
     site_texts = []
     english = screener.texts.site_text(screener.translator(SOURCE_LANGUAGE))
@@ -692,7 +700,7 @@ def build_pack(
         everything_else=unshown_parts(raw),
         staff=staff_facts(settings),
         key=key_facts(settings),
-        catalog_hashes=catalog_hashes(screener.locales_dir, languages[1:]),
+        catalog_hashes=catalog_hashes(screener.locales_dir, languages[1:], screener.dialog),
     )
     return pack, texts, words
 

@@ -37,7 +37,7 @@ class Words:
 
     def __init__(self, dialog: Dialog, locales_dir: Path) -> None:
         self.dialog = dialog
-        self.zh = Translator("zh_Hans", locales_dir, dialog.id).either
+        self.zh = Translator.for_dialog("zh_Hans", locales_dir, dialog.id, dialog.source_path).either
 
     def text(self, text: str) -> Bi:
         return Bi(text, self.zh(text))

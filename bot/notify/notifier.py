@@ -9,8 +9,9 @@ as it takes; the console lists it with its error meanwhile. A sweep also announc
 lead left without a message (made by a process without notifications, or lost to a
 crash between the lead's commit and its message's).
 
-The text is built when it is sent, in STAFF_LANGUAGE, from the lead id, its outcome
-and whether it is urgent: never a name, a phone number or an answer.
+The text is built when it is sent, in STAFF_LANGUAGE, from the lead id, its outcome,
+whether it is urgent and (with several trials) which study: never a name, a phone number
+or an answer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..i18n import Translator, _, negotiate
+from ..screening import Trials
 from ..screening.notifications import Message, NotificationOutbox
 from .targets import Target, parse_targets
 
@@ -53,6 +55,7 @@ TITLE_URGENT = _("URGENT: lead {id}. Please call first.")
 TITLE_AGAIN = _("Lead {id} (screened again)")
 TITLE_TEST = _("Test message from the screening bot")
 BODY_RESULT = _("Result: {outcome}")
+BODY_TRIAL = _("Study: {trial}")
 BODY_OPEN = _("Open the staff console: {url}")
 BODY_OPEN_NO_URL = _("Open the staff console to see it.")
 BODY_TEST = _("Notifications work. New leads will be announced here, without names or phone numbers.")
@@ -77,8 +80,12 @@ class Notifier:
         translator: Translator,
         console_url: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        trial_names: dict[str, str] | None = None,
     ) -> None:
+        """`trial_names` (dialog id -> title in the staff language) are given when the deployment runs several
+        trials: each message then says which study the lead is for."""
         self.outbox = outbox
+        self.trial_names = trial_names or {}
         self.targets = {t.key: t for t in targets}
         self.t = translator
         self.console_url = console_url.rstrip("/")
@@ -173,6 +180,8 @@ class Notifier:
         else:
             title = t(TITLE_AGAIN if message.kind == AGAIN else TITLE_NEW, id=short)
         lines = [t(BODY_RESULT, outcome=t(OUTCOME_WORDS.get(outcome, outcome)))] if outcome else []
+        if lead and lead.trial in self.trial_names:
+            lines.insert(0, t(BODY_TRIAL, trial=self.trial_names[lead.trial]))
         if self.console_url:
             lines.append(t(BODY_OPEN, url=f"{self.console_url}/staff/leads/{message.lead_id}"))
         else:
@@ -215,19 +224,22 @@ class Notifier:
             self.wake()
 
 
-def notifier_for(screener: ScreeningService, settings: Settings) -> Notifier | None:
-    """The Notifier of this deployment (None without NOTIFY_URLS or without leads), its on_lead registered.
+def notifier_for(screening: ScreeningService | Trials, settings: Settings) -> Notifier | None:
+    """The Notifier of this deployment (None without NOTIFY_URLS or without leads), its on_lead registered
+    with every trial.
 
     Messages are in STAFF_LANGUAGE, else SCREENING_LANGUAGE, else English."""
-    if not settings.notify_urls or not screener.keeps_contacts:
+    trials = Trials.of(screening)
+    if not settings.notify_urls or not trials.keeps_contacts:
         return None
-    language = negotiate(settings.staff_language or settings.language, screener.languages)
+    language = negotiate(settings.staff_language or settings.language, trials.languages)
     notifier = Notifier(
-        screener.notifications(),
+        trials.notifications(),
         parse_targets(settings.notify_urls),
-        screener.translator(language),
+        trials.translator(language),
         settings.public_url,
+        trial_names={i: trials.title(i, language) for i in trials.ids} if trials.several else None,
     )
-    screener.subscribe(notifier.on_lead, in_step=True)  # the outbox row commits with the lead
-    screener.subscribe(notifier.committed)  # and only then the sender looks for it
+    trials.subscribe(notifier.on_lead, in_step=True)  # the outbox row commits with the lead
+    trials.subscribe(notifier.committed)  # and only then the sender looks for it
     return notifier

@@ -2,6 +2,7 @@
 
 from .daily_purge import DailyPurge
 from .service import Due, Key, ScreeningService
+from .trials import Trials
 from .upkeep import DueNudge, DueReadyReminder, Upkeep
 
-__all__ = ["DailyPurge", "Due", "DueNudge", "DueReadyReminder", "Key", "ScreeningService", "Upkeep"]
+__all__ = ["DailyPurge", "Due", "DueNudge", "DueReadyReminder", "Key", "ScreeningService", "Trials", "Upkeep"]

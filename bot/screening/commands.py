@@ -84,14 +84,9 @@ class Commands:
         elif name == "delete":
             step.show = self.steps.presenter.confirm_delete(t)
         elif name == "delete_confirm":
-            step.erase(conv)
+            erased = step.erase(conv)
             log_event(log, "erased", conv=conv.id)
-            step.say(
-                t(
-                    _("Your answers are deleted. Nothing about you is kept. To begin again, {start}."),
-                    **howto.how_to(conv.channel, t),
-                )
-            )
+            step.say(self._deleted(conv, erased, t))
         elif name == "delete_cancel":
             step.say(t(_("Nothing was deleted.")))
         elif name in ("agree", "decline") and conv.state == CONSENT:
@@ -117,6 +112,21 @@ class Commands:
                 self.steps.answer(conv, question, ChooseMany(question.id, tuple(conv.draft)), t, step)
         else:
             step.say(t(_("Sorry, I don't know that command. Type help to see what you can do.")))
+
+    def _deleted(self, conv: Conversation, erased: list[str], t: Translator) -> str:
+        """What /delete says: with several trials, which of them held answers of this person (all gone)."""
+        start = howto.how_to(conv.channel, t)
+        if not self.texts.several_trials or not erased:
+            return t(_("Your answers are deleted. Nothing about you is kept. To begin again, {start}."), **start)
+        studies = t(_(", ")).join(self.texts.trial_title(dialog_id, t.language) for dialog_id in erased)
+        return t(
+            _(
+                "Your answers are deleted, for every study you answered here: {studies}. "
+                "Nothing about you is kept. To begin again, {start}."
+            ),
+            studies=studies,
+            **start,
+        )
 
     def _language(self, conv: Conversation, wanted: str, t: Translator, step: Step) -> None:
         if not wanted:

@@ -51,13 +51,14 @@ class Step:
         self.work.conversations.delete(conv.id)
         self.deleted = True
 
-    def erase(self, conv: Conversation) -> None:
-        """The person's /delete: the conversation with everything linked to it (store/retention.py)."""
-        lead_id = self.work.leads.lead_of(conv.id) if self.work.leads else None
-        self.work.erase(conv.id, "person")
+    def erase(self, conv: Conversation) -> list[str]:
+        """The person's /delete: their conversation in every trial of this database, each with everything
+        linked to it (store/retention.py). Returns the trials erased (their dialog ids)."""
+        erased = self.work.erase_person(conv.channel, conv.user_key, "person")
         self.deleted = True
-        if lead_id:
-            self.lead_events.append((lead_id, "erased"))
+        for each in erased:
+            self.lead_events.extend((lead_id, "erased") for lead_id in each.lead_ids)
+        return [each.dialog_id for each in erased]
 
     def count(self, name: str, n: int = 1) -> None:
         self.work.audit.count(name, n)

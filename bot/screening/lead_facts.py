@@ -28,4 +28,5 @@ def screening_of(engine: Engine, conv: Conversation, findings: list[rules.Findin
         review_answers=list({r["question"]: r for r in review}.values()),
         criteria=dict(rules.criterion_results(dialog, conv.answers, engine.today())),
         urgent=engine.urgent_reason(conv),
+        dialog_id=dialog.id,
     )

@@ -26,6 +26,8 @@ class LeadFacts:
     id: str
     outcome: str
     urgent: bool
+    #: The trial (dialog id) the lead is for: a team running several trials is told which.
+    trial: str = ""
 
 
 class NotificationOutbox:
@@ -39,7 +41,7 @@ class NotificationOutbox:
         """The lead's id, outcome and urgency; None once it is gone (erased, withdrawn)."""
         leads = self.storage.read.leads
         lead = leads.get(lead_id) if leads is not None else None
-        return LeadFacts(lead.id, lead.outcome, bool(lead.urgent)) if lead is not None else None
+        return LeadFacts(lead.id, lead.outcome, bool(lead.urgent), lead.dialog_id) if lead is not None else None
 
     def add(self, lead_id: str, kind: str, urgent: bool, targets: list[tuple[str, str]], at: str) -> None:
         """One message per (key, label) target; inside a step, part of its unit of work."""

@@ -276,8 +276,13 @@ class Presenter:
         return Prompt("language", t(_("Choose your language.")), options=buttons)
 
     def confirm_delete(self, t: Translator) -> Prompt:
+        """Asked before /delete; with several trials it says that the answers for every study go."""
+        if self.texts.several_trials:
+            question = t(_("Delete all your answers, for every study you answered here? This cannot be undone."))
+        else:
+            question = t(_("Delete all your answers? This cannot be undone."))
         return Prompt(
             "confirm_delete",
-            t(_("Delete all your answers? This cannot be undone.")),
+            question,
             options=[Button(t(_("Yes")), Command("delete_confirm")), Button(t(_("No")), Command("delete_cancel"))],
         )

@@ -12,7 +12,7 @@ lead. Channels never see the database; this is the only door to it for a screeni
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,8 @@ class Due:
     address: int
     translator: Translator
     prompt: Prompt
+    #: The trial of the conversation it is about (its buttons name it when there are several trials).
+    dialog_id: str = ""
 
 
 class ScreeningService:
@@ -79,15 +81,18 @@ class ScreeningService:
         retention: Retention | None = None,
         reminding_channels: Collection[str] = (),
         on_lead: Collection[OnLead] = (),
+        trials: Sequence[Dialog] = (),
     ) -> None:
         """`reminding_channels` can send a message unasked (Telegram): they offer the reminder on the
-        "not yet" date. Each `on_lead(lead_id, event)` hears of every lead change, after its commit."""
+        "not yet" date. Each `on_lead(lead_id, event)` hears of every lead change, after its commit.
+        `trials` are every dialog the deployment runs on this database, this one among them (bot/screening/
+        trials.py): a person's /delete erases and names them all."""
         self.dialog = dialog
         self.storage = storage
         self.today = today
         self.default_language = default_language
         self.site = replace(dialog.site, **(site_overrides or {}))
-        self.texts = Texts(dialog, self.site, locales_dir, today)
+        self.texts = Texts(dialog, self.site, locales_dir, today, trials)
         self.languages = self.texts.languages
         self.locales_dir = locales_dir
         self.engine = Engine(dialog, today=today, contact_capture=storage.vault is not None)
@@ -118,7 +123,7 @@ class ScreeningService:
 
     def team(self) -> TeamService:
         """The study team's service on the same database (the staff chat, commands and console)."""
-        return TeamService(self.storage)
+        return TeamService(self.storage, self.texts.trials)
 
     def accounts(self) -> AccountService:
         """The staff console's accounts on the same database (needs the vault: their second factor is encrypted)."""

@@ -10,13 +10,14 @@ made); entries hold no contact details and no answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..dialog.flow import SUMMARY
+from ..dialog.model import Dialog
 from ..retention import Retention
 from ..store.audit import Verdict, verify
 from ..store.backup import BackupMade, make_backup
@@ -49,12 +50,34 @@ class Counts:
 
 
 class TeamService:
-    """Leads and records for staff, one unit of work per change."""
+    """Leads and records for staff, one unit of work per change, over every trial on the database.
 
-    def __init__(self, storage: Storage, signed: str = "") -> None:
+    `dialogs` are the trials the deployment runs (by id, the default first): each lead is shown in
+    its own trial's words (`dialog_of`), and lists, exports and numbers can keep to one trial."""
+
+    def __init__(self, storage: Storage, dialogs: Mapping[str, Dialog] | None = None, signed: str = "") -> None:
         self.storage = storage
+        self.dialogs: dict[str, Dialog] = dict(dialogs or {storage.dialog.id: storage.dialog})
         #: A name the staff member typed (`--staff`): noted in each entry's detail, never as who it was.
         self.signed = signed
+
+    @property
+    def dialog(self) -> Dialog:
+        """The default trial's dialog."""
+        return next(iter(self.dialogs.values()))
+
+    def dialog_of(self, lead: Lead) -> Dialog | None:
+        """The dialog of a lead's trial; None when that trial is no longer run here (its ids are shown)."""
+        return self.dialogs.get(lead.dialog_id)
+
+    def check_trial(self, dialog_id: str | None) -> str | None:
+        """A trial filter as typed (a dialog id), checked against the trials run here; None is every trial."""
+        if dialog_id is None or dialog_id == "":
+            return None
+        wanted = dialog_id.strip().lower()
+        if wanted not in self.dialogs:
+            raise LeadError(f"no trial {dialog_id!r} here: the trials are {', '.join(self.dialogs)}")
+        return wanted
 
     def _record(
         self, work: UnitOfWork, who: str, action: str, lead_id: str = "", detail: str = "", seen: Iterable[str] = ()
@@ -91,10 +114,11 @@ class TeamService:
         who: str = "",
         action: str = "list",
         detail: str = "",
+        trial: str | None = None,
     ) -> list[Lead]:
-        """Urgent leads first, then newest first; with `who`, the listing is in the audit log with the leads
-        it showed."""
-        found = self._leads.find(status, since, until)
+        """Urgent leads first, then newest first, of one trial (a dialog id) or of all; with `who`, the listing
+        is in the audit log with the leads it showed."""
+        found = self._leads.find(status, since, until, self.check_trial(trial))
         if who:
             with self.storage.unit_of_work() as work:
                 detail = detail.replace("{rows}", str(len(found)))
@@ -163,23 +187,26 @@ class TeamService:
 
     # ------------------------------------------------------------------ numbers and the log
 
-    def counts(self) -> Counts:
+    def counts(self, trial: str | None = None) -> Counts:
+        """The funnel's numbers of one trial (a dialog id), or of every trial together (None)."""
+        trial = self.check_trial(trial)
         read = self.storage.read
-        by_status = self._leads.by_status()
-        totals = read.audit.totals()
-        return Counts(totals, read.conversations.unfinished_by_state(), {s: by_status.get(s, 0) for s in STATUSES})
+        by_status = self._leads.by_status(trial)
+        totals = read.audit.totals(trial)
+        unfinished = read.conversations.unfinished_by_state(trial)
+        return Counts(totals, unfinished, {s: by_status.get(s, 0) for s in STATUSES})
 
-    def outcomes_by_source(self) -> list[dict[str, Any]]:
+    def outcomes_by_source(self, trial: str | None = None) -> list[dict[str, Any]]:
         """(source, outcome, count) of the finished screenings still kept."""
-        return self.storage.read.staff_views.outcomes_by_source()
+        return self.storage.read.staff_views.outcomes_by_source(self.check_trial(trial))
 
-    def outcomes_by_week(self, since: str) -> list[dict[str, Any]]:
+    def outcomes_by_week(self, since: str, trial: str | None = None) -> list[dict[str, Any]]:
         """(week's Monday, outcome, count) of outcomes decided since `since`."""
-        return self.storage.read.staff_views.outcomes_by_week(since)
+        return self.storage.read.staff_views.outcomes_by_week(since, self.check_trial(trial))
 
-    def leads_reached(self) -> tuple[int, int]:
+    def leads_reached(self, trial: str | None = None) -> tuple[int, int]:
         """(leads the team has spoken with, leads enrolled)."""
-        return self.storage.read.staff_views.leads_reached()
+        return self.storage.read.staff_views.leads_reached(self.check_trial(trial))
 
     def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.storage.read.audit.entries(limit)

@@ -8,7 +8,7 @@ messages with the shared one, so two trials never share a translation by acciden
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,21 +21,47 @@ from ..i18n import Translator, _, available_languages
 
 
 class Texts:
-    """What the chat says, for one dialog and one site; translators are kept, one per language."""
+    """What the chat says, for one dialog and one site; translators are kept, one per language.
 
-    def __init__(self, dialog: Dialog, site: Site, locales_dir: Path, today: Callable[[], date]) -> None:
+    `trials` are every dialog the deployment runs (this one among them): a person's /delete names
+    the trials it erased, and a welcome names the trial when there are several."""
+
+    def __init__(
+        self,
+        dialog: Dialog,
+        site: Site,
+        locales_dir: Path,
+        today: Callable[[], date],
+        trials: Sequence[Dialog] = (),
+    ) -> None:
         self.dialog = dialog
         self.site = site
         self.locales_dir = locales_dir
         self.today = today
         self.languages = available_languages(locales_dir)
+        self.trials = {d.id: d for d in trials} or {dialog.id: dialog}
         self._translators: dict[str, Translator] = {}
+
+    @property
+    def several_trials(self) -> bool:
+        return len(self.trials) > 1
+
+    def trial_title(self, dialog_id: str, language: str) -> str:
+        """A trial's title in a language, from that trial's own catalog (its id when it is not run here)."""
+        dialog = self.trials.get(dialog_id)
+        if dialog is None:
+            return dialog_id
+        if dialog is self.dialog:
+            return self.translator(language).dialog(dialog.title)
+        return Translator.for_dialog(language, self.locales_dir, dialog.id, dialog.source_path).dialog(dialog.title)
 
     def translator(self, language: str) -> Translator:
         """One Translator per language, kept: every update and every prompt asks for one."""
         t = self._translators.get(language)
         if t is None:
-            t = self._translators[language] = Translator(language, self.locales_dir, self.dialog.id)
+            t = self._translators[language] = Translator.for_dialog(
+                language, self.locales_dir, self.dialog.id, self.dialog.source_path
+            )
         return t
 
     def respondent(self, conv: Conversation) -> str | None:
@@ -138,6 +164,13 @@ class Texts:
         """The greeting at /start (or a new web page), with what to do if very unwell now."""
         if conv.state == CONSENT:
             texts = [t.dialog(self.dialog.texts.greeting)]
+        elif self.several_trials:
+            texts = [
+                t(
+                    _("Welcome back to the questions for this study: {study}. Let's continue where you left off."),
+                    study=t.dialog(self.dialog.title),
+                )
+            ]
         else:
             texts = [t(_("Welcome back. Let's continue where you left off."))]
         return [*texts, *filter(None, [self.unwell_now_text(t)])]

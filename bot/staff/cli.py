@@ -34,17 +34,21 @@ from ..files import OutputFiles
 from ..retention import retention_from
 from ..safe_text import escaped, typed_text
 from ..screening.team import CLOSE_REASONS, STATUSES, LeadError, TeamService, Verdict
-from .views import EXPORT_COLUMNS, OUTCOME_NAMES, _minute, export_rows, funnel, show_lead, table, write_export
+from .views import OUTCOME_NAMES, _minute, export_table, funnel, show_lead, table, trial_name, write_export
 
 
 @dataclass
 class Desk:
-    """What a staff command works with: the team's service (which notes the `--staff` name in each audit
-    entry), the dialog (for labels) and who is asking, as the operating system says."""
+    """What a staff command works with: the team's service (every trial's leads, each trial's dialog for its
+    labels; it notes the `--staff` name in each audit entry) and who is asking, as the operating system says."""
 
     team: TeamService
-    dialog: Dialog
     staff: str
+
+    def trials(self, args: argparse.Namespace) -> list[Dialog]:
+        """The trials a command is about: the one named by --trial, else every trial run here."""
+        wanted = self.team.check_trial(getattr(args, "trial", None))
+        return [self.team.dialogs[wanted]] if wanted else list(self.team.dialogs.values())
 
 
 def staff_identity() -> str:
@@ -68,8 +72,7 @@ def signed_name(args: argparse.Namespace) -> str:
 
 def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
     """The database the channels filled, with its key (never a new one by accident, see compose.open_team)."""
-    team, dialog = compose.open_team(settings, create=args.create, signed=signed_name(args))
-    return Desk(team, dialog, staff_identity())
+    return Desk(compose.open_team(settings, create=args.create, signed=signed_name(args)), staff_identity())
 
 
 # ---------------------------------------------------------------------- leads
@@ -77,13 +80,20 @@ def open_desk(settings: Settings, args: argparse.Namespace) -> Desk:
 
 def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
     desk = open_desk(settings, args)
-    found = desk.team.leads(args.status, args.since, args.until, who=desk.staff, detail=_filters(args, "rows={rows}"))
+    try:
+        found = desk.team.leads(
+            args.status, args.since, args.until, who=desk.staff, detail=_filters(args, "rows={rows}"), trial=args.trial
+        )
+    except LeadError as exc:
+        print(f"error: {escaped(exc)}", file=sys.stderr)
+        return 2
     if not found:
         print("No leads match.")
         return 0
     rows = [
         [
             lead.id,
+            lead.dialog_id,
             "URGENT" if lead.urgent else "",
             _minute(lead.created_at),
             lead.status + (f" ({lead.close_reason})" if lead.close_reason else ""),
@@ -99,8 +109,8 @@ def cmd_leads_list(settings: Settings, args: argparse.Namespace) -> int:
         for lead in found
     ]
     headers = [
-        "ID", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE", "REPEATS",
-        "POSSIBLE DUPLICATE OF",
+        "ID", "TRIAL", "URGENT", "CREATED (UTC)", "STATUS", "OUTCOME", "NAME", "PHONE", "CALL", "LANG", "SOURCE",
+        "REPEATS", "POSSIBLE DUPLICATE OF",
     ]  # fmt: skip
     print(table(headers, rows))
     print(f"\n{len(found)} lead(s).")
@@ -113,7 +123,7 @@ def cmd_leads_show(settings: Settings, args: argparse.Namespace) -> int:
     if lead is None:
         print(f"error: no lead {escaped(repr(args.id))}; `screening-bot leads list` shows the ids", file=sys.stderr)
         return 1
-    print(show_lead(lead, desk.dialog))
+    print(show_lead(lead, desk.team.dialog_of(lead)))
     return 0
 
 
@@ -177,9 +187,13 @@ def cmd_leads_export(settings: Settings, args: argparse.Namespace) -> int:
     if args.format == "xlsx" and not args.output:
         print("error: XLSX needs --output FILE.xlsx", file=sys.stderr)
         return 2
-    found = desk.team.leads(args.status, args.since, args.until)
-    rows = export_rows(found, desk.dialog)
-    headers = [*EXPORT_COLUMNS, *desk.dialog.criteria]
+    try:
+        trials = desk.trials(args)
+        found = desk.team.leads(args.status, args.since, args.until, trial=args.trial)
+    except LeadError as exc:
+        print(f"error: {escaped(exc)}", file=sys.stderr)
+        return 2
+    headers, rows = export_table(found, trials)
     data = write_export(args.format, headers, rows)
     detail = _filters(args, f"format={args.format}", f"rows={len(rows)}")
     desk.team.record(desk.staff, "export", detail=detail, seen=[lead.id for lead in found])
@@ -219,7 +233,7 @@ def cmd_leads_erase(settings: Settings, args: argparse.Namespace) -> int:
 
 def _filters(args: argparse.Namespace, *more: str) -> str:
     """The filters a staff member used, for the audit log."""
-    used = [f"{k}={getattr(args, k)}" for k in ("status", "since", "until") if getattr(args, k, None)]
+    used = [f"{k}={getattr(args, k)}" for k in ("trial", "status", "since", "until") if getattr(args, k, None)]
     return " ".join([*more[:-1], *used, *more[-1:]])
 
 
@@ -227,17 +241,26 @@ def _filters(args: argparse.Namespace, *more: str) -> str:
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    """The funnel of each trial (or of the one named by --trial): each trial's questions are its own."""
     desk = open_desk(settings, args)
-    steps, stops, statuses = funnel(desk.team.counts(), desk.dialog)
-    print("Screening funnel (anonymous counts, all time)\n")
-    print(table(["STEP", "PEOPLE"], steps))
-    print("\nWhere unfinished screenings stop\n")
-    if stops:
-        print(table(["QUESTION", "LABEL", "IN PROGRESS NOW", "STOPPED (REMOVED)"], stops))
-    else:
-        print("No unfinished screenings.")
-    print("\nLeads by status\n")
-    print(table(["STATUS", "LEADS"], statuses))
+    try:
+        trials = desk.trials(args)
+    except LeadError as exc:
+        print(f"error: {escaped(exc)}", file=sys.stderr)
+        return 2
+    for number, dialog in enumerate(trials):
+        steps, stops, statuses = funnel(desk.team.counts(dialog.id), dialog)
+        if len(desk.team.dialogs) > 1:
+            print(("\n" if number else "") + f"Trial {trial_name(dialog.id, dialog)}\n" + "=" * 40 + "\n")
+        print("Screening funnel (anonymous counts, all time)\n")
+        print(table(["STEP", "PEOPLE"], steps))
+        print("\nWhere unfinished screenings stop\n")
+        if stops:
+            print(table(["QUESTION", "LABEL", "IN PROGRESS NOW", "STOPPED (REMOVED)"], stops))
+        else:
+            print("No unfinished screenings.")
+        print("\nLeads by status\n")
+        print(table(["STATUS", "LEADS"], statuses))
     return 0
 
 
@@ -379,10 +402,12 @@ def register(sub: SubCommands) -> None:
     )
     filters.add_argument("--since", type=_date, help="created on or after this date (YYYY-MM-DD)")
     filters.add_argument("--until", type=_date, help="created on or before this date (YYYY-MM-DD)")
+    trial = argparse.ArgumentParser(add_help=False)
+    trial.add_argument("--trial", metavar="DIALOG_ID", help="only this trial (its [dialog] id); default: every trial")
 
     leads = sub.add_parser("leads", help="staff: list, show, update and export leads")
     leads_sub = leads.add_subparsers(dest="leads_command", required=True)
-    p = leads_sub.add_parser("list", parents=[staff, database, filters], help="leads, newest first")
+    p = leads_sub.add_parser("list", parents=[staff, database, filters, trial], help="leads, newest first")
     p.set_defaults(func=cmd_leads_list)
     p = leads_sub.add_parser("show", parents=[staff, database], help="one whole lead, with its history")
     p.add_argument("id")
@@ -408,7 +433,7 @@ def register(sub: SubCommands) -> None:
     p.add_argument("--note", default="", help="a short note kept in both leads' history")
     p.set_defaults(func=cmd_leads_not_duplicate)
     p = leads_sub.add_parser(
-        "export", parents=[staff, database, filters], help="leads as CSV (Excel-ready), XLSX or JSON"
+        "export", parents=[staff, database, filters, trial], help="leads as CSV (Excel-ready), XLSX or JSON"
     )
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: standard output; needed for xlsx)")
@@ -418,7 +443,9 @@ def register(sub: SubCommands) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_leads_erase)
 
-    p = sub.add_parser("stats", parents=[database], help="staff: the screening funnel and where people stop")
+    p = sub.add_parser(
+        "stats", parents=[database, trial], help="staff: the screening funnel and where people stop, per trial"
+    )
     p.set_defaults(func=cmd_stats)
     p = sub.add_parser(
         "audit", parents=[database], help="staff: the audit log, newest first; `audit verify` checks its chain"

@@ -35,15 +35,22 @@ TYPED_RISK = "typed_risk"
 TYPED_RISK_WORDS = _("typed a message that may mean a risk of suicide")
 
 
-def urgent_reasons(urgent: str, dialog: Dialog) -> list[str]:
-    """A lead's `urgent` codes as (untranslated) words: each risk answer's question label, or a typed risk."""
+def urgent_reasons(urgent: str, dialog: Dialog | None) -> list[str]:
+    """A lead's `urgent` codes as (untranslated) words: each risk answer's question label, or a typed risk.
+
+    `dialog` is the lead's own trial (None when that trial is no longer run here: ids are shown)."""
     reasons = []
     for code in filter(None, urgent.split(",")):
         if code == TYPED_RISK:
             reasons.append(TYPED_RISK_WORDS)
         else:
-            reasons.append(dialog.question(code).label if dialog.has_question(code) else code)
+            reasons.append(_question_label(dialog, code))
     return reasons
+
+
+def trial_name(dialog_id: str, dialog: Dialog | None) -> str:
+    """A lead's trial for staff: its id and its title (the dialog file's English)."""
+    return f"{dialog_id} ({dialog.title})" if dialog is not None else dialog_id or "-"
 
 
 def _width(text: str) -> int:
@@ -72,10 +79,11 @@ def _minute(stamp: str) -> str:
     return stamp[:16].replace("T", " ")
 
 
-def show_lead(lead: Lead, dialog: Dialog) -> str:
-    """The whole lead for staff, in English (the dialog file's labels)."""
+def show_lead(lead: Lead, dialog: Dialog | None) -> str:
+    """The whole lead for staff, in English (the labels of its trial's dialog file)."""
     facts = [
         ("Lead", lead.id),
+        ("Trial", trial_name(lead.dialog_id, dialog)),
         ("URGENT", "yes: " + "; ".join(urgent_reasons(lead.urgent, dialog)) + ". Call first.")
         if lead.urgent
         else ("Urgent", "no"),
@@ -108,7 +116,7 @@ def show_lead(lead: Lead, dialog: Dialog) -> str:
         for item in lead.review_answers:
             out.append(escaped(f"  • {_question_label(dialog, item['question'])}: {_answer_label(dialog, item)}"))
     criteria = [
-        [cid, dialog.criteria[cid].label if cid in dialog.criteria else "", result_in_words(result, cid, dialog)]
+        [cid, _criterion_label(dialog, cid), result_in_words(result, cid, dialog)]
         for cid, result in lead.criteria.items()
     ]
     if criteria:
@@ -134,21 +142,25 @@ def duplicate_text(lead: Lead, link: dict[str, str]) -> str:
     return f"{other}: possible duplicate ({link['reason']}), not decided yet"
 
 
-def result_in_words(result: str, criterion_id: str, dialog: Dialog) -> str:
+def result_in_words(result: str, criterion_id: str, dialog: Dialog | None) -> str:
     """A criterion's result as staff read it: a self-report is "none reported", never "met"."""
-    shown = shown_result(result, dialog.criteria.get(criterion_id))
+    shown = shown_result(result, dialog.criteria.get(criterion_id) if dialog else None)
     return RESULT_WORDS[shown] if shown in SELF_REPORTED else shown.replace("_", " ")
 
 
-def _question_label(dialog: Dialog, question_id: str) -> str:
-    return dialog.question(question_id).label if dialog.has_question(question_id) else question_id
+def _criterion_label(dialog: Dialog | None, criterion_id: str) -> str:
+    return dialog.criteria[criterion_id].label if dialog and criterion_id in dialog.criteria else ""
 
 
-def _answer_label(dialog: Dialog, item: dict[str, Any]) -> str:
+def _question_label(dialog: Dialog | None, question_id: str) -> str:
+    return dialog.question(question_id).label if dialog and dialog.has_question(question_id) else question_id
+
+
+def _answer_label(dialog: Dialog | None, item: dict[str, Any]) -> str:
     value = item.get("answer")
     if value == "not_sure":
         return "not sure"
-    if dialog.has_question(item["question"]):
+    if dialog and dialog.has_question(item["question"]):
         question = dialog.question(item["question"])
         picked = value if isinstance(value, list) else [value]
         labels = [question.option(str(v)).label if question.option(str(v)) else str(v) for v in picked]
@@ -158,6 +170,7 @@ def _answer_label(dialog: Dialog, item: dict[str, Any]) -> str:
 
 EXPORT_COLUMNS = (
     "id",
+    "trial",
     "urgent",
     "created_at",
     "status",
@@ -182,40 +195,57 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(leads: list[Lead], dialog: Dialog) -> list[dict[str, Any]]:
-    """One flat row per lead, one column per criterion, for spreadsheets."""
+def export_table(leads: list[Lead], dialogs: Sequence[Dialog]) -> tuple[list[str], list[dict[str, Any]]]:
+    """(headers, rows): one flat row per lead, one column per criterion, for spreadsheets.
+
+    `dialogs` are the trials the export is of (the one asked for, else every trial run here). With
+    one, the criterion columns are its criterion ids, as always; with several, each trial's columns
+    are named `<dialog id>:<criterion id>` (two trials' "I1" are different rules), and a lead fills
+    only its own trial's."""
+    several = len(dialogs) > 1
+    by_id = {dialog.id: dialog for dialog in dialogs}  # a lead of a trial no longer run here: ids, no criteria
+    columns = [(d.id, cid, f"{d.id}:{cid}" if several else cid) for d in dialogs for cid in d.criteria]
     rows = []
     for lead in leads:
-        row: dict[str, Any] = {
-            "id": lead.id,
-            "urgent": "; ".join(urgent_reasons(lead.urgent, dialog)),
-            "created_at": lead.created_at,
-            "status": lead.status,
-            "close_reason": lead.close_reason,
-            "status_changed_at": lead.status_changed_at,
-            "outcome": lead.outcome,
-            "respondent": lead.respondent or "",
-            "name": lead.name,
-            "phone": lead.phone,
-            "telegram_user": lead.username,
-            "call_time": lead.call_time,
-            "call_language": lead.call_language,
-            "chat_language": lead.language,
-            "channel": lead.channel,
-            "source": lead.source,
-            "repeat_count": lead.repeat_count,
-            "dialog_version": lead.dialog_version,
-            "contact_consent_version": lead.contact_consent_version,
-            "contact_consented_at": lead.contact_consented_at,
-            "possible_duplicate_of": " ".join(lead.open_duplicates()),
-            "to_check": "; ".join(
-                f"{_question_label(dialog, i['question'])}: {_answer_label(dialog, i)}" for i in lead.review_answers
-            ),
-        }
-        for cid in dialog.criteria:
-            row[cid] = shown_result(lead.criteria[cid], dialog.criteria[cid]) if cid in lead.criteria else ""
+        dialog = by_id.get(lead.dialog_id)
+        row = _export_row(lead, dialog)
+        for dialog_id, cid, header in columns:
+            own = dialog is not None and dialog.id == dialog_id and cid in lead.criteria
+            row[header] = shown_result(lead.criteria[cid], dialog.criteria[cid]) if own and dialog else ""
         rows.append(row)
-    return rows
+    return [*EXPORT_COLUMNS, *(header for _id, _cid, header in columns)], rows
+
+
+def _export_row(lead: Lead, dialog: Dialog | None) -> dict[str, Any]:
+    """A lead's row without its criterion columns, in the words of its trial's dialog."""
+    row: dict[str, Any] = {
+        "id": lead.id,
+        "trial": lead.dialog_id,
+        "urgent": "; ".join(urgent_reasons(lead.urgent, dialog)),
+        "created_at": lead.created_at,
+        "status": lead.status,
+        "close_reason": lead.close_reason,
+        "status_changed_at": lead.status_changed_at,
+        "outcome": lead.outcome,
+        "respondent": lead.respondent or "",
+        "name": lead.name,
+        "phone": lead.phone,
+        "telegram_user": lead.username,
+        "call_time": lead.call_time,
+        "call_language": lead.call_language,
+        "chat_language": lead.language,
+        "channel": lead.channel,
+        "source": lead.source,
+        "repeat_count": lead.repeat_count,
+        "dialog_version": lead.dialog_version,
+        "contact_consent_version": lead.contact_consent_version,
+        "contact_consented_at": lead.contact_consented_at,
+        "possible_duplicate_of": " ".join(lead.open_duplicates()),
+        "to_check": "; ".join(
+            f"{_question_label(dialog, i['question'])}: {_answer_label(dialog, i)}" for i in lead.review_answers
+        ),
+    }
+    return row
 
 
 def write_export(fmt: str, headers: list[str], rows: list[dict[str, Any]]) -> bytes:

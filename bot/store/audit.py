@@ -16,8 +16,9 @@ system gives, never a name typed in; on Telegram: the user id), the action, a le
 ids of the leads a view or export showed (`leads_seen`), never contact details or answers, so
 an erasure can be logged without keeping what was erased.
 
-Counters are per month and carry no ids: they are what is left of a screening after
-erasure or purge, so the funnel in `screening-bot stats` survives both.
+Counters are per month and per trial (the dialog id) and carry no other ids: they are what
+is left of a screening after erasure or purge, so the funnel in `screening-bot stats`
+survives both.
 """
 
 from __future__ import annotations
@@ -176,17 +177,20 @@ def entries(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]
     return list(db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit]))
 
 
-def count(db: sqlite_utils.Database, name: str, n: int = 1, at: datetime | None = None) -> None:
-    """Add `n` to an anonymous monthly counter (e.g. 'started', 'outcome:needs_review', 'stopped:age')."""
+def count(db: sqlite_utils.Database, name: str, n: int = 1, at: datetime | None = None, dialog_id: str = "") -> None:
+    """Add `n` to an anonymous monthly counter of one trial (e.g. 'started', 'outcome:needs_review',
+    'stopped:age'); "" for a count that belongs to no trial."""
     if n <= 0:
         return
     db.execute(
-        "INSERT INTO counters (month, name, count) VALUES (?, ?, ?)"
-        " ON CONFLICT(month, name) DO UPDATE SET count = count + excluded.count",
-        [_stamp(at).strftime("%Y-%m"), name, n],
+        "INSERT INTO counters (month, dialog_id, name, count) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(month, dialog_id, name) DO UPDATE SET count = count + excluded.count",
+        [_stamp(at).strftime("%Y-%m"), dialog_id, name, n],
     )
 
 
-def totals(db: sqlite_utils.Database) -> dict[str, int]:
-    """Every counter summed over all months."""
-    return {r["name"]: r["total"] for r in db.query("SELECT name, SUM(count) AS total FROM counters GROUP BY name")}
+def totals(db: sqlite_utils.Database, dialog_id: str | None = None) -> dict[str, int]:
+    """Every counter summed over all months: of one trial, or (None) of every trial together."""
+    where, params = ("WHERE dialog_id = ?", [dialog_id]) if dialog_id is not None else ("", [])
+    rows = db.query(f"SELECT name, SUM(count) AS total FROM counters {where} GROUP BY name", params)
+    return {r["name"]: r["total"] for r in rows}

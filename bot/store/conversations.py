@@ -8,6 +8,7 @@ changed answer never erases what was said before.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,7 +21,7 @@ from . import audit
 from .transactions import after_commit, now_iso, transaction
 from .wipe import request_wipe
 
-__all__ = ["ConversationStore", "after_commit", "now_iso", "transaction"]
+__all__ = ["ConversationStore", "Stored", "after_commit", "now_iso", "transaction"]
 
 #: The columns `load` reads: each is the Conversation field of the same name.
 _LOAD_COLUMNS = (
@@ -28,12 +29,12 @@ _LOAD_COLUMNS = (
     "consent_version", "consented_at", "outcome", "contact_consent_version", "contact_consented_at",
     "consents", "risk_signal",
 )  # fmt: skip
-_LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ?"
+_LOAD_SQL = f"SELECT {', '.join(_LOAD_COLUMNS)} FROM conversations WHERE channel = ? AND user_key = ? AND dialog_id = ?"
 
 
-#: Never rewritten once the row exists (a conversation keeps its id and its person), so the
-#: update leaves the (channel, user_key) index page alone: one page less per commit.
-_KEY_COLUMNS = ("id", "channel", "user_key")
+#: Never rewritten once the row exists (a conversation keeps its id, its person and its trial), so the
+#: update leaves the (channel, user_key, dialog_id) index page alone: one page less per commit.
+_KEY_COLUMNS = ("id", "channel", "user_key", "dialog_id")
 
 
 @cache
@@ -50,8 +51,19 @@ def _save_sql(columns: tuple[str, ...]) -> str:
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
+@dataclass(frozen=True)
+class Stored:
+    """One of a person's conversations, as another trial's service sees it: which trial, and how far."""
+
+    id: str
+    dialog_id: str
+    state: str
+    outcome: str
+    updated_at: str
+
+
 class ConversationStore:
-    """Load and save conversations for one dialog."""
+    """Load and save conversations for one dialog (one trial): a person has one conversation per trial."""
 
     def __init__(self, db: sqlite_utils.Database, dialog: Dialog) -> None:
         self.db = db
@@ -60,7 +72,7 @@ class ConversationStore:
     def load(self, channel: str, user_key: str) -> Conversation | None:
         """One plain SELECT: called for every update, so no sqlite-utils query wrapper (its
         SAVEPOINT/RELEASE around a read triples the statements)."""
-        row = self.db.execute(_LOAD_SQL, [channel, user_key]).fetchone()
+        row = self.db.execute(_LOAD_SQL, [channel, user_key, self.dialog.id]).fetchone()
         if row is None:
             return None
         fields = dict(zip(_LOAD_COLUMNS, row, strict=True))
@@ -134,9 +146,21 @@ class ConversationStore:
                 audit.record(self.db, "person", "erase", detail=f"erased={mark}: a consent declined, answers deleted")
         return cursor.rowcount > 0
 
-    def unfinished_by_state(self) -> dict[str, int]:
-        """How many unfinished screenings wait at each step (for the funnel)."""
-        rows = self.db.query("SELECT state, COUNT(*) AS c FROM conversations WHERE outcome = '' GROUP BY state")
+    def of_person(self, channel: str, user_key: str) -> list[Stored]:
+        """The person's conversations in every trial, the one changed last first."""
+        rows = self.db.execute(
+            "SELECT id, dialog_id, state, outcome, updated_at FROM conversations WHERE channel = ? AND user_key = ?"
+            " ORDER BY updated_at DESC, rowid DESC",
+            [channel, user_key],
+        ).fetchall()
+        return [Stored(*row) for row in rows]
+
+    def unfinished_by_state(self, dialog_id: str | None = None) -> dict[str, int]:
+        """How many unfinished screenings wait at each step (for the funnel): of one trial, or (None) of all."""
+        where, params = (" AND dialog_id = ?", [dialog_id]) if dialog_id is not None else ("", [])
+        rows = self.db.query(
+            f"SELECT state, COUNT(*) AS c FROM conversations WHERE outcome = ''{where} GROUP BY state", params
+        )
         return {r["state"]: r["c"] for r in rows}
 
     def answer_history(self, conversation_id: str) -> list[dict[str, Any]]:

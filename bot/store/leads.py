@@ -61,6 +61,8 @@ class Screening:
     criteria: dict[str, str] = field(default_factory=dict)
     #: Why the study team should reach this person first ("" = not urgent): see Engine.urgent_reason.
     urgent: str = ""
+    #: The trial (the dialog's id) the person screened for.
+    dialog_id: str = ""
 
 
 @dataclass
@@ -97,6 +99,8 @@ class Lead:
     urgent: str = ""
     #: Other leads this one may be the same person as: {"id", "reason", "state", "kept"}.
     duplicates: list[dict[str, str]] = field(default_factory=list)
+    #: The trial (the dialog's id) the lead is for.
+    dialog_id: str = ""
 
     def open_duplicates(self) -> list[str]:
         """The ids of possible duplicates staff have not decided on yet."""
@@ -162,6 +166,7 @@ class LeadStore:
             "contact_consent_version": consent_version,
             "contact_consented_at": consented_at,
             "urgent": screening.urgent,
+            "dialog_id": screening.dialog_id,
             "updated_at": stamp,
         }
         with transaction(self.db):
@@ -219,19 +224,20 @@ class LeadStore:
                     self._status(one),
                     f"possible duplicate of {two} ({SAME_PHONE})",
                 )
-            audit.count(self.db, "lead_possible_duplicate")
+            audit.count(self.db, "lead_possible_duplicate", dialog_id=self._trial(lead_id))
 
     def withdraw(self, conversation_id: str) -> list[str]:
         """The person said no to contact: their lead, with every contact detail, its history and its
         duplicate links, is deleted (and the write-ahead log emptied). Returns the deleted lead ids."""
-        lead_ids = [r["id"] for r in self.db.query("SELECT id FROM leads WHERE conversation_id = ?", [conversation_id])]
+        rows = list(self.db.query("SELECT id, dialog_id FROM leads WHERE conversation_id = ?", [conversation_id]))
+        lead_ids = [r["id"] for r in rows]
         if not lead_ids:
             return []
         with transaction(self.db):
             self.db.execute("DELETE FROM leads WHERE conversation_id = ?", [conversation_id])
             for lead_id in lead_ids:
                 audit.record(self.db, "person", "withdraw-contact", lead_id, "no contact wanted: lead deleted")
-            audit.count(self.db, "contact_withdrawn", len(lead_ids))
+            audit.count(self.db, "contact_withdrawn", len(lead_ids), dialog_id=rows[0]["dialog_id"])
             request_wipe(self.db)
         return lead_ids
 
@@ -262,9 +268,11 @@ class LeadStore:
                 f"UPDATE leads SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?", [*values.values(), lead_id]
             )
 
-    def by_status(self) -> dict[str, int]:
-        """How many leads have each status (for the funnel)."""
-        return {r["status"]: r["c"] for r in self.db.query("SELECT status, COUNT(*) AS c FROM leads GROUP BY status")}
+    def by_status(self, dialog_id: str | None = None) -> dict[str, int]:
+        """How many leads have each status (for the funnel): of one trial, or (None) of every trial."""
+        where, params = (" WHERE dialog_id = ?", [dialog_id]) if dialog_id is not None else ("", [])
+        rows = self.db.query(f"SELECT status, COUNT(*) AS c FROM leads{where} GROUP BY status", params)
+        return {r["status"]: r["c"] for r in rows}
 
     def lead_of(self, conversation_id: str) -> str | None:
         row = list(self.db.query("SELECT id FROM leads WHERE conversation_id = ? LIMIT 1", [conversation_id]))
@@ -314,9 +322,19 @@ class LeadStore:
         lead.duplicates = self._links(lead.id)
         return lead
 
-    def find(self, status: str | None = None, since: str | None = None, until: str | None = None) -> list[Lead]:
-        """Urgent leads first, then newest first; `since`/`until` are ISO dates (inclusive) on the creation time."""
+    def find(
+        self,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        dialog_id: str | None = None,
+    ) -> list[Lead]:
+        """Urgent leads first, then newest first; `since`/`until` are ISO dates (inclusive) on the creation time;
+        `dialog_id` keeps one trial's leads."""
         where, params = [], []
+        if dialog_id is not None:
+            where.append("dialog_id = ?")
+            params.append(dialog_id)
         if status:
             if status == "open":
                 where.append(f"status NOT IN ({', '.join('?' for _ in FINISHED_STATUSES)})")
@@ -447,6 +465,9 @@ class LeadStore:
     def _status(self, lead_id: str) -> str:
         return next(self.db.query("SELECT status FROM leads WHERE id = ?", [lead_id]))["status"]
 
+    def _trial(self, lead_id: str) -> str:
+        return next(self.db.query("SELECT dialog_id FROM leads WHERE id = ?", [lead_id]))["dialog_id"]
+
     def _history(self, lead_id: str, at: str, who: str, change: str, status: str, note: str) -> None:
         row = {"lead_id": lead_id, "at": at, "who": who[:64], "change": change, "status": status, "note": note[:500]}
         self.db["lead_history"].insert(row)
@@ -478,6 +499,7 @@ class LeadStore:
             updated_at=r["updated_at"],
             status_changed_at=r["status_changed_at"],
             urgent=r["urgent"],
+            dialog_id=r["dialog_id"],
         )
 
 

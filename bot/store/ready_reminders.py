@@ -30,6 +30,8 @@ class DueReadyReminder:
     #: where the channel delivers it, encrypted by the channel with the vault; '' until known
     address_enc: str
     ready_on: date
+    #: The trial of the conversation: whose service sends the reminder.
+    dialog_id: str = ""
 
 
 def _iso(at: datetime) -> str:
@@ -110,13 +112,14 @@ class ReadyReminderStore:
 
     def due(self, now: datetime, channel: str) -> list[DueReadyReminder]:
         rows = self.db.execute(
-            """SELECT r.conversation_id, c.channel, c.user_key, r.address_enc, r.ready_on FROM ready_reminders r
+            """SELECT r.conversation_id, c.channel, c.user_key, r.address_enc, r.ready_on, c.dialog_id
+               FROM ready_reminders r
                JOIN conversations c ON c.id = r.conversation_id
                WHERE r.status = ? AND r.due_at != '' AND r.due_at <= ? AND c.channel = ?
                ORDER BY r.due_at""",
             [AGREED, _iso(now), channel],
         ).fetchall()
-        return [DueReadyReminder(r[0], r[1], r[2], r[3], date.fromisoformat(r[4])) for r in rows]
+        return [DueReadyReminder(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5]) for r in rows]
 
     def claim(self, conversation_id: str, now: datetime) -> bool:
         """Mark the reminder sent *before* sending it: never twice."""

@@ -11,6 +11,7 @@ without the erased data.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,28 +44,53 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure removed: the trial of the conversation and the ids of its leads (for the staff messages)."""
+
+    dialog_id: str
+    lead_ids: tuple[str, ...]
+
+
 def _count_stop(db: sqlite_utils.Database, row: dict[str, Any], at: datetime) -> None:
-    """Keep where an unfinished screening stopped, as an anonymous count."""
+    """Keep where an unfinished screening stopped, as an anonymous count of its trial."""
     if not row["outcome"] and row["state"] not in ("consent", "declined"):
-        audit.count(db, f"stopped:{row['state']}", at=at)
+        audit.count(db, f"stopped:{row['state']}", at=at, dialog_id=row["dialog_id"])
 
 
 def erase_conversation(db: sqlite_utils.Database, conversation_id: str, who: str, at: datetime | None = None) -> bool:
     """Erase one person's conversation with everything linked to it; log it without the erased data."""
+    return _erase(db, conversation_id, who, at) is not None
+
+
+def _erase(db: sqlite_utils.Database, conversation_id: str, who: str, at: datetime | None = None) -> Erased | None:
     at = at or datetime.now(UTC)
     with transaction(db):
-        rows = list(db.query("SELECT state, outcome FROM conversations WHERE id = ?", [conversation_id]))
+        rows = list(db.query("SELECT state, outcome, dialog_id FROM conversations WHERE id = ?", [conversation_id]))
         if not rows:
-            return False
+            return None
         leads = [r["id"] for r in db.query("SELECT id FROM leads WHERE conversation_id = ?", [conversation_id])]
         _count_stop(db, rows[0], at)
         db.execute("DELETE FROM conversations WHERE id = ?", [conversation_id])
-        audit.count(db, "erased_by_person" if who == "person" else "erased_by_staff", at=at)
+        kind = "erased_by_person" if who == "person" else "erased_by_staff"
+        audit.count(db, kind, at=at, dialog_id=rows[0]["dialog_id"])
         for lead_id in leads or [""]:
             detail = f"erased={audit.erasure_mark(db, conversation_id)}: conversation, answers, outcomes and lead"
             audit.record(db, who, "erase", lead_id, detail, at=at)
         request_wipe(db)
-    return True
+    return Erased(rows[0]["dialog_id"], tuple(leads))
+
+
+def erase_person(
+    db: sqlite_utils.Database, channel: str, user_key: str, who: str, at: datetime | None = None
+) -> list[Erased]:
+    """Erase a person's conversation in every trial on this database (their /delete means all of it)."""
+    ids = [
+        r[0] for r in db.execute("SELECT id FROM conversations WHERE channel = ? AND user_key = ?", [channel, user_key])
+    ]
+    with transaction(db):
+        erased = [_erase(db, conversation_id, who, at) for conversation_id in ids]
+    return [e for e in erased if e is not None]
 
 
 def erase_lead(db: sqlite_utils.Database, lead_id: str, staff: str, at: datetime | None = None) -> bool:
@@ -76,7 +102,7 @@ def erase_lead(db: sqlite_utils.Database, lead_id: str, staff: str, at: datetime
 
 
 def _due(db: sqlite_utils.Database, now: datetime, periods: RetentionPeriods) -> dict[str, list[dict[str, Any]]]:
-    """The conversations past their period, by reason. Open leads are never due.
+    """The conversations past their period (id, state, outcome, trial), by reason. Open leads are never due.
 
     A "not yet" person who asked for a reminder keeps their answers until it is sent,
     then for the not-eligible period from the sending (the opt-in text says so)."""
@@ -88,19 +114,22 @@ def _due(db: sqlite_utils.Database, now: datetime, periods: RetentionPeriods) ->
     kept = f"(EXISTS (SELECT 1 FROM leads WHERE leads.conversation_id = conversations.id) OR {reminded})"
     unfinished = list(
         db.query(
-            f"SELECT id, state, outcome FROM conversations WHERE outcome = '' AND NOT {kept} AND updated_at < ?",
+            f"SELECT id, state, outcome, dialog_id FROM conversations WHERE outcome = '' AND NOT {kept}"
+            " AND updated_at < ?",
             [_iso(now - timedelta(days=periods.unfinished_days))],
         )
     )
     finished = list(
         db.query(
-            f"SELECT id, state, outcome FROM conversations WHERE outcome != '' AND NOT {kept} AND updated_at < ?",
+            f"SELECT id, state, outcome, dialog_id FROM conversations WHERE outcome != '' AND NOT {kept}"
+            " AND updated_at < ?",
             [_iso(now - timedelta(days=periods.not_eligible_days))],
         )
     )
     closed = list(
         db.query(
-            "SELECT DISTINCT c.id, c.state, c.outcome FROM conversations c JOIN leads l ON l.conversation_id = c.id"
+            "SELECT DISTINCT c.id, c.state, c.outcome, c.dialog_id FROM conversations c"
+            " JOIN leads l ON l.conversation_id = c.id"
             f" WHERE l.status IN ({', '.join('?' for _ in FINISHED_STATUSES)}) AND l.status_changed_at < ?"
             " AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.conversation_id = c.id"
             f" AND o.status NOT IN ({', '.join('?' for _ in FINISHED_STATUSES)}))",
@@ -128,7 +157,8 @@ def purge(
             for row in rows:
                 _count_stop(db, row, now)
                 db.execute("DELETE FROM conversations WHERE id = ?", [row["id"]])
-            audit.count(db, f"purged:{reason}", len(rows), at=now)
+            for dialog_id, n in Counter(row["dialog_id"] for row in rows).items():
+                audit.count(db, f"purged:{reason}", n, at=now, dialog_id=dialog_id)
         audit.record(
             db,
             who,

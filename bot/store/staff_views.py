@@ -23,37 +23,54 @@ class StaffViews:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def outcomes_by_source(self) -> list[dict[str, Any]]:
-        """(source, outcome, count) for finished screenings still kept; "" is no campaign."""
+    def outcomes_by_source(self, dialog_id: str | None = None) -> list[dict[str, Any]]:
+        """(source, outcome, count) for finished screenings still kept, of one trial or (None) all; "" is no
+        campaign."""
+        where, params = (" AND dialog_id = ?", [dialog_id]) if dialog_id is not None else ("", [])
         return list(
             self.db.query(
-                "SELECT source, outcome, COUNT(*) AS count FROM conversations WHERE outcome != ''"
-                " GROUP BY source, outcome ORDER BY source, outcome"
+                f"SELECT source, outcome, COUNT(*) AS count FROM conversations WHERE outcome != ''{where}"
+                " GROUP BY source, outcome ORDER BY source, outcome",
+                params,
             )
         )
 
-    def outcomes_by_week(self, since: str) -> list[dict[str, Any]]:
+    def outcomes_by_week(self, since: str, dialog_id: str | None = None) -> list[dict[str, Any]]:
         """(week's Monday as YYYY-MM-DD, outcome, count) of outcomes decided since `since`, from the outcome
-        history (a screening done again counts again)."""
+        history (a screening done again counts again), of one trial or (None) all."""
+        where, params = (
+            (" AND conversation_id IN (SELECT id FROM conversations WHERE dialog_id = ?)", [dialog_id])
+            if dialog_id is not None
+            else ("", [])
+        )
         return list(
             self.db.query(
                 "SELECT date(substr(decided_at, 1, 10), '-' || ((CAST(strftime('%w', substr(decided_at, 1, 10))"
                 " AS INTEGER) + 6) % 7) || ' days') AS week, outcome, COUNT(*) AS count FROM outcomes"
-                " WHERE decided_at >= ? GROUP BY week, outcome ORDER BY week",
-                [since],
+                f" WHERE decided_at >= ?{where} GROUP BY week, outcome ORDER BY week",
+                [since, *params],
             )
         )
 
-    def leads_reached(self) -> tuple[int, int]:
-        """(leads the team has spoken with, leads enrolled), among the leads still kept, from their history."""
+    def leads_reached(self, dialog_id: str | None = None) -> tuple[int, int]:
+        """(leads the team has spoken with, leads enrolled), among the leads still kept, from their history;
+        of one trial or (None) all."""
+        where, params = (
+            (" AND lead_id IN (SELECT id FROM leads WHERE dialog_id = ?)", [dialog_id])
+            if dialog_id is not None
+            else ("", [])
+        )
         marks = ", ".join("?" for _ in REACHED)
         reached = next(
             self.db.query(
-                f"SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status IN ({marks})", list(REACHED)
+                f"SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status IN ({marks}){where}",
+                [*REACHED, *params],
             )
         )["c"]
         enrolled = next(
-            self.db.query("SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status = 'enrolled'")
+            self.db.query(
+                f"SELECT COUNT(DISTINCT lead_id) AS c FROM lead_history WHERE status = 'enrolled'{where}", params
+            )
         )["c"]
         return reached, enrolled
 

@@ -17,9 +17,10 @@ Only this package speaks SQL; nothing above it imports sqlite3 or sqlite_utils.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from .durable import DurableLog
 from .leads import LeadStore
 from .outbox import Outbox
 from .ready_reminders import ReadyReminderStore
-from .retention import erase_conversation
+from .retention import Erased, erase_conversation, erase_person
 from .staff_accounts import StaffAccounts
 from .staff_views import StaffViews
 from .telegram import TelegramStore
@@ -43,13 +44,15 @@ from .wipe import database_file, defer_wipes, wipe_pending_async
 
 
 class Audit:
-    """The audit log and the anonymous monthly counters (audit.py), as a repository."""
+    """The audit log and the anonymous monthly counters (audit.py), as a repository; counts go to one trial's
+    counters (`dialog_id`)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, dialog_id: str = "") -> None:
         self.db = db
+        self.dialog_id = dialog_id
 
     def count(self, name: str, n: int = 1, at: datetime | None = None) -> None:
-        audit_log.count(self.db, name, n, at)
+        audit_log.count(self.db, name, n, at, self.dialog_id)
 
     def record(
         self,
@@ -66,8 +69,9 @@ class Audit:
     def entries(self, limit: int = 100) -> list[dict[str, Any]]:
         return audit_log.entries(self.db, limit)
 
-    def totals(self) -> dict[str, int]:
-        return audit_log.totals(self.db)
+    def totals(self, dialog_id: str | None = None) -> dict[str, int]:
+        """The counters of one trial, or (None) of every trial together."""
+        return audit_log.totals(self.db, dialog_id)
 
 
 @dataclass
@@ -89,9 +93,23 @@ class UnitOfWork:
         """Erase a conversation with everything linked to it, logged without the erased data."""
         return erase_conversation(self.conversations.db, conversation_id, who)
 
+    def erase_person(self, channel: str, user_key: str, who: str) -> list[Erased]:
+        """Erase a person's conversations in every trial (their /delete), each as `erase` does."""
+        return erase_person(self.conversations.db, channel, user_key, who)
+
+
+@dataclass
+class _Durability:
+    """The group commit of one database, shared by the storages of every trial on it."""
+
+    log: DurableLog | None = None
+
 
 class Storage:
-    """One database, its repositories and its units of work, for one dialog."""
+    """One database, its repositories and its units of work, for one dialog.
+
+    Several trials on one database each get a Storage of their own (`for_dialog`): the conversations
+    and the counters are the trial's; everything else, the connection and its group commit are shared."""
 
     def __init__(self, db: sqlite_utils.Database, dialog: Dialog, vault: Vault | None = None) -> None:
         self.db = db
@@ -102,14 +120,24 @@ class Storage:
             leads=LeadStore(db, vault),  # without a vault: counts and erasure only, no contact details
             reminders=ReadyReminderStore(db),
             channel_records=TelegramStore(db, vault) if vault is not None else None,
-            audit=Audit(db),
+            audit=Audit(db, dialog.id),
             contact_attempts=ContactAttempts(db),
             outbox=Outbox(db),
             staff_accounts=StaffAccounts(db, vault) if vault is not None else None,  # TOTP secrets are encrypted
             staff_views=StaffViews(db),
             web_state=WebState(db),
         )
-        self._durable: DurableLog | None = None
+        self._durability = _Durability()
+
+    def for_dialog(self, dialog: Dialog) -> Storage:
+        """The same database for another trial: its own conversations and counters; the connection, the
+        other repositories and the group commit shared."""
+        sibling = copy.copy(self)
+        sibling.dialog = dialog
+        sibling._work = replace(
+            self._work, conversations=ConversationStore(self.db, dialog), audit=Audit(self.db, dialog.id)
+        )
+        return sibling
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -127,21 +155,22 @@ class Storage:
     def group_commit(self) -> Callable[[], Awaitable[None]] | None:
         """Switch to group commit (once) and return the flush to await before acknowledging anything;
         None for a database in memory, which has nothing to flush."""
-        if self._durable is None:
+        shared = self._durability
+        if shared.log is None:
             path = database_file(self.db)
             if not path:
                 return None
-            self._durable = DurableLog(self.db, path)
-        return self._durable.flush
+            shared.log = DurableLog(self.db, path)
+        return shared.log.flush
 
     @property
     def group_committing(self) -> bool:
-        return self._durable is not None
+        return self._durability.log is not None
 
     async def flush(self) -> None:
         """Everything committed so far is on disk (at once without group commit: FULL synced it)."""
-        if self._durable is not None:
-            await self._durable.flush()
+        if self._durability.log is not None:
+            await self._durability.log.flush()
 
     def close(self) -> None:
         """Close the connection (a process that hands the database over to others, e.g. web workers)."""

@@ -30,6 +30,8 @@ class DueReminder:
     conversation_id: str
     chat_id: int
     user_key: str
+    #: The trial of the conversation: whose service draws the reminder.
+    dialog_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,28 +104,30 @@ class TelegramStore:
         )
 
     def rekey_legacy(self, chat_id: int) -> bool:
-        """A conversation that `rotate-key` could not re-derive (its chat id was never stored) is found by
-        its old pseudonym, given the current one, and its chat id is kept; the old hash key goes when
-        no such conversation is left. True when one was re-keyed."""
+        """Conversations that `rotate-key` could not re-derive (their chat id was never stored) are found by
+        their old pseudonym, given the current one, and their chat id is kept (one per trial the person
+        screened for, unless that trial already has a conversation under the current one); the old hash
+        key goes when no such conversation is left. True when one was re-keyed."""
         vault = self.vault
         if not vault.legacy_hash_key:
             return False
         hidden = vault.legacy_pseudonym(pseudonym(self.channel, chat_id, vault.legacy_hash_key))
         current = vault.pseudonym(self.channel, chat_id)
         with transaction(self.db):
-            row = self.db.conn.execute(
-                "SELECT id FROM conversations WHERE channel = ? AND user_key = ?", [self.channel, hidden]
-            ).fetchone()
-            taken = self.db.conn.execute(
-                "SELECT 1 FROM conversations WHERE channel = ? AND user_key = ?", [self.channel, current]
-            ).fetchone()
-            if row is None or taken is not None:
+            rows = self.db.conn.execute(
+                "SELECT id FROM conversations h WHERE channel = ? AND user_key = ? AND NOT EXISTS"
+                " (SELECT 1 FROM conversations c WHERE c.channel = h.channel AND c.user_key = ?"
+                " AND c.dialog_id = h.dialog_id)",
+                [self.channel, hidden, current],
+            ).fetchall()
+            if not rows:
                 return False
-            self.db.execute("UPDATE conversations SET user_key = ? WHERE id = ?", [current, row[0]])
-            self.db.execute(
-                "UPDATE channel_addresses SET address_enc = ?, legacy_enc = '' WHERE conversation_id = ?",
-                [vault.encrypt(str(chat_id)), row[0]],
-            )
+            for (conversation_id,) in rows:
+                self.db.execute("UPDATE conversations SET user_key = ? WHERE id = ?", [current, conversation_id])
+                self.db.execute(
+                    "UPDATE channel_addresses SET address_enc = ?, legacy_enc = '' WHERE conversation_id = ?",
+                    [vault.encrypt(str(chat_id)), conversation_id],
+                )
             left = self.db.conn.execute(
                 "SELECT 1 FROM channel_addresses WHERE address_enc = '' AND legacy_enc != '' LIMIT 1"
             ).fetchone()
@@ -186,14 +190,18 @@ class TelegramStore:
 
     def due_reminders(self, now: datetime) -> list[DueReminder]:
         rows = self.db.execute(
-            """SELECT r.conversation_id, a.address_enc, c.user_key FROM telegram_reminders r
+            """SELECT r.conversation_id, a.address_enc, c.user_key, c.dialog_id FROM telegram_reminders r
                JOIN conversations c ON c.id = r.conversation_id
                JOIN channel_addresses a ON a.conversation_id = r.conversation_id
                WHERE r.sent_at = '' AND r.due_at != '' AND r.due_at <= ? AND c.status = 'active'
                ORDER BY r.due_at""",
             [now.isoformat(timespec="seconds")],
         ).fetchall()
-        return [DueReminder(cid, int(self.vault.decrypt(chat_enc)), key) for cid, chat_enc, key in rows if chat_enc]
+        return [
+            DueReminder(cid, int(self.vault.decrypt(chat_enc)), key, dialog_id)
+            for cid, chat_enc, key, dialog_id in rows
+            if chat_enc
+        ]
 
     def claim_reminder(self, conversation_id: str, now: datetime) -> bool:
         """Mark the reminder sent *before* sending it: never twice, even after a crash."""

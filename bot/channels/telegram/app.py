@@ -32,7 +32,7 @@ from ...config import ConfigError, Settings
 from ...errors import explain_os_error
 from ...i18n import _
 from ...retention import Retention, retention_from
-from ...screening import DailyPurge, ScreeningService
+from ...screening import DailyPurge, ScreeningService, Trials
 from .erasures import ErasureFollowUp
 from .handlers import TelegramChannel
 from .link import TelegramLink, TelegramProblem, WatchedRequest, check_token_format, reach_telegram
@@ -123,7 +123,7 @@ class Webhook:
 
 
 def build_application(
-    service: ScreeningService,
+    screening: ScreeningService | Trials,
     options: TelegramOptions,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     *,
@@ -134,8 +134,10 @@ def build_application(
 
     `request` (ptb's HTTP layer) and `update_processor` (ptb's concurrency, default 256 updates at
     once) are for the benchmark and tests only: they replace the network and time each update,
-    leaving everything else as it runs in production."""
-    if not service.keeps_contacts:
+    leaving everything else as it runs in production. With several trials (bot/screening/trials.py) one bot
+    screens for all of them."""
+    trials = Trials.of(screening)
+    if not trials.keeps_contacts:
         raise ConfigError("the Telegram channel needs the encryption vault (build the service's Storage with a vault)")
     guard_logs(options.token)
     root = options.api_base_url.rstrip("/")
@@ -152,15 +154,15 @@ def build_application(
     builder = builder.request(WatchedRequest(sending, link)).get_updates_request(WatchedRequest(polling, link))
     app = builder.build()
     app.bot_data["link"] = link
-    durable = service.group_commit()  # every step waits for its fsync, shared by all chats (store/durable.py)
+    durable = trials.default.group_commit()  # every step waits for its fsync, for all chats (store/durable.py)
     sender = Sender(app.bot, attempts=options.send_attempts, backoff=options.send_backoff, durable=durable)
-    channel = TelegramChannel(service, sender, options.reminder_after, clock)
-    channel.staff = StaffDesk(service, service.team(), sender, options.staff, clock)
+    channel = TelegramChannel(trials, sender, options.reminder_after, clock)
+    channel.staff = StaffDesk(trials, trials.team(), sender, options.staff, clock)
     channel.register(app)
     app.bot_data["channel"] = channel
     app.bot_data["reminders"] = Reminders(channel, options.reminder_check_every)
     app.bot_data["ready_reminders"] = ReadyReminders(channel, options.reminder_check_every)
-    purge = DailyPurge(service, options.retention, clock, options.purge_check_every)
+    purge = DailyPurge(trials.default, options.retention, clock, options.purge_check_every)  # every trial's data
     if channel.staff is not None:
         purge.after.append(channel.staff.blank_orphans)  # the staff posts of leads it removed
     app.bot_data["purge"] = purge
@@ -236,7 +238,7 @@ async def start(app: Application, webhook: Webhook | None = None) -> None:
     await app.initialize()
     channel.upkeep.forget_updates_before(channel.clock() - timedelta(days=2))
     if channel.staff is not None:
-        app.bot_data["unsubscribe"] = channel.service.subscribe(channel.staff.on_lead)
+        app.bot_data["unsubscribe"] = channel.trials.subscribe(channel.staff.on_lead)
     await register_commands(app, channel.service, options.staff)
     await app.start()
     assert app.updater is not None
@@ -324,8 +326,8 @@ async def serve(
 
 
 def run_telegram(
-    service: ScreeningService, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
+    screening: ScreeningService | Trials, settings: Settings, webhook: Webhook | None = None, beside: Sequence[Any] = ()
 ) -> int:
-    app = build_application(service, TelegramOptions.from_settings(settings))
+    app = build_application(screening, TelegramOptions.from_settings(settings))
     asyncio.run(serve(app, webhook, beside))
     return 0

@@ -9,6 +9,11 @@ keyboard. Only one keyboard per chat is live: when a new prompt is sent, the
 previous one loses its buttons, and an answered question is edited to show the
 answer, so a double tap cannot answer twice.
 
+With several trials, each update goes to one trial's service: the one a deep link names
+(`start=<dialog id>-<source>`), a button was drawn for, or the person picked in the "which
+study?" menu (what `/start` alone shows); otherwise the trial of the conversation they used
+last. A person can so screen for two trials in one chat without either touching the other.
+
 Long on purpose: the Telegram transport for every kind of update (messages, taps,
 contacts, edits, errors, reminders) beside the one drawing code they share.
 """
@@ -20,10 +25,20 @@ import contextlib
 import logging
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
-from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
@@ -41,8 +56,8 @@ from ...dialog.model import CONSENT
 from ...errors import STORAGE_ERRORS
 from ...i18n import Translator, _, negotiate
 from ...logs import exception_summary
-from ...replies import NOT_SAVED, SOMETHING_WENT_WRONG, Action, Choose, Command, Reply, Text
-from ...screening import DueNudge, Key, ScreeningService, Upkeep
+from ...replies import NOT_SAVED, SOMETHING_WENT_WRONG, WHICH_STUDY, Action, Choose, Command, Prompt, Reply, Text
+from ...screening import DueNudge, Key, ScreeningService, Trials, Upkeep
 from . import keyboards
 from .identity import CHANNEL, telegram_user_key
 from .sending import ChatBlocked, Sender
@@ -74,6 +89,8 @@ KEYBOARD_CLOSED = _("OK.")
 EDITED = _("I cannot see changes to a message. Please send your answer again as a new message.")
 PRIVATE_ONLY = _("I only talk in private chats. Please open a private chat with me to do the screening.")
 REMINDER = _("Hello again. Your screening is not finished. When you are ready, you can go on where you stopped.")
+#: Chats whose chosen trial is remembered in memory until they use it (see `_service`).
+CHOSEN_LIMIT = 10_000
 
 
 class TelegramChannel:
@@ -81,13 +98,15 @@ class TelegramChannel:
 
     def __init__(
         self,
-        service: ScreeningService,
+        screening: ScreeningService | Trials,
         sender: Sender,
         reminder_after: timedelta | None,
         clock: Callable[[], datetime],
     ) -> None:
-        self.service = service
-        self.upkeep = Upkeep(service)
+        self.trials = Trials.of(screening)
+        #: The default trial's service: the code's words for what belongs to no trial (the command menu ...).
+        self.service = self.trials.default
+        self.upkeep = Upkeep(self.trials)
         self.sender = sender
         self.reminder_after = reminder_after
         self.clock = clock
@@ -99,6 +118,9 @@ class TelegramChannel:
         self._pending_source: dict[int, str] = {}
         #: chats that show the "share my phone number" keyboard (it must be taken away after the phone step).
         self._contact_keyboard: set[int] = set()
+        #: chat id -> the trial the person picked (a deep link, the "which study?" menu), held in memory only
+        #: until that trial's conversation is the one they used last (then the database tells).
+        self._chosen: OrderedDict[int, str] = OrderedDict()
         #: the study team's side (set by build_application when the vault is there).
         self.staff: StaffDesk | None = None
 
@@ -176,10 +198,20 @@ class TelegramChannel:
     # ------------------------------------------------------------------ handlers
 
     async def answer_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start, or a deep link t.me/<bot>?start=<campaign>: the campaign is kept as the source."""
+        """/start, or a deep link t.me/<bot>?start=<campaign>: the campaign is kept as the source. With several
+        trials the link names one (`start=<dialog id>-<campaign>`); `/start` alone asks which study."""
         payload = context.args[0] if context.args else ""
         payload = payload if START_PAYLOAD.fullmatch(payload) else ""
-        await self._run(update, Command("start", payload), source=payload)
+        trial, source = self._start_payload(payload)
+        await self._run(update, Command("start", source), source=source, trial=trial, ask=not trial)
+
+    def _start_payload(self, payload: str) -> tuple[str, str]:
+        """(trial, campaign) of a deep link: `<dialog id>-<campaign>` or `<dialog id>` names a trial; anything
+        else is a campaign of no trial in particular (the only one, or the person picks)."""
+        for dialog_id in sorted(self.trials.ids, key=len, reverse=True):
+            if payload == dialog_id or payload.startswith(dialog_id + "-"):
+                return dialog_id, payload[len(dialog_id) + 1 :]
+        return "", payload
 
     async def answer_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help, /back, /restart, /language [en|zh], /privacy, /delete and any other /word."""
@@ -193,7 +225,13 @@ class TelegramChannel:
         await self._run(update, Text(update.message.text))
 
     async def answer_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._run(update, None)
+        """A tap: on a "which study?" button, /start in that trial; else an answer in the trial it was drawn for."""
+        data = update.callback_query.data if update.callback_query else ""
+        study = keyboards.chosen_study(data or "")
+        if study is not None:
+            await self._run(update, Command("start"), trial=study)
+        else:
+            await self._run(update, None, trial=keyboards.trial_of(data or ""))
 
     async def explain_edited_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._explain(update, EDITED)
@@ -233,7 +271,7 @@ class TelegramChannel:
         chat_id = update.effective_chat.id
         user = update.effective_user
         try:
-            language = self.service.conversation(self._key(chat_id, user)).language
+            language = self._language_of(chat_id, user)
         except Exception:  # the database may be what failed
             language = self._language_for(user.language_code if user else None)
         t = self.service.translator(language)
@@ -246,24 +284,34 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ one step of a conversation
 
-    async def _run(self, update: Update, action: Action | None, source: str = "") -> None:
-        """One step: the service changes everything it changes in one unit of work (and waits until it
-        is on disk), then the channel draws what the person sees."""
+    async def _run(
+        self, update: Update, action: Action | None, source: str = "", trial: str = "", ask: bool = False
+    ) -> None:
+        """One step: the trial's service changes everything it changes in one unit of work (and waits until it
+        is on disk), then the channel draws what the person sees. `trial` names the trial (a deep link, a
+        button); `ask` shows the "which study?" menu when the bot screens for several."""
         chat = update.effective_chat
         assert chat is not None
         user = update.effective_user
         async with self._lock(chat.id):
             source = source or self._pending_source.pop(chat.id, "")
             key = self._key(chat.id, user, source)
-            if update.callback_query is not None:
-                draw = await self._tap(chat.id, key, update)
+            service = None if ask and self.trials.several else self._service(chat.id, key, trial)
+            if service is None:  # several trials, and nothing tells which: the person picks
+                draw = await self._which_study(chat.id, key, update)
+            elif update.callback_query is not None and keyboards.chosen_study(update.callback_query.data or ""):
+                draw = await self._picked_study(service, chat.id, key, update)
+            elif update.callback_query is not None:
+                draw = await self._tap(service, chat.id, key, update)
             elif action is _SHARED_CONTACT:
-                draw = await self._contact(chat.id, key, update)
+                draw = await self._contact(service, chat.id, key, update)
             else:
                 assert action is not None
-                draw = await self._say(chat.id, key, update, action)
-            if source and self.service.conversation(key).state == CONSENT:
+                draw = await self._say(service, chat.id, key, update, action)
+            if source and (service is None or service.conversation(key).state == CONSENT):
                 self._pending_source[chat.id] = source
+            if service is not None:
+                self._settle(chat.id, key, service)
             try:
                 await draw()
             except ChatBlocked:
@@ -272,9 +320,76 @@ class TelegramChannel:
                 if self.staff is not None:
                     await self.staff.flush()
 
-    async def _step(self, key: Key, update: Update, action: Action) -> Reply | None:
-        """The service's step for this update; None for a replayed one (nothing to draw)."""
-        return await self.service.step(
+    # ------------------------------------------------------------------ which trial
+
+    def _service(self, chat_id: int, key: Key, trial: str = "") -> ScreeningService | None:
+        """The trial an update is for: the one named (a deep link, a button, the menu), else the one the person
+        picked last, else the one whose conversation they used last; None when none of these tells."""
+        if not self.trials.several:
+            return self.service
+        named = self.trials.get(trial) if trial else None
+        if named is not None:
+            self._chosen.pop(chat_id, None)
+            self._chosen[chat_id] = trial
+            while len(self._chosen) > CHOSEN_LIMIT:
+                self._chosen.popitem(last=False)
+            return named
+        chosen = self._chosen.get(chat_id)
+        if chosen is not None and self.trials.get(chosen) is not None:
+            return self.trials.get(chosen)
+        return self.trials.latest(CHANNEL, key.user)
+
+    def _settle(self, chat_id: int, key: Key, service: ScreeningService) -> None:
+        """Forget a picked trial once its conversation is the one used last: the database tells from then on."""
+        if self._chosen.get(chat_id) == service.dialog.id and self.trials.latest(CHANNEL, key.user) is service:
+            del self._chosen[chat_id]
+
+    def _language_of(self, chat_id: int, user: User | None) -> str:
+        """The language of the conversation the person is in (their client's, before any)."""
+        key = self._key(chat_id, user)
+        service = self._service(chat_id, key)
+        if service is None:
+            return self._language_for(user.language_code if user else None)
+        return service.conversation(key).language
+
+    async def _which_study(self, chat_id: int, key: Key, update: Update) -> Draw:
+        """The "which study?" menu: one button per trial, in the person's language. Changes nothing."""
+        await self._not_a_step(update)
+        user = update.effective_user
+        language = self._language_for(user.language_code if user else None)
+        latest = self.trials.latest(CHANNEL, key.user)
+        if latest is not None:
+            language = latest.conversation(key).language
+        t = self.service.translator(language)
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(self.trials.title(i, language), callback_data=keyboards.study_button(i))]
+                for i in self.trials.ids
+            ]
+        )
+        query = update.callback_query
+
+        async def draw() -> None:
+            await self.sender.send(chat_id, t(WHICH_STUDY), markup)
+            if query is not None:
+                await self.sender.answer_button(query.id)
+
+        return draw
+
+    async def _picked_study(self, service: ScreeningService, chat_id: int, key: Key, update: Update) -> Draw:
+        """A tap in the "which study?" menu: /start in that trial; the menu loses its buttons."""
+        query = update.callback_query
+        assert query is not None
+        message = query.message if isinstance(query.message, Message) else None
+        draw = await self._say(service, chat_id, key, update, Command("start"))
+        drawing = [self.sender.edit(chat_id, message.message_id, None, None)] if message else []
+        return lambda: self._then_answer(query.id, *drawing, draw())
+
+    # ------------------------------------------------------------------ one step, drawn
+
+    async def _step(self, service: ScreeningService, key: Key, update: Update, action: Action) -> Reply | None:
+        """The trial's step for this update; None for a replayed one (nothing to draw)."""
+        return await service.step(
             key, action, update_id=update.update_id, nudge_after=self.reminder_after, now=self.clock()
         )
 
@@ -283,12 +398,12 @@ class TelegramChannel:
         self.upkeep.note_update(update.update_id, self.clock())
         await self.service.flush()
 
-    async def _contact(self, chat_id: int, key: Key, update: Update) -> Draw:
+    async def _contact(self, service: ScreeningService, chat_id: int, key: Key, update: Update) -> Draw:
         """Telegram's share-contact button at the phone question; a contact anywhere else is not kept."""
         assert update.message and update.message.contact
         contact, user = update.message.contact, update.effective_user
-        current = self.service.current(key).prompt
-        t = self.service.translator(self.service.conversation(key).language)
+        current = service.current(key).prompt
+        t = service.translator(service.conversation(key).language)
         if current is None or current.kind != "phone":
             await self._not_a_step(update)
             return lambda: self.sender.send(chat_id, t(CONTACT))
@@ -296,23 +411,28 @@ class TelegramChannel:
             await self._not_a_step(update)
             reply: Reply | None = Reply([t(CONTACT_NOT_YOURS)], current)
         else:
-            reply = await self._step(key, update, Command("contact", contact.phone_number))
-        return self._drawing(chat_id, reply, key)
+            reply = await self._step(service, key, update, Command("contact", contact.phone_number))
+        return self._drawing(service, chat_id, reply, key)
 
-    def _drawing(self, chat_id: int, reply: Reply | None, key: Key) -> Draw:
+    def _drawing(self, service: ScreeningService, chat_id: int, reply: Reply | None, key: Key) -> Draw:
         if reply is None:
             return _nothing
-        t = self.service.translator(self.service.conversation(key).language)
-        return lambda: self._show(chat_id, reply, t)
+        t = service.translator(service.conversation(key).language)
+        return lambda: self._show(chat_id, reply, t, self._trial(service))
 
-    async def _say(self, chat_id: int, key: Key, update: Update, action: Action) -> Draw:
+    def _trial(self, service: ScreeningService) -> str:
+        """What a button names as its trial: the dialog id with several trials, nothing with one."""
+        return service.dialog.id if self.trials.several else ""
+
+    async def _say(self, service: ScreeningService, chat_id: int, key: Key, update: Update, action: Action) -> Draw:
         live = self._live_prompt.get(chat_id)
-        reply = await self._step(key, update, action)
+        reply = await self._step(service, key, update, action)
         if reply is None:
             return _nothing
-        t = self.service.translator(self.service.conversation(key).language)
-        if not (live and isinstance(action, Text) and keyboards.prompt_tag(reply.prompt) != live[1]):
-            return lambda: self._show(chat_id, reply, t)
+        t = service.translator(service.conversation(key).language)
+        trial = self._trial(service)
+        if not (live and isinstance(action, Text) and _live_tag(reply.prompt, trial) != live[1]):
+            return lambda: self._show(chat_id, reply, t, trial)
         # A typed answer moved the dialog on: show it under its question, without buttons.
         message_id, _tag, text = live
         self._live_prompt.pop(chat_id, None)
@@ -320,20 +440,20 @@ class TelegramChannel:
         async def draw() -> None:
             await asyncio.gather(
                 self.sender.edit(chat_id, message_id, f"{text}\n\n{keyboards.CHECKED}{action.text[:ECHO_LIMIT]}"),
-                self._show(chat_id, reply, t),
+                self._show(chat_id, reply, t, trial),
             )
 
         return draw
 
-    async def _tap(self, chat_id: int, key: Key, update: Update) -> Draw:
+    async def _tap(self, service: ScreeningService, chat_id: int, key: Key, update: Update) -> Draw:
         query = update.callback_query
         assert query is not None
         message = query.message if isinstance(query.message, Message) else None
         decoded = keyboards.decode(query.data or "")
-        current = keyboards.prompt_tag(self.service.current(key).prompt)
+        current = keyboards.prompt_tag(service.current(key).prompt)
         if decoded is None or decoded[0] not in (keyboards.ANY_STEP, current):
             await self._not_a_step(update)
-            t = self.service.translator(self.service.conversation(key).language)
+            t = service.translator(service.conversation(key).language)
 
             async def stale() -> None:
                 await asyncio.gather(
@@ -343,16 +463,17 @@ class TelegramChannel:
 
             return stale
         tag, action = decoded
-        reply = await self._step(key, update, action)
+        reply = await self._step(service, key, update, action)
         if reply is None:
             return _nothing
-        t = self.service.translator(self.service.conversation(key).language)
+        t = service.translator(service.conversation(key).language)
+        trial = self._trial(service)
         new_tag = keyboards.prompt_tag(reply.prompt)
         if message is None:
-            return lambda: self._then_answer(query.id, self._show(chat_id, reply, t))
+            return lambda: self._then_answer(query.id, self._show(chat_id, reply, t, trial))
         if new_tag == tag and reply.prompt and reply.prompt.kind == "multi" and not reply.notices:
             # A tick on a multiple-choice question: redraw the buttons in place.
-            markup = keyboards.keyboard(reply.prompt)
+            markup = keyboards.keyboard(reply.prompt, trial)
 
             return lambda: self._then_answer(query.id, self.sender.edit(chat_id, message.message_id, None, markup))
         chosen = ""
@@ -367,7 +488,9 @@ class TelegramChannel:
             self._live_prompt.pop(chat_id)
 
         return lambda: self._then_answer(
-            query.id, self.sender.edit(chat_id, message.message_id, answered, None), self._show(chat_id, reply, t)
+            query.id,
+            self.sender.edit(chat_id, message.message_id, answered, None),
+            self._show(chat_id, reply, t, trial),
         )
 
     async def _then_answer(self, query_id: str, *drawing: Awaitable[object]) -> None:
@@ -375,8 +498,9 @@ class TelegramChannel:
         await asyncio.gather(*drawing)
         await self.sender.answer_button(query_id)
 
-    async def _show(self, chat_id: int, reply: Reply, t: Translator) -> None:
-        """Notices as messages, then the prompt with its keyboard; the previous keyboard goes away.
+    async def _show(self, chat_id: int, reply: Reply, t: Translator, trial: str = "") -> None:
+        """Notices as messages, then the prompt with its keyboard (its buttons naming `trial`, when there are
+        several); the previous keyboard goes away.
 
         Edits of earlier messages go out together with the messages (one round trip to
         Telegram instead of two); messages keep their order.
@@ -408,20 +532,20 @@ class TelegramChannel:
                 await self.sender.edit(chat_id, previous[0], None, None)
             return
         text = keyboards.prompt_text(prompt)
-        send = self.sender.send(chat_id, text[:MESSAGE_LIMIT], keyboards.keyboard(prompt))
+        send = self.sender.send(chat_id, text[:MESSAGE_LIMIT], keyboards.keyboard(prompt, trial))
         if previous:
             _edited, sent = await asyncio.gather(self.sender.edit(chat_id, previous[0], None, None), send)
         else:
             sent = await send
         if sent is not None:
-            self._live_prompt[chat_id] = (sent.message_id, keyboards.prompt_tag(prompt), text[:MESSAGE_LIMIT])
+            self._live_prompt[chat_id] = (sent.message_id, _live_tag(prompt, trial), text[:MESSAGE_LIMIT])
 
     async def _explain(self, update: Update, message: str) -> None:
         chat = update.effective_chat
         assert chat is not None
         async with self._lock(chat.id):
             self.upkeep.note_update(update.update_id, self.clock())
-            language = self.service.conversation(self._key(chat.id, update.effective_user)).language
+            language = self._language_of(chat.id, update.effective_user)
             try:
                 await self.sender.send(chat.id, self.service.translator(language)(message))
             except ChatBlocked:
@@ -450,7 +574,10 @@ class TelegramChannel:
                 return False
             await self.service.flush()
             try:
-                await self._show(due.chat_id, Reply([found.translator(REMINDER)], found.prompt), found.translator)
+                reminder = Reply([found.translator(REMINDER)], found.prompt)
+                await self._show(
+                    due.chat_id, reminder, found.translator, found.dialog_id if self.trials.several else ""
+                )
             except ChatBlocked:
                 self._blocked(due.chat_id)
             return True
@@ -458,6 +585,11 @@ class TelegramChannel:
 
 async def _nothing() -> None:
     """A replayed update: nothing to draw."""
+
+
+def _live_tag(prompt: Prompt | None, trial: str) -> str:
+    """The live prompt's tag, with its trial: the same question id in two trials is two prompts."""
+    return f"{trial}/{keyboards.prompt_tag(prompt)}" if trial else keyboards.prompt_tag(prompt)
 
 
 def _tapped(update: Update, command: str) -> bool:

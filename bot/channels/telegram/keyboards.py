@@ -5,6 +5,10 @@ command button. The tag is the prompt the button was drawn for (its question id,
 "summary"/"finished"), so a tap on an old message is recognised as stale instead of
 answering whatever is asked now. "*" marks prompts that are not a dialog step
 (language menu, delete confirmation): their buttons are never stale.
+
+When the bot screens for several trials, every button also names the trial it was drawn
+for (`<dialog id>/c|...`), so a tap goes to that trial's conversation whatever the person
+answered last; `t|<dialog id>` is a button of the "which study?" menu.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ CALLBACK_DATA_LIMIT = 64
 ANY_STEP = "*"
 CHECKED = "✓ "
 _SEP = "|"
+_TRIAL = "/"
+_STUDY = "t"  # not "s": the staff desk's buttons start with "s|"
 
 
 def prompt_tag(prompt: Prompt | None) -> str:
@@ -33,20 +39,42 @@ def prompt_tag(prompt: Prompt | None) -> str:
     return prompt.question or prompt.kind
 
 
-def encode(tag: str, action: Action) -> str:
+def encode(tag: str, action: Action, trial: str = "") -> str:
+    """A button's callback_data; `trial` (with several trials) names the trial it was drawn for."""
     if isinstance(action, Choose):
         data = _SEP.join(("c", action.question, action.option))
     elif isinstance(action, Command):
         data = _SEP.join(("k", tag, action.name, action.arg))
     else:
         raise ValueError(f"no button for {type(action).__name__}")
+    if trial:
+        data = f"{trial}{_TRIAL}{data}"
     if len(data.encode()) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback_data too long ({len(data.encode())} bytes): {data}")
     return data
 
 
+def trial_of(data: str) -> str:
+    """The trial a button was drawn for ("" when the bot screens for one trial)."""
+    head, sep, _rest = data.partition(_TRIAL)
+    return head if sep and _SEP not in head else ""
+
+
+def study_button(dialog_id: str) -> str:
+    """The callback_data of one trial in the "which study?" menu."""
+    return _SEP.join((_STUDY, dialog_id))
+
+
+def chosen_study(data: str) -> str | None:
+    """The trial a "which study?" button picks, or None for any other button."""
+    kind, sep, dialog_id = data.partition(_SEP)
+    return dialog_id if kind == _STUDY and sep and dialog_id and _SEP not in dialog_id else None
+
+
 def decode(data: str) -> tuple[str, Action] | None:
-    """(tag, action) from callback_data, or None for data this bot never made."""
+    """(tag, action) from callback_data (its trial, if any, is `trial_of`), or None for data this bot never made."""
+    if trial_of(data):
+        data = data.partition(_TRIAL)[2]
     parts = data.split(_SEP)
     if parts[0] == "c" and len(parts) == 3 and all(parts[1:]):
         return parts[1], Choose(parts[1], parts[2])
@@ -59,13 +87,14 @@ def option_id(action: Action) -> str:
     return action.option if isinstance(action, Choose) else ""
 
 
-def keyboard(prompt: Prompt) -> InlineKeyboardMarkup | None:
-    """One option per row (labels are long sentences), navigation together on the last row."""
+def keyboard(prompt: Prompt, trial: str = "") -> InlineKeyboardMarkup | None:
+    """One option per row (labels are long sentences), navigation together on the last row; `trial` names
+    the trial in every button when the bot screens for several."""
     tag = prompt_tag(prompt)
 
     def button(b: Button) -> tuple[str, str]:
         ticked = prompt.kind == "multi" and option_id(b.action) in prompt.selected
-        return (CHECKED if ticked else "") + b.label, encode(tag, b.action)
+        return (CHECKED if ticked else "") + b.label, encode(tag, b.action, trial)
 
     rows = tuple((button(b),) for b in prompt.options)
     if prompt.navigation:

@@ -47,7 +47,7 @@ class ReadyReminders(PeriodicCheck):
         async with self.channel._lock(found.address):
             await self.channel.service.flush()
             try:
-                await self.channel._show(found.address, Reply([], found.prompt), found.translator)
+                await self.channel._show(found.address, Reply([], found.prompt), found.translator, found.dialog_id)
             except ChatBlocked:
                 self.channel._blocked(found.address)
             return True

@@ -54,10 +54,10 @@ from telegram.ext import (
 )
 
 from ...config import Settings
-from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE
+from ...dialog.model import LIKELY_CANDIDATE, NEEDS_REVIEW, NOT_SURE, Dialog
 from ...i18n import Translator, _, language_name, negotiate
 from ...safe_text import escaped
-from ...screening import ScreeningService
+from ...screening import ScreeningService, Trials
 from ...screening.presenter import CALL_TIMES
 from ...screening.summary import RESULT_WORDS, shown_result
 from ...screening.team import (
@@ -74,7 +74,7 @@ from ...screening.team import (
     StaffView,
     TeamService,
 )
-from ...staff.views import EXPORT_COLUMNS, OUTCOME_NAMES, export_rows, funnel, urgent_reasons, write_export
+from ...staff.views import OUTCOME_NAMES, export_table, funnel, urgent_reasons, write_export
 from .sending import ChatBlocked, Sender
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ MERGED_FROM = _("/lead_{id} was the same person and was merged into this lead")
 NOT_SAME_PERSON = _("Not the same person as /lead_{id}")
 MERGE_BUTTON = _("Same person as {id}: close this lead")
 NOT_DUPLICATE_BUTTON = _("Not the same person as {id}")
+#: With several trials, each post, card, list line and statistics block says which study.
+STUDY = _("Study: {trial}")
 
 
 @dataclass(frozen=True)
@@ -162,13 +164,14 @@ class StaffDesk:
 
     def __init__(
         self,
-        service: ScreeningService,
+        screening: ScreeningService | Trials,
         team: TeamService,
         sender: Sender,
         options: StaffOptions,
         clock: Callable[[], datetime],
     ) -> None:
-        self.service = service
+        self.trials = Trials.of(screening)
+        self.service = self.trials.default
         self.team = team
         self.sender = sender
         self.options = options
@@ -299,15 +302,30 @@ class StaffDesk:
                 await self.sender.edit(view.chat_id, view.message_id, t(text, id=view.lead_id), None)
         self.team.forget_staff_view(view)
 
+    def _own(self, lead: Lead, t: Translator) -> tuple[Dialog | None, Translator]:
+        """The lead's trial's dialog (None when that trial is no longer run here) and a translator in the same
+        language that knows that trial's texts."""
+        service = self.trials.get(lead.dialog_id)
+        return (service.dialog, service.translator(t.language)) if service else (None, t)
+
+    def _study(self, lead: Lead, t: Translator) -> list[str]:
+        """ "Study: <title>" when this bot screens for several trials; nothing with one."""
+        if not self.trials.several:
+            return []
+        service = self.trials.get(lead.dialog_id)
+        return [t(STUDY, trial=self.trials.title(lead.dialog_id, t.language) if service else lead.dialog_id)]
+
     def summary(self, lead: Lead, t: Translator) -> str:
         """The short post for the staff chat: what to check and when to call, no contact details by default."""
+        dialog, t = self._own(lead, t)
         title = SCREENED_AGAIN if lead.repeat_count else NEW_LEAD
         lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
         if lead.urgent:
-            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, self.service.dialog)]
+            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, dialog)]
             lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
         lines += [
             t(title, id=lead.id),
+            *self._study(lead, t),
             t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
             t(_("Status: {status}"), status=self.status_text(lead, t)),
             t(_("Channel: {channel}. Source: {source}"), channel=lead.channel, source=lead.source or "-"),
@@ -348,15 +366,17 @@ class StaffDesk:
         return text
 
     def call_time(self, lead: Lead, t: Translator) -> str:
+        dialog, t = self._own(lead, t)
         times = dict(CALL_TIMES)
-        languages = {c.id: c.label for c in self.service.dialog.region.call_languages}
+        languages = {c.id: c.label for c in dialog.region.call_languages} if dialog else {}
         parts = [t(times[lead.call_time]) if lead.call_time in times else "-"]
         if lead.call_language in languages:
             parts.append(t.dialog(languages[lead.call_language]))
         return ", ".join(parts)
 
     def open_criteria(self, lead: Lead, t: Translator) -> list[str]:
-        criteria = self.service.dialog.criteria
+        dialog, t = self._own(lead, t)
+        criteria = dialog.criteria if dialog else {}
         return [
             f"• {cid} {t.dialog(criteria[cid].label) if cid in criteria else ''}: {t(RESULT_LABELS[result])}"
             for cid, result in lead.criteria.items()
@@ -423,8 +443,9 @@ class StaffDesk:
         parts = (query.data or "").split(_SEP)
         message = query.message if isinstance(query.message, Message) else None
         try:
-            if parts[1] == "page" and len(parts) == 3 and parts[2].isdigit() and message is not None:
-                text, markup = self.leads_page(int(parts[2]), t, user.id)
+            if parts[1] == "page" and len(parts) in (3, 4) and parts[2].isdigit() and message is not None:
+                trial = parts[3] if len(parts) == 4 and self.trials.get(parts[3]) else ""
+                text, markup = self.leads_page(int(parts[2]), t, user.id, trial)
                 await self.sender.edit(message.chat_id, message.message_id, text, markup)
                 await self.sender.answer_button(query.id)
             elif parts[1] in ("set", "close", "back") and len(parts) >= 5 and message is not None:
@@ -528,11 +549,13 @@ class StaffDesk:
         message, user = update.effective_message, update.effective_user
         assert message is not None and message.text and user is not None
         t = self.translator_for(update)
-        command = message.text.split()[0][1:].split("@")[0].lower()
+        head, *args = message.text.split()
+        command = head[1:].split("@")[0].lower()
+        trial = next((a.lower() for a in args if self.trials.get(a.lower())), "")  # `/leads <dialog id>`
         if command == "leads":
-            text, markup = self.leads_page(0, t, user.id)
+            text, markup = self.leads_page(0, t, user.id, trial)
         else:
-            text, markup = self.stats(t, user.id), None
+            text, markup = self.stats(t, user.id, trial), None
         await self._reply(message.chat_id, text, markup)
         raise ApplicationHandlerStop
 
@@ -545,8 +568,10 @@ class StaffDesk:
         command = head[1:].split("@")[0].lower()
         if message.chat.type != ChatType.PRIVATE:
             await self._reply(message.chat_id, t(PRIVATE_ONLY))
-        elif command == "export":
-            await self._export(message.chat_id, (args[0].lower() if args else "csv"), t, user.id)
+        elif command == "export":  # /export [csv|xlsx] [<dialog id>], in any order
+            trial = next((a.lower() for a in args if self.trials.get(a.lower())), "")
+            fmt = next((a.lower() for a in args if not self.trials.get(a.lower())), "csv")
+            await self._export(message.chat_id, fmt, t, user.id, trial)
         else:
             lead_id = command.removeprefix("lead_") if command.startswith("lead_") else (args[0] if args else "")
             await self._show_lead(message.chat_id, lead_id, t, user.id)
@@ -556,9 +581,11 @@ class StaffDesk:
         with contextlib.suppress(ChatBlocked):
             await self.sender.send(chat_id, text[:4096], markup)
 
-    def leads_page(self, offset: int, t: Translator, user: int) -> tuple[str, InlineKeyboardMarkup | None]:
-        """Open leads, newest first, one page; each row links to /lead_ID."""
-        found = self.team.leads("open")
+    def leads_page(
+        self, offset: int, t: Translator, user: int, trial: str = ""
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        """Open leads (of one trial, with `/leads <dialog id>`), newest first, one page; each row links to /lead_ID."""
+        found = self.team.leads("open", trial=trial or None)
         offset = max(0, min(offset, max(len(found) - 1, 0)))
         page = found[offset : offset + self.options.page_size]
         self.team.record(
@@ -580,7 +607,9 @@ class StaffDesk:
         for lead in page:
             line = (
                 (t(_("URGENT")) + " · " if lead.urgent else "")
-                + f"/lead_{lead.id} · {_minute(lead.created_at)} · {self.status_text(lead, t)} · "
+                + f"/lead_{lead.id} · "
+                + (f"{lead.dialog_id} · " if self.trials.several else "")
+                + f"{_minute(lead.created_at)} · {self.status_text(lead, t)} · "
                 f"{t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))} · {self.call_time(lead, t)}"
             )
             for other in lead.open_duplicates():
@@ -589,10 +618,14 @@ class StaffDesk:
         buttons = []
         if offset > 0:
             previous = max(0, offset - self.options.page_size)
-            buttons.append(InlineKeyboardButton(t(_("Previous")), callback_data=_data("page", str(previous))))
+            buttons.append(
+                InlineKeyboardButton(t(_("Previous")), callback_data=_data("page", str(previous), *_trial(trial)))
+            )
         if offset + self.options.page_size < len(found):
             following = offset + self.options.page_size
-            buttons.append(InlineKeyboardButton(t(_("Next")), callback_data=_data("page", str(following))))
+            buttons.append(
+                InlineKeyboardButton(t(_("Next")), callback_data=_data("page", str(following), *_trial(trial)))
+            )
         return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
 
     async def _show_lead(self, chat_id: int, lead_id: str, t: Translator, user: int) -> None:
@@ -607,13 +640,15 @@ class StaffDesk:
                 self.team.save_staff_view(sent.chat_id, sent.message_id, [lead.id], CARD_VIEW, self.clock())
 
     def card(self, lead: Lead, t: Translator) -> str:
-        """The whole lead, decrypted, for a private chat with a staff member."""
+        """The whole lead, decrypted, for a private chat with a staff member, in its trial's words."""
+        dialog, t = self._own(lead, t)
         lines = [t(URGENT_LEAD, id=lead.id)] if lead.urgent else []
         if lead.urgent:
-            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, self.service.dialog)]
+            reasons = [t.either(r) for r in urgent_reasons(lead.urgent, dialog)]
             lines.append(t(URGENT_WHY, reasons=t(_("; ")).join(reasons)))
         lines += [
             t(_("Lead {id}"), id=lead.id),
+            *self._study(lead, t),
             t(_("Status: {status}"), status=self.status_text(lead, t)),
             t(_("Result: {outcome}"), outcome=t(OUTCOME_LABELS.get(lead.outcome, lead.outcome))),
             t(_("Answered by: {who}"), who=t(RESPONDENT_LABELS.get(lead.respondent or "self", ""))),
@@ -634,8 +669,8 @@ class StaffDesk:
         ]
         if lead.review_answers:
             lines.append("\n" + t(_("Answers to check:")))
-            lines += [f"• {self._answer(item, t)}" for item in lead.review_answers]
-        criteria = self.service.dialog.criteria
+            lines += [f"• {self._answer(item, t, dialog)}" for item in lead.review_answers]
+        criteria = dialog.criteria if dialog else {}
         results = {**RESULT_WORDS, **RESULT_LABELS, "study_team": _("the study team checks")}
         lines.append("\n" + t(_("Rules:")))
         lines += [
@@ -651,10 +686,9 @@ class StaffDesk:
         ]
         return escaped("\n".join(lines), keep_newlines=True)
 
-    def _answer(self, item: dict[str, Any], t: Translator) -> str:
-        dialog = self.service.dialog
+    def _answer(self, item: dict[str, Any], t: Translator, dialog: Dialog | None) -> str:
         question_id, value = item["question"], item.get("answer")
-        if not dialog.has_question(question_id):
+        if dialog is None or not dialog.has_question(question_id):
             return f"{question_id}: {value}"
         question = dialog.question(question_id)
         if value == NOT_SURE:
@@ -664,30 +698,37 @@ class StaffDesk:
             shown = ", ".join(t.dialog(o.label) if (o := question.option(str(v))) else str(v) for v in picked)
         return f"{t.dialog(question.label)}: {shown}"
 
-    def stats(self, t: Translator, user: int) -> str:
-        """The funnel of bot/staff.py (the same numbers as `screening-bot stats`), in the staff member's language."""
-        steps, stops, statuses = funnel(self.team.counts(), self.service.dialog)
-        self.team.record(who(user), "stats", detail="telegram")
-        lines = [t(_("Screening funnel (counts only, all time):"))]
-        for label, count in steps:
-            lines.append(f"  • {t(label[2:])}: {count}" if label.startswith("- ") else f"{t(label)}: {count}")
-        lines.append("\n" + t(_("Where unfinished screenings stop (now / removed):")))
-        lines += [f"• {t.either(label)}: {live} / {removed}" for _qid, label, live, removed in stops] or ["-"]
-        lines.append("\n" + t(_("Leads by status:")))
-        lines += [f"• {t(STATUS_LABELS.get(status, status))}: {count}" for status, count in statuses]
+    def stats(self, t: Translator, user: int, trial: str = "") -> str:
+        """The funnel of bot/staff.py (the same numbers as `screening-bot stats`), in the staff member's language:
+        one block per trial (each has its own questions), or the one trial of `/stats <dialog id>`."""
+        services = [self.trials.get(trial)] if self.trials.get(trial) else list(self.trials)
+        self.team.record(who(user), "stats", detail="telegram" + (f" trial={trial}" if trial else ""))
+        lines: list[str] = []
+        for service in services:
+            assert service is not None
+            own = service.translator(t.language)
+            steps, stops, statuses = funnel(self.team.counts(service.dialog.id), service.dialog)
+            if self.trials.several:
+                lines.append(("\n" if lines else "") + own(STUDY, trial=own.dialog(service.dialog.title)))
+            lines.append(own(_("Screening funnel (counts only, all time):")))
+            for label, count in steps:
+                lines.append(f"  • {own(label[2:])}: {count}" if label.startswith("- ") else f"{own(label)}: {count}")
+            lines.append("\n" + own(_("Where unfinished screenings stop (now / removed):")))
+            lines += [f"• {own.either(label)}: {live} / {removed}" for _qid, label, live, removed in stops] or ["-"]
+            lines.append("\n" + own(_("Leads by status:")))
+            lines += [f"• {own(STATUS_LABELS.get(status, status))}: {count}" for status, count in statuses]
         return "\n".join(lines)
 
-    async def _export(self, chat_id: int, fmt: str, t: Translator, user: int) -> None:
+    async def _export(self, chat_id: int, fmt: str, t: Translator, user: int, trial: str = "") -> None:
         if fmt not in ("csv", "xlsx"):
             await self._reply(chat_id, t(_("Type /export for a CSV file, or /export xlsx for Excel.")))
             return
-        dialog = self.service.dialog
-        leads = self.team.leads()
-        rows = export_rows(leads, dialog)
-        data = write_export(fmt, [*EXPORT_COLUMNS, *dialog.criteria], rows)
-        self.team.record(
-            who(user), "export", detail=f"telegram format={fmt} rows={len(rows)}", seen=[x.id for x in leads]
-        )
+        dialogs = [self.team.dialogs[trial]] if trial in self.team.dialogs else list(self.team.dialogs.values())
+        leads = self.team.leads(trial=trial or None)
+        headers, rows = export_table(leads, dialogs)
+        data = write_export(fmt, headers, rows)
+        detail = f"telegram format={fmt}" + (f" trial={trial}" if trial else "") + f" rows={len(rows)}"
+        self.team.record(who(user), "export", detail=detail, seen=[x.id for x in leads])
         name = f"leads-{self.clock().date().isoformat()}.{fmt}"
         caption = t(
             _("{count} leads. This file holds phone numbers: keep it safe, and delete it when done."), count=len(rows)
@@ -697,6 +738,11 @@ class StaffDesk:
             if sent is not None:  # the file holds every lead in it: deleted if one of them is erased
                 ids = [lead.id for lead in leads]
                 self.team.save_staff_view(sent.chat_id, sent.message_id, ids, EXPORT, self.clock())
+
+
+def _trial(trial: str) -> tuple[str, ...]:
+    """A trial filter carried by a button (none: every trial)."""
+    return (trial,) if trial else ()
 
 
 def _data(*parts: str) -> str:

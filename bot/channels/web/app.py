@@ -1,12 +1,14 @@
 """The web chat as a Starlette app: a page that shows the current step, and one form post per tap.
 
-Every step is a plain HTML form posted to `/` and answered with a redirect back
-to `/` (POST-redirect-GET), so reloading never re-sends an answer and the page
+Each trial of the deployment has its own address, `/t/<dialog id>`; with one trial it is
+also `/` (today's address, which `/t/<dialog id>` redirects to), with several `/` lists them.
+Every step is a plain HTML form posted to the trial's address and answered with a redirect
+back to it (POST-redirect-GET), so reloading never re-sends an answer and the page
 works with JavaScript off. Nothing a request needs is kept in the process: answers
-live in SQLite behind the screening service, and the last reply (`Turn`, to draw after
-the redirect) and the rate limits in SQLite too (the service's WebSessions,
-bot/store/web_state.py), so several worker processes serve one deployment and any of
-them can draw any page.
+live in SQLite behind each trial's screening service, and the last reply (`Turn`, to draw
+after the redirect, one per session and trial) and the rate limits in SQLite too (the
+WebSessions of the trials' one database, bot/store/web_state.py), so several worker
+processes serve one deployment and any of them can draw any page.
 
 Each form carries a step token, a hash of where the conversation stands. A form
 from an older page (a double tap, a second tab, the browser's back button) no
@@ -51,7 +53,7 @@ from ...config import Settings
 from ...dialog.engine import Conversation
 from ...dialog.model import CONSENT
 from ...errors import STORAGE_ERRORS
-from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, negotiate
+from ...i18n import SOURCE_LANGUAGE, Translator, _, language_name, match_language, negotiate
 from ...logs import exception_summary
 from ...replies import (
     NOT_SAVED,
@@ -67,7 +69,7 @@ from ...replies import (
     Text,
 )
 from ...retention import Retention
-from ...screening import DailyPurge, Key, ScreeningService, Upkeep
+from ...screening import DailyPurge, Key, ScreeningService, Trials, Upkeep
 from . import view
 from .assets import Assets
 from .branding import BEIAN_URL, Branding
@@ -81,6 +83,8 @@ HERE = Path(__file__).resolve().parent
 CHANNEL = "web"
 SESSION_COOKIE = "screening_session"
 SOURCE_COOKIE = "screening_source"
+#: The trials this browser has opened (dialog ids), so each trial's funnel counts a browser once.
+STARTED_COOKIE = "screening_started"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_BODY = 64 * 1024
 #: Seconds between retries of a write-ahead-log wipe that a reader held up (bot/store/wipe.py).
@@ -129,6 +133,22 @@ class WebOptions:
         )
 
 
+@dataclass(frozen=True)
+class Site:
+    """One trial's pages: its screening service and its address (`/`, or `/t/<dialog id>`)."""
+
+    service: ScreeningService
+    base: str
+
+    @property
+    def start_over(self) -> str:
+        return self.base.rstrip("/") + "/start-over"
+
+    @property
+    def id(self) -> str:
+        return self.service.dialog.id
+
+
 def step_token(conv: Conversation) -> str:
     """Where a conversation stands, as a short hash: it changes with every accepted input.
 
@@ -169,23 +189,24 @@ def accept_language(header: str, available: list[str]) -> str:
 
 
 class WebChat:
-    """The routes of the web chat, around the screening service."""
+    """The routes of the web chat, around each trial's screening service."""
 
     def __init__(
         self,
-        service: ScreeningService,
+        screening: ScreeningService | Trials,
         options: WebOptions,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.service = service
-        self.upkeep = Upkeep(service)
+        self.trials = Trials.of(screening)
+        self.service = self.trials.default
+        self.upkeep = Upkeep(self.trials)
         self.options = options
         #: Wall-clock time: the turns and the buckets are shared by processes, which share no other clock.
         self.clock = clock
         self.sessions = Sessions(options.secret)
         self.limits = Limits(options.secret, options.rate_limit, options.address_rate_limit)
         #: The rate-limit buckets and the last replies, shared by every worker (bot/store/web_state.py).
-        self.state = service.web_sessions()
+        self.state = self.trials.default.web_sessions()  # one database for all trials
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -235,12 +256,41 @@ class WebChat:
                 log.warning("old web turns and rate-limit buckets not removed this time: %s", exception_summary(exc))
 
     def routes(self) -> list[BaseRoute]:
+        """Each trial at /t/<dialog id>; `/` is the only trial, or the list of them."""
+        trial_pages = [
+            Route("/t/{trial}", self.index, methods=["GET", "POST"]),
+            Route("/t/{trial}/start-over", self.start_over, methods=["GET"]),
+        ]
+        if self.trials.several:
+            front = [Route("/", self.trial_list, methods=["GET"])]
+        else:
+            front = [
+                Route("/", self.index, methods=["GET", "POST"]),
+                Route("/start-over", self.start_over, methods=["GET"]),
+            ]
         return [
-            Route("/", self.index, methods=["GET", "POST"]),
-            Route("/start-over", self.start_over, methods=["GET"]),
+            *front,
+            *trial_pages,
             Route("/healthz", self.health, methods=["GET"]),
             Route("/static/{name}", self.assets.serve, methods=["GET"]),
         ]
+
+    def _site(self, request: Request) -> Site:
+        """The trial a request is for: from its path (/t/<dialog id>), else the only trial. An unknown trial
+        is a 404 (the kind page, with the list of trials one step away at /)."""
+        wanted = request.path_params.get("trial")
+        if wanted is None:
+            return Site(self.service, "/")
+        service = self.trials.get(wanted)
+        if service is None:
+            raise HTTPException(404)
+        return Site(service, "/" if not self.trials.several else f"/t/{service.dialog.id}")
+
+    def _site_or_default(self, request: Request) -> Site:
+        try:
+            return self._site(request)
+        except HTTPException:
+            return Site(self.service, "/")
 
     # ------------------------------------------------------------------ requests
 
@@ -249,66 +299,111 @@ class WebChat:
 
     async def index(self, request: Request) -> Response:
         """One route for both methods, so a 405 names both in its Allow header."""
-        return await (self.post(request) if request.method == "POST" else self.page(request))
+        site = self._site(request)
+        if site.base != request.url.path:  # /t/<id> with one trial: today's address, `/`
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(site.base + query, status_code=303 if request.method == "GET" else 307)
+        return await (self.post(request, site) if request.method == "POST" else self.page(request, site))
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, request: Request, site: Site) -> Response:
         """Show where the person is. `?src=NAME` records the campaign, then redirects to a clean URL."""
         session_id, new = self._session(request)
-        if new and request.method == "GET":
-            if refusal := self._limited(request, session_id, first_visit=True):
-                return self._error_page(request, refusal.message, 429, refusal.headers, seconds=str(refusal.seconds))
-            self._started(request, session_id)
+        if new and request.method == "GET" and (refusal := self._limited(request, session_id, first_visit=True)):
+            return self._error_page(request, refusal.message, 429, refusal.headers, seconds=str(refusal.seconds))
+        started = self._started(request, session_id, site) if request.method == "GET" else None
+        source = request.query_params.get("src", "")
+        if source:
+            response: Response = RedirectResponse(site.base, status_code=303)
+            self._keep_source(response, source)
+        else:
+            response = self._render(request, site, session_id, new)
+        if started is not None:
+            response.set_cookie(
+                STARTED_COOKIE, started, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                secure=self.options.secure_cookies,
+            )  # fmt: skip
+        return self._with_session(response, session_id, new)
+
+    def _keep_source(self, response: Response, source: str) -> None:
+        if SOURCE.match(source):
+            response.set_cookie(
+                SOURCE_COOKIE, source, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                secure=self.options.secure_cookies,
+            )  # fmt: skip
+
+    async def trial_list(self, request: Request) -> Response:
+        """`/` with several trials: each one in plain words (its title and what its chat is for), in the
+        browser's language or the one chosen here (`?lang=`), with a link to its own address."""
+        session_id, new = self._session(request)
         source = request.query_params.get("src", "")
         if source:
             response: Response = RedirectResponse("/", status_code=303)
-            if SOURCE.match(source):
-                response.set_cookie(
-                    SOURCE_COOKIE, source, max_age=COOKIE_MAX_AGE, httponly=True, samesite="lax",
-                    secure=self.options.secure_cookies,
-                )  # fmt: skip
+            self._keep_source(response, source)
             return self._with_session(response, session_id, new)
-        return self._render(request, session_id, new)
+        language = match_language(request.query_params.get("lang", ""), self.trials.languages) or negotiate(
+            self._hint(request), self.trials.languages
+        )
+        t = self.trials.translator(language)
+        trials = []
+        for service in self.trials:
+            own = service.translator(language)
+            trials.append(
+                (f"/t/{service.dialog.id}", own.dialog(service.dialog.title), own.dialog(service.dialog.texts.about))
+            )
+        hospitals = {service.site.hospital for service in self.trials}
+        frame = self._frame(language, t, Site(self.service, "/"))
+        frame["title"] = t(_("Screening questions for clinical studies"))
+        frame["hospital"] = t.dialog(hospitals.pop()) if len(hospitals) == 1 else ""
+        html = self.templates.get_template("trials.html").render(
+            **frame,
+            question=t(_("Which study would you like to answer questions for? Choose one.")),
+            trials=trials,
+            language=language,
+        )
+        response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return self._with_session(response, session_id, new)
 
-    async def post(self, request: Request) -> Response:
-        """One tap or one typed answer: check it, hand it to the service, redirect to the page."""
+    async def post(self, request: Request, site: Site) -> Response:
+        """One tap or one typed answer: check it, hand it to the trial's service, redirect to its page."""
         session_id, new = self._session(request)
 
         def t(message: str, **values: Any) -> str:  # the person's language, looked up only for a notice
-            return self._translator(request, session_id, new)(message, **values)
+            return self._translator(request, site, session_id, new)(message, **values)
 
         if refusal := self._limited(request, session_id):
             notice = t(refusal.message, seconds=refusal.seconds)
-            return self._render(request, session_id, new, 429, [notice], headers=refusal.headers)
+            return self._render(request, site, session_id, new, 429, [notice], headers=refusal.headers)
         body = await _read_body(request)
         if body is None:
             notice = t(_("That was too long. Please send a shorter answer."))
-            return self._render(request, session_id, new, 413, [notice])
+            return self._render(request, site, session_id, new, 413, [notice])
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         form = parse_form(body) if content_type == "application/x-www-form-urlencoded" else None
         if form is None:
             notice = t(_("Sorry, that did not work. Please use the buttons on this page."))
             status = 400 if content_type == "application/x-www-form-urlencoded" else 415
-            return self._render(request, session_id, new, status, [notice])
+            return self._render(request, site, session_id, new, status, [notice])
         if new:
             notice = t(
                 _("Your session had ended, or cookies are switched off. This chat needs cookies to keep your answers.")
             )
-            return self._render(request, session_id, new, 403, [notice])
+            return self._render(request, site, session_id, new, 403, [notice])
         if not self.sessions.csrf_ok(session_id, first(form, "csrf")):
             notice = t(_("This page was out of date, so nothing was changed. Please try again."))
-            return self._render(request, session_id, new, 403, [notice])
+            return self._render(request, site, session_id, new, 403, [notice])
 
         user_key = self.sessions.user_key(session_id)
         key = self._key(request, user_key)
-        conv = self.service.conversation(key)
-        shown = self._shown(conv, key, session_id)
+        service = site.service
+        conv = service.conversation(key)
+        shown = self._shown(site, conv, key, session_id)
         action = action_from(form)
         if action is None:
             notice = t(_("Sorry, that did not work. Please try again."))
-            unkept = self._remember(request, session_id, "", [notice], None)
+            unkept = self._remember(request, site, session_id, "", [notice], None)
         elif first(form, "step") != shown.step and not (isinstance(action, Command) and action.name in HARMLESS_AGAIN):
             notice = t(_("That was already sent. Here is where you are now."))
-            unkept = self._remember(request, session_id, "", [notice], shown.prompt)
+            unkept = self._remember(request, site, session_id, "", [notice], shown.prompt)
         else:
             if isinstance(action, ChooseMany) and not action.options and not conv.draft:
                 action = Command("done")  # nothing ticked: the service's kind "choose at least one"
@@ -317,29 +412,32 @@ class WebChat:
             def keep(reply: Reply) -> None:  # in the step's own unit of work: one commit for the answer and its page
                 nonlocal unkept
                 shown_said = "" if reply.alert else said  # a message that may mean a risk is never echoed back
-                unkept = self._remember(request, session_id, shown_said, reply.notices, reply.prompt, reply.alert)
+                unkept = self._remember(request, site, session_id, shown_said, reply.notices, reply.prompt, reply.alert)
 
             unkept = None
-            await self.service.step(key, action, keep=keep)  # on disk before the page says it was taken
+            await service.step(key, action, keep=keep)  # on disk before the page says it was taken
         wipe = BackgroundTask(self.wipe) if self.wipe_due else None
         self.wipe_due = False
         if unkept is not None:  # the reply could not be kept for the page after a redirect: shown now instead
-            response = self._render(request, session_id, new, shown=unkept)
+            response = self._render(request, site, session_id, new, shown=unkept)
             response.background = wipe
             return response
-        return RedirectResponse("/", status_code=303, background=wipe)
+        return RedirectResponse(site.base, status_code=303, background=wipe)
 
     async def start_over(self, request: Request) -> Response:
         """Ask before "Start over" wipes every answer: a page of its own, so it works without JavaScript.
 
         Its "Yes" posts the restart with the page's step token; "No" is a link back."""
+        site = self._site(request)
+        if site.start_over != request.url.path:  # /t/<id>/start-over with one trial
+            return RedirectResponse(site.start_over, status_code=303)
         session_id, new = self._session(request)
-        conv = self.service.conversation(self._key(request, self.sessions.user_key(session_id)))
+        conv = site.service.conversation(self._key(request, self.sessions.user_key(session_id)))
         if new or conv.state == CONSENT:  # nothing to clear
-            return RedirectResponse("/", status_code=303)
-        t = self.service.translator(conv.language)
+            return RedirectResponse(site.base, status_code=303)
+        t = site.service.translator(conv.language)
         html = self.templates.get_template("confirm.html").render(
-            **self._frame(conv.language, t),
+            **self._frame(conv.language, t, site),
             csrf=self.sessions.csrf_token(session_id),
             step=step_token(conv),
             language=conv.language,
@@ -356,12 +454,19 @@ class WebChat:
             return session_id, False
         return self.sessions.new_id(), True
 
-    def _started(self, request: Request, session_id: str) -> None:
-        """A browser opens the chat for the first time: the web's /start, so the funnel counts it as started.
+    def _started(self, request: Request, session_id: str, site: Site) -> str | None:
+        """A browser opens a trial's chat for the first time: the web's /start, so that trial's funnel counts
+        it as started. Returns the new value of the cookie that lists the trials this browser opened, or
+        None when it had opened this one (a reload, a campaign redirect).
 
-        Counted once per session (a reload, a campaign redirect and every tap carry the cookie);
+        Counted once per browser and trial (a browser that refuses cookies counts at each visit);
         nothing is stored about the person before they agree."""
-        self.service.handle(self._key(request, self.sessions.user_key(session_id)), Command("start"))
+        opened = request.cookies.get(STARTED_COOKIE, "").split()
+        if site.id in opened:
+            return None
+        site.service.handle(self._key(request, self.sessions.user_key(session_id)), Command("start"))
+        known = [dialog_id for dialog_id in opened if dialog_id in self.trials.ids]
+        return " ".join([*known, site.id])
 
     def _with_session(self, response: Response, session_id: str, new: bool) -> Response:
         if new:
@@ -372,17 +477,17 @@ class WebChat:
         return response
 
     def _hint(self, request: Request) -> str:
-        return _language_hint(request.headers.get("accept-language", ""), tuple(self.service.languages))
+        return _language_hint(request.headers.get("accept-language", ""), tuple(self.trials.languages))
 
     def _key(self, request: Request, user_key: str) -> Key:
         source = request.cookies.get(SOURCE_COOKIE, "")
         return Key(CHANNEL, user_key, self._hint(request), source if SOURCE.match(source) else "")
 
-    def _translator(self, request: Request, session_id: str, new: bool) -> Translator:
+    def _translator(self, request: Request, site: Site, session_id: str, new: bool) -> Translator:
         if new:
-            return self.service.translator(negotiate(self._hint(request), self.service.languages))
+            return site.service.translator(negotiate(self._hint(request), self.trials.languages))
         key = self._key(request, self.sessions.user_key(session_id))
-        return self.service.translator(self.service.conversation(key).language)
+        return site.service.translator(site.service.conversation(key).language)
 
     def _limited(self, request: Request, session_id: str, first_visit: bool = False) -> Refusal | None:
         """Take this post (or first visit) from its rate-limit buckets; what to say when one is empty."""
@@ -390,10 +495,21 @@ class WebChat:
         buckets = self.limits.buckets(None if first_visit else session_id, address)
         return self.limits.refusal(self.state.take(buckets, self.clock()), first_visit)
 
+    def _turn_key(self, site: Site, session_id: str) -> str:
+        """The session's last reply in one trial: a session has a conversation in each trial it opened."""
+        return f"{site.id}/{self.sessions.turn_key(session_id)}"
+
     def _remember(
-        self, request: Request, session_id: str, said: str, notices: list[str], prompt: Prompt | None, alert: str = ""
+        self,
+        request: Request,
+        site: Site,
+        session_id: str,
+        said: str,
+        notices: list[str],
+        prompt: Prompt | None,
+        alert: str = "",
     ) -> Turn | None:
-        """Keep the reply for the page after the redirect, stamped with where the conversation now stands.
+        """Keep the reply for the trial's page after the redirect, stamped with where the conversation now stands.
 
         Kept under a key of its own (not the conversation's user key) with the conversation's id, so it
         goes when that conversation is erased, and the reply to an erasure leaves no trace of the erased.
@@ -402,19 +518,20 @@ class WebChat:
         savepoint alone is undone and the turn is returned, and the post shows it at once: an answer
         that was stored is never reported as lost, and help for a person at risk is never dropped."""
         # a delete or a decline leaves a fresh one
-        conv = self.service.conversation(self._key(request, self.sessions.user_key(session_id)))
+        conv = site.service.conversation(self._key(request, self.sessions.user_key(session_id)))
         turn = Turn(step_token(conv), said, list(notices), prompt, alert, after_tap=True)
         try:
-            self.state.save_turn(self.sessions.turn_key(session_id), conv.id, dump(turn), self.clock())
+            self.state.save_turn(self._turn_key(site, session_id), conv.id, dump(turn), self.clock())
         except STORAGE_ERRORS as exc:
             log.warning("event=turn_not_kept the reply is shown without a redirect: %s", exception_summary(exc))
             return turn
         return None
 
-    def _shown(self, conv: Conversation, key: Key, session_id: str) -> Turn:
-        """What the page shows now: the last reply if nothing has changed since, else the current step afresh."""
+    def _shown(self, site: Site, conv: Conversation, key: Key, session_id: str) -> Turn:
+        """What the page shows now: the last reply in this trial if nothing has changed since, else the
+        current step afresh."""
         step = step_token(conv)
-        stored = self.state.turn(self.sessions.turn_key(session_id), self.clock())
+        stored = self.state.turn(self._turn_key(site, session_id), self.clock())
         if stored is not None:
             try:
                 turn = load(stored)
@@ -423,13 +540,14 @@ class WebChat:
             else:
                 if turn.step == step:
                     return turn
-        return Turn(step, "", self.service.welcome(key), self.service.current(key).prompt)
+        return Turn(step, "", site.service.welcome(key), site.service.current(key).prompt)
 
     # ------------------------------------------------------------------ drawing
 
     def _render(
         self,
         request: Request,
+        site: Site,
         session_id: str,
         new: bool,
         status: int = 200,
@@ -437,18 +555,19 @@ class WebChat:
         headers: dict[str, str] | None = None,
         shown: Turn | None = None,
     ) -> Response:
-        """The chat page: `shown`, or the reply kept for this session, or the current step afresh."""
+        """The chat page: `shown`, or the reply kept for this session in this trial, or the current step afresh."""
+        service = site.service
         user_key = self.sessions.user_key(session_id)
         key = self._key(request, user_key)
-        conv = self.service.conversation(key)
-        shown = shown or self._shown(conv, key, session_id)
-        t = self.service.translator(conv.language)
-        context = [text for text in self.service.outcome_texts(key) if text not in shown.notices]
-        outcome = t.dialog(self.service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
+        conv = service.conversation(key)
+        shown = shown or self._shown(site, conv, key, session_id)
+        t = service.translator(conv.language)
+        context = [text for text in service.outcome_texts(key) if text not in shown.notices]
+        outcome = t.dialog(service.dialog.outcomes[conv.outcome].title) if conv.outcome else ""
         notices = view.page_notices(shown.notices, context, outcome)
         typed = typed_input(shown.prompt)
         focus = view.focus_target(notices, bool(shown.prompt and shown.prompt.text), typed is not None)
-        frame = self._frame(conv.language, t)
+        frame = self._frame(conv.language, t, site)
         if shown.prompt:  # no second "Delete my answers" under a prompt that has one
             offered = {b.action for b in (*shown.prompt.options, *shown.prompt.navigation)}
             frame["footer"] = [b for b in frame["footer"] if b.action not in offered]
@@ -473,15 +592,18 @@ class WebChat:
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
         return self._with_session(response, session_id, new)
 
-    def _frame(self, language: str, t: Translator) -> dict[str, Any]:
-        """What every page has: lang, title, the study's name, the language switch, the fixed buttons."""
+    def _frame(self, language: str, t: Translator, site: Site) -> dict[str, Any]:
+        """What every page has: lang, title, the study's name, the language switch, the fixed buttons, and
+        where the trial's forms and links go."""
         return {
             "lang_attr": language.replace("_", "-"),
-            "title": t.dialog(self.service.dialog.title),
-            "hospital": t.dialog(self.service.site.hospital),
+            "title": t.dialog(site.service.dialog.title),
+            "hospital": t.dialog(site.service.site.hospital),
             "brand": self.options.branding,
-            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.service.languages],
+            "languages": [(code, language_name(code), code.replace("_", "-")) for code in self.trials.languages],
             "static": self.static,
+            "chat_url": site.base,
+            "start_over_url": site.start_over,
             "start_over": Button(t(_("Start over")), Command("restart")),
             "restart_from_scratch": Button(t(_("Start again")), Command("start")),
             "footer": [
@@ -526,10 +648,11 @@ class WebChat:
         self, request: Request, message: str, status: int, headers: dict[str, str] | None = None, **values: str
     ) -> Response:
         """An error page in the browser's language; it needs nothing from the database, which may be what failed."""
-        language = negotiate(self._hint(request), self.service.languages)
-        t = self.service.translator(language)
+        site = self._site_or_default(request)
+        language = negotiate(self._hint(request), self.trials.languages)
+        t = site.service.translator(language)
         html = self.templates.get_template("error.html").render(
-            **self._frame(language, t), message=t(message, **values)
+            **self._frame(language, t, site), message=t(message, **values)
         )
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
@@ -610,12 +733,12 @@ class Attachment(Protocol):
     background: list[Callable[[], Awaitable[None]]]
 
 
-#: Builds an Attachment from the service, the settings, the chat's secret and whether cookies are Secure.
-Attach = Callable[[ScreeningService, Settings, bytes, bool], Attachment]
+#: Builds an Attachment from the trials, the settings, the chat's secret and whether cookies are Secure.
+Attach = Callable[[Trials, Settings, bytes, bool], Attachment]
 
 
 def create_app(
-    service: ScreeningService,
+    screening: ScreeningService | Trials,
     settings: Settings,
     routes: Sequence[BaseRoute] = (),
     attach: Attach | None = None,
@@ -628,12 +751,12 @@ def create_app(
 
     Each accepted answer is on disk before its page is sent: the service's step waits for the
     group commit when the app shares the bot's database (`screening-bot run --web`). With `retention`
-    the app runs the daily purge (bot/screening/daily_purge.py): the first one before it serves a
-    page, then once a day; `screening-bot web` gives it, the web chat inside the bot does not (the
-    bot runs the purge)."""
-    chat = WebChat(service, WebOptions.from_settings(settings), clock)
-    console = attach(service, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
-    purge = DailyPurge(service, retention) if retention is not None else None
+    the app runs the daily purge (bot/screening/daily_purge.py) of every trial's data: the first one
+    before it serves a page, then once a day; `screening-bot web` gives it, the web chat inside the bot
+    does not (the bot runs the purge)."""
+    chat = WebChat(screening, WebOptions.from_settings(settings), clock)
+    console = attach(chat.trials, settings, chat.options.secret, chat.options.secure_cookies) if attach else None
+    purge = DailyPurge(chat.trials.default, retention) if retention is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -21,10 +21,11 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from ...config import Settings, SubCommands, flag_type
+from ...dialog.load import load_dialog
 from ...errors import Problem
 from ...files import new_files_removed_on_failure
 from ...retention import retention_from
-from ...screening import ScreeningService
+from ...screening import ScreeningService, Trials
 from .security import KEY_FILE, load_secret
 
 log = logging.getLogger("bot.web")
@@ -35,11 +36,11 @@ if TYPE_CHECKING:  # a type only: the app (Starlette, Jinja) is imported when a 
 
 def add_web_commands(
     sub: SubCommands,
-    build_service: Callable[[Settings], ScreeningService],
+    build_trials: Callable[[Settings], Trials],
     attach: Attach | None = None,
     configure_logging: Callable[[Settings], None] | None = None,
 ) -> None:
-    """`build_service`, `attach` (the staff console) and `configure_logging` (each web worker's) are the
+    """`build_trials`, `attach` (the staff console) and `configure_logging` (each web worker's) are the
     composition root's (bot/cli.py): this module never imports them back."""
     web = sub.add_parser("web", help="serve the web chat (for people who cannot reach Telegram)")
     web.add_argument(
@@ -52,9 +53,10 @@ def add_web_commands(
     web.add_argument(
         "--workers", type=flag_type("web_workers"), help="worker processes sharing the database (default: 1)"
     )
-    web.set_defaults(func=cmd_web, build_service=build_service, attach=attach, configure_logging=configure_logging)
-    qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source")
+    web.set_defaults(func=cmd_web, build_trials=build_trials, attach=attach, configure_logging=configure_logging)
+    qr = sub.add_parser("qr", help="write QR codes (SVG and PNG) for a campaign source, for each trial")
     qr.add_argument("--source", required=True, help="campaign name, e.g. poster-wuhan")
+    qr.add_argument("--trial", metavar="DIALOG_ID", help="only this trial (default: each trial configured)")
     qr.add_argument(
         "--public-url", type=flag_type("public_url"), help="the web chat's public address (default: $WEB_PUBLIC_URL)"
     )
@@ -68,11 +70,11 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     )
     listening = listening_socket(settings.web_host, settings.web_port)  # before anything is written
     return serve_web(
-        args.build_service(settings),
+        args.build_trials(settings),
         settings,
         listening,
         args.attach,
-        Workers(args.build_service, args.attach, args.configure_logging),
+        Workers(args.build_trials, args.attach, args.configure_logging),
     )
 
 
@@ -81,13 +83,13 @@ class Workers:
     """What each web worker process builds its app from: the composition root's functions (bot/cli.py),
     handed down because this channel never imports the root; module-level, so a new process gets them."""
 
-    build_service: Callable[[Settings], ScreeningService]
+    build_trials: Callable[[Settings], Trials]
     attach: Attach | None = None
     configure_logging: Callable[[Settings], None] | None = None
 
 
 def serve_web(
-    service: ScreeningService,
+    screening: ScreeningService | Trials,
     settings: Settings,
     listening: socket.socket | None = None,
     attach: Attach | None = None,
@@ -101,29 +103,30 @@ def serve_web(
     `serve_workers` (it needs `workers`)."""
     from .app import create_app
 
+    trials = Trials.of(screening)
     listening = listening or listening_socket(settings.web_host, settings.web_port)
     if settings.web_workers > 1:
         if workers is None:
             raise Problem("WEB_WORKERS above 1 is for `screening-bot web` and `run --web` only.")
-        return serve_workers(service, settings, listening, workers)
-    service.group_commit()
+        return serve_workers(trials, settings, listening, workers)
+    trials.default.group_commit()  # one connection: every trial's storage shares it
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
-        app = create_app(service, settings, attach=attach, retention=retention_from(settings))
+        app = create_app(trials, settings, attach=attach, retention=retention_from(settings))
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     uvicorn.Server(server_config(app, settings.web_host, settings.web_port)).run(sockets=[listening])
     return 0
 
 
-def serve_workers(service: ScreeningService, settings: Settings, listening: socket.socket, workers: Workers) -> int:
+def serve_workers(trials: Trials, settings: Settings, listening: socket.socket, workers: Workers) -> int:
     """WEB_WORKERS processes on one address, each with its own connection to the one database file.
 
     Everything a request needs is in the database or the signed cookie (app.py), so any worker
     serves any request. This process has checked and migrated the database and made the web key
-    (`service` was built here) before uvicorn's supervisor starts the workers; it then only
+    (`trials` were built here) before uvicorn's supervisor starts the workers; it then only
     watches them (a worker that dies is replaced) until Ctrl-C or SIGTERM."""
     with new_files_removed_on_failure(Path(settings.db_path).parent / KEY_FILE):
         load_secret(settings.web_secret, Path(settings.db_path).parent)  # one key file, made before any worker
-    service.close()
+    trials.default.close()  # one connection: every trial's storage shares it
     config = server_config(
         functools.partial(worker_app, settings, workers),
         settings.web_host,
@@ -145,9 +148,9 @@ def worker_app(settings: Settings, workers: Workers) -> ASGIApp:
     if workers.configure_logging is not None:
         workers.configure_logging(settings)
     try:
-        service = workers.build_service(settings)
-        service.group_commit()
-        return create_app(service, settings, attach=workers.attach, retention=retention_from(settings))
+        trials = workers.build_trials(settings)
+        trials.default.group_commit()  # one connection: every trial's storage shares it
+        return create_app(trials, settings, attach=workers.attach, retention=retention_from(settings))
     except Exception as exc:  # the parent checked all this a moment ago: say it in one line and stop
         log.error("a web worker could not start: %s", exc)
         sys.exit(STARTUP_FAILURE)
@@ -206,16 +209,18 @@ class EmbeddedServer(uvicorn.Server):
         await super().serve(sockets or ([self.listening] if self.listening else None))
 
 
-def embedded_web(service: ScreeningService, settings: Settings, attach: Attach | None = None) -> EmbeddedServer:
-    """The web chat on the bot's own service, so both channels share one database connection.
+def embedded_web(
+    screening: ScreeningService | Trials, settings: Settings, attach: Attach | None = None
+) -> EmbeddedServer:
+    """The web chat on the bot's own trials, so both channels share one database connection.
 
     That connection group-commits (bot/store/durable.py), so the web chat, like the bot,
     waits for the flush before it acknowledges an answer (the service's step does)."""
     from .app import create_app
 
-    service.group_commit()
+    Trials.of(screening).default.group_commit()  # one connection: every trial's storage shares it
     listening = listening_socket(settings.web_host, settings.web_port)
-    app = create_app(service, settings, attach=attach)
+    app = create_app(screening, settings, attach=attach)
     print(f"Web chat on http://{settings.web_host}:{settings.web_port}/", file=sys.stderr)
     return EmbeddedServer(server_config(app, settings.web_host, settings.web_port), listening)
 
@@ -243,14 +248,25 @@ def server_config(app: ASGIApp | functools.partial[ASGIApp], host: str, port: in
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    """QR codes for a campaign: with one trial as before (`<source>-web`, `<source>-telegram`); with several,
+    for each trial (or the one named by --trial) its own links and files (`<source>-<dialog id>-web` ...)."""
     from .qr import check_source, telegram_link, web_link, write_qr
 
     source = check_source(args.source)
+    ids = [load_dialog(path).id for path in settings.dialog_files()]  # only the ids: no database is opened
+    if args.trial and args.trial not in ids:
+        raise Problem(f"no trial {args.trial!r} here: the trials are {', '.join(ids)}")
+    several = len(ids) > 1
     out = Path(args.out)
-    written = write_qr(web_link(args.public_url or settings.public_url, source), out / f"{source}-web")
-    if settings.telegram_bot_username:
-        written += write_qr(telegram_link(settings.telegram_bot_username, source), out / f"{source}-telegram")
-    else:
+    written = []
+    for dialog_id in [args.trial] if args.trial else ids:
+        trial = dialog_id if several else ""
+        stem = f"{source}-{dialog_id}" if several else source
+        written += write_qr(web_link(args.public_url or settings.public_url, source, trial), out / f"{stem}-web")
+        if settings.telegram_bot_username:
+            link = telegram_link(settings.telegram_bot_username, source, trial)
+            written += write_qr(link, out / f"{stem}-telegram")
+    if not settings.telegram_bot_username:
         print("TELEGRAM_BOT_USERNAME is not set: no Telegram QR code written.", file=sys.stderr)
     for path in written:
         print(path)

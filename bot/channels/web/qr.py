@@ -3,6 +3,8 @@
 The source name travels in the link (`?src=NAME` on the web, `?start=NAME` on
 Telegram) and is stored with each conversation, so staff can tell which poster
 or which WeChat group brought people in. It is a campaign name, never a person's.
+With several trials each link also names its trial: `/t/<dialog id>?src=NAME` on the
+web, `?start=<dialog id>-NAME` on Telegram (at most 64 characters in all).
 """
 
 from __future__ import annotations
@@ -27,14 +29,23 @@ def check_source(name: str) -> str:
     return name
 
 
-def web_link(public_url: str, source: str) -> str:
+def web_link(public_url: str, source: str, trial: str = "") -> str:
+    """The web chat's link for a campaign; with `trial` (several trials configured) that trial's own page."""
     if not public_url.startswith(("https://", "http://")):
         raise ConfigError("set the web chat's public address: WEB_PUBLIC_URL or --public-url (https://...)")
-    return f"{public_url.rstrip('/')}/?src={check_source(source)}"
+    page = f"/t/{trial}" if trial else "/"
+    return f"{public_url.rstrip('/')}{page}?src={check_source(source)}"
 
 
-def telegram_link(bot_username: str, source: str) -> str:
-    return f"https://t.me/{bot_username.lstrip('@')}?start={check_source(source)}"
+def telegram_link(bot_username: str, source: str, trial: str = "") -> str:
+    """The bot's deep link for a campaign; with `trial`, `start=<dialog id>-<source>` opens that trial."""
+    payload = f"{trial}-{check_source(source)}" if trial else check_source(source)
+    if len(payload) > 64:
+        raise ConfigError(
+            f"source {source!r}: with the trial's id the Telegram link would be {len(payload)} characters "
+            f"({payload!r}); Telegram allows 64. Use a shorter source name."
+        )
+    return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
 
 
 def write_qr(link: str, stem: Path) -> list[Path]:
