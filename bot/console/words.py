@@ -7,29 +7,9 @@ close reasons) use the same English texts, so one translation serves all of them
 from __future__ import annotations
 
 from ..i18n import Translator, _
+from ..staff.views import OUTCOME_NAMES, REASON_LABELS, STATUS_LABELS
 
-STATUS_LABELS = {
-    "new": _("new"),
-    "attempt_1": _("call attempt 1"),
-    "attempt_2": _("call attempt 2"),
-    "attempt_3": _("call attempt 3"),
-    "contacted": _("contacted"),
-    "visit_booked": _("visit booked"),
-    "enrolled": _("enrolled"),
-    "closed": _("closed"),
-}
-REASON_LABELS = {
-    "not_eligible_at_visit": _("not eligible at the visit"),
-    "declined": _("said no"),
-    "unreachable": _("could not reach them"),
-    "duplicate": _("duplicate"),
-}
-OUTCOME_LABELS = {
-    "likely_candidate": _("likely candidate"),
-    "needs_review": _("needs review"),
-    "not_eligible": _("likely not eligible"),
-    "not_yet": _("not yet"),
-}
+OUTCOME_LABELS = OUTCOME_NAMES
 ATTEMPT_LABELS = {
     "reached": _("Reached them"),
     "no_answer": _("No answer"),

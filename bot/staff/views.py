@@ -6,6 +6,10 @@ ESC cannot drive the terminal); CSV and XLSX cells that a spreadsheet would read
 formula are marked as text (OWASP), XLSX cells are always written as text, and no
 stored value can make an export fail. Tables are padded by display width, so Chinese
 names line up.
+
+Long on purpose: the one place for what every staff view shows (the words for statuses,
+reasons and outcomes, tables, exports, the funnel), so the command line, the Telegram desk
+and the web console cannot drift apart.
 """
 
 from __future__ import annotations
@@ -29,6 +33,24 @@ OUTCOME_NAMES = {
     "needs_review": _("needs review"),
     "not_eligible": _("likely not eligible"),
     "not_yet": _("not yet"),
+}
+#: A lead's statuses and close reasons in words: one table for every staff view (command line,
+#: Telegram staff desk, web console), so one translation serves all of them.
+STATUS_LABELS = {
+    "new": _("new"),
+    "attempt_1": _("call attempt 1"),
+    "attempt_2": _("call attempt 2"),
+    "attempt_3": _("call attempt 3"),
+    "contacted": _("contacted"),
+    "visit_booked": _("visit booked"),
+    "enrolled": _("enrolled"),
+    "closed": _("closed"),
+}
+REASON_LABELS = {
+    "not_eligible_at_visit": _("not eligible at the visit"),
+    "declined": _("said no"),
+    "unreachable": _("could not reach them"),
+    "duplicate": _("duplicate"),
 }
 #: Why a lead is urgent, besides the label of a question answered with a risk answer.
 TYPED_RISK = "typed_risk"

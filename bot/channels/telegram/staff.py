@@ -74,7 +74,15 @@ from ...screening.team import (
     StaffView,
     TeamService,
 )
-from ...staff.views import OUTCOME_NAMES, export_table, funnel, urgent_reasons, write_export
+from ...staff.views import (
+    OUTCOME_NAMES,
+    REASON_LABELS,
+    STATUS_LABELS,
+    export_table,
+    funnel,
+    urgent_reasons,
+    write_export,
+)
 from .sending import ChatBlocked, Sender
 
 log = logging.getLogger(__name__)
@@ -88,22 +96,6 @@ STAFF_BUTTONS = PREFIX + _SEP
 POST, CARD = "p", "c"
 
 OUTCOME_LABELS = OUTCOME_NAMES
-STATUS_LABELS = {
-    "new": _("new"),
-    "attempt_1": _("call attempt 1"),
-    "attempt_2": _("call attempt 2"),
-    "attempt_3": _("call attempt 3"),
-    "contacted": _("contacted"),
-    "visit_booked": _("visit booked"),
-    "enrolled": _("enrolled"),
-    "closed": _("closed"),
-}
-REASON_LABELS = {
-    "not_eligible_at_visit": _("not eligible at the visit"),
-    "declined": _("said no"),
-    "unreachable": _("could not reach them"),
-    "duplicate": _("duplicate"),
-}
 RESULT_LABELS = {"not_met": _("not met"), "not_yet": _("not yet"), "unclear": _("unclear")}
 RESPONDENT_LABELS = {"self": _("the patient"), "caregiver": _("a carer")}
 
