@@ -356,25 +356,31 @@ def test_a_stale_button_cannot_answer_another_question(screener: Screener, dialo
     assert chat.question == "age"
 
 
-def test_a_transaction_inside_another_joins_its_commit_and_fails_alone(tmp_path: Path) -> None:
-    """The Telegram channel commits all one update changes at once; an inner failure is still undone alone."""
+def test_a_transaction_inside_another_joins_its_commit_and_a_savepoint_fails_alone(tmp_path: Path) -> None:
+    """The Telegram channel commits all one update changes at once; only a savepoint's failure is undone alone."""
     from bot.store.conversations import after_commit, transaction
     from bot.store.db import open_database
+    from bot.store.transactions import savepoint
 
     db = open_database(tmp_path / "t.db")
     db.execute("CREATE TABLE notes (text TEXT)")
     done: list[str] = []
+    statements: list[str] = []
     with transaction(db):
+        db.conn.set_trace_callback(statements.append)
         db.execute("INSERT INTO notes VALUES ('outer')")
-        with pytest.raises(ValueError), transaction(db):
+        with pytest.raises(ValueError), savepoint(db):
             db.execute("INSERT INTO notes VALUES ('inner, undone')")
             raise ValueError
         with transaction(db):
             db.execute("INSERT INTO notes VALUES ('inner, kept')")
+        db.conn.set_trace_callback(None)
         after_commit(db, lambda: done.append("after"))
         assert done == [] and db.conn.in_transaction
     assert done == ["after"]
     assert [r[0] for r in db.execute("SELECT text FROM notes")] == ["outer", "inner, kept"]
+    # the joined transaction costs no statement of its own; the savepoint three (made, undone, released)
+    assert [s.split()[0] for s in statements] == ["INSERT", "SAVEPOINT", "INSERT", "ROLLBACK", "RELEASE", "INSERT"]
 
     with pytest.raises(RuntimeError), transaction(db):
         db.execute("INSERT INTO notes VALUES ('rolled back')")
@@ -383,3 +389,35 @@ def test_a_transaction_inside_another_joins_its_commit_and_fails_alone(tmp_path:
     with transaction(db):
         pass
     assert done == ["after"] and db.execute("SELECT count(*) FROM notes").fetchone()[0] == 2
+
+
+def test_a_failure_caught_inside_a_transaction_without_a_savepoint_undoes_all_of_it(tmp_path: Path) -> None:
+    """A joined write that failed half way cannot slip into the commit because someone caught the error."""
+    from bot.store.conversations import transaction
+    from bot.store.db import open_database
+    from bot.store.transactions import HalfWritten, savepoint
+
+    db = open_database(tmp_path / "t.db")
+    db.execute("CREATE TABLE notes (text TEXT)")
+    with pytest.raises(HalfWritten), transaction(db):
+        db.execute("INSERT INTO notes VALUES ('outer')")
+        try:
+            with transaction(db):
+                db.execute("INSERT INTO notes VALUES ('half')")
+                raise ValueError
+        except ValueError:
+            pass  # caught, but the transaction is no longer whole
+    assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0 and not db.conn.in_transaction
+
+    # inside a savepoint the same failure is undone there, and the rest commits
+    with transaction(db):
+        db.execute("INSERT INTO notes VALUES ('outer')")
+        with pytest.raises(ValueError), savepoint(db), transaction(db):
+            db.execute("INSERT INTO notes VALUES ('half')")
+            raise ValueError
+    assert [r[0] for r in db.execute("SELECT text FROM notes")] == ["outer"]
+
+    # a failure left by one transaction never reaches the next
+    with transaction(db):
+        db.execute("INSERT INTO notes VALUES ('next')")
+    assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 2

@@ -186,7 +186,7 @@ class ScreeningService:
                 self._channel_records(work, conv, key.address, nudge_after, step.stop_nudges, now)
             reply = self._reply(conv, step, work)
             if keep is not None:
-                with self.storage.unit_of_work():  # a savepoint inside the step's unit of work
+                with self.storage.savepoint():
                     keep(reply)
             self._tell(step.lead_events, self._in_step)
         self._tell(step.lead_events)
@@ -269,7 +269,7 @@ class ScreeningService:
                     if hooks is None:
                         callback(lead_id, event)
                     else:
-                        with self.storage.unit_of_work():  # a savepoint inside the step's unit of work
+                        with self.storage.savepoint():
                             callback(lead_id, event)
                 except Exception:
                     log.exception("on_lead callback failed for event=%s lead=%s", event, lead_id)

@@ -38,6 +38,7 @@ from .retention import Erased, erase_conversation, erase_person
 from .staff_accounts import StaffAccounts
 from .staff_views import StaffViews
 from .telegram import TelegramStore
+from .transactions import savepoint
 from .vault import Vault
 from .web_state import WebState
 from .wipe import database_file, defer_wipes, wipe_pending_async
@@ -144,6 +145,13 @@ class Storage:
         """One transaction: committed when the block ends, rolled back whole if it raises."""
         with transaction(self.db):
             yield self._work
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open unit of work that a failure undoes on its own, for a caller that catches it and
+        goes on; any other failure inside a unit of work undoes all of it."""
+        with savepoint(self.db):
+            yield
 
     @property
     def read(self) -> UnitOfWork:
