@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -200,6 +201,36 @@ async def test_one_gentle_reminder_survives_a_restart_and_never_comes_twice(
         await person.say("40")
         clock.advance(hours=48)
         assert await app.bot_data["reminders"].send_due() == 0
+    assert person.texts().count(REMINDER) == 1
+
+
+async def test_the_reminder_waits_the_whole_quiet_time_and_its_row_is_not_rewritten_at_every_message(
+    api: FakeBotApi, screener: Screener, dialog: Dialog
+) -> None:
+    """Due on the first 10-minute mark after 24 h of quiet: never early, at most 10 minutes late; messages
+    within one mark leave its row alone (one write fewer per update)."""
+    clock = Clock(datetime(2026, 11, 30, 8, 3, 20, tzinfo=UTC))
+    person = Person(api)
+    due = lambda: screener.store.db.execute("SELECT due_at FROM telegram_reminders").fetchone()[0]  # noqa: E731
+    async with running_bot(api, screener, clock=clock) as app:
+        await begin(person, dialog)
+        assert due() == "2026-12-01T08:10:00+00:00"
+        updates: list[str] = []
+        screener.store.db.conn.set_trace_callback(updates.append)
+        clock.advance(minutes=5)
+        await person.say("40")
+        screener.store.db.conn.set_trace_callback(None)
+        assert not [sql for sql in updates if sql.startswith("UPDATE telegram_reminders")]
+        assert due() == "2026-12-01T08:10:00+00:00"
+        clock.advance(minutes=2)  # 08:10:20: the next mark
+        await person.tap(person.labels()[0])
+        assert due() == "2026-12-01T08:20:00+00:00"
+        clock.advance(hours=24, minutes=-1)  # 24 h less 1 minute after the last message
+        assert await app.bot_data["reminders"].send_due() == 0
+        clock.advance(minutes=10)  # 24 h 9 min after it, still before the mark (08:20)
+        assert await app.bot_data["reminders"].send_due() == 0
+        clock.advance(minutes=1)  # past the mark: at most 10 minutes late
+        assert await app.bot_data["reminders"].send_due() == 1
     assert person.texts().count(REMINDER) == 1
 
 

@@ -36,6 +36,10 @@ from .texts import Texts
 from .web_sessions import WebSessions
 
 log = logging.getLogger("bot.screening")
+#: The quiet-time reminder is due on the first mark of this step after the quiet time: a nudge after a day of
+#: quiet loses nothing by coming a few minutes later, and its row is then rewritten once per step of time, not
+#: at every message (one write fewer per update).
+NUDGE_STEP = timedelta(minutes=10)
 
 OnLead = Callable[[str, str], None]
 
@@ -254,7 +258,7 @@ class ScreeningService:
             if conv.state in (flow.CONSENT, flow.DECLINED) or conv.outcome:
                 records.cancel_reminder(conv.id)
             else:
-                records.schedule_reminder(conv.id, address, now + nudge_after)
+                records.schedule_reminder(conv.id, address, next_mark(now + nudge_after, NUDGE_STEP))
         if work.reminders.needs_address(conv.id):
             work.reminders.note_address(conv.id, records.vault.encrypt(str(address)))
         if stop:  # after /stop, the quiet-time reminder is used up too
@@ -308,3 +312,10 @@ class ScreeningService:
     def close(self) -> None:
         """Close the database connection: this process hands the database over (the web workers' parent)."""
         self.storage.close()
+
+
+def next_mark(moment: datetime, step: timedelta) -> datetime:
+    """`moment` rounded up to a whole `step` (counted from the epoch): never earlier than `moment`."""
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    over = (moment - epoch) % step
+    return moment + (step - over) if over else moment

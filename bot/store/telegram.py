@@ -165,14 +165,15 @@ class TelegramStore:
         """(Re)set the reminder of a saved conversation, unless its one reminder was already sent.
 
         Called after every message a person sends: an existing row only gets its new time
-        (one UPDATE). The chat id it is sent to is the conversation's, in `channel_addresses`."""
+        (one UPDATE, none when the time is the same). The chat id it is sent to is the
+        conversation's, in `channel_addresses`."""
         due_at = due.isoformat(timespec="seconds")
         with transaction(self.db):
             row = self.db.conn.execute(
-                "SELECT sent_at FROM telegram_reminders WHERE conversation_id = ?", [conversation_id]
+                "SELECT sent_at, due_at FROM telegram_reminders WHERE conversation_id = ?", [conversation_id]
             ).fetchone()
             if row is not None:
-                if row[0] == "":
+                if row[0] == "" and row[1] != due_at:
                     self.db.conn.execute(
                         "UPDATE telegram_reminders SET due_at = ? WHERE conversation_id = ?", [due_at, conversation_id]
                     )
