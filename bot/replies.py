@@ -111,11 +111,14 @@ class Reply:
     """Messages to show, in order, then the prompt (None when the conversation has ended).
 
     `alert` is "crisis" or "emergency" when a typed message may have meant a risk: the
-    notices are then help to show at once, and a channel never echoes what was typed."""
+    notices are then help to show at once, and a channel never echoes what was typed.
+    `language` is the conversation's language after the step, so a channel words its own
+    additions (an echoed answer, a notice) the same way without reading the conversation again."""
 
     notices: list[str] = field(default_factory=list)
     prompt: Prompt | None = None
     alert: str = ""
+    language: str = ""
 
     @property
     def ended(self) -> bool:

@@ -229,7 +229,7 @@ class ScreeningService:
             prompt = self.presenter.prompt(conv, self._extras(conv, work))
         if step.decorate is not None:
             prompt = step.decorate(prompt)
-        return Reply(step.notices, prompt, alert=step.alert)
+        return Reply(step.notices, prompt, alert=step.alert, language=conv.language)
 
     def _extras(self, conv: Conversation, work: UnitOfWork) -> Extras:
         extras = Extras()
@@ -287,7 +287,7 @@ class ScreeningService:
     def current(self, key: Key) -> Reply:
         """What the person is asked now (e.g. after a restart of the process, or a page reload)."""
         conv = self.conversation(key)
-        return Reply([], self.presenter.prompt(conv, self._extras(conv, self.storage.read)))
+        return Reply([], self.presenter.prompt(conv, self._extras(conv, self.storage.read)), language=conv.language)
 
     def welcome(self, key: Key) -> list[str]:
         conv = self.conversation(key)

@@ -417,8 +417,13 @@ class TelegramChannel:
     def _drawing(self, service: ScreeningService, chat_id: int, reply: Reply | None, key: Key) -> Draw:
         if reply is None:
             return _nothing
-        t = service.translator(service.conversation(key).language)
+        t = self._words(service, key, reply)
         return lambda: self._show(chat_id, reply, t, self._trial(service))
+
+    @staticmethod
+    def _words(service: ScreeningService, key: Key, reply: Reply) -> Translator:
+        """The translator for what is drawn after a step: the reply's language (no second read of the conversation)."""
+        return service.translator(reply.language or service.conversation(key).language)
 
     def _trial(self, service: ScreeningService) -> str:
         """What a button names as its trial: the dialog id with several trials, nothing with one."""
@@ -429,7 +434,7 @@ class TelegramChannel:
         reply = await self._step(service, key, update, action)
         if reply is None:
             return _nothing
-        t = service.translator(service.conversation(key).language)
+        t = self._words(service, key, reply)
         trial = self._trial(service)
         if not (live and isinstance(action, Text) and _live_tag(reply.prompt, trial) != live[1]):
             return lambda: self._show(chat_id, reply, t, trial)
@@ -466,7 +471,7 @@ class TelegramChannel:
         reply = await self._step(service, key, update, action)
         if reply is None:
             return _nothing
-        t = service.translator(service.conversation(key).language)
+        t = self._words(service, key, reply)
         trial = self._trial(service)
         new_tag = keyboards.prompt_tag(reply.prompt)
         if message is None:
