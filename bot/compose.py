@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, describe
 from .dialog.load import load_dialog
 from .dialog.model import Dialog
 from .errors import Problem
@@ -45,7 +45,20 @@ def load_dialogs(settings: Settings) -> list[Dialog]:
                 "[dialog] id (it keys its conversations, leads and catalogs); give one file another id"
             )
         dialogs.append(dialog)
+    check_trial_sites(settings, dialogs)
     return dialogs
+
+
+def check_trial_sites(settings: Settings, dialogs: list[Dialog]) -> None:
+    """A `trial_sites` table must name a configured trial: a misspelt id would leave that trial showing the
+    SITE_* team's details (another hospital's phone) without a word."""
+    ids = [dialog.id for dialog in dialogs]
+    for trial, _values in settings.trial_sites:
+        if trial not in ids:
+            raise ConfigError(
+                f"{describe('trial_sites')} has a table for {trial!r}, but no configured trial has that dialog id "
+                f"(the trials are: {', '.join(ids)}); use the [dialog] id of the trial's file"
+            )
 
 
 def build_trials(settings: Settings, reminding_channels: tuple[str, ...] = ()) -> Trials:
@@ -70,7 +83,7 @@ def build_trials(settings: Settings, reminding_channels: tuple[str, ...] = ()) -
                 dialog,
                 storage if dialog is dialogs[0] else storage.for_dialog(dialog),
                 settings.locales_dir,
-                site_overrides=settings.site_overrides(),
+                site_overrides=settings.site_overrides(dialog.id),
                 default_language=settings.language,
                 retention=retention_from(settings),  # what the reminder opt-in promises
                 reminding_channels=reminding_channels,

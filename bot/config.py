@@ -305,6 +305,40 @@ def notification_urls(raw: Any) -> tuple[str, ...]:
     return tuple(urls)
 
 
+SiteTable = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+
+
+def trial_sites(raw: Any) -> SiteTable:
+    """Each trial's own site details, for trials run by different teams: in a config file one table per
+    trial, `[trial_sites.<dialog id>]` with site_* keys; in the environment the same written as TOML
+    (`knee_oa = { site_phone = "+86 28 ..." }`). Each value is checked as its SITE_* setting is; whether
+    each dialog id names a configured trial is checked once the dialog files are read (compose.py)."""
+    expected = 'one table of site_* settings per trial, e.g. [trial_sites.knee_oa] site_phone = "+86 28 ..."'
+    if isinstance(raw, str):
+        try:
+            raw = tomllib.loads(raw)
+        except tomllib.TOMLDecodeError:
+            raise Invalid(expected) from None
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise Invalid(expected)
+    site_keys = {config_key(name): name for name in SETTINGS if name.startswith("site_")}
+    table = []
+    for trial, values in raw.items():
+        unknown = sorted(set(values) - set(site_keys))
+        if unknown:
+            raise Invalid(f"{expected} ({trial}: {', '.join(unknown)} is not one of {', '.join(sorted(site_keys))})")
+        checked = []
+        for key, value in values.items():
+            if isinstance(value, str) and not value.strip():
+                continue  # empty means not set
+            try:
+                checked.append((site_keys[key], SETTINGS[site_keys[key]].metadata["kind"](value)))
+            except Invalid as exc:
+                raise Invalid(f"{expected} ({trial}: {key} must be {exc})") from None
+        table.append((trial, tuple(checked)))
+    return tuple(table)
+
+
 # ---------------------------------------------------------------------- the settings
 
 
@@ -352,6 +386,8 @@ class Settings:
     )
     #: Where the server with the answers is (city, country, hosting company), named in the consent notice.
     site_server_location: str = field(default="", metadata=env("SITE_SERVER_LOCATION", text))
+    #: Per trial, its own team's site details (trials run by different teams): `site_overrides(dialog_id)`.
+    trial_sites: SiteTable = field(default=(), metadata=env("TRIAL_SITES", trial_sites))
     screening_key: str = field(default="", repr=False, metadata=env("SCREENING_KEY", fernet_keys, secret=True))
     key_file: Path | None = field(default=None, metadata=env("SCREENING_KEY_FILE", optional(path)))
     retain_unfinished_days: int = field(default=30, metadata=env("RETAIN_UNFINISHED_DAYS", days))
@@ -399,10 +435,22 @@ class Settings:
     # The dialog version the ethics committee approved; check-launch compares it with the dialog file.
     ethics_approved_version: str = field(default="", metadata=env("ETHICS_APPROVED_VERSION", text))
 
-    def site_overrides(self) -> dict[str, str]:
-        """Site details set by the deployment; they replace the dialog file's public defaults."""
-        found = {f.name[5:]: getattr(self, f.name) for f in fields(self) if f.name.startswith("site_")}
+    def site_overrides(self, dialog_id: str = "") -> dict[str, str]:
+        """Site details set by the deployment for a trial; they replace its dialog file's public defaults.
+
+        A trial with its own `trial_sites` table gets only those, and the deployment's server location
+        (the server is shared) unless its table names one: another team's hospital, phone or e-mail is
+        never shown in its chat. Every other trial gets the SITE_* settings."""
+        own = dict(self.trial_sites).get(dialog_id) if dialog_id else None
+        if own is None:
+            found = {f.name[5:]: getattr(self, f.name) for f in fields(self) if f.name.startswith("site_")}
+        else:
+            found = {"server_location": self.site_server_location, **{name[5:]: value for name, value in own}}
         return {name: str(value) for name, value in found.items() if value not in ("", None)}
+
+    def own_site(self, dialog_id: str) -> bool:
+        """Whether a trial has its own `trial_sites` table (its team is not the SITE_* settings' team)."""
+        return dialog_id in dict(self.trial_sites)
 
     def dialog_files(self) -> list[Path]:
         """Every dialog file to run, the default trial's first: each file given, and each folder's .toml

@@ -25,6 +25,7 @@ from typing import TextIO
 
 import sqlite_utils
 
+from .compose import check_trial_sites
 from .config import ConfigError, Settings
 from .dialog.extract import dialog_texts
 from .dialog.load import DialogError, load_dialog
@@ -272,13 +273,41 @@ SITE_SETTINGS = (
 )
 
 
-def site_items(settings: Settings, dialog: Dialog) -> list[Item]:
-    site = replace(dialog.site, **settings.site_overrides())
+def site_items(settings: Settings, dialog: Dialog, default: Dialog | None = None) -> list[Item]:
+    """The site details a trial's people are shown; with several trials, a trial whose dialog file names
+    another hospital or city than the default trial's but that shows the SITE_* team's details is flagged."""
+    overrides = settings.site_overrides(dialog.id)
+    site = replace(dialog.site, **overrides)
     items = []
+    shared = sorted(name for name in overrides if name != "server_location")
+    if default is not None and not settings.own_site(dialog.id) and shared:
+        theirs, ours = default.site.hospital or default.site.city, dialog.site.hospital or dialog.site.city
+        if (dialog.site.hospital, dialog.site.city) != (default.site.hospital, default.site.city):
+            items.append(
+                todo(
+                    "Site of this trial",
+                    f"Its dialog file names {ours}, but its people would be shown the SITE_* settings "
+                    f"({', '.join('SITE_' + name.upper() for name in shared)}), set for {theirs}.",
+                    f"Give it its own details in the config file: [trial_sites.{dialog.id}] with site_phone, "
+                    "site_email ... (if one team runs both trials, copy the same details there: that confirms it).",
+                )
+            )
+    own_table = dict(dict(settings.trial_sites).get(dialog.id, ()))
     for name, env, key, example, why in SITE_SETTINGS:
         value = getattr(site, name)
+        # a trial with its own table takes the deployment's server location unless the table names one
+        own = settings.own_site(dialog.id) and (name != "server_location" or key in own_table)
+        where = f"[trial_sites.{dialog.id}] {key}" if own else env
         if value:
-            items.append(ok(f"Site {name}", f"{env} = {value}"))
+            items.append(ok(f"Site {name}", f"{where} = {value}"))
+        elif own:
+            items.append(
+                todo(
+                    f"Site {name}",
+                    f"{where} is not set. {why}",
+                    f"Set {key} = {example} in the config file's [trial_sites.{dialog.id}] table. Never guess it.",
+                )
+            )
         else:
             items.append(
                 todo(
@@ -542,6 +571,7 @@ def check_launch(settings: Settings) -> list[Item]:
     named by its dialog id when there are several)."""
     try:
         dialogs = [load_dialog(path) for path in settings.dialog_files()]
+        check_trial_sites(settings, dialogs)
     except (DialogError, ConfigError) as exc:
         return [todo("Dialog file", str(exc), "Fix the dialog file; `screening-bot check-dialog` checks it.")]
 
@@ -556,7 +586,7 @@ def check_launch(settings: Settings) -> list[Item]:
         *each(dialog_items),
         *overrides_items(settings.locales_dir),
         *each(lambda d: translation_items(d, settings.locales_dir)),
-        *each(lambda d: site_items(settings, d)),
+        *each(lambda d: site_items(settings, d, dialogs[0])),
         *staff_items(settings),
         *web_items(settings),
         *key_items(settings),

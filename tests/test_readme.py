@@ -389,13 +389,22 @@ def test_ci_runs_the_readme_test_command_word_for_word() -> None:
 
 
 def test_the_config_file_example_is_read_by_the_real_command(tmp_path: Path) -> None:
-    example, several = readme_blocks("toml")
+    example, several, sites = readme_blocks("toml")
     trials = tmp_path / "trials.toml"
     trials.write_text(several, encoding="utf-8")
     assert load_settings(trials, environ={}).dialog_paths == (
         Path("/srv/screening/dialogs/nct06349343.toml"),
         Path("/srv/screening/knee_oa/knee_oa.toml"),
     ), "the several-trials example is read as two dialog files"
+    teams = tmp_path / "teams.toml"
+    teams.write_text(sites, encoding="utf-8")
+    two_teams = load_settings(teams, environ={})
+    assert two_teams.site_overrides("knee_oa_chengdu") == {
+        "server_location": "Wuhan, China (Union Hospital data centre)",
+        "phone": "+86 28 0000 0000",
+        "hours": "Mon-Fri 9:00-17:00",
+    }, "the other team's trial shows its own details and the shared server"
+    assert two_teams.site_overrides("nct06349343")["phone"] == "+86 27 0000 0000"
     config = tmp_path / "screening.toml"
     config.write_text(example, encoding="utf-8")
     settings = load_settings(config, environ={})

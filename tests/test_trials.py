@@ -17,6 +17,7 @@ import io
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from bot.channels.terminal import run_terminal
 from bot.channels.web.app import create_app
 from bot.channels.web.qr import telegram_link
 from bot.cli import main
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.console import attach as attach_console
 from bot.console import auth
 from bot.dialog.extract import dialog_texts
@@ -714,6 +715,51 @@ def test_check_launch_checks_each_trial_and_takes_an_approved_version_per_trial(
     assert not unapproved[f"{LUPUS}: Ethics approval"].open, "a bare version is the default trial's"
     assert unapproved[f"{KNEE}: Ethics approval"].open
     assert f'"{KNEE}={knee.version}"' in unapproved[f"{KNEE}: Ethics approval"].fix
+
+
+WUHAN_PHONE, CHENGDU_PHONE = "+86 27 8888 0000", "+86 28 6666 0000"
+
+
+def test_each_trial_shows_its_own_teams_contact_details(db_path: Path, tmp_path: Path) -> None:
+    """Two teams: the SITE_* settings are the default trial's team, `[trial_sites.<id>]` another trial's; its
+    people never see the other team's phone, e-mail or hospital (the server location is shared)."""
+    config = tmp_path / "screening.toml"
+    config.write_text(
+        f'site_phone = "{WUHAN_PHONE}"\nsite_email = "lupus@example.org"\nsite_server_location = "Wuhan"\n'
+        f'[trial_sites.{KNEE}]\nsite_phone = "{CHENGDU_PHONE}"\nsite_hours = "Mon-Fri 9:00-17:00"\n',
+        encoding="utf-8",
+    )
+    settings = replace(load_settings(config), db_path=db_path, dialog_paths=(DIALOG_PATH, SECOND_TRIAL))
+    trials = compose.build_trials(settings)
+    lupus, knee = trials.get(LUPUS), trials.get(KNEE)
+    assert lupus is not None and knee is not None
+    assert (knee.site.phone, knee.site.email, knee.site.server_location) == (CHENGDU_PHONE, "", "Wuhan")
+    assert knee.site.hospital == load_dialog(SECOND_TRIAL).site.hospital, "its own dialog file's hospital"
+    assert (lupus.site.phone, lupus.site.email) == (WUHAN_PHONE, "lupus@example.org")
+    for language in ("en", "zh_Hans"):
+        seen_lupus = " ".join(screen(lupus, f"l-{language}", language).seen)
+        seen_knee = " ".join(screen(knee, f"k-{language}", language).seen)
+        assert WUHAN_PHONE in seen_lupus and CHENGDU_PHONE not in seen_lupus
+        assert CHENGDU_PHONE in seen_knee and WUHAN_PHONE not in seen_knee and "lupus@example.org" not in seen_knee
+    launch = {i.topic: i for i in check_launch(settings)}
+    assert f"{KNEE}: Site of this trial" not in launch
+    assert launch[f"{KNEE}: Site phone"].says == f"[trial_sites.{KNEE}] site_phone = {CHENGDU_PHONE}"
+    assert launch[f"{KNEE}: Site server_location"].says == "SITE_SERVER_LOCATION = Wuhan"
+    assert launch[f"{KNEE}: Site email"].open and f"[trial_sites.{KNEE}]" in launch[f"{KNEE}: Site email"].fix
+
+
+def test_a_trial_of_another_site_shown_the_site_settings_is_flagged_and_a_misspelt_table_refused(
+    db_path: Path,
+) -> None:
+    shared = both(db_path, site_phone=WUHAN_PHONE)
+    flagged = {i.topic: i for i in check_launch(shared)}[f"{KNEE}: Site of this trial"]
+    assert flagged.open and "SITE_PHONE" in flagged.says and f"[trial_sites.{KNEE}]" in flagged.fix
+    assert f"{LUPUS}: Site of this trial" not in {i.topic for i in check_launch(shared)}
+    misspelt = both(db_path, trial_sites=(("knee_oa_chengd", (("site_phone", CHENGDU_PHONE),)),))
+    with pytest.raises(ConfigError, match=r"knee_oa_chengd.*the trials are: nct06349343, knee_oa_chengdu"):
+        compose.build_trials(misspelt)
+    assert not db_path.exists(), "refused before the database is touched"
+    assert [i.topic for i in check_launch(misspelt)] == ["Dialog file"]
 
 
 def test_a_notification_says_which_study(trials: Trials, knee: Dialog) -> None:

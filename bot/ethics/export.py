@@ -61,7 +61,7 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
         dialog,
         Storage(open_database(":memory:"), dialog),
         settings.locales_dir,
-        site_overrides=settings.site_overrides(),
+        site_overrides=settings.site_overrides(dialog.id),
     )
     svg = None
     if draw_flow:
@@ -71,7 +71,7 @@ def export_script(settings: Settings, out: str = ".", diff: str | None = None, d
             print(f"error: {exc}", file=sys.stderr)
             return 2
     # What the bot does after each kind of answer, measured on the same code and settings.
-    observed = observe(dialog, settings.locales_dir, site_overrides=settings.site_overrides())
+    observed = observe(dialog, settings.locales_dir, site_overrides=settings.site_overrides(dialog.id))
     try:
         written = write_pack(
             Path(out), screener, retention_from(settings), svg, observed, changes, diff or "", settings=settings
