@@ -441,16 +441,18 @@ class Settings:
         A trial with its own `trial_sites` table gets only those, and the deployment's server location
         (the server is shared) unless its table names one: another team's hospital, phone or e-mail is
         never shown in its chat. Every other trial gets the SITE_* settings."""
-        own = dict(self.trial_sites).get(dialog_id) if dialog_id else None
+        own = self.trial_site(dialog_id)
         if own is None:
             found = {f.name[5:]: getattr(self, f.name) for f in fields(self) if f.name.startswith("site_")}
         else:
-            found = {"server_location": self.site_server_location, **{name[5:]: value for name, value in own}}
+            found = {"server_location": self.site_server_location, **{name[5:]: value for name, value in own.items()}}
         return {name: str(value) for name, value in found.items() if value not in ("", None)}
 
-    def own_site(self, dialog_id: str) -> bool:
-        """Whether a trial has its own `trial_sites` table (its team is not the SITE_* settings' team)."""
-        return dialog_id in dict(self.trial_sites)
+    def trial_site(self, dialog_id: str) -> dict[str, Any] | None:
+        """A trial's own `trial_sites` table (site_* field name -> value), or None when it has none (its team
+        is the SITE_* settings' team)."""
+        own = dict(self.trial_sites).get(dialog_id) if dialog_id else None
+        return dict(own) if own is not None else None
 
     def dialog_files(self) -> list[Path]:
         """Every dialog file to run, the default trial's first: each file given, and each folder's .toml

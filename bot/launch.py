@@ -279,8 +279,9 @@ def site_items(settings: Settings, dialog: Dialog, default: Dialog | None = None
     overrides = settings.site_overrides(dialog.id)
     site = replace(dialog.site, **overrides)
     items = []
+    own_table = settings.trial_site(dialog.id)
     shared = sorted(name for name in overrides if name != "server_location")
-    if default is not None and not settings.own_site(dialog.id) and shared:
+    if default is not None and own_table is None and shared:
         theirs, ours = default.site.hospital or default.site.city, dialog.site.hospital or dialog.site.city
         if (dialog.site.hospital, dialog.site.city) != (default.site.hospital, default.site.city):
             items.append(
@@ -292,11 +293,10 @@ def site_items(settings: Settings, dialog: Dialog, default: Dialog | None = None
                     "site_email ... (if one team runs both trials, copy the same details there: that confirms it).",
                 )
             )
-    own_table = dict(dict(settings.trial_sites).get(dialog.id, ()))
     for name, env, key, example, why in SITE_SETTINGS:
         value = getattr(site, name)
         # a trial with its own table takes the deployment's server location unless the table names one
-        own = settings.own_site(dialog.id) and (name != "server_location" or key in own_table)
+        own = own_table is not None and (name != "server_location" or key in own_table)
         where = f"[trial_sites.{dialog.id}] {key}" if own else env
         if value:
             items.append(ok(f"Site {name}", f"{where} = {value}"))
