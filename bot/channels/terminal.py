@@ -135,7 +135,7 @@ def run_terminal(
             render(reply, out)
             if reply.ended:
                 return 0
-            t = service.translator(service.conversation(key).language)
+            t = service.translator(reply.language)  # a /language step changes it
     except KeyboardInterrupt:
         out.write("\n" + t(GOODBYE) + "\n")
         out.flush()
